@@ -1,0 +1,221 @@
+/**
+ * The option objects each subcommand's `run(options)` receives, after the CLI has merged the
+ * command line, the environment, the configuration files and the defaults.
+ *
+ * Keys are commander's camelCase of the long option names; durations are milliseconds, sizes
+ * bytes, repeatable options `string[]`, flags real booleans. Positional arguments appear under
+ * their own names (`files`, `package`, `version`, `part`).
+ * @module
+ */
+
+/** Options every subcommand has. */
+export interface CommonOptions {
+  /** `-c/--configuration FILE`: an extra configuration file (already read by the CLI). */
+  configuration?: string;
+}
+
+/** The console/file logging options (all subcommands except monitor and sense). */
+export interface LoggingOptions extends CommonOptions {
+  /** `-q/--quiet`: console shows errors only. */
+  quiet: boolean;
+  /** `-v/--verbose`: console shows info messages. */
+  verbose: boolean;
+  /** `-l/--log-file FILE`: also log, with timestamps and levels, to this file. */
+  logFile?: string;
+}
+
+/** Logging options of every logging subcommand but the master, whose `--debug` takes patterns. */
+export interface DebugFlagOptions extends LoggingOptions {
+  /** `--debug`: console and file show debug messages. */
+  debug: boolean;
+}
+
+/** Options of the client tools that talk to the master's import queue. */
+export interface ImportQueueClientOptions extends DebugFlagOptions {
+  /** `-y/--yes`: never prompt. */
+  yes: boolean;
+  /** `--import-queue ADDR` (default `ipc:///tmp/piw-import`). */
+  importQueue: string;
+  /** `--timeout DURATION`: how long to wait for each reply from the master, ms (default 30 s). */
+  timeout: number;
+}
+
+/** `piw master`. */
+export interface MasterOptions extends LoggingOptions {
+  /** `--debug TASK` (repeatable): fnmatch patterns of task names logged at debug level. */
+  debug: string[];
+  /** `-d/--dsn DSN` (default `postgres:///piwheels`). */
+  dsn: string;
+  /** `-o/--output-path PATH` (default `/var/www`; `~` already expanded). */
+  outputPath: string;
+  /** `--dev-mode`: shorter timeouts, new packages skipped, debug logging. */
+  devMode: boolean;
+  /** `--pypi-xmlrpc URL` (default `https://pypi.org/pypi`). */
+  pypiXmlrpc: string;
+  /** `--pypi-simple URL` (default `https://pypi.org/simple`). */
+  pypiSimple: string;
+  /** `--pypi-json URL` (default `https://pypi.org/pypi`). */
+  pypiJson: string;
+  /** `--status-queue ADDR` (default `ipc:///tmp/piw-status`). */
+  statusQueue: string;
+  /** `--control-queue ADDR` (default `ipc:///tmp/piw-control`). */
+  controlQueue: string;
+  /** `--import-queue ADDR` (default `ipc:///tmp/piw-import`). */
+  importQueue: string;
+  /** `--log-queue ADDR` (default `ipc:///tmp/piw-logger`). */
+  logQueue: string;
+  /** `--slave-queue ADDR` (default `tcp://*:5555`). */
+  slaveQueue: string;
+  /** `--file-queue ADDR` (default `tcp://*:5556`). */
+  fileQueue: string;
+  /** `--web-queue ADDR` (default `inproc://web`). */
+  webQueue: string;
+  /** `--builds-queue ADDR` (default `inproc://builds`). */
+  buildsQueue: string;
+  /** `--db-queue ADDR` (default `inproc://db`). */
+  dbQueue: string;
+  /** `--fs-queue ADDR` (default `inproc://fs`). */
+  fsQueue: string;
+  /** `--stats-queue ADDR` (default `inproc://stats`). */
+  statsQueue: string;
+}
+
+/** `piw slave`. */
+export interface SlaveOptions extends DebugFlagOptions {
+  /** `-m/--master HOST` (env `PIW_MASTER`, default `localhost`). */
+  master: string;
+  /** `-t/--timeout DURATION`: time before a build is assumed failed, ms (env `PIW_TIMEOUT`, default 3h). */
+  timeout: number;
+  /** `-d/--dir DIR`: where builds happen (default: the system temporary directory). */
+  dir: string;
+  /** `-L/--label STR`: the slave's label (default: the host name). */
+  label: string;
+  /** `--python PATH`: the target interpreter wheels are built for (default `python3`). */
+  python: string;
+  /** `--extra-index-url URL` (repeatable): extra indexes pip may use during builds. */
+  extraIndexUrl: string[];
+  /** `--memory-limit SIZE`: memory limit of a build in bytes; 0 means no limit (the default). */
+  memoryLimit: number;
+}
+
+/** `piw monitor`. */
+export interface MonitorOptions extends CommonOptions {
+  /** `--status-queue ADDR` (default `ipc:///tmp/piw-status`). */
+  statusQueue: string;
+  /** `--control-queue ADDR` (default `ipc:///tmp/piw-control`). */
+  controlQueue: string;
+}
+
+/** `piw sense`. */
+export interface SenseOptions extends MonitorOptions {
+  /** `-r/--rotate DEGREES`: 0, 90, 180 or 270 (default 0). */
+  rotate: 0 | 90 | 180 | 270;
+  /** `--emulate`: draw the Sense HAT's display in the terminal instead of on a HAT. */
+  emulate: boolean;
+}
+
+/** `piw initdb`. */
+export interface InitdbOptions extends DebugFlagOptions {
+  /** `-d/--dsn DSN`: must connect as a cluster superuser (default `postgres:///piwheels`). */
+  dsn: string;
+  /** `-u/--user NAME`: the ordinary piwheels database user (default `piwheels`). */
+  user: string;
+  /** `-y/--yes`: proceed without prompting. */
+  yes: boolean;
+}
+
+/** `piw import`. */
+export interface ImportOptions extends ImportQueueClientOptions {
+  /** The wheel files, registered as one build (at least one). */
+  files: string[];
+  /** `--package PACKAGE` (default: from the first file). */
+  package?: string;
+  /** `--package-version VERSION` (default: from the first file). */
+  packageVersion?: string;
+  /** `--abi ABI` (default: from the first file). */
+  abi?: string;
+  /** `--duration DURATION`: build time to record, ms (default 0). */
+  duration: number;
+  /** `--output FILE`: file holding the build output to record. */
+  output?: string;
+  /** `--dependencies FILE`: file of whitespace-separated apt package names. */
+  dependencies?: string;
+  /** `-d/--delete`: remove the files after a successful import. */
+  delete: boolean;
+}
+
+/** `piw add`. */
+export interface AddOptions extends ImportQueueClientOptions {
+  /** The package name. */
+  package: string;
+  /** The version to add, if any. */
+  version?: string;
+  /** `-s/--skip REASON`: add the new package/version marked to skip. */
+  skip?: string;
+  /** `--unskip`: clear the skip reason of an existing package/version. */
+  unskip: boolean;
+  /** `-d/--description TEXT`: the package description. */
+  description?: string;
+  /** `-a/--alias NAME` (repeatable): aliases of the package. */
+  alias: string[];
+  /** `-r/--released TIMESTAMP` (UTC); undefined means now. */
+  released?: Date;
+  /** `--yank`: add the new version as yanked. */
+  yank: boolean;
+  /** `--unyank`: clear the yanked flag of an existing version. */
+  unyank: boolean;
+}
+
+/** `piw remove`. */
+export interface RemoveOptions extends ImportQueueClientOptions {
+  /** The package name. */
+  package: string;
+  /** The version to remove; undefined removes the whole package. */
+  version?: string;
+  /** `-b/--builds`: remove builds and files only, keep the package/version. */
+  builds: boolean;
+  /** `-s/--skip REASON`: keep the item, marked to skip. */
+  skip?: string;
+  /** `--yank`: mark the version as yanked. */
+  yank: boolean;
+}
+
+/** The parts of the website `piw rebuild` can rebuild. */
+export type RebuildPart = "home" | "search" | "project" | "index";
+
+/** `piw rebuild`. */
+export interface RebuildOptions extends ImportQueueClientOptions {
+  /** Which part of the website to rebuild. */
+  part: RebuildPart;
+  /** The package whose pages to rebuild; undefined means all packages. */
+  package?: string;
+}
+
+/** `piw logger`. */
+export interface LoggerOptions extends DebugFlagOptions {
+  /** The log files to read; `-` is standard input (default `["-"]`). */
+  files: string[];
+  /** `--format FORMAT`: Apache log format or `common`/`combined`/`common_vhost` (default `combined`). */
+  format: string;
+  /** `--log-queue ADDR` (default `ipc:///tmp/piw-logger`). */
+  logQueue: string;
+  /** `--drop`: drop records the master does not take promptly. */
+  drop: boolean;
+}
+
+/** The option interface of each subcommand, by subcommand name. */
+export interface CommandOptions {
+  master: MasterOptions;
+  slave: SlaveOptions;
+  monitor: MonitorOptions;
+  sense: SenseOptions;
+  initdb: InitdbOptions;
+  import: ImportOptions;
+  add: AddOptions;
+  rebuild: RebuildOptions;
+  remove: RemoveOptions;
+  logger: LoggerOptions;
+}
+
+/** A subcommand name. */
+export type CommandName = keyof CommandOptions;

@@ -1,0 +1,102 @@
+/**
+ * Build results (with their files and dependencies), the build queue, and file lists.
+ * @module
+ */
+import { queryValue, type SqlClient } from "./client.ts";
+import type { BuildQueue, BuildRecord } from "./types.ts";
+
+/**
+ * Log a build with its files and their dependencies in one transaction; resolves to the new
+ * build id. A file already known under the same name moves to this build.
+ */
+export function logBuild(sql: SqlClient, build: BuildRecord): Promise<number> {
+  const files = build.status
+    ? build.files.map((f) => ({
+      filename: f.filename,
+      filesize: f.filesize,
+      filehash: f.filehash,
+      package_tag: f.packageTag,
+      package_version_tag: f.packageVersionTag,
+      py_version_tag: f.pyVersionTag,
+      abi_tag: f.abiTag,
+      platform_tag: f.platformTag,
+      requires_python: f.requiresPython,
+      location: f.location ?? "/simple",
+      dependencies: f.dependencies,
+    }))
+    : [];
+  return queryValue(
+    sql,
+    "SELECT log_build($1, $2, $3, $4, $5, $6, $7::jsonb) AS value",
+    [
+      build.package,
+      build.version,
+      build.builtBy,
+      build.duration,
+      build.status,
+      build.abiTag,
+      JSON.stringify(files),
+    ],
+  );
+}
+
+/** Forget every build of a version, with their files; the version is queued again. */
+export async function deleteBuild(sql: SqlClient, pkg: string, version: string): Promise<void> {
+  await sql.query("SELECT delete_build($1, $2)", [pkg, version]);
+}
+
+/**
+ * The first `limit` entries of each active ABI's build queue, oldest release first. Every
+ * active ABI has an entry, possibly empty.
+ */
+export async function getBuildQueue(sql: SqlClient, limit = 1000): Promise<BuildQueue> {
+  const queue: BuildQueue = {};
+  for (const abi of await activeAbis(sql)) queue[abi] = [];
+  const rows = await sql.query<{ abi_tag: string; package: string; version: string }>(
+    "SELECT abi_tag, package, version FROM get_build_queue($1)",
+    [limit],
+  );
+  for (const row of rows) (queue[row.abi_tag] ??= []).push([row.package, row.version]);
+  return queue;
+}
+
+async function activeAbis(sql: SqlClient): Promise<string[]> {
+  const rows = await sql.query<{ abi_tag: string }>(
+    "SELECT abi_tag FROM build_abis WHERE skip = '' ORDER BY abi_order(abi_tag), abi_tag",
+  );
+  return rows.map((r) => r.abi_tag);
+}
+
+/** The files of a package's successful builds: filename to SHA-256. */
+export async function getPackageFiles(
+  sql: SqlClient,
+  pkg: string,
+): Promise<Record<string, string>> {
+  const rows = await sql.query<{ filename: string; filehash: string }>(
+    "SELECT filename, filehash FROM get_package_files($1)",
+    [pkg],
+  );
+  return Object.fromEntries(rows.map((r) => [r.filename, r.filehash]));
+}
+
+/** The filenames of a version's successful builds, sorted. */
+export async function getVersionFiles(
+  sql: SqlClient,
+  pkg: string,
+  version: string,
+): Promise<string[]> {
+  const rows = await sql.query<{ filename: string }>(
+    "SELECT filename FROM get_package_files($1) WHERE version = $2",
+    [pkg, version],
+  );
+  return rows.map((r) => r.filename);
+}
+
+/** The apt packages a file needs, less those preinstalled for its builder's ABI; sorted. */
+export async function getFileAptDependencies(sql: SqlClient, filename: string): Promise<string[]> {
+  const rows = await sql.query<{ dependency: string }>(
+    "SELECT d AS dependency FROM get_file_apt_dependencies($1) AS d",
+    [filename],
+  );
+  return rows.map((r) => r.dependency);
+}

@@ -1,0 +1,213 @@
+/**
+ * `SqlClient`: the one interface the database layer needs from a driver (parameterised queries
+ * and transactions), implemented over postgres.js and over PGlite.
+ * @module
+ */
+import postgres from "postgres";
+import { PGlite } from "@electric-sql/pglite";
+import { PiwError } from "../errors.ts";
+import { getLogger } from "../log.ts";
+import { type Dsn, type PgliteDsn, type PostgresDsn, parseDsn } from "./dsn.ts";
+import { toDatabaseError } from "./errors.ts";
+
+const log = getLogger("db");
+
+/** A connection (or small pool) to a database, whichever engine is behind it. */
+export interface SqlClient {
+  /** Which engine this is: PGlite has no roles, so a few checks differ. */
+  readonly kind: "postgres" | "pglite";
+  /** The database's name, for messages. */
+  readonly database: string;
+  /** Run one statement with `$1`-style parameters; resolves to its rows. */
+  query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
+  /**
+   * Run `fn` in a transaction: committed when it resolves, rolled back when it throws.
+   * Inside `fn`, use the client it is given; a nested call joins the outer transaction.
+   */
+  transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T>;
+  /** Close the connection (the last user of a shared PGlite directory closes the engine). */
+  close(): Promise<void>;
+}
+
+/** The `value` column of the first row of a query (undefined when there is no row). */
+export async function queryValue<T>(sql: SqlClient, text: string, params: unknown[] = []): Promise<T> {
+  const [row] = await sql.query<{ value: T }>(text, params);
+  return row?.value;
+}
+
+/** Options of `openClient`. */
+export interface ClientOptions {
+  /** PostgreSQL pool size (default 1: one connection, like each piwheels `Database`). */
+  maxConnections?: number;
+}
+
+/**
+ * Connect to the database named by a DSN (see `parseDsn`). Fails with a one-line `PiwError` when
+ * the server is unreachable, the login is refused or the database does not exist.
+ *
+ * PGlite is single-connection: opening the same directory twice in one isolate shares one engine,
+ * and a directory must never be opened from two isolates (Workers) or processes at once.
+ */
+export function openClient(dsn: string | Dsn, options: ClientOptions = {}): Promise<SqlClient> {
+  const parsed = typeof dsn === "string" ? parseDsn(dsn) : dsn;
+  return parsed.kind === "pglite" ? openPglite(parsed) : openPostgres(parsed, options);
+}
+
+// Counts and sums are int8/numeric; JavaScript numbers are exact far beyond piw's values.
+const toNumber = (text: string) => Number(text);
+
+async function openPostgres(dsn: PostgresDsn, options: ClientOptions): Promise<SqlClient> {
+  const { sslmode, ...params } = dsn.params;
+  const sql = postgres({
+    host: dsn.host,
+    port: dsn.port,
+    database: dsn.database,
+    username: dsn.user,
+    password: dsn.password,
+    max: options.maxConnections ?? 1,
+    ssl: sslmode === undefined || sslmode === "disable" ? false : sslmode as "require",
+    connection: { application_name: "piw", ...params },
+    onnotice: (notice) => log.debug(`${notice.severity}: ${notice.message}`),
+    transform: { undefined: null },
+    types: {
+      int8: { to: 20, from: [20], serialize: String, parse: toNumber },
+      numeric: { to: 1700, from: [1700], serialize: String, parse: toNumber },
+    },
+  });
+  try {
+    await sql`SELECT 1`;
+  } catch (error) {
+    await sql.end({ timeout: 0 }).catch(() => {});
+    throw connectError(error, dsn);
+  }
+  return new PostgresClient(sql, dsn.database);
+}
+
+function connectError(error: unknown, dsn: PostgresDsn): Error {
+  const code = (error as { code?: string }).code;
+  const message = error instanceof Error ? error.message : String(error);
+  const where = dsn.host.startsWith("/") ? `socket ${dsn.host}` : `${dsn.host}:${dsn.port}`;
+  if (code === "3D000") return new PiwError(`Database ${dsn.database} does not exist`);
+  if (code === "28P01" || code === "28000") {
+    return new PiwError(`Cannot log in to database ${dsn.database}: ${message}`);
+  }
+  if (code?.startsWith("E") || code === "CONNECT_TIMEOUT") {
+    return new PiwError(`Cannot connect to PostgreSQL at ${where}: ${message}`);
+  }
+  return toDatabaseError(error);
+}
+
+/** Wrap errors raised by the driver (BEGIN/COMMIT failures); let the caller's own errors pass. */
+function fromDriver(error: unknown): unknown {
+  return error instanceof Error && "severity" in error ? toDatabaseError(error) : error;
+}
+
+type PgTypes = { int8: number; numeric: number };
+type PgSql = postgres.Sql<PgTypes>;
+type PgTx = postgres.TransactionSql<PgTypes>;
+
+class PostgresClient implements SqlClient {
+  readonly kind = "postgres";
+
+  constructor(
+    private readonly sql: PgSql | PgTx,
+    readonly database: string,
+    private readonly root = true,
+  ) {}
+
+  async query<T>(text: string, params: unknown[] = []): Promise<T[]> {
+    try {
+      return await this.sql.unsafe(text, params as postgres.ParameterOrJSON<PgTypes[keyof PgTypes]>[]) as T[];
+    } catch (error) {
+      throw toDatabaseError(error);
+    }
+  }
+
+  async transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T> {
+    if (!this.root) return fn(this);
+    try {
+      return await (this.sql as PgSql).begin((tx) =>
+        fn(new PostgresClient(tx, this.database, false))
+      ) as T;
+    } catch (error) {
+      throw fromDriver(error);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.root) await (this.sql as PgSql).end({ timeout: 5 });
+  }
+}
+
+type PgliteQueryable = Pick<PGlite, "query">;
+
+/** Engines per data directory in this isolate, with how many clients use each. */
+const pgliteEngines = new Map<string, { engine: PGlite; users: number }>();
+
+async function openPglite(dsn: PgliteDsn): Promise<SqlClient> {
+  const options = {
+    parsers: { 20: toNumber, 1700: toNumber },
+  };
+  if (dsn.dataDir === null) {
+    const engine = new PGlite(options);
+    await engine.waitReady;
+    return new PgliteClient(engine, "pglite (in memory)", async () => await engine.close());
+  }
+  const dataDir = dsn.dataDir;
+  let entry = pgliteEngines.get(dataDir);
+  if (!entry) {
+    const engine = new PGlite(dataDir, options);
+    entry = { engine, users: 0 };
+    pgliteEngines.set(dataDir, entry);
+    try {
+      await engine.waitReady;
+    } catch (error) {
+      pgliteEngines.delete(dataDir);
+      throw new PiwError(`Cannot open PGlite database ${dataDir}: ${String(error)}`);
+    }
+  }
+  entry.users++;
+  const shared = entry;
+  return new PgliteClient(shared.engine, `pglite ${dataDir}`, async () => {
+    if (--shared.users === 0) {
+      pgliteEngines.delete(dataDir);
+      await shared.engine.close();
+    }
+  });
+}
+
+class PgliteClient implements SqlClient {
+  readonly kind = "pglite";
+
+  constructor(
+    private readonly engine: PgliteQueryable,
+    readonly database: string,
+    private readonly closer?: () => Promise<void>,
+  ) {}
+
+  async query<T>(text: string, params: unknown[] = []): Promise<T[]> {
+    try {
+      const result = await this.engine.query<T>(text, params, {
+        onNotice: (notice) => log.debug(`${notice.severity}: ${notice.message}`),
+      });
+      return result.rows;
+    } catch (error) {
+      throw toDatabaseError(error);
+    }
+  }
+
+  async transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T> {
+    if (!this.closer) return fn(this);
+    try {
+      return await (this.engine as PGlite).transaction((tx) =>
+        fn(new PgliteClient(tx, this.database))
+      );
+    } catch (error) {
+      throw fromDriver(error);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.closer?.();
+  }
+}

@@ -1,0 +1,253 @@
+/**
+ * `Database`: piw's database API (piwheels' `Database` class, camelCase), one method per
+ * operation, over either engine. The SQL lives in the modules it delegates to.
+ * @module
+ */
+import { type ClientOptions, openClient, type SqlClient } from "./client.ts";
+import type { Dsn } from "./dsn.ts";
+import { checkSchemaVersion } from "./schema.ts";
+import * as access from "./access.ts";
+import * as builds from "./builds.ts";
+import * as packages from "./packages.ts";
+import * as project from "./project.ts";
+import * as stats from "./stats.ts";
+import type {
+  BuildQueue,
+  BuildRecord,
+  DownloadRecord,
+  PageHitRecord,
+  ProjectData,
+  ProjectFile,
+  ProjectHitRecord,
+  RewritePending,
+  SearchIndex,
+  SearchRecord,
+  Statistics,
+} from "./types.ts";
+
+/** Options of `openDatabase`. */
+export interface OpenOptions extends ClientOptions {
+  /** Check the schema version against piw's (default true; only initdb and tests skip it). */
+  checkVersion?: boolean;
+}
+
+/**
+ * Connect to a piw database and check its schema version (refusing a mismatch with a message
+ * naming both versions).
+ * @example
+ * const db = await openDatabase("postgres:///piwheels");
+ * const queue = await db.getBuildQueue(100000);
+ * await db.close();
+ */
+export async function openDatabase(dsn: string | Dsn, options: OpenOptions = {}): Promise<Database> {
+  const client = await openClient(dsn, options);
+  try {
+    if (options.checkVersion ?? true) await checkSchemaVersion(client);
+  } catch (error) {
+    await client.close();
+    throw error;
+  }
+  return new Database(client);
+}
+
+/** piw's database operations over one `SqlClient`. */
+export class Database {
+  /** Wrap an open client (see `openDatabase`, which also checks the schema version). */
+  constructor(readonly client: SqlClient) {}
+
+  /** Close the connection; queries still running fail. */
+  close(): Promise<void> {
+    return this.client.close();
+  }
+
+  // Packages, versions and names
+
+  /** Every known package name. */
+  getAllPackages(): Promise<Set<string>> {
+    return packages.getAllPackages(this.client);
+  }
+  /** Every known `[package, version]`. */
+  getAllPackageVersions(): Promise<[string, string][]> {
+    return packages.getAllPackageVersions(this.client);
+  }
+  /** Add a package; false if it was known already. */
+  addNewPackage(pkg: string, skip = "", description = ""): Promise<boolean> {
+    return packages.addNewPackage(this.client, pkg, skip, description);
+  }
+  /** Add a version (released null: unknown); false if it was known already. */
+  addNewPackageVersion(
+    pkg: string,
+    version: string,
+    released: Date | null = null,
+    skip = "",
+  ): Promise<boolean> {
+    return packages.addNewPackageVersion(this.client, pkg, version, released, skip);
+  }
+  /** Record that `pkg` was seen under `name` at `seen` (default 1970; a later sighting wins). */
+  addPackageName(pkg: string, name: string, seen?: Date): Promise<void> {
+    return packages.addPackageName(this.client, pkg, name, seen);
+  }
+  /** Names `pkg` was seen under, except its canonical name, sorted. */
+  getPackageAliases(pkg: string): Promise<string[]> {
+    return packages.getPackageAliases(this.client, pkg);
+  }
+  /** The most recently seen name of `pkg` (else its canonical name); null if unknown. */
+  getProjectDisplayName(pkg: string): Promise<string | null> {
+    return packages.getProjectDisplayName(this.client, pkg);
+  }
+  /** The description of `pkg`; null if unknown. */
+  getPackageDescription(pkg: string): Promise<string | null> {
+    return packages.getPackageDescription(this.client, pkg);
+  }
+  /** Replace the description of `pkg`. */
+  setPackageDescription(pkg: string, description: string): Promise<void> {
+    return packages.setPackageDescription(this.client, pkg, description);
+  }
+  /** Stop (or, with `""`, resume) building every version of `pkg`. */
+  skipPackage(pkg: string, reason: string): Promise<void> {
+    return packages.skipPackage(this.client, pkg, reason);
+  }
+  /** Stop (or, with `""`, resume) building one version. */
+  skipPackageVersion(pkg: string, version: string, reason: string): Promise<void> {
+    return packages.skipPackageVersion(this.client, pkg, version, reason);
+  }
+  /** Remove a package with its versions, builds and files. */
+  deletePackage(pkg: string): Promise<void> {
+    return packages.deletePackage(this.client, pkg);
+  }
+  /** Remove one version with its builds and files. */
+  deleteVersion(pkg: string, version: string): Promise<void> {
+    return packages.deleteVersion(this.client, pkg, version);
+  }
+  /** Mark a version yanked (it leaves the build queue). */
+  yankVersion(pkg: string, version: string): Promise<void> {
+    return packages.yankVersion(this.client, pkg, version);
+  }
+  /** Clear a version's yanked mark. */
+  unyankVersion(pkg: string, version: string): Promise<void> {
+    return packages.unyankVersion(this.client, pkg, version);
+  }
+  /** Whether `pkg` is known. */
+  testPackage(pkg: string): Promise<boolean> {
+    return packages.testPackage(this.client, pkg);
+  }
+  /** Whether a version of `pkg` is known. */
+  testPackageVersion(pkg: string, version: string): Promise<boolean> {
+    return packages.testPackageVersion(this.client, pkg, version);
+  }
+  /** Whether `pkg` is skipped as `deleted`. */
+  packageMarkedDeleted(pkg: string): Promise<boolean> {
+    return packages.packageMarkedDeleted(this.client, pkg);
+  }
+  /** Versions of `pkg` skipped as `deleted`. */
+  getVersionsDeleted(pkg: string): Promise<string[]> {
+    return packages.getVersionsDeleted(this.client, pkg);
+  }
+  /** Why a version is not built (its reason, else its package's; '' if buildable). */
+  getVersionSkip(pkg: string, version: string): Promise<string | null> {
+    return packages.getVersionSkip(this.client, pkg, version);
+  }
+
+  // PyPI and build ABIs
+
+  /** The serial of the last PyPI event processed. */
+  getPypiSerial(): Promise<number> {
+    return packages.getPypiSerial(this.client);
+  }
+  /** Store the last PyPI serial; refuses to go backwards. */
+  setPypiSerial(serial: number): Promise<void> {
+    return packages.setPypiSerial(this.client, serial);
+  }
+  /** Build ABIs in build order, by default only those not skipped. */
+  getBuildAbis(options?: { excludeSkipped?: boolean }): Promise<string[]> {
+    return packages.getBuildAbis(this.client, options);
+  }
+
+  // Builds, files and the queue
+
+  /** Log a build with its files and dependencies (one transaction); resolves to its id. */
+  logBuild(build: BuildRecord): Promise<number> {
+    return builds.logBuild(this.client, build);
+  }
+  /** Forget every build of a version (and its files); it is queued again. */
+  deleteBuild(pkg: string, version: string): Promise<void> {
+    return builds.deleteBuild(this.client, pkg, version);
+  }
+  /** Per active ABI, the first `limit` versions to build, oldest release first. */
+  getBuildQueue(limit = 1000): Promise<BuildQueue> {
+    return builds.getBuildQueue(this.client, limit);
+  }
+  /** The files of a package's successful builds: filename to SHA-256. */
+  getPackageFiles(pkg: string): Promise<Record<string, string>> {
+    return builds.getPackageFiles(this.client, pkg);
+  }
+  /** The filenames of a version's successful builds. */
+  getVersionFiles(pkg: string, version: string): Promise<string[]> {
+    return builds.getVersionFiles(this.client, pkg, version);
+  }
+  /** A file's apt dependencies, less those preinstalled for its builder's ABI. */
+  getFileAptDependencies(filename: string): Promise<string[]> {
+    return builds.getFileAptDependencies(this.client, filename);
+  }
+
+  // Project pages
+
+  /** Everything a project page needs, in one query; null for an unknown package. */
+  getProjectData(pkg: string): Promise<ProjectData | null> {
+    return project.getProjectData(this.client, pkg);
+  }
+  /** Per release, which ABIs built and which failed (piwheels 0.18 shape). */
+  getProjectVersions(pkg: string): Promise<project.ProjectVersion[]> {
+    return project.getProjectVersions(this.client, pkg);
+  }
+  /** Every file of a project with its version (piwheels 0.18 shape). */
+  getProjectFiles(pkg: string): Promise<(ProjectFile & { version: string; yanked: boolean })[]> {
+    return project.getProjectFiles(this.client, pkg);
+  }
+
+  // Statistics and search
+
+  /** The database's part of the master's statistics. */
+  getStatistics(): Promise<Statistics> {
+    return stats.getStatistics(this.client);
+  }
+  /** All-time downloads, fetched once when the master starts. */
+  getInitialStatistics(): Promise<{ downloadsAll: number }> {
+    return stats.getInitialStatistics(this.client);
+  }
+  /** `{package: [downloads in 30 days, all time]}` for every package. */
+  getSearchIndex(): Promise<SearchIndex> {
+    return stats.getSearchIndex(this.client);
+  }
+
+  // Access logs and the secretary's buffer
+
+  /** Log a wheel download. */
+  logDownload(download: DownloadRecord): Promise<void> {
+    return access.logDownload(this.client, download);
+  }
+  /** Log a pip search. */
+  logSearch(search: SearchRecord): Promise<void> {
+    return access.logSearch(this.client, search);
+  }
+  /** Log a project page hit. */
+  logProject(hit: ProjectHitRecord): Promise<void> {
+    return access.logProject(this.client, hit);
+  }
+  /** Log a project JSON download. */
+  logJson(hit: ProjectHitRecord): Promise<void> {
+    return access.logJson(this.client, hit);
+  }
+  /** Log a hit on another web page. */
+  logPage(hit: PageHitRecord): Promise<void> {
+    return access.logPage(this.client, hit);
+  }
+  /** Replace the saved secretary buffer. */
+  saveRewritesPending(rows: RewritePending[]): Promise<void> {
+    return access.saveRewritesPending(this.client, rows);
+  }
+  /** The saved secretary buffer, oldest first. */
+  loadRewritesPending(): Promise<RewritePending[]> {
+    return access.loadRewritesPending(this.client);
+  }
+}

@@ -1,0 +1,13 @@
+/**
+ * piw's database layer: `openDatabase(dsn)` gives the same `Database` API over PostgreSQL
+ * (postgres.js) and PGlite; `checkSchemaVersion` is the check every master connection makes.
+ * @module
+ */
+export { Database, openDatabase, type OpenOptions } from "./database.ts";
+export { type ClientOptions, openClient, queryValue, type SqlClient } from "./client.ts";
+export { type Dsn, parseDsn, type PgliteDsn, type PostgresDsn, redactDsn } from "./dsn.ts";
+export { DatabaseError } from "./errors.ts";
+export { EPOCH } from "./packages.ts";
+export type { ProjectVersion } from "./project.ts";
+export { checkSchemaVersion, compareVersions, detectSchemaVersion } from "./schema.ts";
+export type * from "./types.ts";

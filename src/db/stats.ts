@@ -1,0 +1,58 @@
+/**
+ * Statistics for the homepage and monitors, and download counts for the search index.
+ * @module
+ */
+import { queryValue, type SqlClient } from "./client.ts";
+import type { SearchIndex, Statistics } from "./types.ts";
+
+interface StatisticsRow {
+  packages_built: number;
+  builds_last_hour: Record<string, number> | string;
+  builds_time_ms: number;
+  builds_size: number;
+  builds_pending: Record<string, number> | string;
+  new_last_hour: number;
+  files_count: number;
+  downloads_last_hour: number;
+  downloads_last_month: number;
+  downloads_all: number;
+}
+
+const json = <T>(value: T | string): T =>
+  typeof value === "string" ? JSON.parse(value) as T : value;
+
+/** The database's part of the master's statistics, from one function call. */
+export async function getStatistics(sql: SqlClient): Promise<Statistics> {
+  const [row] = await sql.query<StatisticsRow>("SELECT * FROM get_statistics()");
+  return {
+    packagesBuilt: row.packages_built,
+    buildsLastHour: json(row.builds_last_hour),
+    buildsTime: row.builds_time_ms,
+    buildsSize: row.builds_size,
+    buildsPending: json(row.builds_pending),
+    newLastHour: row.new_last_hour,
+    filesCount: row.files_count,
+    downloadsLastHour: row.downloads_last_hour,
+    downloadsLastMonth: row.downloads_last_month,
+    downloadsAll: row.downloads_all,
+  };
+}
+
+/** The statistics BigBrother fetches once at start: all-time downloads. */
+export async function getInitialStatistics(sql: SqlClient): Promise<{ downloadsAll: number }> {
+  const downloadsAll = await queryValue<number>(
+    sql,
+    "SELECT downloads_all AS value FROM get_statistics()",
+  );
+  return { downloadsAll };
+}
+
+/** Downloads of every package: `{package: [last 30 days, all time]}`. */
+export async function getSearchIndex(sql: SqlClient): Promise<SearchIndex> {
+  const rows = await sql.query<{ package: string; downloads_recent: number; downloads_all: number }>(
+    "SELECT package, downloads_recent, downloads_all FROM get_search_index()",
+  );
+  const index: SearchIndex = {};
+  for (const r of rows) index[r.package] = [r.downloads_recent, r.downloads_all];
+  return index;
+}

@@ -1,0 +1,175 @@
+/**
+ * The records the database layer takes and returns. Durations are milliseconds; timestamps are
+ * `Date`s (the database keeps microseconds, JavaScript milliseconds).
+ * @module
+ */
+
+/** One wheel produced by a build, as the slave reports it (file_state). */
+export interface FileRecord {
+  filename: string;
+  filesize: number;
+  /** SHA-256, lower-case hex. */
+  filehash: string;
+  packageTag: string;
+  packageVersionTag: string;
+  pyVersionTag: string;
+  abiTag: string;
+  platformTag: string;
+  requiresPython: string | null;
+  /** Dependencies by tool: `apt`, `pip`, and `""` for libraries nothing provides. */
+  dependencies: Record<string, string[]>;
+  /** Web path the file is served under (default `/simple`). */
+  location?: string;
+}
+
+/** One build attempt to log (build_state): failed builds have no files. */
+export interface BuildRecord {
+  package: string;
+  version: string;
+  /** Slave id; 0 for `piw import`. */
+  builtBy: number;
+  /** Milliseconds. */
+  duration: number;
+  status: boolean;
+  /** The builder's ABI. */
+  abiTag: string;
+  files: FileRecord[];
+}
+
+/** A pip download, from the web server's log (`LOGDOWNLOAD`). */
+export interface DownloadRecord {
+  filename: string;
+  /** Client IP address. */
+  host: string;
+  timestamp: Date;
+  arch?: string | null;
+  distroName?: string | null;
+  distroVersion?: string | null;
+  osName?: string | null;
+  osVersion?: string | null;
+  pyName?: string | null;
+  pyVersion?: string | null;
+  installerName?: string | null;
+  installerVersion?: string | null;
+  setuptoolsVersion?: string | null;
+}
+
+/** A pip search (`LOGSEARCH`): a download record naming a package instead of a file. */
+export type SearchRecord = Omit<DownloadRecord, "filename"> & { package: string };
+
+/** A hit on a project page or its JSON (`LOGPROJECT`, `LOGJSON`). */
+export interface ProjectHitRecord {
+  package: string;
+  host: string;
+  timestamp: Date;
+  userAgent: string | null;
+}
+
+/** A hit on another web page (`LOGPAGE`). */
+export interface PageHitRecord {
+  page: string;
+  host: string;
+  timestamp: Date;
+  userAgent: string | null;
+}
+
+/** One entry of the secretary's buffer of pages to rewrite. */
+export interface RewritePending {
+  package: string;
+  addedAt: Date;
+  command: "PROJECT" | "BOTH";
+}
+
+/** The build queue: per ABI, `[package, version]` pairs, oldest release first. */
+export type BuildQueue = Record<string, [string, string][]>;
+
+/** The database's part of the master's statistics (`STATS`). */
+export interface Statistics {
+  /** Packages with at least one successful build. */
+  packagesBuilt: number;
+  /** Builds logged in the last hour, per active ABI. */
+  buildsLastHour: Record<string, number>;
+  /** Total duration of all builds shorter than a week, in milliseconds. */
+  buildsTime: number;
+  /** Total size of all files in bytes (armv6l twins of armv7l files not counted). */
+  buildsSize: number;
+  /** Versions waiting in the build queue, per active ABI. */
+  buildsPending: Record<string, number>;
+  /** Versions released in the last hour. */
+  newLastHour: number;
+  filesCount: number;
+  downloadsLastHour: number;
+  /** Downloads in the last 30 days. */
+  downloadsLastMonth: number;
+  downloadsAll: number;
+}
+
+/** Downloads per package for the search index: `[last 30 days, all time]`. */
+export type SearchIndex = Record<string, [number, number]>;
+
+/** A build of a release, for project pages (and their log links). */
+export interface ProjectBuild {
+  buildId: number;
+  abiTag: string;
+  status: boolean;
+  builtAt: Date;
+  builtBy: number;
+  durationMs: number;
+}
+
+/** A file of a release, for project pages and the project JSON. */
+export interface ProjectFile {
+  filename: string;
+  buildId: number;
+  filesize: number;
+  filehash: string;
+  packageTag: string;
+  packageVersionTag: string;
+  pyVersionTag: string;
+  abiTag: string;
+  platformTag: string;
+  requiresPython: string | null;
+  location: string;
+  /** ABI of the builder that made it. */
+  builderAbi: string;
+  /** Sorted; apt packages preinstalled on the builder ABI's OS image are left out. */
+  aptDependencies: string[];
+  pipDependencies: string[];
+}
+
+/** How a release stands for one build ABI. */
+export interface AbiStatus {
+  /** success: a wheel serves the ABI; fail: its builder tried and failed; skip; pending. */
+  status: "success" | "fail" | "skip" | "pending";
+  /** The build that decided it (its log), or null for skip and pending. */
+  buildId: number | null;
+}
+
+/** One release (version) of a project. */
+export interface ProjectRelease {
+  version: string;
+  released: Date;
+  /** The version's skip reason, else the package's; '' when buildable. */
+  skip: string;
+  yanked: boolean;
+  /** The ABI it is queued for now, if any. */
+  queuedAbi: string | null;
+  builds: ProjectBuild[];
+  files: ProjectFile[];
+  /** Per build ABI (active and historical), in ABI order. */
+  abis: Record<string, AbiStatus>;
+}
+
+/** Everything a project page needs, from one query. */
+export interface ProjectData {
+  package: string;
+  /** Display name: the most recently seen name, else the canonical one. */
+  name: string;
+  description: string;
+  /** The package's skip reason; '' when buildable. */
+  skip: string;
+  /** Other names the package was seen under (not the canonical one), sorted. */
+  aliases: string[];
+  /** Newest release first. */
+  releases: ProjectRelease[];
+}

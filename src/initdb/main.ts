@@ -1,0 +1,34 @@
+/**
+ * `piw initdb`: create or upgrade piw's schema in an existing database.
+ * @module
+ */
+import type { InitdbOptions } from "../cli/options.ts";
+import { openClient } from "../db/client.ts";
+import { initializeDatabase } from "./initdb.ts";
+
+/**
+ * Run `piw initdb`: connect with the (superuser) DSN, create or upgrade the schema for the
+ * master's role `user`, printing a dot per statement. Resolves to 0; failures throw (`PiwError`,
+ * or `DeclinedError` for a "no" at the prompt).
+ */
+export async function run(
+  options: Pick<InitdbOptions, "dsn" | "user" | "yes">,
+): Promise<number> {
+  const client = await openClient(options.dsn);
+  const encoder = new TextEncoder();
+  let dots = 0;
+  try {
+    await initializeDatabase(client, {
+      user: options.user,
+      yes: options.yes,
+      progress: () => {
+        dots++;
+        Deno.stdout.writeSync(encoder.encode("."));
+      },
+    });
+  } finally {
+    if (dots > 0) Deno.stdout.writeSync(encoder.encode("\n"));
+    await client.close();
+  }
+  return 0;
+}

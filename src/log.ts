@@ -1,0 +1,139 @@
+/**
+ * Logging shared by every part of piw: named loggers, a console level and an optional log file.
+ * @module
+ */
+
+/** Log levels, lowest first. */
+export type LogLevel = "debug" | "info" | "warning" | "error";
+
+const LEVEL_ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warning: 30, error: 40 };
+
+interface LogSettings {
+  consoleLevel: LogLevel;
+  file?: { path: string; level: LogLevel };
+  /** Logger-name patterns (fnmatch-style `*`) forced to debug, from `--debug TASK`. */
+  debugPatterns: RegExp[];
+  /** Prefix console lines with the logger name (the master's tasks do). */
+  showNames: boolean;
+  /** Where console lines go (a line without its newline); standard error by default. */
+  sink: (line: string) => void;
+}
+
+/** Writes a console line to standard error. */
+function stderrSink(line: string): void {
+  console.error(line);
+}
+
+const settings: LogSettings = {
+  consoleLevel: "warning",
+  debugPatterns: [],
+  showNames: false,
+  sink: stderrSink,
+};
+
+/**
+ * Configure console level, optional log file (`""` removes it), per-logger debug patterns
+ * (which apply to the console and the file), name display and the console sink (`null`
+ * restores standard error). Settings not given are left as they are.
+ */
+export function configureLogging(options: {
+  level?: LogLevel;
+  file?: string;
+  fileLevel?: LogLevel;
+  debug?: string[];
+  showNames?: boolean;
+  sink?: ((line: string) => void) | null;
+}): void {
+  if (options.level) settings.consoleLevel = options.level;
+  if (options.file !== undefined) {
+    settings.file = options.file
+      ? { path: options.file, level: options.fileLevel ?? "debug" }
+      : undefined;
+  }
+  if (options.debug) {
+    settings.debugPatterns = options.debug.map((p) =>
+      new RegExp(
+        "^" + p.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".") + "$",
+      )
+    );
+  }
+  if (options.showNames !== undefined) settings.showNames = options.showNames;
+  if (options.sink !== undefined) settings.sink = options.sink ?? stderrSink;
+}
+
+/** Write a line to the log file only (if there is one), e.g. an error already shown on the console. */
+export function writeLogFile(name: string, level: LogLevel, message: string): void {
+  if (!settings.file || LEVEL_ORDER[level] < LEVEL_ORDER[settings.file.level]) return;
+  appendLogLine(settings.file.path, name, level, message);
+}
+
+/** Append one timestamped line to the log file; long lines are kept whole. */
+function appendLogLine(path: string, name: string, level: LogLevel, message: string): void {
+  const line = `${new Date().toISOString()} ${name} ${level.toUpperCase()}: ${message}\n`;
+  try {
+    Deno.writeTextFileSync(path, line, { append: true });
+  } catch {
+    // A log file that cannot be written must not take the program down with it.
+  }
+}
+
+/** A named logger; names look like `master.slave_driver`. */
+export class Logger {
+  constructor(readonly name: string) {}
+
+  /** Whether a message at this level would be written anywhere. */
+  enabled(level: LogLevel): boolean {
+    const file = this.#fileLevel();
+    return LEVEL_ORDER[level] >= LEVEL_ORDER[this.#consoleLevel()] ||
+      (file !== undefined && LEVEL_ORDER[level] >= LEVEL_ORDER[file]);
+  }
+
+  /** Log at debug level. */
+  debug(message: string): void {
+    this.#write("debug", message);
+  }
+  /** Log at info level. */
+  info(message: string): void {
+    this.#write("info", message);
+  }
+  /** Log at warning level. */
+  warning(message: string): void {
+    this.#write("warning", message);
+  }
+  /** Log at error level. */
+  error(message: string): void {
+    this.#write("error", message);
+  }
+
+  #debugged(): boolean {
+    return settings.debugPatterns.some((p) => p.test(this.name));
+  }
+
+  #consoleLevel(): LogLevel {
+    return this.#debugged() ? "debug" : settings.consoleLevel;
+  }
+
+  #fileLevel(): LogLevel | undefined {
+    if (!settings.file) return undefined;
+    return this.#debugged() ? "debug" : settings.file.level;
+  }
+
+  #write(level: LogLevel, message: string): void {
+    if (LEVEL_ORDER[level] >= LEVEL_ORDER[this.#consoleLevel()]) {
+      settings.sink(settings.showNames ? `${this.name}: ${message}` : message);
+    }
+    const file = this.#fileLevel();
+    if (settings.file && file && LEVEL_ORDER[level] >= LEVEL_ORDER[file]) {
+      appendLogLine(settings.file.path, this.name, level, message);
+    }
+  }
+}
+
+const loggers = new Map<string, Logger>();
+
+/** The logger with this name (created on first use). */
+export function getLogger(name: string): Logger {
+  let logger = loggers.get(name);
+  if (!logger) loggers.set(name, logger = new Logger(name));
+  return logger;
+}

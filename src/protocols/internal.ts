@@ -1,0 +1,99 @@
+/**
+ * The master's internal queues (no external wire compatibility needed, same codec): task
+ * control, the_scribe, the_architect, big_brother, the skip queue and file_juggler_fs. Each is
+ * stated from the side that binds the queue and receives requests.
+ * @module
+ */
+
+import { any, int, list, mapOf, type Schema, str, tuple } from "./schema.ts";
+import { fileState, masterStats, type PackageVersion, packageVersion } from "./shapes.ts";
+import { Protocol } from "./protocol.ts";
+import { masterControlProtocol } from "./external.ts";
+
+/** Every task's control queue (`inproc://ctrl-<task>`): pause, resume, quit. */
+export const taskControlProtocol = new Protocol("task_control", {
+  PAUSE: null,
+  RESUME: null,
+  QUIT: null,
+}, {});
+
+/** SlaveDriver's control queue: task control plus the monitor commands it acts on. */
+export const slaveDriverControlProtocol = new Protocol("slave_driver_control", {
+  ...taskControlProtocol.recv,
+  ...masterControlProtocol.recv,
+}, {});
+
+/** BigBrother's control queue: task control plus STATS (re-publish the master stats). */
+export const bigBrotherControlProtocol = new Protocol("big_brother_control", {
+  ...taskControlProtocol.recv,
+  STATS: null,
+}, {});
+
+/** The search index: package → [downloads in the last 30 days, downloads ever]. */
+export type SearchIndex = Record<string, [recent: number, all: number]>;
+
+/** The search index sent to the scribe. */
+export const searchIndex: Schema<SearchIndex> = mapOf(tuple(["recent", int], ["all", int]));
+
+/**
+ * the_scribe (`inproc://web` served by TheSecretary, `inproc://scribe` by TheScribe; REQ → REP).
+ * Every request is answered DONE.
+ */
+export const theScribeProtocol = new Protocol("the_scribe", {
+  HOME: masterStats,
+  SEARCH: searchIndex,
+  PROJECT: str,
+  BOTH: str,
+  LOG: tuple(["build_id", int], ["output", str]),
+  DELVER: packageVersion,
+  DELPKG: str,
+}, {
+  DONE: null,
+});
+
+/** The build queue: ABI → (package, version) pairs, oldest release first. */
+export type BuildQueue = Record<string, PackageVersion[]>;
+
+/** The build queue TheArchitect computes. */
+export const buildQueue: Schema<BuildQueue> = mapOf(list(packageVersion));
+
+/** the_architect (`inproc://builds`, SlaveDriver PULL ← TheArchitect PUSH): the build queue. */
+export const theArchitectProtocol = new Protocol("the_architect", {
+  QUEUE: buildQueue,
+}, {});
+
+/**
+ * big_brother (`inproc://stats`, BigBrother PULL ← FileJuggler, SlaveDriver, MrChase,
+ * Lumberjack PUSH): output disk usage, build-queue sizes per ABI, "rewrite the homepage now",
+ * and the download count of the last minute.
+ */
+export const bigBrotherProtocol = new Protocol("big_brother", {
+  STATFS: tuple(["disk_size", int], ["disk_free", int]),
+  STATBQ: mapOf(int),
+  HOME: null,
+  LOGDOWNLOAD: int,
+}, {});
+
+/**
+ * The skip queue (`inproc://skip`, SlaveDriver REP ← CloudGazer, MrChase REQ): stop building a
+ * deleted version or package. Stated from SlaveDriver's side; piwheels names it cloud_gazer.
+ */
+export const cloudGazerProtocol = new Protocol("cloud_gazer", {
+  DELVER: packageVersion,
+  DELPKG: str,
+}, {
+  OK: null,
+});
+
+/**
+ * file_juggler_fs (`inproc://fs`, FileJuggler REP ← SlaveDriver, MrChase REQ): EXPECT a file
+ * from a slave, then VERIFY it arrived and move it under the package. Answered OK (data
+ * unspecified, usually null) or ERROR with a message.
+ */
+export const fileJugglerFsProtocol = new Protocol("file_juggler_fs", {
+  EXPECT: tuple(["slave_id", int], ["file_state", fileState]),
+  VERIFY: tuple(["slave_id", int], ["package", str]),
+}, {
+  OK: any,
+  ERROR: str,
+});

@@ -1,0 +1,263 @@
+/**
+ * Building one package version into wheels with `pip wheel`, as a piwheels slave does (see
+ * piwheels-current.md §6), plus what piwheels lacks: the build timeout is enforced, and a
+ * timed-out or aborted build takes its whole process tree down with it.
+ * @module
+ */
+import { getLogger } from "../log.ts";
+import { BadWheelError, InvalidWheelFilenameError, ZipError } from "../wheel/errors.ts";
+import { type BuiltFile, inspectWheel } from "./inspect.ts";
+import { spawnSession, terminateSession } from "./session.ts";
+
+const log = getLogger("slave.builder");
+
+/** How to run a build. */
+export interface BuildOptions {
+  /** The target interpreter (name on PATH or path); default "python3". */
+  python?: string;
+  /** The index pip fetches the sdist (and build requirements) from. */
+  indexUrl: string;
+  /** Further indexes (e.g. a piwheels index, for binary build requirements). */
+  extraIndexUrls?: string[];
+  /** Time allowed for pip, in ms; default 3 hours. */
+  timeoutMs?: number;
+  /** Time between SIGTERM and SIGKILL when a build is stopped, in ms; default 10 s. */
+  killGraceMs?: number;
+  /** RLIMIT_DATA of the build in bytes; 0 or undefined for none. */
+  memoryLimit?: number;
+  /** Parent of the build's temporary directory; default the system temporary directory. */
+  dir?: string;
+  /** Aborting stops the build (SKIP from the master, shutdown). */
+  signal?: AbortSignal;
+  /** Environment overrides for the build; null removes a variable. */
+  env?: Record<string, string | null>;
+  /** Keep at most this many bytes of output (its end); default 8 MiB. */
+  maxOutputBytes?: number;
+}
+
+const DEFAULT_TIMEOUT_MS = 3 * 60 * 60 * 1000;
+const DEFAULT_GRACE_MS = 10_000;
+// Processes left behind by a build that finished on its own get little patience.
+const LEFTOVER_GRACE_MS = 1_000;
+
+/** The pip command line for a build (without any wrapper). */
+export function pipCommand(
+  pkg: string,
+  version: string,
+  options: { python: string; wheelDir: string; indexUrl: string; extraIndexUrls?: string[] },
+): string[] {
+  return [
+    options.python,
+    "-m",
+    "pip",
+    "wheel",
+    `${pkg}==${version}`,
+    `--wheel-dir=${options.wheelDir}`,
+    "--no-deps",
+    "--no-cache-dir",
+    `--no-binary=${pkg}`,
+    "--prefer-binary",
+    "--exists-action=w",
+    "--disable-pip-version-check",
+    "--no-input",
+    `--index-url=${options.indexUrl}`,
+    ...(options.extraIndexUrls ?? []).map((u) => `--extra-index-url=${u}`),
+  ];
+}
+
+/**
+ * The environment of a build (§6.2): the slave's own plus GIT_ALLOW_PROTOCOL=file,
+ * PIWHEELS_BUILD=1, OPENSSL_STATIC=1, `$HOME/.cargo/bin` on PATH, TMPDIR inside the build
+ * directory (so cleanup removes what the build leaves there), then `overrides`.
+ */
+export function buildEnvironment(
+  tmpDir: string,
+  overrides: Record<string, string | null> = {},
+  base: Record<string, string> = Deno.env.toObject(),
+): Record<string, string> {
+  const env: Record<string, string> = { ...base };
+  env.GIT_ALLOW_PROTOCOL = "file"; // a setup.py that clones over the network fails at once
+  env.PIWHEELS_BUILD = "1";
+  env.OPENSSL_STATIC = "1"; // cryptography needs static OpenSSL to make a usable wheel
+  const path = env.PATH ?? "/usr/local/bin:/usr/bin:/bin";
+  env.PATH = path.includes(".cargo/bin") || !env.HOME ? path : `${env.HOME}/.cargo/bin:${path}`;
+  env.TMPDIR = tmpDir;
+  for (const [k, v] of Object.entries(overrides)) {
+    if (v === null) delete env[k];
+    else env[k] = v;
+  }
+  return env;
+}
+
+/** The outcome of a build; the wheels stay on disk until `cleanup()`. */
+export class BuildResult {
+  /** The package (canonical name) that was built. */
+  readonly package: string;
+  readonly version: string;
+  /** True when pip succeeded and every wheel could be inspected. */
+  readonly status: boolean;
+  /** How long pip ran, in ms (inspection not included). */
+  readonly durationMs: number;
+  /** pip's combined output, followed by any reason for failure. */
+  readonly output: string;
+  /** The wheels built, sorted by filename; empty when the build failed. */
+  readonly files: BuiltFile[];
+  /** The build's temporary directory. */
+  readonly dir: string;
+
+  constructor(init: Omit<BuildResult, "cleanup">) {
+    this.package = init.package;
+    this.version = init.version;
+    this.status = init.status;
+    this.durationMs = init.durationMs;
+    this.output = init.output;
+    this.files = init.files;
+    this.dir = init.dir;
+  }
+
+  /** Remove the build directory and everything in it. */
+  async cleanup(): Promise<void> {
+    await removeTree(this.dir);
+  }
+}
+
+async function removeTree(dir: string): Promise<void> {
+  try {
+    await Deno.remove(dir, { recursive: true });
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return;
+    // Builds leave read-only directories (Go module caches do); make them writable and retry.
+    await new Deno.Command("chmod", { args: ["-R", "u+rwX", dir], stderr: "null" }).output();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+function formatMs(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
+}
+
+/**
+ * Build wheels of `pkg` `version` with pip in a fresh temporary directory and inspect them.
+ * Never throws for a failed build: failures (pip errors, timeout, abort, unusable wheels)
+ * come back with `status` false and the reason at the end of `output`. Call `cleanup()` on the
+ * result when its files are no longer needed.
+ * @example
+ * const result = await build("numpy", "1.26.4", { indexUrl: "https://pypi.org/simple/" });
+ * try { ... } finally { await result.cleanup(); }
+ */
+export async function build(
+  pkg: string,
+  version: string,
+  options: BuildOptions,
+): Promise<BuildResult> {
+  const root = await Deno.makeTempDir({ dir: options.dir, prefix: "piw-build-" });
+  const wheelDir = `${root}/wheels`, workDir = `${root}/work`, tmpDir = `${root}/tmp`;
+  for (const d of [wheelDir, workDir, tmpDir]) await Deno.mkdir(d);
+  const graceMs = options.killGraceMs ?? DEFAULT_GRACE_MS;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const cmd = pipCommand(pkg, version, {
+    python: options.python ?? "python3",
+    wheelDir,
+    indexUrl: options.indexUrl,
+    extraIndexUrls: options.extraIndexUrls,
+  });
+  log.debug(`building ${pkg} ${version} in ${root}: ${cmd.join(" ")}`);
+
+  let output = "";
+  let stopReason: string | null = null;
+  let status = false;
+  const started = performance.now();
+  let durationMs = 0;
+  try {
+    options.signal?.throwIfAborted();
+    const proc = spawnSession(cmd, {
+      cwd: workDir,
+      env: buildEnvironment(tmpDir, options.env),
+      limits: { dataBytes: options.memoryLimit },
+      maxOutputBytes: options.maxOutputBytes,
+    });
+    let stopping: Promise<void> | null = null;
+    const stop = (reason: string) => {
+      stopReason ??= reason;
+      stopping ??= proc.ready.then(() => terminateSession(proc.pid, graceMs));
+    };
+    const timer = setTimeout(
+      () => stop(`Build timed out after ${formatMs(timeoutMs)}; its processes were terminated`),
+      timeoutMs,
+    );
+    const onAbort = () => stop(`Build aborted (${abortReason(options.signal)})`);
+    options.signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      const exit = await proc.status;
+      durationMs = performance.now() - started;
+      status = exit.success && stopReason === null;
+    } finally {
+      clearTimeout(timer);
+      options.signal?.removeEventListener("abort", onAbort);
+      await (stopping ?? terminateSession(proc.pid, LEFTOVER_GRACE_MS));
+      output = await proc.output;
+    }
+  } catch (e) {
+    durationMs ||= performance.now() - started;
+    status = false;
+    if (options.signal?.aborted) stopReason ??= `Build aborted (${abortReason(options.signal)})`;
+    else output += `\n${(e as Error).message}`;
+  }
+  if (stopReason) output += `\n${stopReason}\n`;
+
+  let files: BuiltFile[] = [];
+  if (status) {
+    try {
+      files = await inspectAll(wheelDir, `${root}/inspect`, options.signal);
+    } catch (e) {
+      status = false;
+      files = [];
+      if (e instanceof DOMException && e.name === "AbortError" || options.signal?.aborted) {
+        output += `\nBuild aborted (${abortReason(options.signal)})\n`;
+      } else if (
+        e instanceof BadWheelError || e instanceof ZipError ||
+        e instanceof InvalidWheelFilenameError
+      ) {
+        output += `\n${e.message}\n`;
+      } else {
+        log.error(`inspecting wheels of ${pkg} ${version} failed: ${(e as Error).stack}`);
+        output += `\nInspecting the built wheels failed: ${(e as Error).message}\n`;
+      }
+    }
+  }
+  log.debug(`build of ${pkg} ${version}: ${status ? "success" : "failure"} in ${durationMs} ms`);
+  return new BuildResult({
+    package: pkg,
+    version,
+    status,
+    durationMs: Math.round(durationMs),
+    output,
+    files,
+    dir: root,
+  });
+}
+
+function abortReason(signal?: AbortSignal): string {
+  const r = signal?.reason;
+  return r instanceof Error ? r.message : r === undefined ? "aborted" : String(r);
+}
+
+async function inspectAll(
+  wheelDir: string,
+  workRoot: string,
+  signal?: AbortSignal,
+): Promise<BuiltFile[]> {
+  const names: string[] = [];
+  for await (const e of Deno.readDir(wheelDir)) {
+    if (e.isFile && e.name.endsWith(".whl")) names.push(e.name);
+  }
+  names.sort();
+  const files: BuiltFile[] = [];
+  for (const [i, name] of names.entries()) {
+    signal?.throwIfAborted();
+    const work = `${workRoot}/${i}`;
+    await Deno.mkdir(work, { recursive: true });
+    files.push(await inspectWheel(`${wheelDir}/${name}`, work, signal));
+  }
+  return files;
+}

@@ -1,0 +1,212 @@
+import { assertEquals, assertStringIncludes } from "./assert.ts";
+import { run } from "./helpers.ts";
+
+const H = 3_600_000;
+
+Deno.test("piw master runs with the documented defaults", async () => {
+  const result = await run(["master"]);
+  assertEquals(result.code, 0);
+  assertEquals(result.command, "master");
+  assertEquals(result.options, {
+    configuration: undefined,
+    quiet: false,
+    verbose: false,
+    logFile: undefined,
+    debug: [],
+    dsn: "postgres:///piwheels",
+    outputPath: "/var/www",
+    devMode: false,
+    pypiXmlrpc: "https://pypi.org/pypi",
+    pypiSimple: "https://pypi.org/simple",
+    pypiJson: "https://pypi.org/pypi",
+    statusQueue: "ipc:///tmp/piw-status",
+    controlQueue: "ipc:///tmp/piw-control",
+    importQueue: "ipc:///tmp/piw-import",
+    logQueue: "ipc:///tmp/piw-logger",
+    slaveQueue: "tcp://*:5555",
+    fileQueue: "tcp://*:5556",
+    webQueue: "inproc://web",
+    buildsQueue: "inproc://builds",
+    dbQueue: "inproc://db",
+    fsQueue: "inproc://fs",
+    statsQueue: "inproc://stats",
+  });
+});
+
+Deno.test("piw slave parses durations, sizes and repeatable options", async () => {
+  const result = await run([
+    "slave",
+    "-m",
+    "10.0.0.1",
+    "-t",
+    "90m",
+    "-d",
+    "/srv/build",
+    "-L",
+    "pi4",
+    "--python",
+    "/usr/bin/python3.11",
+    "--extra-index-url",
+    "https://a/simple",
+    "--extra-index-url=https://b/simple",
+    "--memory-limit",
+    "2G",
+    "--debug",
+  ]);
+  assertEquals(result.code, 0);
+  const o = result.options!;
+  assertEquals(o.master, "10.0.0.1");
+  assertEquals(o.timeout, 1.5 * H);
+  assertEquals(o.dir, "/srv/build");
+  assertEquals(o.label, "pi4");
+  assertEquals(o.python, "/usr/bin/python3.11");
+  assertEquals(o.extraIndexUrl, ["https://a/simple", "https://b/simple"]);
+  assertEquals(o.memoryLimit, 2 * 1024 ** 3);
+  assertEquals(o.debug, true);
+});
+
+Deno.test("piw slave defaults: localhost, 3h, host name, temp dir, no memory limit", async () => {
+  const o = (await run(["slave"])).options!;
+  assertEquals(o.master, "localhost");
+  assertEquals(o.timeout, 3 * H);
+  assertEquals(o.label, Deno.hostname());
+  assertEquals(typeof o.dir, "string");
+  assertEquals(o.python, "python3");
+  assertEquals(o.extraIndexUrl, []);
+  assertEquals(o.memoryLimit, 0);
+  assertEquals(o.debug, false);
+});
+
+Deno.test("piw master --debug is repeatable and -o expands ~", async () => {
+  const result = await run(
+    ["master", "--debug", "master.the_scribe", "--debug", "master.cloud*", "-o", "~/www"],
+  );
+  assertEquals(result.options!.debug, ["master.the_scribe", "master.cloud*"]);
+  assertEquals(result.options!.outputPath, `${Deno.env.get("HOME")}/www`);
+});
+
+Deno.test("piw import takes files and its options", async () => {
+  const o = (await run([
+    "import",
+    "a.whl",
+    "b.whl",
+    "--package",
+    "foo",
+    "--package-version",
+    "1.0",
+    "--abi",
+    "cp311",
+    "--duration",
+    "2:30",
+    "--output",
+    "build.log",
+    "--dependencies",
+    "deps.txt",
+    "-y",
+    "-d",
+    "--timeout",
+    "5s",
+  ])).options!;
+  assertEquals(o.files, ["a.whl", "b.whl"]);
+  assertEquals(
+    [o.package, o.packageVersion, o.abi, o.duration, o.output, o.dependencies],
+    ["foo", "1.0", "cp311", 2.5 * H, "build.log", "deps.txt"],
+  );
+  assertEquals([o.yes, o.delete, o.timeout, o.importQueue], [
+    true,
+    true,
+    5000,
+    "ipc:///tmp/piw-import",
+  ]);
+});
+
+Deno.test("piw import defaults", async () => {
+  const o = (await run(["import", "x.whl"])).options!;
+  assertEquals([o.duration, o.timeout, o.yes, o.delete, o.package], [
+    0,
+    30_000,
+    false,
+    false,
+    undefined,
+  ]);
+});
+
+Deno.test("piw add takes aliases, a release time and flags", async () => {
+  const o = (await run([
+    "add",
+    "Foo_Bar",
+    "1.0",
+    "-a",
+    "foo-bar",
+    "-a",
+    "FOO.BAR",
+    "-r",
+    "2024-03-01 12:30:00",
+    "-s",
+    "binary only",
+    "--yank",
+    "-d",
+    "A package",
+  ])).options!;
+  assertEquals([o.package, o.version], ["Foo_Bar", "1.0"]);
+  assertEquals(o.alias, ["foo-bar", "FOO.BAR"]);
+  assertEquals(o.released, new Date(Date.UTC(2024, 2, 1, 12, 30, 0)));
+  assertEquals([o.skip, o.yank, o.unyank, o.unskip, o.description], [
+    "binary only",
+    true,
+    false,
+    false,
+    "A package",
+  ]);
+  const plain = (await run(["add", "foo"])).options!;
+  assertEquals([plain.version, plain.released, plain.alias], [undefined, undefined, []]);
+});
+
+Deno.test("piw add rejects a bad release time as a usage error", async () => {
+  const result = await run(["add", "foo", "1.0", "-r", "2024-02-30 00:00:00"]);
+  assertEquals(result.code, 2);
+  assertStringIncludes(result.stderr, "invalid timestamp '2024-02-30 00:00:00'");
+});
+
+Deno.test("piw remove and piw rebuild take their positional arguments", async () => {
+  const remove = (await run(["remove", "foo", "1.0", "-b", "-s", "broken", "--yank", "-y"]))
+    .options!;
+  assertEquals([remove.package, remove.version, remove.builds, remove.skip, remove.yank], [
+    "foo",
+    "1.0",
+    true,
+    "broken",
+    true,
+  ]);
+  const rebuild = (await run(["rebuild", "project", "foo"])).options!;
+  assertEquals([rebuild.part, rebuild.package, rebuild.yes], ["project", "foo", false]);
+  assertEquals((await run(["rebuild", "home"])).options!.package, undefined);
+});
+
+Deno.test("piw logger reads stdin by default and takes files", async () => {
+  const o = (await run(["logger"])).options!;
+  assertEquals([o.files, o.format, o.drop, o.logQueue], [
+    ["-"],
+    "combined",
+    false,
+    "ipc:///tmp/piw-logger",
+  ]);
+  const files = (await run(["logger", "--drop", "a.log", "b.log.gz"])).options!;
+  assertEquals([files.files, files.drop], [["a.log", "b.log.gz"], true]);
+});
+
+Deno.test("piw sense --rotate is a number from the allowed set", async () => {
+  assertEquals((await run(["sense"])).options, {
+    configuration: undefined,
+    statusQueue: "ipc:///tmp/piw-status",
+    controlQueue: "ipc:///tmp/piw-control",
+    rotate: 0,
+    emulate: false,
+  });
+  assertEquals((await run(["sense", "-r", "270", "--emulate"])).options!.rotate, 270);
+});
+
+Deno.test("piw initdb options", async () => {
+  const o = (await run(["initdb", "-d", "postgres://su@db/piw", "-u", "piw", "-y"])).options!;
+  assertEquals([o.dsn, o.user, o.yes, o.debug], ["postgres://su@db/piw", "piw", true, false]);
+});
