@@ -80,7 +80,7 @@ export async function saveRewritesPending(sql: SqlClient, rows: RewritePending[]
     added_at: r.addedAt.toISOString(),
     command: r.command,
   }));
-  await sql.query("SELECT save_rewrites_pending($1::jsonb)", [JSON.stringify(json)]);
+  await sql.query("SELECT save_rewrites_pending($1::text::jsonb)", [JSON.stringify(json)]);
 }
 
 /** The saved secretary buffer, oldest first. */

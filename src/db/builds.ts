@@ -27,7 +27,7 @@ export function logBuild(sql: SqlClient, build: BuildRecord): Promise<number> {
     : [];
   return queryValue(
     sql,
-    "SELECT log_build($1, $2, $3, $4, $5, $6, $7::jsonb) AS value",
+    "SELECT log_build($1, $2, $3, $4, $5, $6, $7::text::jsonb) AS value",
     [
       build.package,
       build.version,

@@ -117,7 +117,12 @@ class PostgresClient implements SqlClient {
 
   async query<T>(text: string, params: unknown[] = []): Promise<T[]> {
     try {
-      return await this.sql.unsafe(text, params as postgres.ParameterOrJSON<PgTypes[keyof PgTypes]>[]) as T[];
+      const rows = await this.sql.unsafe(
+        text,
+        params as postgres.ParameterOrJSON<PgTypes[keyof PgTypes]>[],
+      );
+      // A plain array, like PGlite's, rather than postgres.js's Result subclass.
+      return Array.from(rows) as T[];
     } catch (error) {
       throw toDatabaseError(error);
     }

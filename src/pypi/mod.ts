@@ -1,6 +1,23 @@
 /**
  * Following PyPI: its journal (XML-RPC `changelog_since_serial` behind `PyPIChangelogSource`),
  * the re-ordering buffer, the mapping to package events, and project summaries.
+ *
+ * How CloudGazer is meant to use it: build one `PyPIEvents` (usually with `followPyPI`) from the
+ * stored serial, and every 10 s call `poll()`. Handle the batch, then store `serial` (it never
+ * goes backwards). While `more` is true PyPI has a backlog and `poll()` can be called again at
+ * once; the source keeps to PyPI's 2 requests/s. After PyPI had nothing new (or failed
+ * temporarily) `poll()` returns `[]` without asking for 10 s, and the source backs off
+ * exponentially (10 s doubling to 5 min) after failures. If `poll()` throws, nothing was consumed.
+ *
+ * `rateLimit: null` lifts the 2 requests/s limit; only benchmarks against the local stand-in
+ * (`tests/fixtures/pypi/`) should do that.
+ *
+ * @example
+ * const pypi = followPyPI({ xmlrpcUrl, jsonUrl, serial: await db.getPyPISerial() });
+ * do {
+ *   for (const event of await pypi.poll()) await handle(event);
+ *   await db.setPyPISerial(pypi.serial);
+ * } while (pypi.more && !paused);
  * @module
  */
 

@@ -37,7 +37,12 @@ const SYMBOLS = {
   zmq_poll: { parameters: ["buffer", "i32", "i64"], result: "i32" },
   // The same call on Deno's blocking thread pool: only ever given raw file descriptors, since
   // a zmq socket must not be touched from a thread other than its owner's.
-  zmq_poll_async: { name: "zmq_poll", parameters: ["buffer", "i32", "i64"], result: "i32", nonblocking: true },
+  zmq_poll_async: {
+    name: "zmq_poll",
+    parameters: ["buffer", "i32", "i64"],
+    result: "i32",
+    nonblocking: true,
+  },
 } as const;
 
 /** The opened libzmq library with its symbols. */

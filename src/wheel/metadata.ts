@@ -112,6 +112,8 @@ export interface Requirement {
 }
 
 const REQ_NAME = /^\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*/;
+// Comma-separated version clauses, optionally in parentheses (the older METADATA spelling).
+const SPECIFIER = /^\(?\s*(?:(?:===|[<>!=~]=?)\s*[A-Za-z0-9._*+!-]+\s*,?\s*)+\)?$/;
 
 /**
  * Parse a PEP 508 requirement loosely (name, extras, specifier, marker); returns null when it is
@@ -141,7 +143,7 @@ export function parseRequirement(text: string): Requirement | null {
     const semi = rest.indexOf(";");
     specifier = (semi < 0 ? rest : rest.slice(0, semi)).trim();
     if (semi >= 0) marker = rest.slice(semi + 1).trim();
-    if (specifier && !/^\(?\s*(?:(?:===|[<>!=~]=?)\s*[A-Za-z0-9._*+!-]+\s*,?\s*)+\)?$/.test(specifier)) {
+    if (specifier && !SPECIFIER.test(specifier)) {
       return null;
     }
   }

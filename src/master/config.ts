@@ -1,0 +1,151 @@
+/**
+ * `MasterConfig`: what every master task needs to know, as plain data that survives
+ * `postMessage` to a Worker (no class instances, no functions).
+ * @module
+ */
+import type { MasterOptions } from "../cli/options.ts";
+import type { LogLevel } from "../log.ts";
+import { parseDsn } from "../db/dsn.ts";
+
+/** Logging settings a Worker re-applies, since each Worker has its own copy of `src/log.ts`. */
+export interface LoggingConfig {
+  /** Console level. */
+  level: LogLevel;
+  /** Log file path, `""` for none. */
+  file: string;
+  /** Log file level. */
+  fileLevel: LogLevel;
+  /** `--debug TASK` patterns, e.g. `master.the_scribe`. */
+  debug: string[];
+  /** Prefix console lines with the logger name (always true for the master). */
+  showNames: boolean;
+}
+
+/** The serialisable settings of the master and its tasks. */
+export interface MasterConfig {
+  /** Database DSN (postgres or pglite). */
+  dsn: string;
+  /** Which engine the DSN names; PGlite allows one connection, so one oracle owns it. */
+  dbEngine: "postgres" | "pglite";
+  /** Web output root (`~` expanded). */
+  outputPath: string;
+  /** `--dev-mode`: shorter timers, new packages skipped. */
+  devMode: boolean;
+  pypiXmlrpc: string;
+  pypiSimple: string;
+  pypiJson: string;
+  /** External PUB to monitors. */
+  statusQueue: string;
+  /** External PULL from monitors. */
+  controlQueue: string;
+  importQueue: string;
+  logQueue: string;
+  slaveQueue: string;
+  fileQueue: string;
+  webQueue: string;
+  buildsQueue: string;
+  dbQueue: string;
+  fsQueue: string;
+  statsQueue: string;
+  /** Internal status queue (main PULL ← tasks PUSH); fixed in piwheels. */
+  intStatusQueue: string;
+  /** Seraph's back end, where oracles connect; fixed in piwheels. */
+  oracleQueue: string;
+  /** The skip queue (SlaveDriver REP ← CloudGazer, MrChase); fixed in piwheels. */
+  skipQueue: string;
+  /** The scribe's own queue behind TheSecretary; fixed in piwheels. */
+  scribeQueue: string;
+  /** How many TheOracle workers: 3 for PostgreSQL, 1 for PGlite. */
+  oracleCount: number;
+  /** TheArchitect's refresh interval, ms (60 s, 10 s in dev mode). */
+  architectInterval: number;
+  /** BigBrother's statistics interval, ms. */
+  statsInterval: number;
+  /** How long a DbClient waits for an oracle reply before giving up, ms. */
+  dbTimeout: number;
+  /** Logging as configured by the CLI. */
+  logging: LoggingConfig;
+}
+
+/** piwheels' defaults for every queue and setting (`piwheels/const.py`). */
+const DEFAULTS: MasterConfig = {
+  dsn: "postgres:///piwheels",
+  dbEngine: "postgres",
+  outputPath: "/var/www",
+  devMode: false,
+  pypiXmlrpc: "https://pypi.org/pypi",
+  pypiSimple: "https://pypi.org/simple",
+  pypiJson: "https://pypi.org/pypi",
+  statusQueue: "ipc:///tmp/piw-status",
+  controlQueue: "ipc:///tmp/piw-control",
+  importQueue: "ipc:///tmp/piw-import",
+  logQueue: "ipc:///tmp/piw-logger",
+  slaveQueue: "tcp://*:5555",
+  fileQueue: "tcp://*:5556",
+  webQueue: "inproc://web",
+  buildsQueue: "inproc://builds",
+  dbQueue: "inproc://db",
+  fsQueue: "inproc://fs",
+  statsQueue: "inproc://stats",
+  intStatusQueue: "inproc://status",
+  oracleQueue: "inproc://oracle",
+  skipQueue: "inproc://skip",
+  scribeQueue: "inproc://scribe",
+  oracleCount: 3,
+  architectInterval: 60_000,
+  statsInterval: 10_000,
+  dbTimeout: 600_000,
+  logging: { level: "warning", file: "", fileLevel: "info", debug: [], showNames: true },
+};
+
+/**
+ * A complete config from piwheels' defaults plus `overrides`; `dbEngine` and `oracleCount`
+ * follow the DSN unless given. Tests use this directly.
+ * @example
+ * const config = makeMasterConfig({ dsn: "pglite:///tmp/db", outputPath: "/tmp/www" });
+ */
+export function makeMasterConfig(overrides: Partial<MasterConfig> = {}): MasterConfig {
+  const dsn = overrides.dsn ?? DEFAULTS.dsn;
+  const dbEngine = overrides.dbEngine ?? parseDsn(dsn).kind;
+  return {
+    ...DEFAULTS,
+    ...overrides,
+    dbEngine,
+    oracleCount: overrides.oracleCount ?? (dbEngine === "pglite" ? 1 : DEFAULTS.oracleCount),
+    logging: { ...DEFAULTS.logging, ...overrides.logging },
+  };
+}
+
+/** The config of `piw master` from its parsed options (output path already expanded). */
+export function configFromOptions(options: MasterOptions, outputPath: string): MasterConfig {
+  const debug = options.devMode;
+  return makeMasterConfig({
+    dsn: options.dsn,
+    outputPath,
+    devMode: options.devMode,
+    pypiXmlrpc: options.pypiXmlrpc,
+    pypiSimple: options.pypiSimple,
+    pypiJson: options.pypiJson,
+    statusQueue: options.statusQueue,
+    controlQueue: options.controlQueue,
+    importQueue: options.importQueue,
+    logQueue: options.logQueue,
+    slaveQueue: options.slaveQueue,
+    fileQueue: options.fileQueue,
+    webQueue: options.webQueue,
+    buildsQueue: options.buildsQueue,
+    dbQueue: options.dbQueue,
+    fsQueue: options.fsQueue,
+    statsQueue: options.statsQueue,
+    // piwheels refreshes the queue hourly; piw's query is cheap enough to run every minute.
+    architectInterval: options.devMode ? 10_000 : 60_000,
+    // Same levels as the CLI's setUpLogging, re-applied inside every Worker.
+    logging: {
+      level: debug ? "debug" : options.verbose ? "info" : options.quiet ? "error" : "warning",
+      file: options.logFile ?? "",
+      fileLevel: debug ? "debug" : "info",
+      debug: options.debug ?? [],
+      showNames: true,
+    },
+  });
+}

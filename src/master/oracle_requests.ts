@@ -1,0 +1,185 @@
+/**
+ * What TheOracle does for each oracle request: one `Database` call per message, converting the
+ * wire tuples to the database layer's records and back.
+ * @module
+ */
+import type { Database } from "../db/mod.ts";
+import type { FileRecord } from "../db/types.ts";
+import type { DataOf, FileStateTuple, PageLog, SearchLog } from "../protocols/mod.ts";
+import type {
+  MasterOracleRequest,
+  MasterOracleResult,
+  masterOracleProtocol,
+} from "./oracle_protocol.ts";
+
+type Requests = typeof masterOracleProtocol.recv;
+
+/** One handler per request: the request's data in, the typed `OK` result out. */
+export type OracleHandlers = {
+  [N in MasterOracleRequest]: (
+    db: Database,
+    data: DataOf<Requests[N]>,
+  ) => Promise<MasterOracleResult<N>>;
+};
+
+function accessRecord(log: SearchLog) {
+  const [, host, timestamp, arch, distroName, distroVersion, osName, osVersion, pyName] = log;
+  const [pyVersion, installerName, installerVersion, setuptoolsVersion] = log.slice(9) as (
+    | string
+    | null
+  )[];
+  return {
+    host,
+    timestamp,
+    arch,
+    distroName,
+    distroVersion,
+    osName,
+    osVersion,
+    pyName,
+    pyVersion,
+    installerName,
+    installerVersion,
+    setuptoolsVersion,
+  };
+}
+
+function hitRecord([pkg, host, timestamp, userAgent]: PageLog) {
+  return { package: pkg, host, timestamp, userAgent };
+}
+
+function fileRecord(file: FileStateTuple): FileRecord {
+  const [filename, filesize, filehash, packageTag, packageVersionTag, pyVersionTag] = file;
+  const [abiTag, platformTag, requiresPython, dependencies, location] = file.slice(6) as [
+    string,
+    string,
+    string | null,
+    Record<string, string[]>,
+    string,
+  ];
+  return {
+    filename,
+    filesize,
+    filehash,
+    packageTag,
+    packageVersionTag,
+    pyVersionTag,
+    abiTag,
+    platformTag,
+    requiresPython,
+    dependencies,
+    location,
+  };
+}
+
+/** Every oracle request mapped to the database layer. */
+export const oracleHandlers: OracleHandlers = {
+  ALLPKGS: (db) => db.getAllPackages(),
+  ALLVERS: async (db) => new Set(await db.getAllPackageVersions()),
+  NEWPKG: (db, [pkg, skip, description]) => db.addNewPackage(pkg, skip, description),
+  NEWVER: (db, [pkg, version, released, skip]) =>
+    db.addNewPackageVersion(pkg, version, released, skip),
+  NEWPKGNAME: async (db, [pkg, name, seen]) => {
+    await db.addPackageName(pkg, name, seen ?? undefined);
+    return null;
+  },
+  GETPKGNAMES: (db, pkg) => db.getPackageAliases(pkg),
+  SETDESC: async (db, [pkg, description]) => {
+    await db.setPackageDescription(pkg, description);
+    return null;
+  },
+  SKIPPKG: async (db, [pkg, reason]) => {
+    await db.skipPackage(pkg, reason);
+    return null;
+  },
+  SKIPVER: async (db, [pkg, version, reason]) => {
+    await db.skipPackageVersion(pkg, version, reason);
+    return null;
+  },
+  DELPKG: async (db, pkg) => {
+    await db.deletePackage(pkg);
+    return null;
+  },
+  DELVER: async (db, [pkg, version]) => {
+    await db.deleteVersion(pkg, version);
+    return null;
+  },
+  YANKVER: async (db, [pkg, version]) => {
+    await db.yankVersion(pkg, version);
+    return null;
+  },
+  UNYANKVER: async (db, [pkg, version]) => {
+    await db.unyankVersion(pkg, version);
+    return null;
+  },
+  LOGDOWNLOAD: async (db, log) => {
+    await db.logDownload({ filename: log[0], ...accessRecord(log) });
+    return null;
+  },
+  LOGSEARCH: async (db, log) => {
+    await db.logSearch({ package: log[0], ...accessRecord(log) });
+    return null;
+  },
+  LOGPROJECT: async (db, log) => {
+    await db.logProject(hitRecord(log));
+    return null;
+  },
+  LOGJSON: async (db, log) => {
+    await db.logJson(hitRecord(log));
+    return null;
+  },
+  LOGPAGE: async (db, [page, host, timestamp, userAgent]) => {
+    await db.logPage({ page, host, timestamp, userAgent });
+    return null;
+  },
+  LOGBUILD: (db, [builtBy, pkg, version, abiTag, status, duration, _output, files]) =>
+    // The output goes to a log file (TheScribe), not the database, since piwheels 0.20.
+    db.logBuild({
+      package: pkg,
+      version,
+      builtBy,
+      duration: duration.toMilliseconds(),
+      status,
+      abiTag,
+      files: files.map(fileRecord),
+    }),
+  DELBUILD: async (db, [pkg, version]) => {
+    await db.deleteBuild(pkg, version);
+    return null;
+  },
+  PKGFILES: (db, pkg) => db.getPackageFiles(pkg),
+  // An unknown package gets an empty map (the result must be a map).
+  PROJDATA: async (db, pkg) =>
+    (await db.getProjectData(pkg) ?? {}) as unknown as Record<string, unknown>,
+  VERFILES: async (db, [pkg, version]) => new Set(await db.getVersionFiles(pkg, version)),
+  // An unknown version has no skip reason to report.
+  GETSKIP: async (db, [pkg, version]) => await db.getVersionSkip(pkg, version) ?? "",
+  PKGEXISTS: (db, pkg) => db.testPackage(pkg),
+  PKGDELETED: (db, pkg) => db.packageMarkedDeleted(pkg),
+  VEREXISTS: (db, [pkg, version]) => db.testPackageVersion(pkg, version),
+  VERSDELETED: async (db, pkg) => new Set(await db.getVersionsDeleted(pkg)),
+  GETABIS: async (db, excludeSkipped) => new Set(await db.getBuildAbis({ excludeSkipped })),
+  GETPYPI: (db) => db.getPypiSerial(),
+  SETPYPI: async (db, serial) => {
+    await db.setPypiSerial(serial);
+    return null;
+  },
+  INITSTATS: async (db) => ({ ...await db.getInitialStatistics() }),
+  GETSTATS: async (db) => ({ ...await db.getStatistics() }),
+  GETSEARCH: (db) => db.getSearchIndex(),
+  // piwheels declares FILEDEPS without a handler; piw answers with the file's apt dependencies.
+  FILEDEPS: async (db, filename) => ({ apt: await db.getFileAptDependencies(filename) }),
+  SAVERWP: async (db, rows) => {
+    await db.saveRewritesPending(
+      rows.map(([pkg, addedAt, command]) => ({
+        package: pkg,
+        addedAt,
+        command: command as "PROJECT" | "BOTH",
+      })),
+    );
+    return null;
+  },
+  LOADRWP: async (db) =>
+    (await db.loadRewritesPending()).map((row) => [row.package, row.addedAt, row.command]),
+  GETQUEUE: (db, limit) => db.getBuildQueue(limit),
+};

@@ -1,0 +1,433 @@
+/**
+ * The master's task framework (piwheels' `tasks.py`): a task is a small class that creates its
+ * sockets, says which method handles which socket (`register`) and what runs periodically
+ * (`every`); the framework runs the poll loop, pause/resume/quit and error logging.
+ *
+ * API (stable; SlaveDriver, FileJuggler and every other task build on it):
+ * - `Task` (abstract): `name`, `kind` ("pauseable" | "pausing" | "nonstop"), `paused`, `log`
+ *   (logger `master.<name>`), `constructor(context, config, options?)`; for subclasses
+ *   `socket(type, options?)`, `register(socket, handler)`, `every(ms, handler)` (→ trigger),
+ *   `onControl(name, data)`, `controlProtocol`, `setup()`, `teardown()`, `track(closeable)`;
+ *   public `init()` (bind the control queue `inproc://ctrl-<name>`, then `setup()`), `run()`
+ *   (init if needed, poll until QUIT, then teardown and close sockets) and `quit()`.
+ * - `DbClient`: `call(name, data?)` → the typed `OK` result of an oracle request, or throws
+ *   `OracleError` for an `ERROR` reply or no reply within `config.dbTimeout`.
+ * - `StatusPublisher`: PUSH to `inproc://status`; `slave(id, timestamp, msg, data)`,
+ *   `stats(masterStats)`.
+ * - `controlAddress(name)`: the control queue of a task.
+ *
+ * A task's code must not care whether it runs in a Worker (`src/master/worker.ts`) or on the
+ * main thread: everything it needs comes from the Context and the `MasterConfig`.
+ *
+ * @example
+ * ```ts
+ * class Echo extends Task {
+ *   readonly name = "echo";
+ *   constructor(context: Context, config: MasterConfig) {
+ *     super(context, config);
+ *     const queue = this.socket("REP");
+ *     queue.bind("inproc://echo");
+ *     this.register(queue, (frames) => queue.send(frames));
+ *     this.every(10_000, () => this.log.info("still echoing"));
+ *   }
+ * }
+ * ```
+ * @module
+ */
+import { type Context, Poller, type Socket, type SocketType } from "../transport/mod.ts";
+import { getLogger, type Logger } from "../log.ts";
+import { PiwError } from "../errors.ts";
+import {
+  type DataArgs,
+  decodeMessage,
+  encodeMessage,
+  type MasterStats,
+  monitorStatsProtocol,
+  type Protocol,
+  ProtocolError,
+  taskControlProtocol,
+} from "../protocols/mod.ts";
+import type { MasterConfig } from "./config.ts";
+import {
+  decodeMasterOracleResult,
+  type MasterOracleRequest,
+  type MasterOracleResult,
+  masterOracleProtocol,
+} from "./oracle_protocol.ts";
+
+export type { MasterConfig } from "./config.ts";
+
+/** How a task reacts to PAUSE (piwheels' PauseableTask, PausingTask, NonStopTask). */
+export type TaskKind = "pauseable" | "pausing" | "nonstop";
+
+/** Handles one message (all its frames) read from a registered socket. */
+export type Handler = (frames: Uint8Array[]) => void | Promise<void>;
+
+/** Options of {@link Task}'s constructor. */
+export interface TaskOptions {
+  /** Instance number of a task that runs several times (TheOracle), part of its name. */
+  instance?: number;
+}
+
+/** Options of {@link Task.socket}. */
+export interface TaskSocketOptions {
+  /** Send and receive high-water mark. */
+  hwm?: number;
+  /** Linger on close, ms (default 1000, as piwheels' `Context.close`). */
+  linger?: number;
+}
+
+/** The control queue address of task `name`. */
+export function controlAddress(name: string): string {
+  return `inproc://ctrl-${name}`;
+}
+
+/** Anything a task closes when it ends. */
+interface Closeable {
+  close(): void | Promise<void>;
+}
+
+/** A periodic handler and when it is next due (performance.now() ms). */
+interface Interval {
+  ms: number;
+  handler: () => void | Promise<void>;
+  due: number;
+}
+
+/** Longest single poll, so a quit flag set from outside is seen promptly. */
+const MAX_POLL_MS = 1000;
+/** Messages handled per readable socket per poll, so one busy queue cannot starve the rest. */
+const BATCH = 50;
+
+/** A master task: sockets, handlers, periodic work and the control queue, run by `run()`. */
+export abstract class Task {
+  /** Short task name, e.g. "slave_driver"; logger `master.<name>`, queue `ctrl-<name>`. */
+  abstract readonly name: string;
+  /** What PAUSE does: blocks until RESUME/QUIT, only sets `paused`, or nothing. */
+  readonly kind: TaskKind = "pauseable";
+  /** Set between PAUSE and RESUME (pauseable and pausing tasks). */
+  paused = false;
+  /** The protocol of the control queue; SlaveDriver uses slaveDriverControlProtocol. */
+  protected controlProtocol: Protocol = taskControlProtocol;
+  /** The libzmq context shared by every task of the master. */
+  protected readonly context: Context;
+  /** The master's settings. */
+  protected readonly config: MasterConfig;
+  /** Instance number (0 unless several of this task run). */
+  protected readonly instance: number;
+
+  #closeables: Closeable[] = [];
+  #handlers = new Map<Socket, Handler>();
+  #intervals: Interval[] = [];
+  #control: Socket | null = null;
+  #quitter: Socket | null = null;
+  #poller = new Poller();
+  #initialised = false;
+  #quitting = false;
+
+  /** A task on `context` (sockets may be created and bound here or in `setup`). */
+  constructor(context: Context, config: MasterConfig, options: TaskOptions = {}) {
+    this.context = context;
+    this.config = config;
+    this.instance = options.instance ?? 0;
+  }
+
+  /** The logger `master.<name>`. */
+  get log(): Logger {
+    return getLogger(`master.${this.name}`);
+  }
+
+  /** Whether `quit()` was called or QUIT received. */
+  get quitting(): boolean {
+    return this.#quitting;
+  }
+
+  /** A socket closed when the task ends. */
+  protected socket(type: SocketType, options: TaskSocketOptions = {}): Socket {
+    const socket = this.context.socket(type);
+    if (options.hwm !== undefined) {
+      socket.sndhwm = options.hwm;
+      socket.rcvhwm = options.hwm;
+    }
+    const linger = options.linger ?? 1000;
+    this.#closeables.push({ close: () => socket.close(linger) });
+    return socket;
+  }
+
+  /** Close `thing` (a DbClient, a Database, …) when the task ends; returns it. */
+  protected track<T extends Closeable>(thing: T): T {
+    this.#closeables.push(thing);
+    return thing;
+  }
+
+  /**
+   * Call `handler` with each message read from `socket`. A handler that throws is logged and
+   * the loop goes on; a `ProtocolError` is logged as a dropped malformed message.
+   */
+  protected register(socket: Socket, handler: Handler): void {
+    this.#handlers.set(socket, handler);
+  }
+
+  /**
+   * Run `handler` at start and then `ms` after each run returns (piwheels semantics). Returns a
+   * function that makes it due at once (e.g. TheArchitect after RESUME).
+   */
+  protected every(ms: number, handler: () => void | Promise<void>): () => void {
+    const interval: Interval = { ms, handler, due: 0 };
+    this.#intervals.push(interval);
+    return () => interval.due = 0;
+  }
+
+  /** Create and bind sockets that need more than the constructor can do (async work). */
+  protected setup(): Promise<void> | void {}
+
+  /** Release what the task holds besides its sockets (called once, after the loop ends). */
+  protected teardown(): Promise<void> | void {}
+
+  /**
+   * Handle a decoded control message. The default handles PAUSE, RESUME and QUIT by `kind`;
+   * subclasses handle their extra messages and call `super.onControl` for the rest.
+   */
+  protected onControl(name: string, _data: unknown): Promise<void> | void {
+    switch (name) {
+      case "QUIT":
+        this.quit();
+        break;
+      case "PAUSE":
+        if (this.kind !== "nonstop") {
+          this.paused = true;
+          this.log.info("paused");
+        }
+        break;
+      case "RESUME":
+        if (this.kind !== "nonstop" && this.paused) {
+          this.paused = false;
+          this.log.info("resumed");
+        }
+        break;
+      default:
+        this.log.warning(`ignored control message ${name}`);
+    }
+  }
+
+  /** Bind the control queue and run `setup()`; after this the task is ready. Idempotent. */
+  async init(): Promise<void> {
+    if (this.#initialised) return;
+    this.#initialised = true;
+    const control = this.socket("PULL", { hwm: 10, linger: 0 });
+    control.bind(controlAddress(this.name));
+    this.#control = control;
+    this.register(control, (frames) => this.#handleControl(frames));
+    await this.setup();
+  }
+
+  /** Poll until QUIT: due intervals first, then one batch per readable socket. */
+  async run(): Promise<void> {
+    try {
+      await this.init();
+      this.log.debug("started");
+      while (!this.#quitting) await this.#poll();
+    } finally {
+      await this.#close();
+      this.log.debug("stopped");
+    }
+  }
+
+  /** Stop the loop (after the current handler); safe to call from any handler or from outside. */
+  quit(): void {
+    if (this.#quitting) return;
+    this.#quitting = true;
+    // Wake a poll in progress rather than wait for its timeout.
+    if (this.#control && !this.#quitter) {
+      try {
+        this.#quitter = this.context.socket("PUSH");
+        this.#quitter.connect(controlAddress(this.name));
+        this.#quitter.send([encodeMessage(taskControlProtocol.reversed(), "QUIT")], {
+          dontWait: true,
+        });
+      } catch {
+        // The poll times out within a second anyway.
+      }
+    }
+  }
+
+  /** Whether the loop should only listen to the control queue (a paused pauseable task). */
+  #blocked(): boolean {
+    return this.paused && this.kind === "pauseable";
+  }
+
+  async #poll(): Promise<void> {
+    let timeout = MAX_POLL_MS;
+    if (!this.#blocked()) {
+      for (const interval of this.#intervals) {
+        if (this.#quitting || this.#blocked()) break;
+        if (interval.due <= performance.now()) {
+          await this.#guard("timer", interval.handler);
+          interval.due = performance.now() + interval.ms;
+        }
+        timeout = Math.min(timeout, Math.max(0, interval.due - performance.now()));
+      }
+    }
+    if (this.#quitting) return;
+    const sockets = this.#blocked() ? [this.#control!] : [...this.#handlers.keys()];
+    const ready = await this.#poller.poll(sockets, Math.ceil(timeout));
+    for (const socket of ready) {
+      const handler = this.#handlers.get(socket)!;
+      for (let i = 0; i < BATCH; i++) {
+        if (this.#quitting) return;
+        if (socket !== this.#control && this.#blocked()) break;
+        const frames = await socket.recv(0);
+        if (frames === null) break;
+        await this.#guard("handler", () => handler(frames));
+      }
+    }
+  }
+
+  /** Run a handler; log (never rethrow) what it throws. */
+  async #guard(what: string, fn: () => void | Promise<void>): Promise<void> {
+    try {
+      await fn();
+    } catch (error) {
+      if (error instanceof ProtocolError) {
+        this.log.error(`dropped malformed message: ${error.message}`);
+      } else {
+        const text = error instanceof Error ? error.stack ?? error.message : String(error);
+        this.log.error(`${this.name} ${what} failed: ${text}`);
+      }
+    }
+  }
+
+  #handleControl(frames: Uint8Array[]): Promise<void> | void {
+    if (frames.length !== 1) {
+      throw new ProtocolError(this.controlProtocol.name, undefined, "invalid message structure");
+    }
+    const msg = decodeMessage(this.controlProtocol, frames[0]);
+    return this.onControl(msg.name, msg.data);
+  }
+
+  async #close(): Promise<void> {
+    try {
+      await this.teardown();
+    } catch (error) {
+      this.log.error(`${this.name} teardown failed: ${(error as Error).message}`);
+    }
+    if (this.#quitter) this.#quitter.close(0);
+    this.#quitter = null;
+    for (const thing of this.#closeables.reverse()) {
+      try {
+        await thing.close();
+      } catch (error) {
+        this.log.warning(`close failed: ${(error as Error).message}`);
+      }
+    }
+    this.#closeables = [];
+  }
+}
+
+/** An oracle request answered ERROR, or not answered in time. */
+export class OracleError extends PiwError {
+  override name = "OracleError";
+  /** The request, e.g. "NEWPKG". */
+  readonly request: string;
+
+  /** `request` failed with `reason`. */
+  constructor(request: string, reason: string) {
+    super(`the_oracle: ${request}: ${reason}`);
+    this.request = request;
+  }
+}
+
+const oracleClientSide = masterOracleProtocol.reversed();
+
+/**
+ * A task's connection to the database: REQ to Seraph (`config.dbQueue`), one request at a
+ * time (concurrent calls queue up, since REQ allows one outstanding request).
+ * @example
+ * const db = new DbClient(context, config);
+ * const abis = await db.call("GETABIS", true); // Set<string>
+ */
+export class DbClient {
+  #context: Context;
+  #config: MasterConfig;
+  #socket: Socket;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  /** Connect to the oracles through Seraph. */
+  constructor(context: Context, config: MasterConfig) {
+    this.#context = context;
+    this.#config = config;
+    this.#socket = this.#connect();
+  }
+
+  #connect(): Socket {
+    const socket = this.#context.socket("REQ");
+    socket.connect(this.#config.dbQueue);
+    return socket;
+  }
+
+  /** Send request `name` and resolve to its typed result; throws OracleError on ERROR. */
+  call<N extends MasterOracleRequest>(
+    name: N,
+    ...args: DataArgs<(typeof masterOracleProtocol.recv)[N]>
+  ): Promise<MasterOracleResult<N>> {
+    const result = this.#queue.then(() => this.#call(name, args[0]));
+    this.#queue = result.catch(() => {});
+    return result;
+  }
+
+  async #call<N extends MasterOracleRequest>(
+    name: N,
+    data: unknown,
+  ): Promise<MasterOracleResult<N>> {
+    const payload = encodeMessage(oracleClientSide as Protocol, name, data as never);
+    await this.#socket.send([payload]);
+    const frames = await this.#socket.recv(this.#config.dbTimeout);
+    if (frames === null) {
+      // A REQ socket that missed its reply can never send again: start afresh.
+      this.#socket.close(0);
+      this.#socket = this.#connect();
+      throw new OracleError(name, `no reply within ${this.#config.dbTimeout / 1000} s`);
+    }
+    const reply = decodeMessage(oracleClientSide, frames[frames.length - 1]);
+    if (reply.name === "ERROR") throw new OracleError(name, reply.data);
+    return decodeMasterOracleResult(name, reply.data);
+  }
+
+  /** Close the socket (linger 1 s). */
+  close(): void {
+    this.#socket.close(1000);
+  }
+}
+
+const statusSendSide = monitorStatsProtocol.reversed();
+
+/**
+ * Publishes monitor status from a task: PUSH to the main thread's `inproc://status`, which
+ * forwards to the external PUB. Give it a socket from `Task.socket("PUSH")`.
+ * @example
+ * const status = new StatusPublisher(this.socket("PUSH"), this.config);
+ * status.slave(1, new Date(), "SLEEP", false);
+ */
+export class StatusPublisher {
+  #socket: Socket;
+
+  /** Connect `socket` (a PUSH) to the internal status queue. */
+  constructor(socket: Socket, config: MasterConfig) {
+    this.#socket = socket;
+    socket.connect(config.intStatusQueue);
+  }
+
+  /** Publish `SLAVE [slaveId, timestamp, msg, data]` (data checked per message). */
+  slave(slaveId: number, timestamp: Date, msg: string, data: unknown): Promise<void> {
+    return this.#send(encodeMessage(statusSendSide, "SLAVE", [slaveId, timestamp, msg, data]));
+  }
+
+  /** Publish `STATS` (the 19 master statistics). */
+  stats(stats: MasterStats): Promise<void> {
+    return this.#send(encodeMessage(statusSendSide, "STATS", stats));
+  }
+
+  async #send(frame: Uint8Array): Promise<void> {
+    await this.#socket.send([frame]);
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * TheOracle: a database worker behind Seraph. It connects REQ to Seraph's back end, says READY,
+ * then answers each request `OK <result>` or `ERROR <text>`. Several run side by side (one for
+ * PGlite, which allows a single connection); none dies on a bad request or a database error.
+ * @module
+ */
+import type { Context } from "../../transport/mod.ts";
+import { type Database, openDatabase, redactDsn } from "../../db/mod.ts";
+import { decodeMessage, encodeData, encodeMessage, ProtocolError } from "../../protocols/mod.ts";
+import { type MasterConfig, Task, type TaskOptions } from "../task.ts";
+import {
+  type MasterOracleRequest,
+  masterOracleProtocol,
+  masterOracleResults,
+} from "../oracle_protocol.ts";
+import { oracleHandlers } from "../oracle_requests.ts";
+
+/** The raw (not CBOR) frame an oracle sends Seraph when it is ready for work. */
+export const READY = new TextEncoder().encode("READY");
+
+/** A database RPC worker (NonStop). */
+export class TheOracle extends Task {
+  readonly name: string;
+  override readonly kind = "nonstop" as const;
+  #db: Database | null = null;
+
+  /** Oracle number `options.instance` (0 is named `the_oracle`, n `the_oracle_<n>`). */
+  constructor(context: Context, config: MasterConfig, options: TaskOptions = {}) {
+    super(context, config, options);
+    this.name = this.instance ? `the_oracle_${this.instance}` : "the_oracle";
+  }
+
+  /** Open the database (checking its schema version), then offer ourselves to Seraph. */
+  protected override async setup(): Promise<void> {
+    this.log.debug(`opening database ${redactDsn(this.config.dsn)}`);
+    const db = this.#db = await openDatabase(this.config.dsn);
+    this.track({ close: () => db.close() });
+    const queue = this.socket("REQ");
+    queue.connect(this.config.oracleQueue);
+    this.register(queue, async ([client, empty, request]) => {
+      await queue.send([client, empty, await this.#answer(request)]);
+    });
+    await queue.send([READY]);
+  }
+
+  /** The encoded reply to one request; never throws. */
+  async #answer(request: Uint8Array | undefined): Promise<Uint8Array> {
+    let name: MasterOracleRequest | undefined;
+    try {
+      if (request === undefined) {
+        throw new ProtocolError(masterOracleProtocol.name, undefined, "invalid message structure");
+      }
+      const msg = decodeMessage(masterOracleProtocol, request);
+      name = msg.name;
+      this.log.debug(`<< ${name}`);
+      const handler = oracleHandlers[name] as (db: Database, data: unknown) => Promise<unknown>;
+      const result = await handler(this.#db!, msg.data);
+      const data = encodeData(masterOracleResults[name], result, masterOracleProtocol.name, name);
+      return encodeMessage(masterOracleProtocol, "OK", data);
+    } catch (error) {
+      const text = error instanceof Error ? error.message : String(error);
+      if (error instanceof ProtocolError) this.log.error(`bad request: ${text}`);
+      else this.log.error(`${name ?? "request"} failed: ${text}`);
+      return encodeMessage(masterOracleProtocol, "ERROR", text);
+    }
+  }
+}

@@ -1,0 +1,113 @@
+import { assertEquals, assertRejects } from "./assert.ts";
+import { MASTER_ROLE, PG_USER, pgDsn, scratchDatabase, SKIP_PG } from "./harness.ts";
+import { type Database, DatabaseError, openClient, openDatabase } from "../../src/db/mod.ts";
+import { initializeDatabase } from "../../src/initdb/initdb.ts";
+import type { SqlClient } from "../../src/db/client.ts";
+
+/** Functions that write, each of which must run as its (superuser) owner. */
+const WRITERS = [
+  "add_new_package",
+  "add_new_package_version",
+  "add_package_name",
+  "delete_build",
+  "delete_package",
+  "delete_version",
+  "fold_statistics",
+  "get_statistics",
+  "log_build",
+  "log_download",
+  "log_json",
+  "log_page",
+  "log_project",
+  "log_search",
+  "refresh_build_queue",
+  "refresh_statistics",
+  "save_rewrites_pending",
+  "set_package_description",
+  "set_pypi_serial",
+  "skip_package",
+  "skip_package_version",
+  "unyank_version",
+  "yank_version",
+];
+
+async function withMaster(fn: (db: Database, admin: SqlClient) => Promise<void>): Promise<void> {
+  const scratch = await scratchDatabase("grants");
+  const admin = await openClient(pgDsn(scratch.name));
+  try {
+    await initializeDatabase(admin, { user: PG_USER, yes: true });
+    const db = await openDatabase(pgDsn(scratch.name, MASTER_ROLE));
+    try {
+      await fn(db, admin);
+    } finally {
+      await db.close();
+    }
+  } finally {
+    await admin.close();
+    await scratch.drop();
+  }
+}
+
+Deno.test({
+  name: "the master's role reads tables and calls functions but cannot write directly",
+  ignore: SKIP_PG,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: () =>
+    withMaster(async (db, admin) => {
+      await admin.query("INSERT INTO build_abis (abi_tag) VALUES ('cp311')");
+      assertEquals(await db.addNewPackage("foo"), true);
+      assertEquals(await db.client.query("SELECT package FROM packages"), [{ package: "foo" }]);
+      for (
+        const statement of [
+          "INSERT INTO packages (package) VALUES ('bar')",
+          "UPDATE packages SET skip = 'x'",
+          "DELETE FROM packages",
+          "UPDATE configuration SET pypi_serial = 1",
+          "INSERT INTO statistics_deltas (counter, value) VALUES ('files_count', 1)",
+          "TRUNCATE downloads",
+          "CREATE TABLE mine (x INTEGER)",
+          "SELECT refresh_build_queue()",
+          "SELECT refresh_statistics()",
+        ]
+      ) {
+        const error = await assertRejects(() => db.client.query(statement), DatabaseError);
+        assertEquals(error.code, "42501", `${statement}: ${error.message}`);
+      }
+      assertEquals(await db.getAllPackages(), new Set(["foo"]));
+    }),
+});
+
+Deno.test({
+  name: "writing functions run as their owner with a fixed search_path; PUBLIC has nothing",
+  ignore: SKIP_PG,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: () =>
+    withMaster(async (_db, admin) => {
+      const definers = await admin.query<{ name: string }>(
+        `SELECT proname AS name FROM pg_proc
+         WHERE pronamespace = 'public'::regnamespace AND prosecdef ORDER BY proname`,
+      );
+      assertEquals(definers.map((r) => r.name), WRITERS);
+      const unpinned = await admin.query<{ name: string }>(
+        `SELECT proname AS name FROM pg_proc
+         WHERE pronamespace = 'public'::regnamespace
+         AND NOT COALESCE('search_path=public, pg_temp' = ANY(proconfig), false)
+         AND proname NOT IN ('abi_order', 'abi3_covers')`,
+      );
+      assertEquals(unpinned, []);
+      const [publicGrants] = await admin.query<{ n: number }>(
+        `SELECT count(*) AS n FROM (
+           SELECT (aclexplode(datacl)).grantee FROM pg_database WHERE datname = current_database()
+           UNION ALL
+           SELECT (aclexplode(relacl)).grantee FROM pg_class
+           WHERE relnamespace = 'public'::regnamespace
+           UNION ALL
+           SELECT (aclexplode(proacl)).grantee FROM pg_proc
+           WHERE pronamespace = 'public'::regnamespace
+         ) g WHERE grantee = 0`,
+      );
+      assertEquals(publicGrants.n, 0);
+    }),
+});
