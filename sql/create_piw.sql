@@ -13,6 +13,10 @@
 -- * versions.queued_abi: the ABI a version is queued for (the build queue is an index range scan);
 -- * built_packages and statistics_deltas: the counters behind get_statistics().
 -- refresh_build_queue() and refresh_statistics() recompute them from scratch.
+--
+-- Upgrade steps (update_<from>_<to>.sql, chained by initdb) set configuration.version to <to>,
+-- keep the 'piw' comment on configuration, and grant whatever they create to
+-- current_setting('piw.username') as the Grants section at the end does.
 
 -- configuration ---------------------------------------------------------------------------------
 -- A single row: the schema version and the last PyPI serial seen.
@@ -263,12 +267,13 @@ CREATE TABLE built_packages (
 -- Counter changes, appended by triggers and folded together by get_statistics(). Appending
 -- instead of updating one row means concurrent builds and downloads never wait for (or deadlock
 -- on) a shared counter row. Counters: packages_built, files_count, builds_size (bytes, armv6l
--- twins excluded), builds_time (microseconds, builds under a week), downloads_all, and
--- builds_pending per abi_tag.
+-- twins excluded), builds_time (microseconds, builds under a week), builds_pending labelled by
+-- ABI, and downloads labelled by UTC day (YYYY-MM-DD), so a month's downloads are 30 sums
+-- rather than a count of millions of rows.
 
 CREATE TABLE statistics_deltas (
     counter VARCHAR(20) NOT NULL,
-    abi_tag VARCHAR(100) DEFAULT '' NOT NULL,
+    label   VARCHAR(100) DEFAULT '' NOT NULL,
     value   BIGINT NOT NULL
 );
 
@@ -290,6 +295,13 @@ AS $sql$
     SELECT COALESCE(
         substring(abi FROM '^cp3([0-9]+)')::INTEGER >= substring(py_tag FROM '^cp3([0-9]+)')::INTEGER,
         false)
+$sql$;
+
+-- The UTC day of a timestamp, as the label of the downloads counter.
+CREATE FUNCTION utc_day(ts TIMESTAMPTZ) RETURNS VARCHAR
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $sql$
+    SELECT to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD')
 $sql$;
 
 -- The build queue -------------------------------------------------------------------------------
@@ -350,11 +362,14 @@ $sql$;
 
 -- Recompute every version's queued_abi (and the pending counters) in a few set operations: the
 -- ABIs covered for a version become a bit mask, and the lowest clear bit picks the next ABI.
-CREATE FUNCTION refresh_build_queue() RETURNS VOID
+-- Returns how many versions changed (none, when the triggers kept up).
+CREATE FUNCTION refresh_build_queue() RETURNS BIGINT
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = public, pg_temp
 SET work_mem = '256MB'
 AS $sql$
+DECLARE
+    changed BIGINT;
 BEGIN
     -- Per-row pending counters would add a row per changed version; recounted below instead.
     PERFORM set_config('piw.bulk_refresh', 'on', true);
@@ -386,14 +401,16 @@ BEGIN
     FROM computed c
     WHERE c.package = v.package AND c.version = v.version
     AND v.queued_abi IS DISTINCT FROM c.abi_tag;
+    GET DIAGNOSTICS changed = ROW_COUNT;
     PERFORM set_config('piw.bulk_refresh', 'off', true);
 
     DELETE FROM statistics_deltas WHERE counter = 'builds_pending';
-    INSERT INTO statistics_deltas (counter, abi_tag, value)
+    INSERT INTO statistics_deltas (counter, label, value)
         SELECT 'builds_pending', queued_abi, count(*)
         FROM versions
         WHERE queued_abi IS NOT NULL
         GROUP BY queued_abi;
+    RETURN changed;
 END;
 $sql$;
 
@@ -408,6 +425,8 @@ BEGIN
     INSERT INTO built_packages (package)
         SELECT DISTINCT package FROM builds WHERE status;
     DELETE FROM statistics_deltas WHERE counter <> 'builds_pending';
+    INSERT INTO statistics_deltas (counter, label, value)
+        SELECT 'downloads', utc_day(accessed_at), count(*) FROM downloads GROUP BY 2;
     INSERT INTO statistics_deltas (counter, value)
         SELECT 'packages_built', count(*) FROM built_packages
         UNION ALL
@@ -418,9 +437,7 @@ BEGIN
         UNION ALL
         SELECT 'builds_time', COALESCE(sum(
                 (extract(EPOCH FROM duration) * 1000000)::BIGINT), 0)
-            FROM builds WHERE duration < INTERVAL '1 week'
-        UNION ALL
-        SELECT 'downloads_all', count(*) FROM downloads;
+            FROM builds WHERE duration < INTERVAL '1 week';
 END;
 $sql$;
 
@@ -449,11 +466,11 @@ SET search_path = public, pg_temp
 AS $sql$
 BEGIN
     IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.queued_abi IS NOT NULL THEN
-        INSERT INTO statistics_deltas (counter, abi_tag, value)
+        INSERT INTO statistics_deltas (counter, label, value)
             VALUES ('builds_pending', OLD.queued_abi, -1);
     END IF;
     IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.queued_abi IS NOT NULL THEN
-        INSERT INTO statistics_deltas (counter, abi_tag, value)
+        INSERT INTO statistics_deltas (counter, label, value)
             VALUES ('builds_pending', NEW.queued_abi, 1);
     END IF;
     RETURN NULL;
@@ -601,8 +618,13 @@ LANGUAGE plpgsql
 SET search_path = public, pg_temp
 AS $sql$
 BEGIN
-    INSERT INTO statistics_deltas (counter, value)
-        VALUES ('downloads_all', CASE TG_OP WHEN 'INSERT' THEN 1 ELSE -1 END);
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO statistics_deltas (counter, label, value)
+            VALUES ('downloads', utc_day(NEW.accessed_at), 1);
+    ELSE
+        INSERT INTO statistics_deltas (counter, label, value)
+            VALUES ('downloads', utc_day(OLD.accessed_at), -1);
+    END IF;
     RETURN NULL;
 END;
 $sql$;
@@ -646,6 +668,28 @@ AS $sql$
     ) q
     WHERE a.skip = ''
     ORDER BY abi_order(a.abi_tag), a.abi_tag, q.position
+$sql$;
+
+-- The same as one JSON object {abi: [[package, version], ...]}: one value to transfer and
+-- parse instead of a row per entry, which at PyPI scale (400,000 entries) is most of the time.
+CREATE FUNCTION get_build_queue_json(lim INTEGER) RETURNS JSON
+LANGUAGE sql STABLE
+SET search_path = public, pg_temp
+AS $sql$
+    SELECT COALESCE(json_object_agg(a.abi_tag, (
+        -- The aggregate takes the rows in the order of the subquery (which has a LIMIT, so it
+        -- is never flattened): a second sort would cost more than the scan.
+        SELECT COALESCE(json_agg(ARRAY[s.package, s.version]), '[]')
+        FROM (
+            SELECT v.released, v.package, v.version
+            FROM versions v
+            WHERE v.queued_abi = a.abi_tag
+            ORDER BY v.released, v.package, v.version
+            LIMIT lim
+        ) s
+    ) ORDER BY abi_order(a.abi_tag), a.abi_tag), '{}')
+    FROM build_abis a
+    WHERE a.skip = ''
 $sql$;
 
 -- PyPI serial -----------------------------------------------------------------------------------
@@ -919,17 +963,19 @@ LANGUAGE sql SECURITY DEFINER
 SET search_path = public, pg_temp
 AS $sql$
     WITH gone AS (
-        DELETE FROM statistics_deltas RETURNING counter, abi_tag, value
+        DELETE FROM statistics_deltas RETURNING counter, label, value
     )
-    INSERT INTO statistics_deltas (counter, abi_tag, value)
-        SELECT counter, abi_tag, sum(value)
+    INSERT INTO statistics_deltas (counter, label, value)
+        SELECT counter, label, sum(value)
         FROM gone
-        GROUP BY counter, abi_tag
+        GROUP BY counter, label
         HAVING sum(value) <> 0
 $sql$;
 
 -- Everything the homepage and monitors need from the database, in one row. Counters come from
--- statistics_deltas (folded here as a side effect); the rest are short index range scans.
+-- statistics_deltas (folded here as a side effect); the last hour's builds, versions and
+-- downloads are short index range scans. Downloads "last month" are those of the last 30 UTC
+-- days, today included.
 CREATE FUNCTION get_statistics() RETURNS TABLE (
     packages_built BIGINT,
     builds_last_hour JSONB,
@@ -949,9 +995,9 @@ BEGIN
     PERFORM fold_statistics();
     RETURN QUERY
     WITH counters AS (
-        SELECT d.counter, d.abi_tag, sum(d.value)::BIGINT AS value
+        SELECT d.counter, d.label, sum(d.value)::BIGINT AS value
         FROM statistics_deltas d
-        GROUP BY d.counter, d.abi_tag
+        GROUP BY d.counter, d.label
     ),
     active_abis AS (
         SELECT a.abi_tag FROM build_abis a WHERE a.skip = ''
@@ -967,13 +1013,14 @@ BEGIN
         COALESCE((SELECT c.value FROM counters c WHERE c.counter = 'builds_size'), 0),
         (SELECT COALESCE(jsonb_object_agg(a.abi_tag, COALESCE((
             SELECT c.value FROM counters c
-            WHERE c.counter = 'builds_pending' AND c.abi_tag = a.abi_tag
+            WHERE c.counter = 'builds_pending' AND c.label = a.abi_tag
         ), 0)), '{}') FROM active_abis a),
         (SELECT count(*) FROM versions v WHERE v.released > now() - INTERVAL '1 hour'),
         COALESCE((SELECT c.value FROM counters c WHERE c.counter = 'files_count'), 0),
         (SELECT count(*) FROM downloads d WHERE d.accessed_at > now() - INTERVAL '1 hour'),
-        (SELECT count(*) FROM downloads d WHERE d.accessed_at > now() - INTERVAL '30 days'),
-        COALESCE((SELECT c.value FROM counters c WHERE c.counter = 'downloads_all'), 0);
+        COALESCE((SELECT sum(c.value) FROM counters c
+            WHERE c.counter = 'downloads' AND c.label > utc_day(now() - INTERVAL '30 days')), 0)::BIGINT,
+        COALESCE((SELECT sum(c.value) FROM counters c WHERE c.counter = 'downloads'), 0)::BIGINT;
 END;
 $sql$;
 

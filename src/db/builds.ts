@@ -50,21 +50,10 @@ export async function deleteBuild(sql: SqlClient, pkg: string, version: string):
  * active ABI has an entry, possibly empty.
  */
 export async function getBuildQueue(sql: SqlClient, limit = 1000): Promise<BuildQueue> {
-  const queue: BuildQueue = {};
-  for (const abi of await activeAbis(sql)) queue[abi] = [];
-  const rows = await sql.query<{ abi_tag: string; package: string; version: string }>(
-    "SELECT abi_tag, package, version FROM get_build_queue($1)",
-    [limit],
-  );
-  for (const row of rows) (queue[row.abi_tag] ??= []).push([row.package, row.version]);
-  return queue;
-}
-
-async function activeAbis(sql: SqlClient): Promise<string[]> {
-  const rows = await sql.query<{ abi_tag: string }>(
-    "SELECT abi_tag FROM build_abis WHERE skip = '' ORDER BY abi_order(abi_tag), abi_tag",
-  );
-  return rows.map((r) => r.abi_tag);
+  const text = await queryValue<string>(sql, "SELECT get_build_queue_json($1)::text AS value", [
+    limit,
+  ]);
+  return JSON.parse(text);
 }
 
 /** The files of a package's successful builds: filename to SHA-256. */

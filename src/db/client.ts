@@ -7,7 +7,7 @@ import postgres from "postgres";
 import { PGlite } from "@electric-sql/pglite";
 import { PiwError } from "../errors.ts";
 import { getLogger } from "../log.ts";
-import { type Dsn, type PgliteDsn, type PostgresDsn, parseDsn } from "./dsn.ts";
+import { type Dsn, parseDsn, type PgliteDsn, type PostgresDsn } from "./dsn.ts";
 import { toDatabaseError } from "./errors.ts";
 
 const log = getLogger("db");
@@ -30,7 +30,11 @@ export interface SqlClient {
 }
 
 /** The `value` column of the first row of a query (undefined when there is no row). */
-export async function queryValue<T>(sql: SqlClient, text: string, params: unknown[] = []): Promise<T> {
+export async function queryValue<T>(
+  sql: SqlClient,
+  text: string,
+  params: unknown[] = [],
+): Promise<T> {
   const [row] = await sql.query<{ value: T }>(text, params);
   return row?.value;
 }
@@ -39,6 +43,11 @@ export async function queryValue<T>(sql: SqlClient, text: string, params: unknow
 export interface ClientOptions {
   /** PostgreSQL pool size (default 1: one connection, like each piwheels `Database`). */
   maxConnections?: number;
+  /**
+   * Create a PGlite directory that does not exist yet (initdb does; a PGlite database is a
+   * directory). Otherwise a missing directory fails like a missing PostgreSQL database.
+   */
+  create?: boolean;
 }
 
 /**
@@ -48,9 +57,14 @@ export interface ClientOptions {
  * PGlite is single-connection: opening the same directory twice in one isolate shares one engine,
  * and a directory must never be opened from two isolates (Workers) or processes at once.
  */
-export function openClient(dsn: string | Dsn, options: ClientOptions = {}): Promise<SqlClient> {
+export async function openClient(
+  dsn: string | Dsn,
+  options: ClientOptions = {},
+): Promise<SqlClient> {
   const parsed = typeof dsn === "string" ? parseDsn(dsn) : dsn;
-  return parsed.kind === "pglite" ? openPglite(parsed) : openPostgres(parsed, options);
+  return parsed.kind === "pglite"
+    ? await openPglite(parsed, options)
+    : await openPostgres(parsed, options);
 }
 
 // Counts and sums are int8/numeric; JavaScript numbers are exact far beyond piw's values.
@@ -108,6 +122,7 @@ type PgTx = postgres.TransactionSql<PgTypes>;
 
 class PostgresClient implements SqlClient {
   readonly kind = "postgres";
+  #closed = false;
 
   constructor(
     private readonly sql: PgSql | PgTx,
@@ -140,39 +155,43 @@ class PostgresClient implements SqlClient {
   }
 
   async close(): Promise<void> {
-    if (this.root) await (this.sql as PgSql).end({ timeout: 5 });
+    if (this.root && !this.#closed) {
+      this.#closed = true;
+      await (this.sql as PgSql).end({ timeout: 5 });
+    }
   }
 }
 
 type PgliteQueryable = Pick<PGlite, "query">;
 
 /** Engines per data directory in this isolate, with how many clients use each. */
-const pgliteEngines = new Map<string, { engine: PGlite; users: number }>();
+const pgliteEngines = new Map<string, { engine: PGlite; ready: Promise<void>; users: number }>();
 
-async function openPglite(dsn: PgliteDsn): Promise<SqlClient> {
-  const options = {
-    parsers: { 20: toNumber, 1700: toNumber },
-  };
+async function openPglite(dsn: PgliteDsn, options: ClientOptions): Promise<SqlClient> {
+  const settings = { parsers: { 20: toNumber, 1700: toNumber } };
   if (dsn.dataDir === null) {
-    const engine = new PGlite(options);
+    const engine = new PGlite(settings);
     await engine.waitReady;
-    return new PgliteClient(engine, "pglite (in memory)", async () => await engine.close());
+    return new PgliteClient(engine, "pglite (in memory)", () => engine.close());
   }
   const dataDir = dsn.dataDir;
   let entry = pgliteEngines.get(dataDir);
   if (!entry) {
-    const engine = new PGlite(dataDir, options);
-    entry = { engine, users: 0 };
-    pgliteEngines.set(dataDir, entry);
-    try {
-      await engine.waitReady;
-    } catch (error) {
-      pgliteEngines.delete(dataDir);
-      throw new PiwError(`Cannot open PGlite database ${dataDir}: ${String(error)}`);
+    if (!options.create && !await exists(dataDir)) {
+      throw new PiwError(`Database ${dataDir} does not exist`);
     }
+    const engine = new PGlite(dataDir, settings);
+    entry = { engine, ready: engine.waitReady, users: 0 };
+    pgliteEngines.set(dataDir, entry);
   }
-  entry.users++;
   const shared = entry;
+  shared.users++;
+  try {
+    await shared.ready;
+  } catch (error) {
+    if (--shared.users === 0) pgliteEngines.delete(dataDir);
+    throw new PiwError(`Cannot open PGlite database ${dataDir}: ${String(error)}`);
+  }
   return new PgliteClient(shared.engine, `pglite ${dataDir}`, async () => {
     if (--shared.users === 0) {
       pgliteEngines.delete(dataDir);
@@ -181,8 +200,19 @@ async function openPglite(dsn: PgliteDsn): Promise<SqlClient> {
   });
 }
 
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}
+
 class PgliteClient implements SqlClient {
   readonly kind = "pglite";
+  #closed = false;
 
   constructor(
     private readonly engine: PgliteQueryable,
@@ -213,6 +243,9 @@ class PgliteClient implements SqlClient {
   }
 
   async close(): Promise<void> {
-    await this.closer?.();
+    if (this.closer && !this.#closed) {
+      this.#closed = true;
+      await this.closer();
+    }
   }
 }

@@ -39,7 +39,10 @@ export interface OpenOptions extends ClientOptions {
  * const queue = await db.getBuildQueue(100000);
  * await db.close();
  */
-export async function openDatabase(dsn: string | Dsn, options: OpenOptions = {}): Promise<Database> {
+export async function openDatabase(
+  dsn: string | Dsn,
+  options: OpenOptions = {},
+): Promise<Database> {
   const client = await openClient(dsn, options);
   try {
     if (options.checkVersion ?? true) await checkSchemaVersion(client);

@@ -29,7 +29,9 @@ export function compareVersions(a: string, b: string): number {
  * Throws `PiwError` for a database that has tables but is not piw's, such as a piwheels one.
  */
 export async function detectSchemaVersion(client: SqlClient): Promise<string | null> {
-  const [state] = await client.query<{ configured: boolean; marker: string | null; tables: number }>(
+  const [state] = await client.query<
+    { configured: boolean; marker: string | null; tables: number }
+  >(
     `SELECT c.oid IS NOT NULL AS configured,
             obj_description(c.oid::oid, 'pg_class') AS marker,
             (SELECT count(*) FROM pg_tables WHERE schemaname = 'public') AS tables

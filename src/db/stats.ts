@@ -49,7 +49,9 @@ export async function getInitialStatistics(sql: SqlClient): Promise<{ downloadsA
 
 /** Downloads of every package: `{package: [last 30 days, all time]}`. */
 export async function getSearchIndex(sql: SqlClient): Promise<SearchIndex> {
-  const rows = await sql.query<{ package: string; downloads_recent: number; downloads_all: number }>(
+  const rows = await sql.query<
+    { package: string; downloads_recent: number; downloads_all: number }
+  >(
     "SELECT package, downloads_recent, downloads_all FROM get_search_index()",
   );
   const index: SearchIndex = {};

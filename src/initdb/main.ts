@@ -14,7 +14,8 @@ import { initializeDatabase } from "./initdb.ts";
 export async function run(
   options: Pick<InitdbOptions, "dsn" | "user" | "yes">,
 ): Promise<number> {
-  const client = await openClient(options.dsn);
+  // A PGlite database is a directory, which initdb may create; PostgreSQL databases it never does.
+  const client = await openClient(options.dsn, { create: true });
   const encoder = new TextEncoder();
   let dots = 0;
   try {

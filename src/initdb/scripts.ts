@@ -118,7 +118,9 @@ export async function readUpdateSteps(
     const [, from, to] = match;
     const other = steps.get(from);
     if (other) {
-      throw new PiwError(`Two upgrade steps start at version ${from}: ${other.file}, ${entry.name}`);
+      throw new PiwError(
+        `Two upgrade steps start at version ${from}: ${other.file}, ${entry.name}`,
+      );
     }
     steps.set(from, { to, file: entry.name });
   }

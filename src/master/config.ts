@@ -59,8 +59,12 @@ export interface MasterConfig {
   oracleCount: number;
   /** TheArchitect's refresh interval, ms (60 s, 10 s in dev mode). */
   architectInterval: number;
+  /** CloudGazer's PyPI poll interval when caught up, ms (10 s, 2 s in dev mode). */
+  pypiInterval: number;
   /** BigBrother's statistics interval, ms. */
   statsInterval: number;
+  /** Free space on the output path (bytes) at or below which the master pauses (1 GiB). */
+  minFreeSpace: number;
   /** How long a DbClient waits for an oracle reply before giving up, ms. */
   dbTimeout: number;
   /** Logging as configured by the CLI. */
@@ -93,7 +97,9 @@ const DEFAULTS: MasterConfig = {
   scribeQueue: "inproc://scribe",
   oracleCount: 3,
   architectInterval: 60_000,
+  pypiInterval: 10_000,
   statsInterval: 10_000,
+  minFreeSpace: 2 ** 30,
   dbTimeout: 600_000,
   logging: { level: "warning", file: "", fileLevel: "info", debug: [], showNames: true },
 };
@@ -139,6 +145,7 @@ export function configFromOptions(options: MasterOptions, outputPath: string): M
     statsQueue: options.statsQueue,
     // piwheels refreshes the queue hourly; piw's query is cheap enough to run every minute.
     architectInterval: options.devMode ? 10_000 : 60_000,
+    pypiInterval: options.devMode ? 2_000 : 10_000,
     // Same levels as the CLI's setUpLogging, re-applied inside every Worker.
     logging: {
       level: debug ? "debug" : options.verbose ? "info" : options.quiet ? "error" : "warning",

@@ -9,8 +9,8 @@ import {
   decodeData,
   type Infer,
   Protocol,
-  schema,
   type Schema,
+  schema,
   theOracleProtocol,
   theOracleResults,
 } from "../protocols/mod.ts";

@@ -7,9 +7,9 @@ import type { Database } from "../db/mod.ts";
 import type { FileRecord } from "../db/types.ts";
 import type { DataOf, FileStateTuple, PageLog, SearchLog } from "../protocols/mod.ts";
 import type {
+  masterOracleProtocol,
   MasterOracleRequest,
   MasterOracleResult,
-  masterOracleProtocol,
 } from "./oracle_protocol.ts";
 
 type Requests = typeof masterOracleProtocol.recv;

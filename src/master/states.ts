@@ -16,12 +16,12 @@ import {
   type MessageOf,
   NO_DATA,
   type PackageVersion,
-  type SlaveDriverProtocol,
+  type slaveDriverProtocol,
   type SlaveEvent,
   type SlaveHello,
   type SlaveStats,
   type TimeDelta,
-} from "./protocol_types.ts";
+} from "../protocols/mod.ts";
 import { PiwError } from "../errors.ts";
 import { isNormalisedVersion, parseWheelFilename } from "../wheel/mod.ts";
 import { InvalidWheelFilenameError } from "../wheel/errors.ts";
@@ -145,7 +145,12 @@ export class BuildState {
   ) {}
 
   /** The build a slave reports in BUILT for the (package, version) it was told to build. */
-  static fromBuilt(slaveId: number, job: PackageVersion, abi: string, built: BuiltData): BuildState {
+  static fromBuilt(
+    slaveId: number,
+    job: PackageVersion,
+    abi: string,
+    built: BuiltData,
+  ): BuildState {
     const [status, duration, output, files] = built;
     const map = new Map(files.map((f) => [f[0], FileState.fromMessage(f)]));
     return new BuildState(slaveId, job[0], job[1], abi, status, duration, output, map);
@@ -201,9 +206,9 @@ export class BuildState {
 }
 
 /** A message a slave sent (from the master's side of slave_driver). */
-export type SlaveRequest = MessageOf<typeof SlaveDriverProtocol.recv>;
+export type SlaveRequest = MessageOf<typeof slaveDriverProtocol.recv>;
 /** A reply the master sent a slave. */
-export type SlaveReply = MessageOf<typeof SlaveDriverProtocol.send>;
+export type SlaveReply = MessageOf<typeof slaveDriverProtocol.send>;
 /** Where SlaveState publishes its monitor events (SLAVE messages on the status queue). */
 export type SlaveEventSink = (event: SlaveEvent) => void;
 
@@ -395,6 +400,8 @@ export class TransferState {
   #hashedUpTo = 0;
   #position = 0;
   #io: Promise<void> = Promise.resolve();
+  #pendingWrites = 0;
+  #writeError: Error | null = null;
   #closed = false;
 
   private constructor(
@@ -462,28 +469,39 @@ export class TransferState {
   }
 
   /**
-   * Write a received chunk; returns false (and changes nothing) for a stray chunk that lies
-   * outside the file or is empty. A duplicate still returns its FETCH's credit.
+   * Take a received chunk: returns false (changing nothing) for a stray chunk that lies outside
+   * the file or is empty; a duplicate still returns its FETCH's credit. The bytes are written in
+   * the background, in order; {@link verify} waits for them and reports a failed write.
    */
-  chunk(offset: number, data: Uint8Array): Promise<boolean> {
+  chunk(offset: number, data: Uint8Array): boolean {
     const stop = offset + data.length;
-    if (data.length === 0 || stop > this.fileState.filesize || this.#closed) {
-      return Promise.resolve(false);
-    }
+    if (data.length === 0 || stop > this.fileState.filesize || this.#closed) return false;
     this.lastActivity = Date.now();
     const needed = this.#missing.some(([a, b]) => a < stop && b > offset);
     this.#missing = excludeRange(this.#missing, offset, stop);
     this.#credit = this.done ? 0 : this.#credit + 1;
-    if (!needed) return Promise.resolve(true);
+    if (!needed) return true;
     if (offset < this.#hashedUpTo) this.#hash = null; // rewriting hashed bytes: rehash at verify
     else if (offset === this.#hashedUpTo && this.#hash) {
       this.#hash.update(data);
       this.#hashedUpTo = stop;
     }
-    // Writes are chained so a seek never lands between another chunk's seek and write.
-    const write = this.#io.then(() => this.#writeAt(offset, data));
-    this.#io = write.catch(() => {});
-    return write.then(() => true);
+    // Chained, so a seek never lands between another chunk's seek and write.
+    this.#pendingWrites++;
+    this.#io = this.#io.then(() => this.#writeAt(offset, data)).catch((e) => {
+      this.#writeError ??= e as Error;
+    }).finally(() => this.#pendingWrites--);
+    return true;
+  }
+
+  /** Chunks received but not yet on disk (a receiver waits for {@link flush} when many are). */
+  get pendingWrites(): number {
+    return this.#pendingWrites;
+  }
+
+  /** Wait until every chunk received so far is written. */
+  flush(): Promise<void> {
+    return this.#io;
   }
 
   async #writeAt(offset: number, data: Uint8Array): Promise<void> {
@@ -497,6 +515,7 @@ export class TransferState {
   async verify(): Promise<void> {
     await this.#io;
     const name = this.fileState.filename;
+    if (this.#writeError) throw new TransferError(`${name}: write failed: ${this.#writeError}`);
     if (!this.done) throw new TransferError(`${name}: ${this.missingBytes} bytes never arrived`);
     const size = (await this.file.stat()).size;
     if (size !== this.fileState.filesize) {
@@ -508,7 +527,9 @@ export class TransferState {
     this.#hash = null;
     const digest = hash.digest("hex");
     if (digest !== this.fileState.filehash.toLowerCase()) {
-      throw new TransferError(`${name}: sha256 ${digest} does not match ${this.fileState.filehash}`);
+      throw new TransferError(
+        `${name}: sha256 ${digest} does not match ${this.fileState.filehash}`,
+      );
     }
   }
 

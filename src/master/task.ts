@@ -27,14 +27,22 @@
  *     super(context, config);
  *     const queue = this.socket("REP");
  *     queue.bind("inproc://echo");
- *     this.register(queue, (frames) => queue.send(frames));
+ *     this.register(queue, async (frames) => {
+ *       await queue.send(frames);
+ *     });
  *     this.every(10_000, () => this.log.info("still echoing"));
  *   }
  * }
  * ```
  * @module
  */
-import { type Context, Poller, type Socket, type SocketType } from "../transport/mod.ts";
+import {
+  type Context,
+  Poller,
+  type Socket,
+  type SocketOptions,
+  type SocketType,
+} from "../transport/mod.ts";
 import { getLogger, type Logger } from "../log.ts";
 import { PiwError } from "../errors.ts";
 import {
@@ -50,9 +58,9 @@ import {
 import type { MasterConfig } from "./config.ts";
 import {
   decodeMasterOracleResult,
+  masterOracleProtocol,
   type MasterOracleRequest,
   type MasterOracleResult,
-  masterOracleProtocol,
 } from "./oracle_protocol.ts";
 
 export type { MasterConfig } from "./config.ts";
@@ -67,14 +75,6 @@ export type Handler = (frames: Uint8Array[]) => void | Promise<void>;
 export interface TaskOptions {
   /** Instance number of a task that runs several times (TheOracle), part of its name. */
   instance?: number;
-}
-
-/** Options of {@link Task.socket}. */
-export interface TaskSocketOptions {
-  /** Send and receive high-water mark. */
-  hwm?: number;
-  /** Linger on close, ms (default 1000, as piwheels' `Context.close`). */
-  linger?: number;
 }
 
 /** The control queue address of task `name`. */
@@ -142,15 +142,10 @@ export abstract class Task {
     return this.#quitting;
   }
 
-  /** A socket closed when the task ends. */
-  protected socket(type: SocketType, options: TaskSocketOptions = {}): Socket {
-    const socket = this.context.socket(type);
-    if (options.hwm !== undefined) {
-      socket.sndhwm = options.hwm;
-      socket.rcvhwm = options.hwm;
-    }
-    const linger = options.linger ?? 1000;
-    this.#closeables.push({ close: () => socket.close(linger) });
+  /** A socket (options as `Context.socket`: hwm, linger, …) closed when the task ends. */
+  protected socket(type: SocketType, options: SocketOptions = {}): Socket {
+    const socket = this.context.socket(type, options);
+    this.#closeables.push({ close: () => socket.close() });
     return socket;
   }
 
@@ -210,15 +205,23 @@ export abstract class Task {
     }
   }
 
-  /** Bind the control queue and run `setup()`; after this the task is ready. Idempotent. */
+  /**
+   * Bind the control queue and run `setup()`; after this the task is ready. Idempotent. If it
+   * fails, everything the task opened is closed again before the error propagates.
+   */
   async init(): Promise<void> {
     if (this.#initialised) return;
     this.#initialised = true;
-    const control = this.socket("PULL", { hwm: 10, linger: 0 });
-    control.bind(controlAddress(this.name));
-    this.#control = control;
-    this.register(control, (frames) => this.#handleControl(frames));
-    await this.setup();
+    try {
+      const control = this.socket("PULL", { hwm: 10, linger: 0 });
+      control.bind(controlAddress(this.name));
+      this.#control = control;
+      this.register(control, (frames) => this.#handleControl(frames));
+      await this.setup();
+    } catch (error) {
+      await this.#close();
+      throw error;
+    }
   }
 
   /** Poll until QUIT: due intervals first, then one batch per readable socket. */
@@ -240,11 +243,9 @@ export abstract class Task {
     // Wake a poll in progress rather than wait for its timeout.
     if (this.#control && !this.#quitter) {
       try {
-        this.#quitter = this.context.socket("PUSH");
+        this.#quitter = this.context.socket("PUSH", { linger: 0 });
         this.#quitter.connect(controlAddress(this.name));
-        this.#quitter.send([encodeMessage(taskControlProtocol.reversed(), "QUIT")], {
-          dontWait: true,
-        });
+        this.#quitter.trySend([encodeMessage(taskControlProtocol.reversed(), "QUIT")]);
       } catch {
         // The poll times out within a second anyway.
       }
@@ -276,7 +277,7 @@ export abstract class Task {
       for (let i = 0; i < BATCH; i++) {
         if (this.#quitting) return;
         if (socket !== this.#control && this.#blocked()) break;
-        const frames = await socket.recv(0);
+        const frames = socket.tryRecv();
         if (frames === null) break;
         await this.#guard("handler", () => handler(frames));
       }
@@ -360,7 +361,7 @@ export class DbClient {
   }
 
   #connect(): Socket {
-    const socket = this.#context.socket("REQ");
+    const socket = this.#context.socket("REQ", { linger: 0 });
     socket.connect(this.#config.dbQueue);
     return socket;
   }
@@ -393,9 +394,9 @@ export class DbClient {
     return decodeMasterOracleResult(name, reply.data);
   }
 
-  /** Close the socket (linger 1 s). */
+  /** Close the socket. */
   close(): void {
-    this.#socket.close(1000);
+    this.#socket.close();
   }
 }
 

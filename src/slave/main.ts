@@ -1,11 +1,337 @@
 /**
- * `piw slave`: placeholder until the command is implemented.
+ * `piw slave`: a build slave, wire-compatible with a piwheels 0.23 master (piwheels-current.md
+ * §2.3, §6). It says HELLO with the target interpreter's tags, asks for work (IDLE), builds
+ * what it is told with pip (the `--timeout` enforced on the whole process tree), reports BUILT,
+ * sends the wheels over the file queue, and starts over from HELLO on a new socket when the
+ * master is silent for the master timeout. SIGTERM/SIGINT or DIE end it cleanly (BYE, exit 0).
+ *
+ * Beyond the options, three environment variables (mostly for tests):
+ * - `PIW_MASTER_TIMEOUT` (duration, default 5m): silence before reconnecting; sent as
+ *   busy_timeout in HELLO, so the master drops the slave after as long;
+ * - `PIW_SLAVE_INTERVAL` (duration, default a random 5–10 s): the pause after SLEEP and the
+ *   longest wait for a build between BUSY messages;
+ * - `PIW_ALLOW_ROOT=1`: allow running as root (CI containers).
+ * `--master` may carry ports: see `endpoints.ts`.
  * @module
  */
 import { PiwError } from "../errors.ts";
 import type { SlaveOptions } from "../cli/options.ts";
+import { parseDuration } from "../cli/duration.ts";
+import { getLogger } from "../log.ts";
+import { Context, type Socket } from "../transport/mod.ts";
+import {
+  type BuiltData,
+  decodeMessage,
+  encodeMessage,
+  type MessageOf,
+  NO_DATA,
+  ProtocolError,
+  slaveDriverProtocol,
+  type SlaveHello,
+  type SlaveStats,
+  TimeDelta,
+} from "../protocols/mod.ts";
+import { build, type BuildResult } from "./builder.ts";
+import { boardFacts, interpreterFacts, osFacts } from "./facts.ts";
+import { fileStateTuple } from "./inspect.ts";
+import { slaveStats, statsTuple } from "./stats.ts";
+import { type MasterEndpoints, masterEndpoints } from "./endpoints.ts";
+import { sendFile } from "./transfer.ts";
+
+const slaveSide = slaveDriverProtocol.reversed();
+type Request = MessageOf<typeof slaveSide.send>;
+type Reply = MessageOf<typeof slaveSide.recv>;
+
+/** ZMQ_REQ_RELAXED: lets BYE go out while a reply is still awaited (zmq.h). */
+const REQ_RELAXED = 53;
+/** The earliest plausible clock (piwheels refuses to start before it). */
+const CLOCK_FLOOR = Date.UTC(2020, 5, 1);
+const DEFAULT_MASTER_TIMEOUT_MS = 5 * 60_000;
+
+/** The master went silent (or talked nonsense): drop the connection and start over. */
+export class MasterTimeout extends PiwError {
+  override name = "MasterTimeout";
+}
+
+/** Refuse root (unless PIW_ALLOW_ROOT=1) and a clock before 2020-06-01, as piwheels does. */
+export function checkEnvironment(
+  uid: number | null = Deno.uid(),
+  now = Date.now(),
+  allowRoot = Deno.env.get("PIW_ALLOW_ROOT") === "1",
+): void {
+  if (uid === 0 && !allowRoot) {
+    throw new PiwError("piw slave must not be run as root (set PIW_ALLOW_ROOT=1 to allow it)");
+  }
+  if (now < CLOCK_FLOOR) throw new PiwError("the system clock is far in the past");
+}
+
+/** Timing of a slave (the defaults are piwheels'). */
+export interface SlaveTiming {
+  /** Silence from the master before reconnecting, ms. */
+  masterTimeoutMs: number;
+  /** Pause after SLEEP and longest wait between BUSY messages, ms; a fresh value each time. */
+  intervalMs: () => number;
+}
+
+/** The timing from PIW_MASTER_TIMEOUT and PIW_SLAVE_INTERVAL (see the module documentation). */
+export function timingFromEnv(env = Deno.env): SlaveTiming {
+  const timeout = env.get("PIW_MASTER_TIMEOUT");
+  const interval = env.get("PIW_SLAVE_INTERVAL");
+  const fixed = interval ? parseDuration(interval) : null;
+  return {
+    masterTimeoutMs: timeout ? parseDuration(timeout) : DEFAULT_MASTER_TIMEOUT_MS,
+    intervalMs: () => fixed ?? 5_000 + Math.floor(Math.random() * 5_001),
+  };
+}
 
 /** Run `piw slave` with parsed options; resolves to the exit code. */
-export function run(_options: SlaveOptions): Promise<number> {
-  return Promise.reject(new PiwError("piw slave is not available yet"));
+export async function run(options: SlaveOptions): Promise<number> {
+  checkEnvironment();
+  const endpoints = masterEndpoints(options.master);
+  const timing = timingFromEnv();
+  const [py, os, board] = await Promise.all([
+    interpreterFacts(options.python),
+    osFacts(),
+    boardFacts(),
+  ]);
+  const hello: SlaveHello = [
+    TimeDelta.fromMilliseconds(options.timeout),
+    TimeDelta.fromMilliseconds(timing.masterTimeoutMs),
+    py.pyVersion,
+    py.abi,
+    py.platform,
+    options.label,
+    os.osName,
+    os.osVersion,
+    board.boardRevision,
+    board.boardSerial,
+  ];
+  const slave = new Slave(options, endpoints, timing, hello);
+  const stop = () => slave.stop();
+  Deno.addSignalListener("SIGTERM", stop);
+  Deno.addSignalListener("SIGINT", stop);
+  try {
+    return await slave.run();
+  } finally {
+    Deno.removeSignalListener("SIGTERM", stop);
+    Deno.removeSignalListener("SIGINT", stop);
+  }
+}
+
+/** A build started on BUILD: its result (or why it could not run) once finished. */
+interface RunningBuild {
+  controller: AbortController;
+  done: Promise<BuildResult | Error>;
+  result: BuildResult | Error | null;
+}
+
+/** The slave's protocol loop (piwheels' PiWheelsSlave). */
+class Slave {
+  #log = getLogger("slave");
+  #stopping = new AbortController();
+  #build: RunningBuild | null = null;
+  #slaveId: number | null = null;
+  #pypiUrl = "";
+  #context = new Context();
+
+  constructor(
+    private readonly options: SlaveOptions,
+    private readonly endpoints: MasterEndpoints,
+    private readonly timing: SlaveTiming,
+    private readonly hello: SlaveHello,
+  ) {}
+
+  /** SIGTERM/SIGINT: abort whatever is under way; the loop then says BYE and ends. */
+  stop(): void {
+    if (this.#stopping.signal.aborted) return;
+    this.#log.warning("shutting down on signal");
+    this.#stopping.abort(new PiwError("the slave is shutting down"));
+  }
+
+  /** Talk to the master until DIE or a signal; reconnect after master timeouts. */
+  async run(): Promise<number> {
+    let queue: Socket | null = null;
+    try {
+      while (!this.#stopping.signal.aborted) {
+        queue = this.#context.socket("REQ", { hwm: 10, linger: 1000 });
+        queue.setIntOption(REQ_RELAXED, 1);
+        queue.connect(this.endpoints.slave);
+        try {
+          await this.#session(queue);
+          break;
+        } catch (e) {
+          if (!(e instanceof MasterTimeout)) throw e;
+          this.#log.warning(`${e.message}; resetting the connection`);
+          queue.close(0);
+          queue = null;
+        } finally {
+          await this.#cleanUpBuild();
+        }
+      }
+    } finally {
+      if (queue && !queue.closed) {
+        try {
+          // Sent without waiting: a master that has gone must not keep the slave alive.
+          queue.trySend([encodeMessage(slaveSide, "BYE")]);
+        } catch (e) {
+          this.#log.debug(`BYE not sent: ${(e as Error).message}`);
+        }
+      }
+      await this.#context.close(1000);
+    }
+    return 0;
+  }
+
+  /** One connection: HELLO, then request/reply until DIE or stop. */
+  async #session(queue: Socket): Promise<void> {
+    this.#slaveId = null;
+    let request: Request | null = { name: "HELLO", data: this.hello };
+    while (request && !this.#stopping.signal.aborted) {
+      await queue.send([encodeMessage(slaveSide, request.name, request.data as never)]);
+      const reply = await this.#receive(queue);
+      if (!reply) return; // stopping
+      request = await this.#handle(reply);
+    }
+  }
+
+  /** The master's reply, or null when stopping; MasterTimeout after the master timeout. */
+  async #receive(queue: Socket): Promise<Reply | null> {
+    const deadline = performance.now() + this.timing.masterTimeoutMs;
+    for (;;) {
+      if (this.#stopping.signal.aborted) return null;
+      const remaining = deadline - performance.now();
+      if (remaining <= 0) throw new MasterTimeout("timed out waiting for the master");
+      const frames = await queue.recv(Math.min(remaining, 200));
+      if (!frames) continue;
+      try {
+        return decodeMessage(slaveSide, frames[frames.length - 1]);
+      } catch (e) {
+        if (!(e instanceof ProtocolError)) throw e;
+        throw new MasterTimeout(`invalid reply from the master: ${e.message}`);
+      }
+    }
+  }
+
+  /** The next request for a reply (null after DIE). */
+  async #handle(reply: Reply): Promise<Request | null> {
+    const expect = (ok: boolean, what: string) => {
+      if (!ok) throw new MasterTimeout(`protocol error: ${reply.name} ${what}`);
+    };
+    switch (reply.name) {
+      case "ACK": {
+        expect(this.#slaveId === null, "after ACK");
+        [this.#slaveId, this.#pypiUrl] = reply.data;
+        this.#log = getLogger(`slave.${this.#slaveId}`);
+        this.#log.info(`connected to master as slave ${this.#slaveId}`);
+        return { name: "IDLE", data: await this.#stats() };
+      }
+      case "SLEEP":
+        expect(this.#slaveId !== null, "before ACK");
+        this.#log.info(reply.data ? "sleeping: paused" : "sleeping: no available jobs");
+        await this.#pause(this.timing.intervalMs());
+        return { name: "IDLE", data: await this.#stats() };
+      case "BUILD":
+        expect(this.#slaveId !== null && !this.#build, "before ACK or during a build");
+        this.#startBuild(...reply.data);
+        return { name: "BUSY", data: await this.#stats() };
+      case "CONT": {
+        expect(this.#build !== null, "without a build");
+        const running = this.#build!;
+        await Promise.race([running.done, this.#pause(this.timing.intervalMs())]);
+        if (!running.result) return { name: "BUSY", data: await this.#stats() };
+        return { name: "BUILT", data: this.#built(running.result) };
+      }
+      case "SEND": {
+        const result = this.#build?.result;
+        const file = result instanceof Error
+          ? undefined
+          : result?.files.find((f) => f.filename === reply.data);
+        expect(file !== undefined, `${reply.data}: no such file built`);
+        this.#log.info(`sending ${file!.filename} to the master`);
+        await sendFile(this.#context, this.endpoints.file, this.#slaveId!, file!.path, {
+          helloAfterMs: Math.min(5_000, this.timing.masterTimeoutMs),
+          giveUpAfterMs: this.timing.masterTimeoutMs,
+          signal: this.#stopping.signal,
+        }).catch((e) => {
+          if (this.#stopping.signal.aborted) return;
+          throw new MasterTimeout(`transfer of ${file!.filename} failed: ${e.message}`);
+        });
+        return this.#stopping.signal.aborted ? null : { name: "SENT", data: NO_DATA };
+      }
+      case "DONE":
+        expect(this.#build !== null, "without a build");
+        await this.#cleanUpBuild();
+        return { name: "IDLE", data: await this.#stats() };
+      case "DIE":
+        this.#log.warning("the master asked the slave to terminate");
+        return null;
+    }
+  }
+
+  #startBuild(pkg: string, version: string): void {
+    this.#log.warning(`building package ${pkg} version ${version}`);
+    const controller = new AbortController();
+    const signal = AbortSignal.any([controller.signal, this.#stopping.signal]);
+    const running: RunningBuild = { controller, result: null, done: Promise.resolve(null!) };
+    running.done = build(pkg, version, {
+      python: this.options.python,
+      indexUrl: this.#pypiUrl,
+      extraIndexUrls: this.options.extraIndexUrl,
+      timeoutMs: this.options.timeout,
+      memoryLimit: this.options.memoryLimit || undefined,
+      dir: this.options.dir,
+      signal,
+    }).catch((e: Error) => e).then((result) => running.result = result);
+    this.#build = running;
+  }
+
+  #built(result: BuildResult | Error): BuiltData {
+    if (result instanceof Error) {
+      this.#log.error(`build could not run: ${result.message}`);
+      return [false, new TimeDelta(), `${result.message}\n`, []];
+    }
+    if (result.status) this.#log.info("build succeeded");
+    else this.#log.warning("build failed");
+    return [
+      result.status,
+      TimeDelta.fromMilliseconds(result.durationMs),
+      result.output,
+      result.files.map(fileStateTuple),
+    ];
+  }
+
+  /** Stop any build, wait for its processes to go, and remove its directory. */
+  async #cleanUpBuild(): Promise<void> {
+    const running = this.#build;
+    if (!running) return;
+    this.#build = null;
+    if (!running.result) {
+      this.#log.info("terminating the current build");
+      running.controller.abort(new PiwError("the master ended the build"));
+    }
+    const result = await running.done;
+    if (!(result instanceof Error)) {
+      this.#log.info("removing the build directory");
+      await result.cleanup().catch((e) => this.#log.error(`cleanup failed: ${e.message}`));
+    }
+  }
+
+  async #stats(): Promise<SlaveStats> {
+    return statsTuple(await slaveStats(this.options.dir)) as SlaveStats;
+  }
+
+  /** Wait `ms`, or less if the slave is stopping. */
+  #pause(ms: number): Promise<void> {
+    const signal = this.#stopping.signal;
+    return new Promise((resolve) => {
+      if (signal.aborted) return resolve();
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        signal.removeEventListener("abort", done);
+        resolve();
+      }
+      signal.addEventListener("abort", done);
+    });
+  }
 }

@@ -17,6 +17,7 @@ export interface TransportErrorDetails {
 
 /** A libzmq failure (or a missing libzmq), with the `zmq_strerror` text and what was involved. */
 export class TransportError extends PiwError {
+  /** Always "TransportError". */
   override name = "TransportError";
   /** The libzmq error number, if any. */
   readonly errno?: number;
@@ -25,6 +26,7 @@ export class TransportError extends PiwError {
   /** The endpoint involved, if any. */
   readonly endpoint?: string;
 
+  /** An error with a one-line `message` and what was involved. */
   constructor(message: string, details: TransportErrorDetails = {}) {
     super(message);
     this.errno = details.errno;

@@ -7,6 +7,7 @@
  */
 
 import { TransportError } from "./errors.ts";
+import type { SocketType } from "./socket.ts";
 
 /** Library names tried in order when opening libzmq. */
 export const LIBZMQ_NAMES = ["libzmq.so.5", "libzmq.so", "libzmq.5.dylib"];
@@ -49,7 +50,7 @@ const SYMBOLS = {
 export type Libzmq = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
 
 /** Socket types by name (zmq.h). */
-export const SOCKET_TYPES = {
+export const SOCKET_TYPES: Record<SocketType, number> = {
   PAIR: 0,
   PUB: 1,
   SUB: 2,
@@ -59,7 +60,7 @@ export const SOCKET_TYPES = {
   ROUTER: 6,
   PULL: 7,
   PUSH: 8,
-} as const;
+};
 
 /** Socket option numbers (zmq.h, libzmq 4.3). */
 export const SocketOption = {

@@ -1,19 +1,39 @@
 /**
- * ZeroMQ for piw: libzmq (`libzmq.so.5`) bound with `Deno.dlopen`, loaded on first use.
+ * ZeroMQ for piw: the system libzmq (`libzmq.so.5`) through `Deno.dlopen`, opened by the first
+ * `Context` (so `piw --help` runs without it).
  *
- * A `Context` makes sockets and can be shared with Workers; `Socket.recv` and `Poller.poll`
- * wait without blocking the event loop; `sendMsg`/`recvMsg`/`sendAddrMsg`/`recvAddrMsg` move
- * protocol messages (see `src/protocols`).
+ * - `Context` makes sockets; its `handle` goes to Workers (`Context.fromHandle`) so inproc
+ *   endpoints work across threads. Only the creating thread terminates it.
+ * - `Socket` (REQ, REP, ROUTER, DEALER, PUSH, PULL, PUB, SUB): `bind`/`connect`, multipart
+ *   `trySend`/`send` and `tryRecv`/`recv(timeoutMs)`. Every socket gets IPV6=1 and a 1 s linger.
+ * - `Poller.poll(sockets, timeoutMs)` → the readable ones.
+ * - `sendMsg`/`recvMsg`/`sendAddrMsg`/`recvAddrMsg`: protocol messages (see `src/protocols`).
+ *
+ * Waiting never blocks the event loop on the main thread ("thread-pool" wait mode); Workers
+ * default to "blocking-short-poll", which blocks for at most 5 ms at a time while traffic flows
+ * and is about twice as fast (see `reactor.ts` and `tests/bench/transport_bench.ts`).
+ *
+ * @example
+ * ```ts
+ * const ctx = new Context();
+ * const router = ctx.socket("ROUTER");
+ * const endpoint = router.bind("tcp://127.0.0.1:*");
+ * const msg = await recvAddrMsg(router, slaveDriverProtocol, 1000);
+ * if (msg) await sendAddrMsg(router, msg.address, slaveDriverProtocol, "DIE");
+ * await ctx.close();
+ * ```
  * @module
  */
 
 export { Context } from "./context.ts";
 export { TransportError, type TransportErrorDetails } from "./errors.ts";
 export { libzmqLoaded, SocketOption, ZMQ, zmqVersion } from "./ffi.ts";
+export { type AddressedMessage, recvAddrMsg, recvMsg, sendAddrMsg, sendMsg } from "./messages.ts";
 export { Poller, type PollerOptions } from "./poller.ts";
 export {
   configureReactor,
   defaultWaitMode,
+  type Pollable,
   type ReactorSettings,
   setDefaultWaitMode,
   type WaitMode,

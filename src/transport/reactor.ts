@@ -6,10 +6,12 @@
  * - "thread-pool": `zmq_poll` runs on Deno's blocking thread pool over the sockets' ZMQ_FD
  *   descriptors (never the sockets themselves: a zmq socket must only be touched by the thread
  *   that owns it). The event loop never blocks; each wait costs one thread hop.
- * - "blocking-short-poll": a synchronous `zmq_poll` of at most `sliceMs` on the sockets, then
- *   a yield to the event loop. While messages keep arriving this avoids the thread hop; after
- *   `parkAfterMs` without traffic the reactor parks on the thread pool, so an idle Worker
- *   neither spins nor holds back its own timers and I/O.
+ * - "blocking-short-poll": a synchronous `zmq_poll` of at most `sliceMs` on the same
+ *   descriptors, then a yield to the event loop. While messages keep arriving this avoids the
+ *   thread hop; after `parkAfterMs` without traffic the reactor parks on the thread pool, so an
+ *   idle Worker neither wakes every slice nor holds back its own timers and I/O.
+ * Either way a socket's readiness is checked (ZMQ_EVENTS) before sleeping on its descriptor,
+ * which libzmq signals only for new events (edge-triggered).
  * If any pending wait is "thread-pool", the reactor does not block.
  * @module
  */
@@ -23,10 +25,10 @@ export type WaitMode = "thread-pool" | "blocking-short-poll";
 
 /** What the reactor needs from a socket. */
 export interface Pollable {
-  /** The `void *` of the zmq socket, as a number for `zmq_pollitem_t`. */
-  readonly pointerValue: bigint;
   /** The socket's ZMQ_FD (signalled when its ZMQ_EVENTS may have changed). */
   readonly fd: number;
+  /** A counter bumped by every operation that may consume the ZMQ_FD signal. */
+  readonly activity: number;
   /** The socket's ZMQ_EVENTS; throws a `TransportError` (e.g. context terminated). */
   pollEvents(): number;
 }
@@ -64,6 +66,9 @@ export function configureReactor(changes: Partial<ReactorSettings>): void {
 
 interface Waiter {
   items: readonly Pollable[];
+  // Each item's `activity` when the waiter was registered: while unchanged, the check made just
+  // before registering still holds and the first dispatch need not repeat it (a syscall).
+  stamps: number[] | null;
   mask: number;
   deadline: number;
   blocking: boolean;
@@ -79,10 +84,12 @@ class Reactor {
   #checkQueued = false;
   #lastActivity = -Infinity;
   // What the thread-pool poll in flight covers, to know whether a new waiter must wake it.
-  #inflight: { fds: Set<number>; until: number } | null = null;
+  #inflight: { fds: number[]; until: number } | null = null;
   #waker: Waker | null | undefined;
-  #items = new Uint8Array(16 * ZMQ.POLLITEM_SIZE);
-  #itemsView = new DataView(this.#items.buffer);
+  // The pollitem array of the last poll, reused while the same descriptors are polled (a
+  // thread-pool poll owns it until it returns; the loop never rebuilds it meanwhile).
+  #fds: number[] = [];
+  #items = new Uint8Array(0);
 
   wait(
     items: readonly Pollable[],
@@ -94,14 +101,23 @@ class Reactor {
       const deadline = timeoutMs === undefined || timeoutMs < 0
         ? Infinity
         : performance.now() + timeoutMs;
-      const waiter = { items, mask, deadline, blocking: mode !== "thread-pool", resolve, reject };
+      const stamps = items.map((item) => item.activity);
+      const waiter = {
+        items,
+        stamps,
+        mask,
+        deadline,
+        blocking: mode !== "thread-pool",
+        resolve,
+        reject,
+      };
       this.#waiters.add(waiter);
       if (!this.#running) {
         this.#running = true;
         // Start from a microtask so that waits registered in the same turn share one poll.
         queueMicrotask(() => this.#run());
       } else if (this.#inflight && !this.#covers(this.#inflight, waiter)) {
-        this.#wake();
+        this.#waker?.wake();
       }
     });
   }
@@ -118,16 +134,13 @@ class Reactor {
 
   /** Fails every wait involving `item` (its socket is being closed). */
   cancel(item: Pollable, error: Error): void {
-    let woke = false;
     for (const waiter of this.#waiters) {
       if (!waiter.items.includes(item)) continue;
       this.#waiters.delete(waiter);
       waiter.reject(error);
-      if (!woke && this.#inflight?.fds.has(item.fd)) {
-        this.#wake();
-        woke = true;
-      }
     }
+    // The pool thread may be polling the descriptor the socket is about to give up.
+    if (this.#inflight?.fds.includes(item.fd)) this.#waker?.wake();
   }
 
   async #run(): Promise<void> {
@@ -150,12 +163,18 @@ class Reactor {
         const timeout = deadline === Infinity ? -1 : Math.max(0, Math.ceil(deadline - now));
         if (blocking && now - this.#lastActivity < settings.parkAfterMs) {
           const slice = timeout < 0 ? settings.sliceMs : Math.min(timeout, settings.sliceMs);
-          const count = this.#pollSockets(slice);
+          // Descriptors rather than sockets: zmq_poll would first re-check every socket's
+          // ZMQ_EVENTS, which dispatch has just done (each check is a syscall).
+          const count = libzmq().zmq_poll(this.#pollItems(false), this.#fds.length, BigInt(slice));
           if (count === 0) await yieldToEventLoop();
         } else {
-          await this.#pollDescriptors(timeout, now);
+          await this.#pollOnThreadPool(timeout, now);
         }
       }
+    } catch (error) {
+      // Not expected (socket errors reject their own waiters); never leave a caller hanging.
+      for (const waiter of this.#waiters) waiter.reject(error);
+      this.#waiters.clear();
     } finally {
       this.#running = false;
     }
@@ -166,8 +185,12 @@ class Reactor {
     let settled = false;
     for (const waiter of this.#waiters) {
       let ready: Pollable[] | null = null;
+      const stamps = waiter.stamps;
+      waiter.stamps = null;
       try {
-        for (const item of waiter.items) {
+        for (let i = 0; i < waiter.items.length; i++) {
+          const item = waiter.items[i];
+          if (stamps !== null && stamps[i] === item.activity) continue;
           if (item.pollEvents() & waiter.mask) (ready ??= []).push(item);
         }
       } catch (error) {
@@ -185,74 +208,45 @@ class Reactor {
     return settled;
   }
 
-  /** A synchronous `zmq_poll` on the waiting sockets themselves (this thread owns them). */
-  #pollSockets(timeoutMs: number): number {
-    const masks = new Map<Pollable, number>();
-    for (const waiter of this.#waiters) {
-      for (const item of waiter.items) masks.set(item, (masks.get(item) ?? 0) | waiter.mask);
-    }
-    this.#reserve(masks.size);
-    let offset = 0;
-    for (const [item, mask] of masks) {
-      this.#setItem(offset, item.pointerValue, 0, mask);
-      offset += ZMQ.POLLITEM_SIZE;
-    }
-    // A negative count (EINTR, ETERM) is sorted out by the next dispatch.
-    return libzmq().zmq_poll(this.#items, masks.size, BigInt(timeoutMs));
-  }
-
-  /** A `zmq_poll` on the thread pool over the sockets' ZMQ_FDs and the waker. */
-  async #pollDescriptors(timeoutMs: number, now: number): Promise<void> {
-    const fds = new Set<number>();
-    for (const waiter of this.#waiters) for (const item of waiter.items) fds.add(item.fd);
+  /** Waits on the thread pool for the sockets' descriptors or the waker. */
+  async #pollOnThreadPool(timeoutMs: number, now: number): Promise<void> {
     const waker = this.#waker === undefined ? (this.#waker = Waker.open()) : this.#waker;
     // Without an eventfd, changes of the waiting set are noticed by polling in short slices.
     const cap = waker ? POOL_CAP_MS : 10;
     const timeout = timeoutMs < 0 ? cap : Math.min(timeoutMs, cap);
-    const count = fds.size + (waker ? 1 : 0);
-    // The buffer belongs to the pool thread until the call returns: never reuse it meanwhile.
-    const items = new Uint8Array(count * ZMQ.POLLITEM_SIZE);
-    const view = new DataView(items.buffer);
-    let offset = 0;
-    for (const fd of fds) {
-      view.setInt32(offset + 8, fd, true);
-      view.setInt16(offset + 12, ZMQ.POLLIN, true);
-      offset += ZMQ.POLLITEM_SIZE;
-    }
-    if (waker) {
-      view.setInt32(offset + 8, waker.fd, true);
-      view.setInt16(offset + 12, ZMQ.POLLIN, true);
-    }
-    this.#inflight = { fds, until: now + timeout };
+    const items = this.#pollItems(true);
+    this.#inflight = { fds: this.#fds, until: now + timeout };
     try {
-      await libzmq().zmq_poll_async(items, count, BigInt(timeout));
+      await libzmq().zmq_poll_async(items, this.#fds.length, BigInt(timeout));
     } finally {
       this.#inflight = null;
       waker?.drain();
     }
   }
 
-  #covers(inflight: { fds: Set<number>; until: number }, waiter: Waiter): boolean {
+  /** The pollitems (descriptors only) of every waiter, plus the waker's if `withWaker`. */
+  #pollItems(withWaker: boolean): Uint8Array {
+    const fds: number[] = [];
+    for (const waiter of this.#waiters) {
+      for (const item of waiter.items) if (!fds.includes(item.fd)) fds.push(item.fd);
+    }
+    if (withWaker && this.#waker) fds.push(this.#waker.fd);
+    const same = fds.length === this.#fds.length && fds.every((fd, i) => fd === this.#fds[i]);
+    if (!same) {
+      this.#fds = fds;
+      this.#items = new Uint8Array(fds.length * ZMQ.POLLITEM_SIZE);
+      const view = new DataView(this.#items.buffer);
+      for (let i = 0; i < fds.length; i++) {
+        view.setInt32(i * ZMQ.POLLITEM_SIZE + 8, fds[i], true);
+        view.setInt16(i * ZMQ.POLLITEM_SIZE + 12, ZMQ.POLLIN, true);
+      }
+    }
+    return this.#items;
+  }
+
+  #covers(inflight: { fds: number[]; until: number }, waiter: Waiter): boolean {
     if (waiter.deadline < inflight.until) return false;
-    return waiter.items.every((item) => inflight.fds.has(item.fd));
-  }
-
-  #wake(): void {
-    this.#waker?.wake();
-  }
-
-  #reserve(count: number): void {
-    const size = count * ZMQ.POLLITEM_SIZE;
-    if (this.#items.length >= size) return;
-    this.#items = new Uint8Array(size * 2);
-    this.#itemsView = new DataView(this.#items.buffer);
-  }
-
-  #setItem(offset: number, socket: bigint, fd: number, events: number): void {
-    this.#itemsView.setBigUint64(offset, socket, true);
-    this.#itemsView.setInt32(offset + 8, fd, true);
-    this.#itemsView.setInt16(offset + 12, events, true);
-    this.#itemsView.setInt16(offset + 14, 0, true);
+    return waiter.items.every((item) => inflight.fds.includes(item.fd));
   }
 }
 

@@ -3,12 +3,21 @@
  * @module
  */
 
-import { cString, type Libzmq, libzmq, SOCKET_TYPES, SocketOption, strerror, ZMQ } from "./ffi.ts";
+import { cString, type Libzmq, libzmq, SocketOption, strerror, ZMQ } from "./ffi.ts";
 import { TransportError } from "./errors.ts";
 import { defaultWaitMode, type Pollable, threadReactor, type WaitMode } from "./reactor.ts";
 
-/** The socket types piw uses. */
-export type SocketType = keyof typeof SOCKET_TYPES;
+/** The socket types piw uses (`SOCKET_TYPES` maps them to libzmq's numbers). */
+export type SocketType =
+  | "PAIR"
+  | "PUB"
+  | "SUB"
+  | "REQ"
+  | "REP"
+  | "DEALER"
+  | "ROUTER"
+  | "PULL"
+  | "PUSH";
 
 /** A frame to send: bytes, or text sent as UTF-8. */
 export type Frame = Uint8Array | string;
@@ -69,6 +78,14 @@ function threadScratch() {
   return scratch;
 }
 
+const OPTION_NAMES = new Map<number, string>(
+  Object.entries(SocketOption).map(([name, value]) => [value, name]),
+);
+
+function optionName(option: number): string {
+  return OPTION_NAMES.get(option) ?? String(option);
+}
+
 function toBytes(frame: Frame): Uint8Array {
   return typeof frame === "string" ? ENCODER.encode(frame) : frame;
 }
@@ -81,8 +98,8 @@ export class Socket implements Pollable {
   waitMode: WaitMode;
   readonly #z: Libzmq;
   #ptr: Deno.PointerObject | null;
-  readonly pointerValue: bigint;
   #fd = -1;
+  #activity = 0;
   #endpoint: string | undefined;
   readonly #onClose: (socket: Socket) => void;
 
@@ -95,7 +112,6 @@ export class Socket implements Pollable {
   ) {
     this.#z = libzmq();
     this.#ptr = pointer;
-    this.pointerValue = BigInt(Deno.UnsafePointer.value(pointer));
     this.type = type;
     this.#onClose = onClose;
     this.waitMode = options.wait ?? defaultWaitMode();
@@ -126,10 +142,16 @@ export class Socket implements Pollable {
     return this.#fd;
   }
 
+  /** Bumped by every send, receive and events check (the reactor's "checked since" stamp). */
+  get activity(): number {
+    return this.#activity;
+  }
+
   /** ZMQ_LAST_ENDPOINT: the endpoint last bound or connected, with wildcards resolved. */
   get lastEndpoint(): string {
-    return new TextDecoder().decode(this.getBytesOption(SocketOption.LAST_ENDPOINT, 1024))
-      .replace(/\0.*$/s, "");
+    const text = new TextDecoder().decode(this.getBytesOption(SocketOption.LAST_ENDPOINT, 1024));
+    // With IPV6=1 an IPv4 bind reports a mapped address, which IPv4-only peers cannot use.
+    return text.replace(/\0.*$/s, "").replace(/^tcp:\/\/\[::ffff:([0-9.]+)\]:/, "tcp://$1:");
   }
 
   /** Binds to `endpoint` and returns the endpoint actually bound (e.g. the port for `:*`). */
@@ -169,22 +191,22 @@ export class Socket implements Pollable {
   setIntOption(option: number, value: number): void {
     const { int } = threadScratch();
     int[0] = value;
-    this.#check(this.#z.zmq_setsockopt(this.#live(), option, int, 4n), `setsockopt(${option})`);
+    this.#check(
+      this.#z.zmq_setsockopt(this.#live(), option, int, 4n),
+      `setsockopt(${optionName(option)})`,
+    );
   }
 
   /** Reads an integer option (`SocketOption.*`). */
   getIntOption(option: number): number {
-    const { int, size } = threadScratch();
-    size[0] = 4n;
-    this.#check(this.#z.zmq_getsockopt(this.#live(), option, int, size), `getsockopt(${option})`);
-    return int[0];
+    return this.#getInt(option, `getsockopt(${optionName(option)})`);
   }
 
   /** Sets a binary or text option (`SocketOption.*`). */
   setBytesOption(option: number, value: Frame): void {
     const bytes = toBytes(value);
     const rc = this.#z.zmq_setsockopt(this.#live(), option, bytes, BigInt(bytes.length));
-    this.#check(rc, `setsockopt(${option})`);
+    this.#check(rc, `setsockopt(${optionName(option)})`);
   }
 
   /** Reads a binary option of at most `maxLength` bytes (`SocketOption.*`). */
@@ -192,24 +214,30 @@ export class Socket implements Pollable {
     const { size } = threadScratch();
     const value = new Uint8Array(maxLength);
     size[0] = BigInt(maxLength);
-    this.#check(this.#z.zmq_getsockopt(this.#live(), option, value, size), `getsockopt(${option})`);
+    this.#check(
+      this.#z.zmq_getsockopt(this.#live(), option, value, size),
+      `getsockopt(${optionName(option)})`,
+    );
     return value.subarray(0, Number(size[0]));
   }
 
   /** ZMQ_EVENTS: `ZMQ.POLLIN` / `ZMQ.POLLOUT` bits of what would not block now. */
   pollEvents(): number {
-    return this.getIntOption(SocketOption.EVENTS);
+    this.#activity++;
+    return this.#getInt(SocketOption.EVENTS, "poll");
   }
 
   /** Queues a multipart message if that is possible without waiting; false if not. */
   trySend(frames: readonly Frame[]): boolean {
     const ptr = this.#live();
+    this.#activity++;
     const last = frames.length - 1;
     for (let i = 0; i <= last; i++) {
       const bytes = toBytes(frames[i]);
       const flags = i < last ? ZMQ.SNDMORE | ZMQ.DONTWAIT : ZMQ.DONTWAIT;
-      if (this.#z.zmq_send(ptr, bytes, BigInt(bytes.length), flags) < 0) {
+      while (this.#z.zmq_send(ptr, bytes, BigInt(bytes.length), flags) < 0) {
         const errno = this.#z.zmq_errno();
+        if (errno === ZMQ.EINTR) continue;
         // zmq accepts the rest of a message once its first frame is in, so EAGAIN is only
         // possible on frame 0 and nothing has been queued.
         if (errno === ZMQ.EAGAIN && i === 0) return false;
@@ -239,13 +267,15 @@ export class Socket implements Pollable {
   /** Receives a multipart message if one is waiting; null if none. */
   tryRecv(): Uint8Array[] | null {
     const ptr = this.#live();
+    this.#activity++;
     const { msg } = threadScratch();
     const z = this.#z;
     let size = z.zmq_msg_recv(msg, ptr, ZMQ.DONTWAIT);
-    if (size < 0) {
+    while (size < 0) {
       const errno = z.zmq_errno();
       if (errno === ZMQ.EAGAIN) return null;
-      throw this.#error("recv", errno);
+      if (errno !== ZMQ.EINTR) throw this.#error("recv", errno);
+      size = z.zmq_msg_recv(msg, ptr, ZMQ.DONTWAIT);
     }
     const frames: Uint8Array[] = [];
     for (;;) {
@@ -262,7 +292,9 @@ export class Socket implements Pollable {
       }
       if (!more) return frames;
       // The rest of a multipart message is always there once its first frame was received.
-      size = z.zmq_msg_recv(msg, ptr, ZMQ.DONTWAIT);
+      do size = z.zmq_msg_recv(msg, ptr, ZMQ.DONTWAIT); while (
+        size < 0 && z.zmq_errno() === ZMQ.EINTR
+      );
       if (size < 0) throw this.#error("recv", z.zmq_errno());
     }
   }
@@ -291,11 +323,30 @@ export class Socket implements Pollable {
   /** Closes the socket; unsent messages are kept for at most `lingerMs` (default: as set). */
   close(lingerMs?: number): void {
     if (this.#ptr === null) return;
-    if (lingerMs !== undefined) this.setIntOption(SocketOption.LINGER, lingerMs);
+    if (lingerMs !== undefined) {
+      try {
+        this.setIntOption(SocketOption.LINGER, lingerMs);
+      } catch (error) {
+        // Once the context is terminating, closing is all that is left to do.
+        if (!(error instanceof TransportError && error.errno === ZMQ.ETERM)) throw error;
+      }
+    }
     threadReactor().cancel(this, this.#error("wait", undefined, "socket closed"));
     this.#z.zmq_close(this.#ptr);
     this.#ptr = null;
     this.#onClose(this);
+  }
+
+  #getInt(option: number, operation: string): number {
+    const { int, size } = threadScratch();
+    const ptr = this.#live();
+    for (;;) {
+      size[0] = 4n;
+      if (this.#z.zmq_getsockopt(ptr, option, int, size) === 0) return int[0];
+      const errno = this.#z.zmq_errno();
+      // Checking ZMQ_EVENTS processes commands, which a signal can interrupt: just retry.
+      if (errno !== ZMQ.EINTR) throw this.#error(operation, errno);
+    }
   }
 
   #live(): Deno.PointerObject {

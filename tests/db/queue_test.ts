@@ -1,6 +1,19 @@
 import { assertEquals } from "./assert.ts";
-import { addAbis, type Backend, build, type Case, suite, wheel } from "./harness.ts";
-import type { BuildQueue } from "../../src/db/mod.ts";
+import {
+  addAbis,
+  type Backend,
+  build,
+  type Case,
+  MASTER_ROLE,
+  PG_USER,
+  pgDsn,
+  scratchDatabase,
+  SKIP_PG,
+  suite,
+  wheel,
+} from "./harness.ts";
+import { type BuildQueue, openClient, openDatabase } from "../../src/db/mod.ts";
+import { initializeDatabase } from "../../src/initdb/initdb.ts";
 
 const ABIS = ["cp313", "cp39", "cp311"];
 const day = (n: number) => new Date(Date.UTC(2024, 0, n));
@@ -28,8 +41,11 @@ async function assertQueueConsistent(b: Backend): Promise<void> {
     return { rows, buildsPending };
   };
   const maintained = await snapshot();
-  await b.admin.query("SELECT refresh_build_queue()");
-  assertEquals(maintained, await snapshot(), "triggers and refresh_build_queue() disagree");
+  const [{ changed }] = await b.admin.query<{ changed: number }>(
+    "SELECT refresh_build_queue() AS changed",
+  );
+  assertEquals(changed, 0, "triggers and refresh_build_queue() disagree");
+  assertEquals(maintained, await snapshot(), "pending counters disagree with a recount");
 }
 
 /** A queue case: set up, then expect this queue (every active ABI listed). */
@@ -54,7 +70,11 @@ suite("db build queue", {
 
   "puts the oldest release first, ties by name": queueCase(
     (b) => releases(b, { foo: [["2.0", 3], ["1.0", 1]], bar: [["1.0", 3]], baz: [["0.1", 2]] }),
-    { cp39: [["foo", "1.0"], ["baz", "0.1"], ["bar", "1.0"], ["foo", "2.0"]], cp311: [], cp313: [] },
+    {
+      cp39: [["foo", "1.0"], ["baz", "0.1"], ["bar", "1.0"], ["foo", "2.0"]],
+      cp311: [],
+      cp313: [],
+    },
   ),
 
   "stops each ABI's list at the limit": queueCase(
@@ -185,5 +205,39 @@ suite("db build queue", {
     assertEquals((await b.db.getStatistics()).buildsPending, { cp39: 2, cp311: 1, cp313: 0 });
     await b.db.deletePackage("foo");
     assertEquals((await b.db.getStatistics()).buildsPending, { cp39: 1, cp311: 0, cp313: 0 });
+  },
+});
+
+Deno.test({
+  name: "two builds of one version logged at once both count (postgres)",
+  ignore: SKIP_PG,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const scratch = await scratchDatabase("queue_race");
+    const admin = await openClient(pgDsn(scratch.name));
+    try {
+      await initializeDatabase(admin, { user: PG_USER, yes: true });
+      const db = await openDatabase(pgDsn(scratch.name, MASTER_ROLE));
+      try {
+        await addAbis(admin, ...ABIS);
+        await db.addNewPackage("foo");
+        await db.addNewPackageVersion("foo", "1.0");
+        let second: Promise<number> | undefined;
+        await admin.transaction(async (tx) => {
+          await tx.query("SELECT log_build('foo', '1.0', 1, 1000, false, 'cp39', '[]')");
+          // Waits for the version's row lock, then must see the first build once committed.
+          second = db.logBuild(build("foo", "1.0", "cp311"));
+          await new Promise((resolve) => setTimeout(resolve, 300));
+        });
+        await second;
+        assertEquals(await db.getBuildQueue(), { cp39: [], cp311: [], cp313: [["foo", "1.0"]] });
+      } finally {
+        await db.close();
+      }
+    } finally {
+      await admin.close();
+      await scratch.drop();
+    }
   },
 });

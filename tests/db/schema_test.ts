@@ -1,5 +1,6 @@
 import { assertEquals, assertRejects } from "./assert.ts";
-import { MASTER_ROLE, PG_USER, pgDsn, scratchDatabase, SKIP_PG } from "./harness.ts";
+import { MASTER_ROLE, PG_USER, pgDsn, scratchDatabase, SKIP_PG, superDsn } from "./harness.ts";
+import type { PostgresDsn } from "../../src/db/dsn.ts";
 import {
   checkSchemaVersion,
   compareVersions,
@@ -128,4 +129,47 @@ Deno.test({
       "Database piw_test_no_such_database does not exist",
     );
   },
+});
+
+Deno.test({
+  name: "postgres:///DB connects through the local socket",
+  ignore: SKIP_PG || !existsSync("/var/run/postgresql"),
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    // Reaching the server is what matters: as an OS user without a role, the login itself is
+    // refused (peer authentication), which only the server can say.
+    try {
+      await (await openClient(
+        "postgres:///postgres?port=" + (parseDsn(superDsn()) as PostgresDsn)
+          .port,
+      )).close();
+    } catch (error) {
+      assertEquals(error instanceof PiwError, true);
+      assertEquals((error as Error).message.startsWith("Cannot log in to database postgres"), true);
+    }
+  },
+});
+
+function existsSync(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test("opening a missing PGlite directory says it does not exist, creating nothing", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "piw_pglite_" });
+  try {
+    await assertRejects(
+      () => openDatabase(`pglite://${dir}/missing`),
+      PiwError,
+      `Database ${dir}/missing does not exist`,
+    );
+    assertEquals(existsSync(`${dir}/missing`), false);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -138,7 +138,10 @@ suite("db statistics and logs", {
       "SELECT host(accessed_by) AS host, py_version FROM searches",
     );
     assertEquals(search, { host: "2001:db8::1", py_version: "3.11.2" });
-    await assertRejects(() => db.logDownload(download("x.whl", at, { host: "nope" })), DatabaseError);
+    await assertRejects(
+      () => db.logDownload(download("x.whl", at, { host: "nope" })),
+      DatabaseError,
+    );
   },
 
   "logs project, JSON and page hits": async ({ db, admin }) => {

@@ -9,8 +9,8 @@ import { type Database, openDatabase, redactDsn } from "../../db/mod.ts";
 import { decodeMessage, encodeData, encodeMessage, ProtocolError } from "../../protocols/mod.ts";
 import { type MasterConfig, Task, type TaskOptions } from "../task.ts";
 import {
-  type MasterOracleRequest,
   masterOracleProtocol,
+  type MasterOracleRequest,
   masterOracleResults,
 } from "../oracle_protocol.ts";
 import { oracleHandlers } from "../oracle_requests.ts";

@@ -1,0 +1,343 @@
+/**
+ * The local demo farm (`bash scripts/demo`): real sdists served by a PyPI stand-in, `piw initdb`
+ * and `piw master` on an embedded PGlite database, `piw slave`s building real wheels, the site
+ * served on loopback and real pip installing a wheel piw built.
+ *
+ * Options: `--once` (exit after the summary), `--slaves N` (default 2), `--port N` (the site's
+ * HTTP port, default 8000 or a free one), `--timeout DURATION` (default 15m).
+ * @module
+ */
+
+import { createFixtureIndex, DEMO_SPECS, hermeticPipEnv } from "../tests/fixtures/package_index.ts";
+import { moduleName } from "../tests/fixtures/sdists.ts";
+import { startPyPIStandIn } from "../tests/fixtures/pypi/mod.ts";
+import { parseDuration } from "../src/cli/duration.ts";
+import { serveDirectory } from "../tests/fixtures/static_server.ts";
+
+const top = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+const args = parseArgs(Deno.args);
+const work = await Deno.makeTempDir({ prefix: "piw-demo-" });
+const children: { name: string; process: Deno.ChildProcess }[] = [];
+const cleanups: (() => Promise<void> | void)[] = [];
+let stopping = false;
+const exited = new Set<string>();
+
+function say(message: string): void {
+  console.log(`piw demo: ${message}`);
+}
+
+function parseArgs(argv: string[]): { once: boolean; slaves: number; port: number; timeout: number } {
+  const result = { once: false, slaves: 2, port: 0, timeout: 15 * 60_000 };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined) fail(`${arg} needs a value`);
+      return v;
+    };
+    if (arg === "--once") result.once = true;
+    else if (arg === "--slaves") result.slaves = Number(value());
+    else if (arg === "--port") result.port = Number(value());
+    else if (arg === "--timeout") result.timeout = parseDuration(value());
+    else if (arg === "--help" || arg === "-h") {
+      console.log("usage: bash scripts/demo [--once] [--slaves N] [--port N] [--timeout DURATION]");
+      Deno.exit(0);
+    } else fail(`unknown option ${arg} (try --help)`);
+  }
+  if (!Number.isInteger(result.slaves) || result.slaves < 1 || result.slaves > 8) {
+    fail("--slaves must be a whole number from 1 to 8");
+  }
+  return result;
+}
+
+function fail(message: string): never {
+  console.error(`piw demo: ${message}`);
+  Deno.exit(2);
+}
+
+async function freePort(preferred = 0): Promise<number> {
+  try {
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: preferred });
+    const port = (listener.addr as Deno.NetAddr).port;
+    listener.close();
+    return port;
+  } catch {
+    return preferred ? await freePort(0) : Promise.reject(new Error("no free port"));
+  }
+}
+
+/** The environment every piw process of the demo runs with. */
+function piwEnv(): Record<string, string> {
+  const env: Record<string, string> = { PIW_CONFIG_PATHS: "", NO_COLOR: "1" };
+  // The demo runs whatever user started it; piw refuses root unless told this is deliberate.
+  if (Deno.uid() === 0) env.PIW_ALLOW_ROOT = "1";
+  return env;
+}
+
+async function piw(args: string[]): Promise<void> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${top}/main.ts`, ...args],
+    env: piwEnv(),
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!output.success) {
+    const text = new TextDecoder().decode(output.stderr).trim();
+    throw new Error(`piw ${args[0]} failed (exit ${output.code}): ${text}`);
+  }
+}
+
+function spawnPiw(name: string, args: string[], extraEnv: Record<string, string> = {}): void {
+  const process = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${top}/main.ts`, ...args],
+    env: { ...piwEnv(), ...extraEnv },
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  children.push({ name, process });
+  process.status.then((status) => {
+    exited.add(name);
+    if (!stopping) {
+      console.error(`piw demo: ${name} exited unexpectedly (code ${status.code}); see ${work}/logs`);
+    }
+  });
+}
+
+async function cleanup(): Promise<void> {
+  stopping = true;
+  for (const { process } of [...children].reverse()) {
+    try {
+      process.kill("SIGTERM");
+    } catch { /* already gone */ }
+  }
+  await Promise.race([
+    Promise.all(children.map((c) => c.process.status)),
+    new Promise((resolve) => setTimeout(resolve, 15_000)),
+  ]);
+  for (const { process } of children) {
+    try {
+      process.kill("SIGKILL");
+    } catch { /* already gone */ }
+  }
+  for (const fn of cleanups.reverse()) await fn();
+  await Deno.remove(work, { recursive: true }).catch(() => {});
+}
+
+interface BuildStatus {
+  package: string;
+  version: string;
+  state: "pending" | "built" | "failed";
+}
+
+/** Build states of every demo version, read from the project JSON piw writes. */
+async function buildStates(www: string): Promise<BuildStatus[]> {
+  const states: BuildStatus[] = [];
+  for (const spec of DEMO_SPECS) {
+    const pkg = spec.name;
+    let state: BuildStatus["state"] = "pending";
+    try {
+      const json = JSON.parse(await Deno.readTextFile(`${www}/project/${pkg}/json/index.json`));
+      const release = json.releases?.[spec.version];
+      const builds: { success?: boolean; status?: boolean }[] = release?.builds ?? [];
+      const files = Object.keys(release?.files ?? {});
+      if (files.length > 0) state = "built";
+      else if (builds.length > 0 && builds.every((b) => !(b.success ?? b.status))) state = "failed";
+    } catch { /* not written yet */ }
+    states.push({ package: pkg, version: spec.version, state });
+  }
+  return states;
+}
+
+async function run(): Promise<number> {
+  const logs = `${work}/logs`;
+  const www = `${work}/www`;
+  await Deno.mkdir(logs, { recursive: true });
+  await Deno.mkdir(www, { recursive: true });
+  say(`working directory ${work}`);
+
+  say(`building ${DEMO_SPECS.length} sdists (pure Python, a C extension, Requires-Python, one broken)`);
+  const index = await createFixtureIndex(DEMO_SPECS);
+  cleanups.push(() => index.close());
+  const pypi = await startPyPIStandIn({ simpleIndex: index });
+  cleanups.push(() => pypi.close());
+  // PyPI serials of today are far past piwheels' reordering "epoch", and the buffer releases
+  // events once they are 5 minutes older than the newest one it has seen.
+  const past = Date.now() / 1000 - 3600;
+  let serial = 7_000_000;
+  for (const [i, sdist] of index.sdists.entries()) {
+    pypi.setJson(sdist.project, { summary: `piw demo package ${i + 1}` });
+    pypi.addEvent(sdist.project, null, past + i, "create", ++serial);
+    pypi.addEvent(sdist.project, sdist.version, past + i, `add source file ${sdist.filename}`, ++serial);
+  }
+  pypi.addEvent("piw-demo-clock", null, Date.now() / 1000, "docupdate", ++serial);
+  say(`PyPI stand-in at ${pypi.url} (changelog, JSON and simple index)`);
+
+  say("piw initdb on an embedded PGlite database");
+  const dsn = `pglite://${work}/db`;
+  await piw(["initdb", "--dsn", dsn, "--yes", "-l", `${logs}/initdb.log`]);
+
+  const slavePort = await freePort();
+  const filePort = await freePort();
+  const queues = {
+    status: `ipc://${work}/status`,
+    control: `ipc://${work}/control`,
+  };
+  say("starting piw master");
+  spawnPiw("piw master", [
+    "master",
+    "--dsn",
+    dsn,
+    "--output-path",
+    www,
+    "--pypi-xmlrpc",
+    pypi.xmlrpcUrl,
+    "--pypi-simple",
+    pypi.simpleUrl,
+    "--pypi-json",
+    pypi.jsonUrl,
+    "--status-queue",
+    queues.status,
+    "--control-queue",
+    queues.control,
+    "--import-queue",
+    `ipc://${work}/import`,
+    "--log-queue",
+    `ipc://${work}/logger`,
+    "--slave-queue",
+    `tcp://127.0.0.1:${slavePort}`,
+    "--file-queue",
+    `tcp://127.0.0.1:${filePort}`,
+    "--log-file",
+    `${logs}/master.log`,
+    "--verbose",
+  ]);
+  for (let n = 1; n <= args.slaves; n++) {
+    say(`starting piw slave ${n}`);
+    const pipEnv = Object.fromEntries(
+      Object.entries(hermeticPipEnv()).map(([k, v]) => [k, v ?? ""]),
+    );
+    spawnPiw(`piw slave ${n}`, [
+      "slave",
+      "--master",
+      `127.0.0.1:${slavePort}:${filePort}`,
+      "--label",
+      `demo-slave-${n}`,
+      "--dir",
+      await Deno.makeTempDir({ dir: work, prefix: `slave${n}-` }),
+      "--log-file",
+      `${logs}/slave${n}.log`,
+      "--verbose",
+    ], { ...pipEnv, PIW_SLAVE_INTERVAL: "2s" });
+  }
+
+  say("waiting for every version to be built or to fail (CloudGazer finds them first)");
+  const deadline = Date.now() + args.timeout;
+  let states = await buildStates(www);
+  let last = "";
+  while (states.some((s) => s.state === "pending")) {
+    if (Date.now() > deadline) {
+      throw new Error(`timed out; still pending: ${states.filter((s) => s.state === "pending").map((s) => s.package).join(", ")}`);
+    }
+    if (exited.has("piw master")) {
+      throw new Error(`piw master stopped; see ${logs}/master.log`);
+    }
+    const line = `${count(states, "built")} built, ${count(states, "failed")} failed, ` +
+      `${count(states, "pending")} pending of ${states.length}`;
+    if (line !== last) say(line);
+    last = line;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    states = await buildStates(www);
+  }
+  say(`${count(states, "built")} built, ${count(states, "failed")} failed of ${states.length}`);
+
+  const port = await freePort(args.port || 8000);
+  const server = serveDirectory(www, port);
+  cleanups.push(() => server.shutdown());
+  const site = `http://127.0.0.1:${port}`;
+
+  const target = DEMO_SPECS.find((s) => s.kind === "cext")!;
+  say(`installing ${target.name} with pip from ${site}/simple/ into a fresh virtual environment`);
+  const venv = `${work}/venv`;
+  await command("python3", ["-m", "venv", venv]);
+  const pipEnv = hermeticPipEnv();
+  await command(`${venv}/bin/pip`, [
+    "install",
+    "--no-deps",
+    "--only-binary",
+    ":all:",
+    "--index-url",
+    `${site}/simple/`,
+    target.name,
+  ], pipEnv);
+  const imported = await command(`${venv}/bin/python`, [
+    "-c",
+    `import ${moduleName(target.name)} as m; print(m.__name__, "imported from", m.__file__)`,
+  ]);
+
+  console.log("");
+  console.log("piw demo: summary");
+  for (const s of states) console.log(`  ${s.package} ${s.version}: ${s.state}`);
+  console.log(`  pip installed ${target.name} from piw's index: ${imported.trim()}`);
+  console.log(`  site:      ${site}/  (simple index ${site}/simple/)`);
+  console.log(`  logs:      ${logs}/`);
+  console.log(`  monitor:   deno task piw monitor --status-queue ${queues.status} --control-queue ${queues.control}`);
+  console.log(`  files:     ${www}/simple/`);
+  if (args.once) return 0;
+  say("the farm keeps running; press Ctrl+C to stop and clean up");
+  await new Promise<void>((resolve) => {
+    Deno.addSignalListener("SIGINT", () => resolve());
+    Deno.addSignalListener("SIGTERM", () => resolve());
+  });
+  return 0;
+}
+
+function count(states: BuildStatus[], state: BuildStatus["state"]): number {
+  return states.filter((s) => s.state === state).length;
+}
+
+async function command(
+  cmd: string,
+  argv: string[],
+  env: Record<string, string | null> = {},
+): Promise<string> {
+  const clean: Record<string, string> = {};
+  const drop: string[] = [];
+  for (const [k, v] of Object.entries(env)) v === null ? drop.push(k) : (clean[k] = v);
+  const base = Deno.env.toObject();
+  for (const k of drop) delete base[k];
+  const output = await new Deno.Command(cmd, {
+    args: argv,
+    env: { ...base, ...clean },
+    clearEnv: true,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(output.stdout);
+  if (!output.success) {
+    throw new Error(`${cmd} ${argv.join(" ")} failed:\n${new TextDecoder().decode(output.stderr)}`);
+  }
+  return text;
+}
+
+/** The last lines of each log, since the working directory is removed on exit. */
+async function showLogTails(dir: string): Promise<void> {
+  try {
+    for await (const entry of Deno.readDir(dir)) {
+      const lines = (await Deno.readTextFile(`${dir}/${entry.name}`)).trimEnd().split("\n");
+      console.error(`--- last lines of ${entry.name}:`);
+      for (const line of lines.slice(-15)) console.error(`  ${line}`);
+    }
+  } catch { /* no logs yet */ }
+}
+
+let code = 1;
+try {
+  code = await run();
+} catch (error) {
+  console.error(`piw demo: ${error instanceof Error ? error.message : String(error)}`);
+  await showLogTails(`${work}/logs`);
+} finally {
+  await cleanup();
+}
+Deno.exit(code);

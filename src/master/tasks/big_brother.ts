@@ -1,0 +1,109 @@
+/**
+ * BigBrother: gathers the master's statistics (database, build queue sizes from SlaveDriver,
+ * disk space from FileJuggler, downloads from Lumberjack, and the machine's memory, load and
+ * temperature), publishes STATS to monitors every `config.statsInterval` and keeps the last
+ * 100 for a new monitor (control message STATS replays them).
+ * @module
+ */
+import type { Context } from "../../transport/mod.ts";
+import {
+  bigBrotherControlProtocol,
+  bigBrotherProtocol,
+  decodeMessage,
+  type MasterStats,
+  TimeDelta,
+} from "../../protocols/mod.ts";
+import { DbClient, type MasterConfig, StatusPublisher, Task } from "../task.ts";
+import { diskUsage, machineStats } from "../system.ts";
+
+/** How many STATS a new monitor gets replayed. */
+export const HISTORY_SIZE = 100;
+
+/** What other tasks told BigBrother since the last database refresh. */
+interface Reported {
+  disk: [size: number, free: number] | null;
+  buildsPending: Record<string, number> | null;
+}
+
+/** The statistics collector (Pausing). */
+export class BigBrother extends Task {
+  readonly name = "big_brother";
+  override readonly kind = "pausing" as const;
+  protected override controlProtocol = bigBrotherControlProtocol;
+  /** The last STATS published, oldest first. */
+  readonly history: MasterStats[] = [];
+  #reported: Reported = { disk: null, buildsPending: null };
+  #db: DbClient;
+  #status: StatusPublisher;
+
+  /** Bind the stats queue, connect to the oracles and the status queue. */
+  constructor(context: Context, config: MasterConfig) {
+    super(context, config);
+    const stats = this.socket("PULL", { hwm: 10 });
+    stats.bind(config.statsQueue);
+    this.register(stats, ([frame]) => this.#onStats(frame));
+    this.#db = this.track(new DbClient(context, config));
+    this.#status = new StatusPublisher(this.socket("PUSH"), config);
+    this.every(config.statsInterval, () => this.#genStats());
+    // TODO(the_scribe): every 60 s send HOME (the latest stats) and every 60 min SEARCH
+    // (GETSEARCH) to config.webQueue, REQ with a timeout so a missing TheSecretary never
+    // blocks this task; HOME from the stats queue asks for the homepage at once.
+  }
+
+  #onStats(frame: Uint8Array): void {
+    const msg = decodeMessage(bigBrotherProtocol, frame);
+    switch (msg.name) {
+      case "STATFS":
+        this.#reported.disk = msg.data;
+        break;
+      case "STATBQ":
+        this.#reported.buildsPending = msg.data;
+        break;
+      case "LOGDOWNLOAD":
+        // piw's get_statistics counts downloads itself (piwheels' stopped doing so for
+        // speed), so Lumberjack's per-minute counts would only count them twice.
+        break;
+      case "HOME":
+        // Until TheScribe exists there is no homepage to rewrite.
+        break;
+    }
+  }
+
+  /** Gather everything, publish STATS and remember it. */
+  async #genStats(): Promise<void> {
+    const [db, machine] = await Promise.all([this.#db.call("GETSTATS"), machineStats()]);
+    const disk = this.#reported.disk ??
+      Object.values(await diskUsage(this.config.outputPath)) as [number, number];
+    const num = (key: string) => Number(db[key] ?? 0);
+    const stats: MasterStats = [
+      new Date(),
+      num("packagesBuilt"),
+      (db.buildsLastHour ?? {}) as Record<string, number>,
+      TimeDelta.fromMilliseconds(num("buildsTime")),
+      num("buildsSize"),
+      this.#reported.buildsPending ?? (db.buildsPending ?? {}) as Record<string, number>,
+      num("newLastHour"),
+      num("filesCount"),
+      num("downloadsLastHour"),
+      num("downloadsLastMonth"),
+      num("downloadsAll"),
+      disk[0],
+      disk[1],
+      machine.memSize,
+      machine.memFree,
+      machine.swapSize,
+      machine.swapFree,
+      machine.loadAverage,
+      machine.cpuTemp,
+    ];
+    this.history.push(stats);
+    if (this.history.length > HISTORY_SIZE) this.history.shift();
+    await this.#status.stats(stats);
+  }
+
+  /** STATS: replay the history to a new monitor. */
+  protected override async onControl(name: string, data: unknown): Promise<void> {
+    if (name !== "STATS") return super.onControl(name, data);
+    for (const stats of this.history) await this.#status.stats(stats);
+  }
+}

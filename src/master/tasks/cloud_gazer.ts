@@ -1,0 +1,196 @@
+/**
+ * CloudGazer: follows PyPI's journal and writes new packages, versions, removals and yanks to
+ * the database (piwheels-current §3; the work per event is {@link PyPIWriter}'s).
+ *
+ * - Starts from the serial stored in the database (GETPYPI) and stores the new one after each
+ *   batch (SETPYPI, never backwards), so a restart resumes where the last batch ended.
+ * - Polls every `pypiInterval(config)` (10 s; 2 s in dev mode). While PyPI has a backlog it goes
+ *   on at once, in slices of at most {@link SLICE_MS}, waking itself through an inproc queue so
+ *   PAUSE and QUIT are heard between slices. The XML-RPC source keeps to 2 requests/s and backs
+ *   off after faults and rate-limit answers (`src/pypi`).
+ * - A failed database write abandons the batch: the task starts again from the stored serial,
+ *   as after a restart (every write is idempotent, so replaying is safe).
+ * - The web queue (TheSecretary) and the skip queue (SlaveDriver) are REQ with a timeout: a
+ *   missing listener is logged and its messages dropped, never waited for forever.
+ * @module
+ */
+import type { Context, Socket } from "../../transport/mod.ts";
+import { cloudGazerProtocol, theScribeProtocol } from "../../protocols/mod.ts";
+import {
+  DescriptionFetcher,
+  type PackageEvent,
+  type PyPIChangelogSource,
+  PyPIEvents,
+  type RateLimit,
+  XmlRpcChangelogSource,
+} from "../../pypi/mod.ts";
+import { DbClient, type MasterConfig, Task, type TaskOptions } from "../task.ts";
+import { ReqClient } from "../req_client.ts";
+import { type GazerQueues, PyPIWriter } from "../pypi_writer.ts";
+
+/** Longest stretch of event handling before the task lets its control queue be read, ms. */
+export const SLICE_MS = 250;
+
+/** Options of {@link CloudGazer} beyond the config (tests and benchmarks). */
+export interface CloudGazerOptions extends TaskOptions {
+  /** Where the journal comes from (default: XML-RPC at `config.pypiXmlrpc`). */
+  source?: PyPIChangelogSource;
+  /** XML-RPC rate limit; `null` lifts it (local stand-ins only). Default PyPI's 2/s. */
+  rateLimit?: RateLimit | null;
+  /** How long the web and skip queues may take to answer, ms (default 10 s). */
+  queueTimeoutMs?: number;
+  /** After a queue did not answer, how long its messages are dropped untried, ms (30 s). */
+  queueDownMs?: number;
+}
+
+/** CloudGazer's poll interval when caught up, ms (`config.pypiInterval`). */
+export function pypiInterval(config: MasterConfig): number {
+  return config.pypiInterval;
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** The PyPI follower (Pauseable). */
+export class CloudGazer extends Task {
+  readonly name = "cloud_gazer";
+  readonly #db: DbClient;
+  readonly #writer: PyPIWriter;
+  readonly #source: PyPIChangelogSource;
+  readonly #describe: ((pkg: string) => Promise<string | null>) | null;
+  readonly #wake: Socket;
+  #woken = false;
+  #pypi: PyPIEvents | null = null;
+  /** The serial in the database; -1 until read (and again after a failed batch). */
+  #stored = -1;
+  /** The batch being applied, and the index of its next event. */
+  #batch: PackageEvent[] | null = null;
+  #next = 0;
+
+  /** Connect to the oracles and both queues, and schedule the PyPI poll. */
+  constructor(context: Context, config: MasterConfig, options: CloudGazerOptions = {}) {
+    super(context, config, options);
+    this.#db = this.track(new DbClient(context, config));
+    const queueOptions = {
+      timeoutMs: options.queueTimeoutMs,
+      downMs: options.queueDownMs,
+      log: this.log,
+    };
+    const web = this.track(
+      new ReqClient(context, config.webQueue, theScribeProtocol.reversed(), queueOptions),
+    );
+    const skip = this.track(
+      new ReqClient(context, config.skipQueue, cloudGazerProtocol.reversed(), queueOptions),
+    );
+    const queues: GazerQueues = {
+      web: async (r) => await web.request(r.name, r.data as never) !== null,
+      skip: async (r) => await skip.request(r.name, r.data as never) !== null,
+    };
+    this.#writer = new PyPIWriter(this.#db, queues, { devMode: config.devMode, log: this.log });
+    this.#source = options.source ?? new XmlRpcChangelogSource({
+      url: config.pypiXmlrpc,
+      rateLimit: options.rateLimit,
+    });
+    const fetcher = config.pypiJson ? new DescriptionFetcher({ url: config.pypiJson }) : null;
+    this.#describe = fetcher ? (pkg) => fetcher.describe(pkg) : null;
+
+    // A queue to itself: "more to do", read by the poll loop like any other message.
+    const address = `inproc://cloud_gazer-wake-${crypto.randomUUID()}`;
+    const wakeIn = this.socket("PULL", { linger: 0 });
+    wakeIn.bind(address);
+    this.#wake = this.socket("PUSH", { linger: 0 });
+    this.#wake.connect(address);
+    this.register(wakeIn, () => {
+      this.#woken = false;
+      return this.#step();
+    });
+    this.every(pypiInterval(config), () => this.#step());
+  }
+
+  /** What has been written since the task started. */
+  get counts(): PyPIWriter["counts"] {
+    return this.#writer.counts;
+  }
+
+  /** The serial last stored in the database (-1 before the first read). */
+  get storedSerial(): number {
+    return this.#stored;
+  }
+
+  /** Make progress: read the state if needed, fetch a batch if none is open, apply a slice. */
+  async #step(): Promise<void> {
+    try {
+      if (this.#stored < 0) await this.#start();
+      if (this.#batch === null) {
+        this.#batch = await this.#pypi!.poll();
+        this.#next = 0;
+      }
+    } catch (error) {
+      // The oracle did not answer, or PyPI failed in a way retrying later may fix (a temporary
+      // failure gives an empty batch instead). Nothing was consumed: try again next time.
+      this.log.error(error instanceof Error ? error.message : String(error));
+      return;
+    }
+    try {
+      await this.#applySlice(this.#pypi!, this.#batch);
+    } catch (error) {
+      this.#rewind(error);
+    }
+  }
+
+  /** Read the stored serial and the known packages; follow PyPI from there. */
+  async #start(): Promise<void> {
+    const serial = await this.#db.call("GETPYPI");
+    await this.#writer.load();
+    this.#pypi = new PyPIEvents({
+      source: this.#source,
+      serial,
+      describe: this.#describe,
+      // The poll interval paces idle reads; PyPIEvents need not hold back on its own.
+      idleMs: 0,
+    });
+    this.#stored = serial;
+    this.log.info(`PyPI serial = ${serial}`);
+  }
+
+  /** Apply events for up to SLICE_MS; at the end of the batch, flush and store the serial. */
+  async #applySlice(pypi: PyPIEvents, batch: PackageEvent[]): Promise<void> {
+    const until = performance.now() + SLICE_MS;
+    while (this.#next < batch.length) {
+      // On QUIT mid-batch the serial stays where it was; the rest is replayed next time.
+      if (this.quitting) return;
+      await this.#writer.apply(batch[this.#next++]);
+      if (this.#next < batch.length && performance.now() > until) {
+        this.#wakeUp();
+        return;
+      }
+    }
+    await this.#writer.flush();
+    if (pypi.serial > this.#stored) {
+      await this.#db.call("SETPYPI", pypi.serial);
+      this.#stored = pypi.serial;
+    }
+    if (batch.length) {
+      this.log.info(`applied ${batch.length} events; PyPI serial = ${this.#stored}`);
+    }
+    this.#batch = null;
+    if (pypi.more) this.#wakeUp();
+  }
+
+  /** Send the page rewrites already gathered (TheSecretary stops after this task). */
+  protected override async teardown(): Promise<void> {
+    await this.#writer.flushPages();
+  }
+
+  /** Abandon the batch and start again from the stored serial on the next step. */
+  #rewind(error: unknown): void {
+    const text = error instanceof Error ? error.message : String(error);
+    this.log.error(`batch abandoned (${text}); resuming from PyPI serial ${this.#stored}`);
+    this.#batch = null;
+    this.#stored = -1;
+    this.#writer.reset();
+  }
+
+  #wakeUp(): void {
+    if (!this.#woken) this.#woken = this.#wake.trySend([EMPTY]);
+  }
+}

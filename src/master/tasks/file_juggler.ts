@@ -1,0 +1,323 @@
+/**
+ * FileJuggler: receives built wheels from slaves (and piw-import) and publishes them
+ * (piwheels' `file_juggler`). Two queues:
+ * - the file queue (ROUTER, `config.fileQueue`, tcp 5556) speaks the raw ASCII protocol of
+ *   piwheels-current.md §2.3.3: the sender says `HELLO <slave id>`, FileJuggler asks
+ *   `FETCH <offset> <length>` for 64 KiB chunks with up to ten in flight, the sender answers
+ *   `CHUNK <offset> <bytes>`, and `DONE` ends it;
+ * - the fs queue (REP, `config.fsQueue`) where SlaveDriver and MrChase say EXPECT (a file is
+ *   coming from a slave) and VERIFY (check it and publish it under a package).
+ * Nothing a slave says becomes a path unchecked, and published bytes never change.
+ * @module
+ */
+
+import type { Context, Socket } from "../../transport/mod.ts";
+import {
+  bigBrotherProtocol,
+  decodeMessage,
+  encodeFileFrames,
+  encodeMessage,
+  fileJugglerFsProtocol,
+  fileJugglerProtocol,
+  type FileStateTuple,
+  parseFileFrames,
+  ProtocolError,
+} from "../../protocols/mod.ts";
+import { diskStats } from "../../slave/stats.ts";
+import { Task, type TaskOptions } from "../task.ts";
+import type { MasterConfig } from "../config.ts";
+import { FileState, TransferError, TransferState, type TransferTuning } from "../states.ts";
+import { publishFile, PublishRefusedError } from "../publish.ts";
+import { REFUSED_PREFIX } from "../fs_client.ts";
+
+/** Tuning of {@link FileJuggler}. */
+export interface FileJugglerOptions extends TaskOptions {
+  /** Silence after which FileJuggler asks again for what is missing, ms (default 3 s). */
+  refetchAfterMs?: number;
+  /** Silence after which a transfer (pending, running or awaiting VERIFY) is dropped (15 min). */
+  transferTimeoutMs?: number;
+  /** How often silent transfers are looked for, ms (default 500). */
+  tickMs?: number;
+  /** Chunk size and FETCHes in flight. */
+  tuning?: TransferTuning;
+}
+
+/** A running transfer and the peer sending it. */
+interface Active {
+  address: Uint8Array;
+  transfer: TransferState;
+  /** When FileJuggler last asked again after silence (ms since the epoch). */
+  nudged: number;
+}
+
+// Writes may lag the network this far before FileJuggler waits for the disk.
+const MAX_PENDING_WRITES = 32;
+const statsSide = bigBrotherProtocol.reversed();
+
+function addressKey(address: Uint8Array): string {
+  return String.fromCharCode(...address);
+}
+
+/** File transfers from slaves into `<output>/simple/<package>/`. */
+export class FileJuggler extends Task {
+  readonly name = "file_juggler";
+  override readonly kind = "nonstop";
+  /** The file queue's bound endpoint (with a wildcard port resolved). */
+  readonly fileEndpoint: string;
+  /** EXPECTed transfers not started yet, by slave id. */
+  readonly pending = new Map<number, TransferState>();
+  /** Transfers under way, by the sender's routing address. */
+  readonly active = new Map<string, Active>();
+  /** Transfers received in full and awaiting VERIFY, by slave id. */
+  readonly complete = new Map<number, TransferState>();
+  readonly #simpleDir: string;
+  readonly #fileQueue: Socket;
+  readonly #statsQueue: Socket;
+  readonly #refetchAfterMs: number;
+  readonly #timeoutMs: number;
+  readonly #tuning: TransferTuning;
+
+  /** Bind the file and fs queues; connect to BigBrother's stats queue. */
+  constructor(context: Context, config: MasterConfig, options: FileJugglerOptions = {}) {
+    super(context, config, options);
+    this.#simpleDir = `${config.outputPath}/simple`;
+    this.#refetchAfterMs = options.refetchAfterMs ?? 3_000;
+    this.#timeoutMs = options.transferTimeoutMs ?? 15 * 60_000;
+    this.#tuning = options.tuning ?? {};
+    this.#fileQueue = this.socket("ROUTER", { hwm: 500 });
+    this.#fileQueue.bind(config.fileQueue);
+    this.fileEndpoint = this.#fileQueue.lastEndpoint;
+    this.register(this.#fileQueue, (frames) => this.#handleFile(frames));
+    const fs = this.socket("REP", { hwm: 10 });
+    fs.bind(config.fsQueue);
+    this.register(fs, (frames) => this.#handleFs(fs, frames));
+    this.#statsQueue = this.socket("PUSH", { hwm: 10 });
+    this.#statsQueue.connect(config.statsQueue);
+    this.every(options.tickMs ?? 500, () => this.#tick());
+  }
+
+  /** STATFS once at start. */
+  protected override async setup(): Promise<void> {
+    await this.#sendDiskStats();
+  }
+
+  /** Delete the temporary files of unfinished transfers. */
+  protected override async teardown(): Promise<void> {
+    const all = [
+      ...this.pending.values(),
+      ...[...this.active.values()].map((a) => a.transfer),
+      ...this.complete.values(),
+    ];
+    for (const transfer of all) await transfer.rollback();
+  }
+
+  async #sendDiskStats(): Promise<void> {
+    try {
+      await Deno.mkdir(this.#simpleDir, { recursive: true });
+      const { size, free } = await diskStats(this.config.outputPath);
+      this.#statsQueue.trySend([encodeMessage(statsSide, "STATFS", [size, free])]);
+    } catch (e) {
+      this.log.warning(`cannot measure ${this.config.outputPath}: ${(e as Error).message}`);
+    }
+  }
+
+  // -- the file queue -------------------------------------------------------------------------
+
+  async #handleFile(frames: Uint8Array[]): Promise<void> {
+    const [address, ...rest] = frames;
+    const key = addressKey(address);
+    let msg;
+    try {
+      msg = parseFileFrames(fileJugglerProtocol, rest);
+    } catch (e) {
+      if (!(e instanceof ProtocolError)) throw e;
+      this.log.warning(`ignored a bad file-transfer message: ${e.message}`);
+      return;
+    }
+    const entry = this.active.get(key);
+    if (!entry) {
+      if (msg.name === "CHUNK") {
+        this.log.debug(`ignored a stray CHUNK at ${msg.offset}`);
+        return;
+      }
+      this.#start(address, key, msg.slaveId);
+      return;
+    }
+    const transfer = entry.transfer;
+    if (msg.name === "HELLO") {
+      // The sender heard nothing for a while: FETCHes (or its CHUNKs) were lost.
+      if (msg.slaveId !== transfer.slaveId) {
+        this.log.warning(
+          `HELLO from slave ${msg.slaveId} during slave ${transfer.slaveId}'s transfer`,
+        );
+      }
+      transfer.lastActivity = Date.now();
+      transfer.rewind();
+      this.#fetch(entry);
+      return;
+    }
+    if (!transfer.chunk(msg.offset, msg.data)) {
+      this.log.warning(
+        `ignored a CHUNK of ${msg.data.length} bytes at ${msg.offset} for ` +
+          `${transfer.fileState.filename} (${transfer.fileState.filesize} bytes)`,
+      );
+      return;
+    }
+    if (transfer.done) {
+      this.active.delete(key);
+      this.complete.set(transfer.slaveId, transfer);
+      this.log.info(`transfer complete: ${transfer.fileState.filename}`);
+      this.#send(address, encodeFileFrames(fileJugglerProtocol, { name: "DONE" }));
+      return;
+    }
+    if (transfer.pendingWrites > MAX_PENDING_WRITES) await transfer.flush();
+    this.#fetch(entry);
+  }
+
+  /** HELLO from a new sender: start the transfer EXPECTed for its slave id. */
+  #start(address: Uint8Array, key: string, slaveId: number): void {
+    const finished = this.complete.get(slaveId);
+    if (finished) {
+      // Our DONE was lost; say it again.
+      this.#send(address, encodeFileFrames(fileJugglerProtocol, { name: "DONE" }));
+      return;
+    }
+    const transfer = this.pending.get(slaveId);
+    if (!transfer) {
+      this.log.error(`unexpected transfer from slave ${slaveId}`);
+      return;
+    }
+    this.pending.delete(slaveId);
+    transfer.lastActivity = Date.now();
+    this.log.info(`transfer started: ${transfer.fileState.filename} from slave ${slaveId}`);
+    if (transfer.done) { // an empty file
+      this.complete.set(slaveId, transfer);
+      this.#send(address, encodeFileFrames(fileJugglerProtocol, { name: "DONE" }));
+      return;
+    }
+    const entry = { address, transfer, nudged: 0 };
+    this.active.set(key, entry);
+    this.#fetch(entry);
+  }
+
+  /** Spend the transfer's credit on FETCHes. */
+  #fetch(entry: Active): void {
+    for (let range = entry.transfer.fetch(); range; range = entry.transfer.fetch()) {
+      this.#send(entry.address, encodeFileFrames(fileJugglerProtocol, { name: "FETCH", ...range }));
+    }
+  }
+
+  #send(address: Uint8Array, frames: Uint8Array[]): void {
+    // A ROUTER drops what it cannot queue; a lost FETCH is asked again after silence.
+    this.#fileQueue.trySend([address, ...frames]);
+  }
+
+  /** Ask again after silence; drop transfers silent for too long. */
+  async #tick(): Promise<void> {
+    const now = Date.now();
+    for (const [key, entry] of this.active) {
+      const silent = now - entry.transfer.lastActivity;
+      if (silent > this.#timeoutMs) {
+        this.log.warning(`transfer of ${entry.transfer.fileState.filename} timed out`);
+        this.active.delete(key);
+        await entry.transfer.rollback();
+      } else if (silent > this.#refetchAfterMs && now - entry.nudged > this.#refetchAfterMs) {
+        this.log.debug(`re-requesting ${entry.transfer.fileState.filename} after silence`);
+        entry.nudged = now;
+        entry.transfer.rewind();
+        this.#fetch(entry);
+      }
+    }
+    for (const map of [this.pending, this.complete]) {
+      for (const [slaveId, transfer] of map) {
+        if (now - transfer.lastActivity <= this.#timeoutMs) continue;
+        this.log.warning(`dropping stale transfer of ${transfer.fileState.filename}`);
+        map.delete(slaveId);
+        await transfer.rollback();
+      }
+    }
+  }
+
+  // -- the fs queue ---------------------------------------------------------------------------
+
+  async #handleFs(fs: Socket, frames: Uint8Array[]): Promise<void> {
+    let reply: Uint8Array;
+    try {
+      if (frames.length !== 1) {
+        throw new ProtocolError(fileJugglerFsProtocol.name, undefined, "invalid message structure");
+      }
+      const msg = decodeMessage(fileJugglerFsProtocol, frames[0]);
+      const result = msg.name === "EXPECT"
+        ? await this.doExpect(...msg.data)
+        : await this.doVerify(...msg.data);
+      reply = encodeMessage(fileJugglerFsProtocol, "OK", result);
+    } catch (e) {
+      if (!(e instanceof PublishRefusedError || e instanceof TransferError)) {
+        this.log.error(`fs request failed: ${(e as Error).stack ?? e}`);
+      }
+      reply = encodeMessage(fileJugglerFsProtocol, "ERROR", (e as Error).message);
+    }
+    // A REP socket must answer every request before it can receive the next.
+    await fs.send([reply]);
+  }
+
+  /** EXPECT: slave `slaveId` will send `file`; any earlier transfer of that slave is dropped. */
+  protected async doExpect(slaveId: number, file: FileStateTuple): Promise<null> {
+    const state = FileState.fromMessage(file);
+    const problem = state.problem();
+    if (problem) {
+      this.log.error(`refusing a transfer from slave ${slaveId}: ${problem}`);
+      throw new PublishRefusedError(problem);
+    }
+    await this.#drop(slaveId);
+    const transfer = await TransferState.create(slaveId, state, this.#simpleDir, this.#tuning);
+    this.pending.set(slaveId, transfer);
+    this.log.info(`expecting transfer: ${state.filename} from slave ${slaveId}`);
+    return null;
+  }
+
+  async #drop(slaveId: number): Promise<void> {
+    for (const map of [this.pending, this.complete]) {
+      await map.get(slaveId)?.rollback();
+      map.delete(slaveId);
+    }
+    for (const [key, entry] of this.active) {
+      if (entry.transfer.slaveId !== slaveId) continue;
+      this.active.delete(key);
+      await entry.transfer.rollback();
+    }
+  }
+
+  /**
+   * VERIFY: check the file slave `slaveId` sent and publish it under `pkg`. Answers
+   * "published", "unchanged" (the same bytes were there) or "refused: <why>"; a file that did
+   * not arrive intact is deleted and answered ERROR, so the slave is asked again.
+   */
+  protected async doVerify(slaveId: number, pkg: string): Promise<string> {
+    const transfer = this.complete.get(slaveId);
+    if (!transfer) {
+      await this.#drop(slaveId); // a half-done transfer cannot be verified: start again
+      throw new TransferError(`no finished transfer from slave ${slaveId}`);
+    }
+    this.complete.delete(slaveId);
+    const file = transfer.fileState;
+    try {
+      await transfer.verify();
+    } catch (e) {
+      await transfer.rollback();
+      this.log.warning(`verification failed: ${(e as Error).message}`);
+      throw e;
+    }
+    transfer.close();
+    try {
+      const outcome = await publishFile(transfer.tempPath, file, this.#simpleDir, pkg);
+      this.log.info(`verified: ${file.filename} (${outcome})`);
+      await this.#sendDiskStats();
+      return outcome;
+    } catch (e) {
+      if (!(e instanceof PublishRefusedError)) throw e;
+      this.log.error(`not publishing ${file.filename} for ${pkg}: ${e.message}`);
+      return REFUSED_PREFIX + e.message;
+    }
+  }
+}

@@ -1,0 +1,457 @@
+/**
+ * SlaveDriver: the build slaves' side of the master (piwheels' `slave_driver`), wire-compatible
+ * with piwheels 0.23 slaves. Slaves ask for work (IDLE) and get BUILD from the queue of their
+ * ABI; their results are logged in the database, their files fetched through FileJuggler.
+ *
+ * Queues: slave_driver ROUTER (`config.slaveQueue`), TheArchitect's builds PULL, the skip REP
+ * (DELPKG/DELVER from CloudGazer and MrChase), the control queue (monitor HELLO, KILL, SLEEP,
+ * SKIP, WAKE); it pushes SLAVE status to monitors and STATBQ to BigBrother. Every 10 s slaves
+ * silent for longer than their own busy timeout are dropped and their build is queued again.
+ * @module
+ */
+
+import type { Context, Socket } from "../../transport/mod.ts";
+import {
+  bigBrotherProtocol,
+  type BuildQueue,
+  type BuildStateTuple,
+  cloudGazerProtocol,
+  decodeMessage,
+  encodeMessage,
+  monitorStatsProtocol,
+  NO_DATA,
+  ProtocolError,
+  slaveDriverControlProtocol,
+  slaveDriverProtocol,
+  type SlaveEvent,
+  theArchitectProtocol,
+} from "../../protocols/mod.ts";
+import { parseWheelFilename } from "../../wheel/mod.ts";
+import { DbClient, Task, type TaskOptions } from "../task.ts";
+import type { MasterConfig } from "../config.ts";
+import { BuildQueues } from "../build_queues.ts";
+import { type FileJugglerClient, FsClient } from "../fs_client.ts";
+import { type BuildState, type SlaveReply, type SlaveRequest, SlaveState } from "../states.ts";
+
+/** The database calls SlaveDriver makes (DbClient in the master, a fake in tests). */
+export interface SlaveDriverDb {
+  /** LOGBUILD: record a build with its files and dependencies (one transaction); its id. */
+  logBuild(build: BuildStateTuple): Promise<number>;
+  /** GETABIS (skipped ABIs excluded): the ABIs slaves build for. */
+  buildAbis(): Promise<Set<string>>;
+}
+
+/** Where SlaveDriver reports finished builds for the web output (TheSecretary, later). */
+export interface SlaveDriverWeb {
+  /** A build was logged: write its log (LOG) and rewrite its project (PROJECT or BOTH). */
+  buildLogged(build: BuildState): Promise<void>;
+}
+
+/** Collaborators and tuning of {@link SlaveDriver} (tests replace the database and fs). */
+export interface SlaveDriverOptions extends TaskOptions {
+  db?: SlaveDriverDb;
+  fs?: FileJugglerClient;
+  web?: SlaveDriverWeb;
+  /** How often silent slaves are looked for, ms (piwheels: 10 s). */
+  expiryIntervalMs?: number;
+  /** Failed verifications of one file before the build is abandoned (default 5). */
+  maxVerifyFailures?: number;
+}
+
+type Reply = SlaveReply | null;
+const DIE: SlaveReply = { name: "DIE", data: NO_DATA };
+const DONE: SlaveReply = { name: "DONE", data: NO_DATA };
+const EMPTY = new Uint8Array(0);
+const STATUS_BACKLOG = 1000;
+const statusSide = monitorStatsProtocol.reversed();
+const statsSide = bigBrotherProtocol.reversed();
+
+function addressKey(address: Uint8Array): string {
+  return String.fromCharCode(...address);
+}
+
+/** The slave protocol, the per-ABI build queues and the slaves' monitor status. */
+export class SlaveDriver extends Task {
+  readonly name = "slave_driver";
+  override readonly kind = "pausing";
+  protected override controlProtocol = slaveDriverControlProtocol;
+  /** Connected slaves by routing address. */
+  readonly slaves = new Map<string, SlaveState>();
+  /** The build queues. */
+  readonly queues = new BuildQueues();
+  /** The slave queue's bound endpoint (with a wildcard port resolved). */
+  readonly slaveEndpoint: string;
+  #counter = 0;
+  #slaveQueue: Socket;
+  #statusQueue: Socket;
+  #statsQueue: Socket;
+  #statusBacklog: Uint8Array[] = [];
+  #db: SlaveDriverDb;
+  #fs: FileJugglerClient;
+  #web: SlaveDriverWeb | undefined;
+  #maxVerifyFailures: number;
+
+  /** Bind the slave, builds and skip queues; connect status, stats, database and fs. */
+  constructor(context: Context, config: MasterConfig, options: SlaveDriverOptions = {}) {
+    super(context, config, options);
+    this.#slaveQueue = this.socket("ROUTER");
+    this.#slaveQueue.bind(config.slaveQueue);
+    this.slaveEndpoint = this.#slaveQueue.lastEndpoint;
+    this.register(this.#slaveQueue, (frames) => this.#handleSlave(frames));
+    const builds = this.socket("PULL", { hwm: 10 });
+    builds.bind(config.buildsQueue);
+    this.register(builds, (frames) => this.#handleBuilds(frames));
+    const skip = this.socket("REP", { hwm: 10 });
+    skip.bind(config.skipQueue);
+    this.register(skip, (frames) => this.#handleSkip(skip, frames));
+    this.#statusQueue = this.socket("PUSH", { hwm: STATUS_BACKLOG });
+    this.#statusQueue.connect(config.intStatusQueue);
+    this.#statsQueue = this.socket("PUSH", { hwm: 10 });
+    this.#statsQueue.connect(config.statsQueue);
+    if (options.db) this.#db = options.db;
+    else {
+      const client = this.track(new DbClient(context, config));
+      this.#db = {
+        logBuild: (build) => client.call("LOGBUILD", build),
+        buildAbis: () => client.call("GETABIS", true),
+      };
+    }
+    this.#fs = options.fs ?? this.track(new FsClient(context, config.fsQueue));
+    this.#web = options.web;
+    this.#maxVerifyFailures = options.maxVerifyFailures ?? 5;
+    this.every(options.expiryIntervalMs ?? 10_000, () => this.removeExpired());
+  }
+
+  // -- monitor status ---------------------------------------------------------------------
+
+  /** Publish a SLAVE event; kept (up to 1000) while the status queue is full. */
+  #publish(event: SlaveEvent): void {
+    this.#statusBacklog.push(encodeMessage(statusSide, "SLAVE", event));
+    if (this.#statusBacklog.length > STATUS_BACKLOG) this.#statusBacklog.shift();
+    this.#flushStatus();
+  }
+
+  #flushStatus(): void {
+    while (this.#statusBacklog.length && this.#statusQueue.trySend([this.#statusBacklog[0]])) {
+      this.#statusBacklog.shift();
+    }
+  }
+
+  /** Tell BigBrother the queue sizes; dropped if it is not keeping up (only a statistic). */
+  #pushQueueSizes(): void {
+    this.#statsQueue.trySend([encodeMessage(statsSide, "STATBQ", this.queues.sizes())]);
+  }
+
+  // -- control --------------------------------------------------------------------------------
+
+  /** HELLO replays every slave; KILL, SLEEP, SKIP, WAKE act on one slave (id) or all (null). */
+  protected override onControl(name: string, data: unknown): Promise<void> | void {
+    if (name === "HELLO") {
+      for (const slave of this.slaves.values()) slave.replay();
+    } else if (name === "KILL" || name === "SLEEP" || name === "SKIP" || name === "WAKE") {
+      for (const slave of this.slaves.values()) {
+        if (data !== null && slave.slaveId !== data) continue;
+        this.log.info(`slave ${slave.slaveId} (${slave.label}): ${name.toLowerCase()}`);
+        if (name === "KILL") slave.kill();
+        else if (name === "SLEEP") slave.sleep();
+        else if (name === "SKIP") slave.skip();
+        else slave.wake();
+      }
+    } else return super.onControl(name, data);
+  }
+
+  // -- periodic -------------------------------------------------------------------------------
+
+  /** Drop slaves silent for longer than their busy timeout; their builds go back in the queue. */
+  removeExpired(now = new Date()): void {
+    for (const [key, slave] of this.slaves) {
+      if (!slave.expired(now)) continue;
+      const what = slave.job ? `building ${slave.job[0]} ${slave.job[1]}` : slave.reply?.name;
+      this.log.warning(`slave ${slave.slaveId} (${slave.label}): timed out while ${what}`);
+      this.#forget(key, slave, true);
+    }
+    this.#flushStatus(); // status kept back while the queue was full
+  }
+
+  /** Remove a slave, putting its unfinished (and not skipped) build back in its queue. */
+  #forget(key: string, slave: SlaveState, timedOut: boolean): void {
+    if (slave.job && !slave.skipped) {
+      this.log.info(`re-queueing ${slave.job[0]} ${slave.job[1]} for ${slave.abi}`);
+      this.queues.requeue(slave.abi, slave.job);
+      this.#pushQueueSizes();
+    }
+    slave.gone(timedOut);
+    this.slaves.delete(key);
+  }
+
+  // -- queues from other tasks ----------------------------------------------------------------
+
+  async #handleBuilds(frames: Uint8Array[]): Promise<void> {
+    if (frames.length !== 1) {
+      throw new ProtocolError(theArchitectProtocol.name, undefined, "invalid message structure");
+    }
+    const msg = decodeMessage(theArchitectProtocol, frames[0]);
+    const queue: BuildQueue = msg.data;
+    let abis: Iterable<string> = [];
+    try {
+      abis = await this.#db.buildAbis();
+    } catch (e) {
+      this.log.warning(`could not read the build ABIs: ${(e as Error).message}`);
+    }
+    this.queues.replace(queue, abis);
+    this.log.info(`build queue: ${JSON.stringify(this.queues.sizes())}`);
+    this.#pushQueueSizes();
+  }
+
+  /** DELPKG/DELVER: hold the package (version) out of the queues and skip its running builds. */
+  #handleSkip(skip: Socket, frames: Uint8Array[]): void {
+    try {
+      if (frames.length !== 1) {
+        throw new ProtocolError(cloudGazerProtocol.name, undefined, "invalid message structure");
+      }
+      const msg = decodeMessage(cloudGazerProtocol, frames[0]);
+      const [pkg, version] = msg.name === "DELVER" ? msg.data : [msg.data, null];
+      this.queues.delete(pkg, version);
+      this.#pushQueueSizes();
+      for (const slave of this.slaves.values()) {
+        if (slave.job?.[0] === pkg && (version === null || slave.job[1] === version)) {
+          this.log.info(`slave ${slave.slaveId} (${slave.label}): skipping deleted ${pkg}`);
+          slave.skip();
+        }
+      }
+    } catch (e) {
+      if (!(e instanceof ProtocolError)) throw e;
+      this.log.error(`skip queue: ${e.message}`);
+    } finally {
+      // A REP socket must answer before it can receive again.
+      skip.trySend([encodeMessage(cloudGazerProtocol, "OK")]);
+    }
+  }
+
+  // -- the slave protocol ---------------------------------------------------------------------
+
+  async #handleSlave(frames: Uint8Array[]): Promise<void> {
+    if (frames.length !== 3 || frames[1].length !== 0) {
+      this.log.error(`invalid message structure from a slave (${frames.length} frames)`);
+      return;
+    }
+    const [address, , payload] = frames;
+    const key = addressKey(address);
+    let slave = this.slaves.get(key);
+    let request: SlaveRequest;
+    try {
+      request = decodeMessage(slaveDriverProtocol, payload);
+    } catch (e) {
+      if (!(e instanceof ProtocolError)) throw e;
+      if (!slave) {
+        this.log.error(`invalid message from an unknown peer: ${e.message}`);
+      } else {
+        this.#reply(slave, this.#die(slave, e.message));
+      }
+      return;
+    }
+    const now = new Date();
+    if (request.name === "HELLO") {
+      if (slave) {
+        this.log.warning(`slave ${slave.slaveId} (${slave.label}): HELLO again; starting afresh`);
+        this.#forget(key, slave, false);
+      }
+      slave = new SlaveState(address, ++this.#counter, request.data, (e) => this.#publish(e), now);
+      this.slaves.set(key, slave);
+    } else if (!slave) {
+      this.log.error(`invalid first message from an unknown peer: ${request.name}`);
+      return;
+    }
+    slave.receive(request, now);
+    const reply = await this.#dispatch(slave, request);
+    if (reply) this.#reply(slave, reply);
+  }
+
+  #dispatch(slave: SlaveState, request: SlaveRequest): Reply | Promise<Reply> {
+    switch (request.name) {
+      case "HELLO":
+        return this.doHello(slave);
+      case "IDLE":
+        return this.doIdle(slave);
+      case "BUSY":
+        return this.doBusy(slave);
+      case "BUILT":
+        return this.doBuilt(slave);
+      case "SENT":
+        return this.doSent(slave);
+      case "BYE":
+        return this.doBye(slave);
+    }
+  }
+
+  #reply(slave: SlaveState, reply: SlaveReply): void {
+    slave.send(reply);
+    const payload = encodeMessage(slaveDriverProtocol, reply.name, reply.data as never);
+    // A ROUTER never waits: a reply to a slave that has gone is dropped.
+    this.#slaveQueue.trySend([slave.address, EMPTY, payload]);
+  }
+
+  #protocolError(slave: SlaveState, what: string): SlaveReply {
+    return this.#die(slave, `protocol error (${what} after ${slave.reply?.name})`);
+  }
+
+  /** DIE for a slave talking nonsense; its build (if any) goes back in the queue. */
+  #die(slave: SlaveState, reason: string): SlaveReply {
+    this.log.error(`slave ${slave.slaveId} (${slave.label}): ${reason}`);
+    if (slave.job && !slave.skipped) {
+      this.queues.requeue(slave.abi, slave.job);
+      slave.job = null;
+    }
+    return DIE;
+  }
+
+  /** HELLO → ACK [new id, the index slaves download from]. */
+  protected doHello(slave: SlaveState): Reply {
+    const [buildTimeout, busyTimeout, , abi, platform, label, osName, osVersion] = slave.hello;
+    this.log.warning(
+      `slave ${slave.slaveId} (${label}): hello (build_timeout=${buildTimeout}, ` +
+        `busy_timeout=${busyTimeout}, abi=${abi}, platform=${platform}, os=${osName} ${osVersion})`,
+    );
+    return { name: "ACK", data: [slave.slaveId, this.config.pypiSimple] };
+  }
+
+  /** BYE: the slave is gone (no reply); an unfinished build goes back in the queue. */
+  protected doBye(slave: SlaveState): Reply {
+    this.log.warning(`slave ${slave.slaveId} (${slave.label}): shutdown`);
+    this.#forget(addressKey(slave.address), slave, false);
+    return null;
+  }
+
+  /** IDLE → DIE (killed), SLEEP true (paused), BUILD (work for its ABI) or SLEEP false. */
+  protected doIdle(slave: SlaveState): Reply {
+    const last = slave.reply?.name;
+    if (last !== "ACK" && last !== "SLEEP" && last !== "DONE") {
+      return this.#protocolError(slave, "IDLE");
+    }
+    if (slave.killed) return DIE;
+    if (this.paused || slave.paused) {
+      this.log.info(`slave ${slave.slaveId} (${slave.label}): sleeping because paused`);
+      return { name: "SLEEP", data: true };
+    }
+    const job = this.queues.next(slave.abi, slave.buildTimeoutMs);
+    if (!job) {
+      this.log.debug(`slave ${slave.slaveId} (${slave.label}): sleeping because no builds`);
+      return { name: "SLEEP", data: false };
+    }
+    this.log.info(`slave ${slave.slaveId} (${slave.label}): build ${job[0]} ${job[1]}`);
+    this.#pushQueueSizes();
+    return { name: "BUILD", data: job };
+  }
+
+  /** BUSY → CONT, or DONE when the build is skipped. */
+  protected doBusy(slave: SlaveState): Reply {
+    if (slave.reply?.name !== "BUILD") return this.#protocolError(slave, "BUSY");
+    if (slave.skipped) {
+      this.log.info(`slave ${slave.slaveId} (${slave.label}): build skipped`);
+      return DONE;
+    }
+    return { name: "CONT", data: NO_DATA };
+  }
+
+  /** BUILT → DONE (skipped, failed or nothing to send; logged unless skipped) or SEND. */
+  protected async doBuilt(slave: SlaveState): Promise<Reply> {
+    if (slave.reply?.name !== "BUILD" || !slave.build) return this.#protocolError(slave, "BUILT");
+    if (slave.skipped) {
+      this.log.info(`slave ${slave.slaveId} (${slave.label}): build skipped`);
+      return DONE;
+    }
+    const build = slave.build;
+    const problem = this.#badFile(build);
+    if (problem) {
+      this.log.error(`slave ${slave.slaveId} (${slave.label}): rejected file: ${problem}`);
+      build.fail(`rejected file: ${problem}`);
+    }
+    build.addArmv6lTwins();
+    if (build.status && !build.transfersDone) {
+      this.log.info(`slave ${slave.slaveId} (${slave.label}): build succeeded`);
+      return await this.#send(slave, build);
+    }
+    this.log.info(`slave ${slave.slaveId} (${slave.label}): build failed`);
+    return await this.#finish(slave, build);
+  }
+
+  /** SENT → SEND the next file, the same one again (not verified), or DONE when all are in. */
+  protected async doSent(slave: SlaveState): Promise<Reply> {
+    const build = slave.build;
+    const filename = build?.nextFile;
+    if (slave.reply?.name !== "SEND" || !build || !filename) {
+      return this.#protocolError(slave, "SENT");
+    }
+    const outcome = await this.#fs.verify(slave.slaveId, build.pkg);
+    const who = `slave ${slave.slaveId} (${slave.label})`;
+    switch (outcome.status) {
+      case "published":
+      case "unchanged":
+        this.log.info(`${who}: verified transfer of ${filename} (${outcome.status})`);
+        build.files.get(filename)!.verified();
+        slave.failedVerifies = 0;
+        return build.transfersDone
+          ? await this.#finish(slave, build)
+          : await this.#send(slave, build);
+      case "refused":
+        this.log.error(`${who}: ${filename} refused: ${outcome.reason}`);
+        build.fail(`${filename} was not published: ${outcome.reason}`);
+        return await this.#finish(slave, build);
+      case "failed":
+        if (++slave.failedVerifies >= this.#maxVerifyFailures) {
+          this.log.error(`${who}: ${filename} failed to verify ${slave.failedVerifies} times`);
+          return DONE; // not logged: a later queue will bring the version back
+        }
+        this.log.warning(`${who}: re-send ${filename}: ${outcome.reason}`);
+        return await this.#send(slave, build);
+    }
+  }
+
+  /** Why the build's files must not be accepted, or null (names become paths on the master). */
+  #badFile(build: BuildState): string | null {
+    for (const file of build.files.values()) {
+      const problem = file.problem();
+      if (problem) return problem;
+      const name = parseWheelFilename(file.filename).canonicalName;
+      if (name !== build.pkg) return `${file.filename} is not a wheel of ${build.pkg}`;
+    }
+    return null;
+  }
+
+  /** EXPECT the next file and ask for it; a master-side failure abandons the build for now. */
+  async #send(slave: SlaveState, build: BuildState): Promise<Reply> {
+    const filename = build.nextFile!;
+    try {
+      await this.#fs.expect(slave.slaveId, build.files.get(filename)!);
+    } catch (e) {
+      this.log.error(`cannot receive ${filename}: ${(e as Error).message}; build discarded`);
+      this.queues.requeue(slave.abi, slave.job!);
+      return DONE;
+    }
+    this.log.info(`slave ${slave.slaveId} (${slave.label}): send ${filename}`);
+    return { name: "SEND", data: filename };
+  }
+
+  /** Log the build (with its files and dependencies), tell the web side, and say DONE. */
+  async #finish(slave: SlaveState, build: BuildState): Promise<Reply> {
+    try {
+      build.logged(await this.#db.logBuild(build.asMessage()));
+    } catch (e) {
+      this.log.error(
+        `logging build of ${build.pkg} ${build.version} failed: ${(e as Error).message}`,
+      );
+      return DONE; // not logged: the version comes back in a later queue
+    }
+    this.log.info(
+      `slave ${slave.slaveId} (${slave.label}): logged build ${build.buildId} of ` +
+        `${build.pkg} ${build.version} (${build.status ? "success" : "failure"})`,
+    );
+    // TODO(web): TheSecretary is not written yet; when it is, options.web sends LOG
+    // [build_id, output] then BOTH (success) or PROJECT (failure) without waiting on a REQ
+    // nobody answers.
+    await this.#web?.buildLogged(build).catch((e) =>
+      this.log.warning(`web update for ${build.pkg} failed: ${(e as Error).message}`)
+    );
+    return DONE;
+  }
+}

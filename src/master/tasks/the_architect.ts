@@ -1,0 +1,56 @@
+/**
+ * TheArchitect: computes the build queue (`getBuildQueue`) every `config.architectInterval`
+ * and after RESUME, and PUSHes it as QUEUE to SlaveDriver (`inproc://builds`). With PostgreSQL
+ * it uses its own connection, as piwheels does; with PGlite (one connection, held by the
+ * oracle) it asks the oracle (GETQUEUE).
+ * @module
+ */
+import type { Context } from "../../transport/mod.ts";
+import { openDatabase } from "../../db/mod.ts";
+import { type BuildQueue, encodeMessage, theArchitectProtocol } from "../../protocols/mod.ts";
+import { DbClient, type MasterConfig, Task } from "../task.ts";
+
+/** How many versions per ABI the queue holds (piwheels' limit). */
+export const QUEUE_LIMIT = 100_000;
+
+const sendSide = theArchitectProtocol.reversed();
+
+/** The build queue calculator (Pauseable). */
+export class TheArchitect extends Task {
+  readonly name = "the_architect";
+  #getQueue: (() => Promise<BuildQueue>) | null = null;
+  #refreshNow: () => void;
+
+  /** Connect to SlaveDriver's builds queue and schedule the refresh. */
+  constructor(context: Context, config: MasterConfig) {
+    super(context, config);
+    const builds = this.socket("PUSH", { hwm: 1 });
+    builds.connect(config.buildsQueue);
+    this.#refreshNow = this.every(config.architectInterval, async () => {
+      const queue = await this.#getQueue!();
+      const sizes = Object.entries(queue).map(([abi, items]) => `${abi}: ${items.length}`);
+      this.log.info(`build queue: ${sizes.join(", ") || "empty"}`);
+      if (!builds.trySend([encodeMessage(sendSide, "QUEUE", queue)])) {
+        // SlaveDriver has not taken the last queue yet; the next refresh sends a fresh one.
+        this.log.warning("build queue not delivered: SlaveDriver is not reading");
+      }
+    });
+  }
+
+  /** Choose where the queue comes from. */
+  protected override async setup(): Promise<void> {
+    if (this.config.dbEngine === "postgres") {
+      const db = this.track(await openDatabase(this.config.dsn));
+      this.#getQueue = () => db.getBuildQueue(QUEUE_LIMIT);
+    } else {
+      const db = this.track(new DbClient(this.context, this.config));
+      this.#getQueue = () => db.call("GETQUEUE", QUEUE_LIMIT);
+    }
+  }
+
+  /** After RESUME the queue may be stale: rebuild it at once. */
+  protected override onControl(name: string, data: unknown): Promise<void> | void {
+    if (name === "RESUME" && this.paused) this.#refreshNow();
+    return super.onControl(name, data);
+  }
+}

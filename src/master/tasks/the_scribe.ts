@@ -1,0 +1,154 @@
+/**
+ * TheScribe: writes the web output (piwheels §5, 0.18 docs §11.3.9) — homepage, search index,
+ * simple index (HTML and PEP 691 JSON) with PEP 658 metadata files, project pages and JSON,
+ * alias links, build logs, sitemaps — by way of {@link WebSite}, which does the rendering and
+ * atomic writing. Requests arrive from TheSecretary on `config.scribeQueue` (REP); each is
+ * answered DONE once done (also when it failed, which is logged), so the secretary sends the
+ * next one only then.
+ * @module
+ */
+import type { Context, Socket } from "../../transport/mod.ts";
+import {
+  decodeMessage,
+  encodeMessage,
+  type MessageOf,
+  ProtocolError,
+  theScribeProtocol,
+} from "../../protocols/mod.ts";
+import { isCanonicalName } from "../../wheel/mod.ts";
+import { DEFAULT_SITE_URL, type ProjectWrite, toProjectData, WebSite } from "../../web/mod.ts";
+import { DbClient, type MasterConfig, Task, type TaskOptions } from "../task.ts";
+
+type ScribeMessage = MessageOf<typeof theScribeProtocol.recv>;
+
+const DONE = encodeMessage(theScribeProtocol, "DONE");
+const BOTH: ProjectWrite = { simple: true, project: true };
+const PROJECT: ProjectWrite = { simple: false, project: true };
+
+/** Options of {@link TheScribe}. */
+export interface ScribeOptions extends TaskOptions {
+  /**
+   * The site's public origin for absolute URLs (sitemaps, project JSON). Default: the
+   * config's `siteUrl` if it has one, else {@link DEFAULT_SITE_URL}.
+   */
+  siteUrl?: string;
+  /** How often a changed root index is rewritten, ms (default 1 s). */
+  rootIntervalMs?: number;
+}
+
+/** The site origin from a config that may carry one (`siteUrl`), else the default. */
+export function siteUrlOf(config: MasterConfig): string {
+  const url = (config as MasterConfig & { siteUrl?: unknown }).siteUrl;
+  return typeof url === "string" && url ? url : DEFAULT_SITE_URL;
+}
+
+/** The web output writer (Pauseable). */
+export class TheScribe extends Task {
+  readonly name = "the_scribe";
+  /** The output tree. */
+  readonly site: WebSite;
+  readonly #db: DbClient;
+
+  /** Bind the scribe queue and connect to the oracles; nothing is written until `setup`. */
+  constructor(context: Context, config: MasterConfig, options: ScribeOptions = {}) {
+    super(context, config, options);
+    this.site = new WebSite({
+      outputPath: config.outputPath,
+      siteUrl: options.siteUrl ?? siteUrlOf(config),
+      log: this.log,
+    });
+    const queue = this.socket("REP", { hwm: 100 });
+    queue.bind(config.scribeQueue);
+    this.register(queue, (frames) => this.#onRequest(queue, frames));
+    this.#db = this.track(new DbClient(context, config));
+    // New packages make the root index stale; rewriting it once a second rather than once per
+    // new package keeps a burst of new packages from rewriting a 600,000-line page each time.
+    this.every(options.rootIntervalMs ?? 1000, () => {
+      if (this.site.flushSimpleRoot()) this.log.info("wrote the root index");
+    });
+  }
+
+  /** Lay out the output path, copy static files, load the package list, write the root. */
+  protected override async setup(): Promise<void> {
+    this.log.info(`setting up output path ${this.config.outputPath}`);
+    this.site.setup();
+    this.site.setPackages(await this.#db.call("ALLPKGS"));
+    this.site.writeSimpleRoot();
+  }
+
+  /** Handle one request, then answer DONE whatever happened (the secretary waits for it). */
+  async #onRequest(queue: Socket, frames: Uint8Array[]): Promise<void> {
+    try {
+      if (frames.length !== 1) {
+        throw new ProtocolError(theScribeProtocol.name, undefined, "invalid message structure");
+      }
+      await this.handle(decodeMessage(theScribeProtocol, frames[0]));
+    } finally {
+      await queue.send([DONE]);
+    }
+  }
+
+  /** Write what one request asks for (public so tests can drive it without sockets). */
+  async handle(msg: ScribeMessage): Promise<void> {
+    switch (msg.name) {
+      case "HOME":
+        this.log.debug("writing homepage");
+        this.site.writeHome(msg.data);
+        break;
+      case "SEARCH":
+        this.log.debug("writing search index");
+        this.site.writeSearchIndex(msg.data);
+        break;
+      case "PROJECT":
+        await this.#writeProject(msg.data, PROJECT);
+        break;
+      case "BOTH":
+        await this.#writeProject(msg.data, BOTH);
+        break;
+      case "LOG":
+        this.site.writeLog(msg.data[0], msg.data[1]);
+        break;
+      case "DELVER":
+        await this.#deleteVersion(msg.data[0], msg.data[1]);
+        break;
+      case "DELPKG":
+        await this.#deletePackage(msg.data);
+        break;
+    }
+  }
+
+  /** Whether `pkg` may name a directory; logs the refusal otherwise. */
+  #acceptable(pkg: string, what: string): boolean {
+    if (isCanonicalName(pkg)) return true;
+    this.log.error(`refusing ${what} for ${JSON.stringify(pkg)}: not a canonical package name`);
+    return false;
+  }
+
+  async #writeProject(pkg: string, what: ProjectWrite): Promise<void> {
+    if (!this.#acceptable(pkg, what.simple ? "BOTH" : "PROJECT")) return;
+    const data = toProjectData(await this.#db.call("PROJDATA", pkg));
+    if (data === null) {
+      this.log.warning(`not writing ${pkg}: unknown package`);
+      return;
+    }
+    this.log.info(`writing ${what.simple ? "index and project page" : "project page"} for ${pkg}`);
+    await this.site.writeProject(data, what);
+  }
+
+  async #deleteVersion(pkg: string, version: string): Promise<void> {
+    if (!this.#acceptable(pkg, "DELVER")) return;
+    // The database may have forgotten the files already; the site also looks on disk.
+    const files = await this.#db.call("VERFILES", [pkg, version]);
+    const removed = this.site.deleteVersion(pkg, version, files);
+    this.log.info(`deleted ${pkg} ${version} (${removed.length} files)`);
+    await this.#writeProject(pkg, BOTH);
+  }
+
+  async #deletePackage(pkg: string): Promise<void> {
+    if (!this.#acceptable(pkg, "DELPKG")) return;
+    const aliases = await this.#db.call("GETPKGNAMES", pkg);
+    this.site.deletePackage(pkg, aliases);
+    this.site.flushSimpleRoot();
+    this.log.info(`deleted ${pkg}`);
+  }
+}

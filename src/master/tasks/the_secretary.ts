@@ -1,0 +1,280 @@
+/**
+ * TheSecretary: sits in front of TheScribe (piwheels §3, 0.18 docs §11.3.10). Project pages are
+ * expensive to write and requests for them come in bursts (one per file of a new release), so
+ * PROJECT and BOTH are buffered for a minute (3 s in dev mode) and merged per package: a
+ * PROJECT already buffered becomes BOTH when a BOTH arrives, keeping its place and timestamp.
+ * HOME, SEARCH, LOG, DELPKG and DELVER pass straight through (DELPKG and DELVER also drop the
+ * package's buffered entry, since the scribe rewrites what is left itself). The buffer is
+ * saved to the database (rewrites_pending) at shutdown and reloaded at start.
+ *
+ * Queues: REP on `config.webQueue` (every request is answered DONE at once), DEALER to the
+ * scribe's REP on `config.scribeQueue`, used like a REQ (one request in flight, the rest wait
+ * in order here); a DEALER because the task loop reads a ready socket until it is empty, which
+ * a REQ refuses (EFSM) after its one reply.
+ * {@link SecretaryClient} is what other tasks use to talk to it.
+ * @module
+ */
+import type { Context, Socket } from "../../transport/mod.ts";
+import {
+  type DataOf,
+  decodeMessage,
+  encodeMessage,
+  type MessageOf,
+  ProtocolError,
+  type RewritePending,
+  theScribeProtocol,
+} from "../../protocols/mod.ts";
+import { DbClient, type MasterConfig, OracleError, Task, type TaskOptions } from "../task.ts";
+
+/** How long PROJECT/BOTH are held (piwheels: one minute). */
+export const HOLD_MS = 60_000;
+/** How long they are held in dev mode. */
+export const DEV_HOLD_MS = 3_000;
+
+/** A rewrite waiting in the buffer. */
+export interface BufferedRewrite {
+  pkg: string;
+  /** When it was first requested (kept when PROJECT is upgraded to BOTH). */
+  addedAt: Date;
+  command: "PROJECT" | "BOTH";
+}
+
+type ScribeMessage = MessageOf<typeof theScribeProtocol.recv>;
+
+/** Options of {@link TheSecretary} (tests shorten the hold and the check interval). */
+export interface SecretaryOptions extends TaskOptions {
+  /** How long PROJECT/BOTH are held, ms (default: 60 s, 3 s in dev mode). */
+  holdMs?: number;
+  /** How often the buffer is checked, ms (default 1 s). */
+  checkMs?: number;
+}
+
+const toScribe = theScribeProtocol.reversed();
+const DONE = encodeMessage(theScribeProtocol, "DONE");
+const EMPTY = new Uint8Array(0);
+
+/** The buffer in front of TheScribe (Pausing: while paused nothing leaves the buffer). */
+export class TheSecretary extends Task {
+  readonly name = "the_secretary";
+  override readonly kind = "pausing" as const;
+  /** How long PROJECT/BOTH are held, ms. */
+  readonly holdMs: number;
+  /** Buffered rewrites by package, oldest first (a Map keeps insertion order). */
+  readonly buffer = new Map<string, BufferedRewrite>();
+  /** Messages due for the scribe, in order; the first is in flight while `#inFlight`. */
+  readonly #outbox: ScribeMessage[] = [];
+  #inFlight = false;
+  readonly #scribe: Socket;
+  readonly #db: DbClient;
+
+  /** Bind the web queue, connect to the scribe and the oracles. */
+  constructor(context: Context, config: MasterConfig, options: SecretaryOptions = {}) {
+    super(context, config, options);
+    this.holdMs = options.holdMs ?? (config.devMode ? DEV_HOLD_MS : HOLD_MS);
+    const web = this.socket("REP", { hwm: 100 });
+    web.bind(config.webQueue);
+    this.register(web, (frames) => this.#onRequest(web, frames));
+    this.#scribe = this.socket("DEALER", { hwm: 100 });
+    this.#scribe.connect(config.scribeQueue);
+    this.register(this.#scribe, (frames) => this.#onDone(frames));
+    this.#db = this.track(new DbClient(context, config));
+    this.every(options.checkMs ?? 1000, () => this.#release());
+  }
+
+  /** The messages waiting for the scribe (the first may be in flight). */
+  get outbox(): readonly ScribeMessage[] {
+    return this.#outbox;
+  }
+
+  /** Reload the buffer saved at the last shutdown. */
+  protected override async setup(): Promise<void> {
+    let rows: RewritePending[];
+    try {
+      rows = await this.#db.call("LOADRWP");
+    } catch (error) {
+      if (!(error instanceof OracleError)) throw error;
+      this.log.error(`could not load pending rewrites: ${error.message}`);
+      return;
+    }
+    for (const [pkg, addedAt, command] of rows) {
+      if (command !== "PROJECT" && command !== "BOTH") {
+        this.log.warning(`dropped saved rewrite of ${pkg}: unknown command ${command}`);
+        continue;
+      }
+      this.#buffer(pkg, command, addedAt);
+    }
+    if (rows.length) this.log.info(`loaded ${rows.length} pending rewrites`);
+  }
+
+  /** Save what is still buffered (and rewrites not yet sent) for the next start. */
+  protected override async teardown(): Promise<void> {
+    const pending = new Map(this.buffer);
+    // Rewrites released but not yet taken by the scribe would be lost otherwise.
+    for (const [i, msg] of this.#outbox.entries()) {
+      if (i === 0 && this.#inFlight) continue;
+      if (msg.name === "PROJECT" || msg.name === "BOTH") {
+        const known = pending.get(msg.data);
+        if (!known) {
+          pending.set(msg.data, { pkg: msg.data, addedAt: new Date(), command: msg.name });
+        } else if (msg.name === "BOTH") known.command = "BOTH";
+      }
+    }
+    const rows: RewritePending[] = [...pending.values()].map((r) => [r.pkg, r.addedAt, r.command]);
+    try {
+      await this.#db.call("SAVERWP", rows);
+      this.log.info(`saved ${rows.length} pending rewrites`);
+    } catch (error) {
+      this.log.error(`could not save ${rows.length} pending rewrites: ${(error as Error).message}`);
+    }
+  }
+
+  /** A request on the web queue: act on it, then answer DONE (always, or the client hangs). */
+  async #onRequest(web: Socket, frames: Uint8Array[]): Promise<void> {
+    try {
+      if (frames.length !== 1) {
+        throw new ProtocolError(theScribeProtocol.name, undefined, "invalid message structure");
+      }
+      this.handle(decodeMessage(theScribeProtocol, frames[0]));
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
+      this.log.error(`dropped malformed message: ${error.message}`);
+    } finally {
+      await web.send([DONE]);
+    }
+  }
+
+  /** Buffer or pass on one request (public so tests can drive it without sockets). */
+  handle(msg: ScribeMessage): void {
+    switch (msg.name) {
+      case "PROJECT":
+      case "BOTH":
+        this.#buffer(msg.data, msg.name, new Date());
+        break;
+      case "DELPKG":
+        this.buffer.delete(msg.data);
+        this.#send(msg);
+        break;
+      case "DELVER":
+        this.buffer.delete(msg.data[0]);
+        this.#send(msg);
+        break;
+      default:
+        this.#send(msg);
+    }
+  }
+
+  /** Buffer a rewrite, merging with one already buffered for the package. */
+  #buffer(pkg: string, command: "PROJECT" | "BOTH", addedAt: Date): void {
+    const known = this.buffer.get(pkg);
+    if (known) {
+      // Upgrade PROJECT to BOTH, keeping the original place and timestamp.
+      if (command === "BOTH") known.command = "BOTH";
+    } else {
+      this.buffer.set(pkg, { pkg, addedAt, command });
+    }
+  }
+
+  /** Move rewrites held long enough to the outbox, oldest first (not while paused). */
+  #release(now = Date.now()): void {
+    // Also retries a send the scribe queue refused earlier.
+    this.#pump();
+    if (this.paused) return;
+    for (const [pkg, rewrite] of this.buffer) {
+      if (now - rewrite.addedAt.getTime() < this.holdMs) break;
+      this.buffer.delete(pkg);
+      this.#send({ name: rewrite.command, data: pkg });
+    }
+  }
+
+  /** Queue a message for the scribe and send it if nothing is in flight. */
+  #send(msg: ScribeMessage): void {
+    this.#outbox.push(msg);
+    this.#pump();
+  }
+
+  #pump(): void {
+    if (this.#inFlight || this.#outbox.length === 0) return;
+    const msg = this.#outbox[0];
+    const frame = encodeMessage(toScribe, msg.name, msg.data as never);
+    // The empty frame is the envelope delimiter a REQ would add for the REP to strip.
+    if (!this.#scribe.trySend([EMPTY, frame])) {
+      this.log.warning(`scribe queue full; ${msg.name} waits`);
+      return;
+    }
+    this.#inFlight = true;
+  }
+
+  /** The scribe answered DONE: send the next message. */
+  #onDone(frames: Uint8Array[]): void {
+    this.#inFlight = false;
+    this.#outbox.shift();
+    try {
+      decodeMessage(toScribe, frames[frames.length - 1]);
+    } finally {
+      this.#pump();
+    }
+  }
+}
+
+/** Options of {@link SecretaryClient}. */
+export interface SecretaryClientOptions {
+  /** How long to wait for DONE, ms (default 5 s). */
+  timeoutMs?: number;
+}
+
+/**
+ * How a task asks for web output: REQ to TheSecretary (`config.webQueue`), one request at a
+ * time, waiting for DONE. A request not answered in time throws, and the socket is replaced
+ * (a REQ that missed its reply can never send again).
+ * @example
+ * const web = new SecretaryClient(context, config);
+ * await web.send("LOG", [buildId, output]);
+ * await web.send("BOTH", "numpy");
+ */
+export class SecretaryClient {
+  readonly #context: Context;
+  readonly #address: string;
+  readonly #timeoutMs: number;
+  #socket: Socket;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  /** Connect to the web queue of `config`. */
+  constructor(context: Context, config: MasterConfig, options: SecretaryClientOptions = {}) {
+    this.#context = context;
+    this.#address = config.webQueue;
+    this.#timeoutMs = options.timeoutMs ?? 5000;
+    this.#socket = this.#connect();
+  }
+
+  #connect(): Socket {
+    const socket = this.#context.socket("REQ");
+    socket.connect(this.#address);
+    return socket;
+  }
+
+  /** Send one request and wait for DONE. */
+  send<N extends keyof typeof theScribeProtocol.recv & string>(
+    name: N,
+    data: DataOf<(typeof theScribeProtocol.recv)[N]>,
+  ): Promise<void> {
+    const result = this.#queue.then(() => this.#send(name, data));
+    this.#queue = result.catch(() => {});
+    return result;
+  }
+
+  async #send(name: string, data: unknown): Promise<void> {
+    await this.#socket.send([encodeMessage(toScribe, name as "HOME", data as never)]);
+    const reply = await this.#socket.recv(this.#timeoutMs);
+    if (reply === null) {
+      this.#socket.close(0);
+      this.#socket = this.#connect();
+      throw new Error(`the_secretary did not answer ${name} within ${this.#timeoutMs / 1000} s`);
+    }
+    decodeMessage(toScribe, reply[reply.length - 1]);
+  }
+
+  /** Close the socket. */
+  close(): void {
+    this.#socket.close(0);
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * Writing the web tree so that a reader (Apache, pip) never sees a half-written file: every file
+ * is written to a temporary name in the same directory, given mode 0644, then renamed over the
+ * target (rename within a directory is atomic on POSIX file systems). The calls are synchronous:
+ * the scribe writes one thing at a time, and the sync ops are several times cheaper per file
+ * than their async twins, which matters when 100,000 projects are rewritten.
+ * @module
+ */
+
+const encoder = new TextEncoder();
+
+/** Mode of every published file (piwheels' AtomicReplaceFile). */
+export const FILE_MODE = 0o644;
+
+function toBytes(data: string | Uint8Array): Uint8Array {
+  return typeof data === "string" ? encoder.encode(data) : data;
+}
+
+function dirAndBase(path: string): [string, string] {
+  const slash = path.lastIndexOf("/");
+  return slash < 0 ? [".", path] : [path.slice(0, slash) || "/", path.slice(slash + 1)];
+}
+
+/**
+ * Write `data` to a new temporary file beside `path` (a dot-file, which the Apache config
+ * refuses to serve) with mode 0644 whatever the umask; returns its path.
+ */
+function writeTemp(path: string, data: Uint8Array): string {
+  const [dir, base] = dirAndBase(path);
+  for (;;) {
+    const temp = `${dir}/.${base}.${Math.random().toString(36).slice(2, 10)}.tmp`;
+    try {
+      Deno.writeFileSync(temp, data, { createNew: true, mode: FILE_MODE });
+    } catch (error) {
+      if (error instanceof Deno.errors.AlreadyExists) continue;
+      throw error;
+    }
+    try {
+      // The mode given at creation is masked by the umask; published files must be 0644.
+      Deno.chmodSync(temp, FILE_MODE);
+    } catch (error) {
+      removeFile(temp);
+      throw error;
+    }
+    return temp;
+  }
+}
+
+/**
+ * Replace `path` atomically with `data` (text is written as UTF-8); the directory must exist.
+ * @example writeFileAtomic("/var/www/simple/index.html", html);
+ */
+export function writeFileAtomic(path: string, data: string | Uint8Array): void {
+  const temp = writeTemp(path, toBytes(data));
+  try {
+    Deno.renameSync(temp, path);
+  } catch (error) {
+    removeFile(temp);
+    throw error;
+  }
+}
+
+/**
+ * Create `path` with `data` atomically, only if nothing is there (a hard link never replaces);
+ * throws `Deno.errors.AlreadyExists` otherwise. Build logs are written once, like this.
+ */
+export function writeFileExclusive(path: string, data: string | Uint8Array): void {
+  const temp = writeTemp(path, toBytes(data));
+  try {
+    Deno.linkSync(temp, path);
+  } finally {
+    removeFile(temp);
+  }
+}
+
+/** Remove a file or symlink; false if there was nothing to remove. */
+export function removeFile(path: string): boolean {
+  try {
+    Deno.removeSync(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}
+
+/** Remove a directory and everything in it; false if there was none. */
+export function removeTree(path: string): boolean {
+  try {
+    Deno.removeSync(path, { recursive: true });
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}
+
+/** Whether `path` exists (following symlinks, so a dangling link does not count). */
+export function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}
+
+/**
+ * Make `dir` a real directory (with its parents), replacing a symlink left there by an older
+ * layout (piwheels' mkdir_override_symlink).
+ */
+export function makeRealDir(dir: string): void {
+  // mkdir first: a new directory then costs one syscall and no exception (exceptions are
+  // expensive in Deno, and a full rewrite makes 300,000 directories).
+  try {
+    Deno.mkdirSync(dir);
+    return;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      Deno.mkdirSync(dir, { recursive: true });
+      return;
+    }
+    if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+  }
+  const info = Deno.lstatSync(dir);
+  if (info.isDirectory) return;
+  if (!info.isSymlink) throw new Deno.errors.AlreadyExists(`${dir} exists and is not a directory`);
+  Deno.removeSync(dir);
+  Deno.mkdirSync(dir);
+}
+
+/**
+ * Create the relative symlink `path` → `target` unless something is at `path` already; true if
+ * it was created. A symlink is one atomic syscall, so no temporary name is needed.
+ */
+export function symlinkOnce(target: string, path: string): boolean {
+  try {
+    Deno.symlinkSync(target, path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.AlreadyExists) return false;
+    throw error;
+  }
+}

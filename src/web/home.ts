@@ -1,0 +1,69 @@
+/**
+ * The homepage (`index.html`): the master's statistics from BigBrother's HOME message, charts
+ * of builds and downloads per hour over the last day, and when it was written.
+ * @module
+ */
+import type { MasterStats } from "../protocols/mod.ts";
+import type { Templates } from "./templates.ts";
+import { formatMinute, formatNumber, formatSize } from "./format.ts";
+import { hourlyChart, type StatsHistory, type StatsSample } from "./charts.ts";
+
+function sum(counts: Record<string, number>): number {
+  return Object.values(counts).reduce((a, b) => a + b, 0);
+}
+
+/** The chart sample a HOME message contributes. */
+export function sampleOf(stats: MasterStats): StatsSample {
+  return { time: stats[0], builds: sum(stats[2]), downloads: stats[8] };
+}
+
+/** The view of the homepage. */
+export function homeView(stats: MasterStats, history: StatsHistory, now: Date, siteUrl: string) {
+  const [
+    ,
+    packagesBuilt,
+    buildsLastHour,
+    buildsTime,
+    buildsSize,
+    buildsPending,
+    newLastHour,
+    filesCount,
+    downloadsLastHour,
+    downloadsLastMonth,
+    downloadsAll,
+    diskSize,
+    diskFree,
+  ] = stats;
+  return {
+    page: "home",
+    title: "Home",
+    siteUrl,
+    packagesBuilt: formatNumber(packagesBuilt),
+    filesCount: formatNumber(filesCount),
+    buildsLastHour: formatNumber(sum(buildsLastHour)),
+    buildsPending: formatNumber(sum(buildsPending)),
+    buildsHours: formatNumber(buildsTime.totalSeconds() / 3600),
+    buildsSize: formatSize(buildsSize),
+    newLastHour: formatNumber(newLastHour),
+    downloadsLastHour: formatNumber(downloadsLastHour),
+    downloadsLastMonth: formatNumber(downloadsLastMonth),
+    downloadsAll: formatNumber(downloadsAll),
+    diskFree: diskSize > 0 ? `${Math.round((diskFree / diskSize) * 100)}%` : "unknown",
+    charts: [
+      hourlyChart("Builds per hour", history.hourly("builds", now)),
+      hourlyChart("Downloads per hour", history.hourly("downloads", now)),
+    ],
+    timestamp: formatMinute(now),
+  };
+}
+
+/** Render the homepage. */
+export function renderHome(
+  templates: Templates,
+  stats: MasterStats,
+  history: StatsHistory,
+  now: Date,
+  siteUrl: string,
+): string {
+  return templates.render("index", homeView(stats, history, now, siteUrl));
+}

@@ -1,0 +1,34 @@
+/**
+ * Build logs: `logs/AAAA/BBBB/CCCC.txt.gz`, where the build id is AAAA·10⁸ + BBBB·10⁴ + CCCC
+ * (each part zero-padded to four digits), gzipped UTF-8, written once.
+ * @module
+ */
+import { gzipSync } from "node:zlib";
+import { writeFileExclusive } from "./atomic.ts";
+
+/** The path of a build's log below the output root, e.g. `logs/0000/1571/2701.txt.gz`. */
+export function logPath(buildId: number): string {
+  if (!Number.isSafeInteger(buildId) || buildId < 0) {
+    throw new RangeError(`invalid build id ${buildId}`);
+  }
+  const pad = (n: number) => String(n).padStart(4, "0");
+  const top = Math.floor(buildId / 1e8);
+  const middle = Math.floor(buildId / 1e4) % 1e4;
+  return `logs/${pad(top)}/${pad(middle)}/${pad(buildId % 1e4)}.txt.gz`;
+}
+
+/** The URL of a build's log. */
+export function logUrl(buildId: number): string {
+  return `/${logPath(buildId)}`;
+}
+
+/**
+ * Write the log of build `buildId` below `root` (creating its directories); throws
+ * `Deno.errors.AlreadyExists` if that build's log was written before.
+ */
+export function writeBuildLog(root: string, buildId: number, output: string): string {
+  const path = `${root}/${logPath(buildId)}`;
+  Deno.mkdirSync(path.slice(0, path.lastIndexOf("/")), { recursive: true });
+  writeFileExclusive(path, gzipSync(new TextEncoder().encode(output)));
+  return path;
+}

@@ -1,0 +1,190 @@
+/**
+ * Project pages: `project/<pkg>/index.html` (releases, per-ABI build status with log links,
+ * files, install line with apt and pip dependencies, skip reasons, yank badges) and the
+ * piwheels project JSON `project/<pkg>/json/index.json`. Pure functions from data to text.
+ * @module
+ */
+import type { AbiStatus, ProjectData } from "../db/types.ts";
+import {
+  canonicaliseName,
+  isPrerelease,
+  isValidProjectName,
+  isValidVersion,
+} from "../wheel/mod.ts";
+import type { Templates } from "./templates.ts";
+import type { ListedFile, ListedRelease } from "./simple.ts";
+import { formatDate, formatMinute, formatSecond, formatSize } from "./format.ts";
+import { logUrl } from "./logs.ts";
+
+/** Build ABIs in the order piwheels shows them, with the Raspberry Pi OS release each serves. */
+export const ABI_RELEASES: [abi: string, release: string][] = [
+  ["cp34m", "Jessie"],
+  ["cp35m", "Stretch"],
+  ["cp37m", "Buster"],
+  ["cp39", "Bullseye"],
+  ["cp311", "Bookworm"],
+  ["cp313", "Trixie"],
+];
+
+const ABI_RANK = new Map(ABI_RELEASES.map(([abi], i) => [abi, i]));
+const ABI_LABEL = new Map(ABI_RELEASES);
+
+/** Sort ABIs by piwheels' fixed order, unknown ones after, alphabetically. */
+export function sortAbis(abis: Iterable<string>): string[] {
+  return [...new Set(abis)].sort((a, b) => {
+    const ra = ABI_RANK.get(a) ?? Infinity, rb = ABI_RANK.get(b) ?? Infinity;
+    return ra !== rb ? ra - rb : a < b ? -1 : a > b ? 1 : 0;
+  });
+}
+
+/** Where the site is served from and where PyPI's pages are, for absolute links. */
+export interface SiteUrls {
+  /** The site's own origin, e.g. `https://www.piwheels.org` (no trailing slash). */
+  siteUrl: string;
+}
+
+function prerelease(version: string): boolean {
+  return isValidVersion(version) && isPrerelease(version);
+}
+
+/** The file whose dependencies the install line shows: first of the newest stable release. */
+function installFile(releases: ListedRelease[]): ListedFile | null {
+  for (const r of releases) {
+    if (r.release.yanked || prerelease(r.release.version) || r.files.length === 0) continue;
+    return r.files[0];
+  }
+  return null;
+}
+
+const STATUS_TEXT: Record<AbiStatus["status"], string> = {
+  success: "✓",
+  fail: "✗",
+  pending: "…",
+  skip: "–",
+};
+
+/** A pip dependency as a link to its project page when its name is a valid project name. */
+function pipLink(name: string): { name: string; href: string | null } {
+  return {
+    name,
+    href: isValidProjectName(name) ? `/project/${canonicaliseName(name)}/` : null,
+  };
+}
+
+/** The view of a project page. */
+export function projectView(
+  data: ProjectData,
+  listed: ListedRelease[],
+  now: Date,
+): Record<string, unknown> {
+  const pkg = data.package;
+  const abis = sortAbis(listed.flatMap((r) => Object.keys(r.release.abis)));
+  const install = installFile(listed);
+  const apt = install?.file.aptDependencies ?? [];
+  const pip = install?.file.pipDependencies ?? [];
+  let fileCount = 0;
+  const releases = listed.map(({ release, files }) => {
+    fileCount += files.length;
+    return {
+      version: release.version,
+      released: formatDate(release.released),
+      prerelease: prerelease(release.version),
+      yanked: release.yanked,
+      skip: release.skip,
+      cells: abis.map((abi) => {
+        const state = release.abis[abi] ?? { status: "pending", buildId: null };
+        return {
+          abi,
+          status: state.status,
+          text: STATUS_TEXT[state.status] ?? state.status,
+          title: `${abi}: ${state.status}${
+            state.status === "skip" && release.skip ? ` (${release.skip})` : ""
+          }`,
+          log: state.buildId === null ? null : logUrl(state.buildId),
+        };
+      }),
+      files: files.map((f) => ({
+        filename: f.filename,
+        url: f.url,
+        hash: f.hash,
+        size: formatSize(f.size),
+        abi: f.file.abiTag,
+        platform: f.file.platformTag,
+        requiresPython: f.requiresPython,
+        apt: f.file.aptDependencies.join(" "),
+        pip: f.file.pipDependencies.join(" "),
+      })),
+      hasFiles: files.length > 0,
+    };
+  });
+  return {
+    page: "project",
+    title: data.name || pkg,
+    package: pkg,
+    name: data.name || pkg,
+    description: data.description,
+    skip: data.skip,
+    pypiUrl: `https://pypi.org/project/${pkg}/`,
+    jsonUrl: `/project/${pkg}/json/`,
+    apt: apt.length ? apt.join(" ") : null,
+    pipDependencies: pip.map(pipLink),
+    hasPipDependencies: pip.length > 0,
+    abis: abis.map((abi) => ({ abi, label: ABI_LABEL.get(abi) ?? null })),
+    releases,
+    hasReleases: releases.length > 0,
+    versionCount: releases.length,
+    fileCount,
+    timestamp: formatMinute(now),
+  };
+}
+
+/** Render a project page. */
+export function renderProjectPage(
+  templates: Templates,
+  data: ProjectData,
+  listed: ListedRelease[],
+  now: Date,
+): string {
+  return templates.render("project", projectView(data, listed, now));
+}
+
+/** The piwheels project JSON (`/project/<pkg>/json/`), releases keyed by version. */
+export function projectJson(
+  data: ProjectData,
+  listed: ListedRelease[],
+  urls: SiteUrls,
+): string {
+  const pkg = data.package;
+  const absolute = (url: string) => url.startsWith("/") ? urls.siteUrl + url : url;
+  const releases: Record<string, unknown> = {};
+  for (const r of listed) {
+    const fileMap: Record<string, unknown> = {};
+    for (const f of r.files) {
+      fileMap[f.filename] = {
+        file_url: absolute(f.url),
+        filehash: f.hash,
+        filesize: f.size,
+        builder_abi: f.file.builderAbi,
+        file_abi_tag: f.file.abiTag,
+        platform: f.file.platformTag,
+        requires_python: f.requiresPython,
+        apt_dependencies: [...f.file.aptDependencies].sort(),
+        pip_dependencies: [...f.file.pipDependencies].sort(),
+      };
+    }
+    releases[r.release.version] = {
+      released: formatSecond(r.release.released),
+      prerelease: prerelease(r.release.version),
+      yanked: r.release.yanked,
+      skip_reason: r.release.skip,
+      files: fileMap,
+    };
+  }
+  return JSON.stringify({
+    package: pkg,
+    summary: data.description,
+    pypi_url: `https://pypi.org/project/${pkg}/`,
+    piwheels_url: `${urls.siteUrl}/project/${pkg}/`,
+    releases,
+  });
+}

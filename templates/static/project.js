@@ -1,0 +1,16 @@
+// Fills in a project page's download counts from /packages.json (text only, never HTML).
+"use strict";
+(function () {
+  const article = document.querySelector("article.project");
+  if (!article) return;
+  const name = article.dataset.package;
+  fetch("/packages.json")
+    .then((response) => response.json())
+    .then((rows) => {
+      const row = rows.find((r) => r[0] === name);
+      if (!row) return;
+      article.querySelector('[data-downloads="recent"]').textContent = row[1].toLocaleString();
+      article.querySelector('[data-downloads="all"]').textContent = row[2].toLocaleString();
+    })
+    .catch(() => {});
+})();

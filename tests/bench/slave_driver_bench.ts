@@ -1,0 +1,231 @@
+/**
+ * SlaveDriver benchmark. One SlaveDriver runs in a Worker (as in the master) with an in-memory
+ * database and no file transfers; N simulated slaves (N = 1, 10, 100) run in a separate process
+ * (as real slaves do) and talk to it over tcp loopback. Each slave says HELLO, then loops
+ * IDLE → BUILD → BUSY → CONT → BUILT (a failed, empty build) → DONE.
+ *
+ * Two measurements:
+ * - closed loop: every slave sends its next request as soon as the reply arrives, giving the
+ *   most requests per second the SlaveDriver sustains (latency then is just N / rate);
+ * - paced: 100 slaves offering 5,000 requests per second between them (one request per slave
+ *   every 20 ms; real slaves send one every 5–10 s), giving the latency at that load.
+ * Target: ≥ 5,000 req/s and p99 < 10 ms at N = 100.
+ *
+ * Run: `deno run -A tests/bench/slave_driver_bench.ts [--quick]`. The same file is the Worker
+ * script (it runs the SlaveDriver) and the client process (`--client ENDPOINT N SECONDS RATE`).
+ * @module
+ */
+import { Context } from "../../src/transport/mod.ts";
+import {
+  decodeMessage,
+  encodeMessage,
+  NO_DATA,
+  slaveDriverProtocol,
+  theArchitectProtocol,
+  TimeDelta,
+} from "../../src/protocols/mod.ts";
+import { makeMasterConfig } from "../../src/master/config.ts";
+import { configureLogging } from "../../src/log.ts";
+
+const TARGET_RATE = 5_000;
+const TARGET_P99_MS = 10;
+const slaveSide = slaveDriverProtocol.reversed();
+
+/** What one client run measured. */
+interface Result {
+  n: number;
+  requests: number;
+  rate: number;
+  p50: number;
+  p99: number;
+}
+
+function stats(): [Date, number, number, number, number, number, number, number, number] {
+  return [new Date(), 1e10, 5e9, 4e9, 2e9, 1e9, 1e9, 0.5, 48.2];
+}
+
+const HELLO = encodeMessage(slaveSide, "HELLO", [
+  TimeDelta.fromSeconds(10_800),
+  TimeDelta.fromSeconds(300),
+  "311",
+  "cp311",
+  "linux_armv7l",
+  "bench",
+  "Raspbian GNU/Linux",
+  "12",
+  "c03111",
+  "0",
+]);
+const BUILT = encodeMessage(slaveSide, "BUILT", [false, TimeDelta.fromSeconds(1), "", []]);
+const BYE = encodeMessage(slaveSide, "BYE", NO_DATA);
+
+/** What a slave sends after each reply: the IDLE/BUILD/BUSY/BUILT/DONE cycle. */
+function nextRequest(reply: string): Uint8Array {
+  if (reply === "BUILD") return encodeMessage(slaveSide, "BUSY", stats());
+  if (reply === "CONT") return BUILT;
+  return encodeMessage(slaveSide, "IDLE", stats()); // after ACK, SLEEP, DONE
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The client process: `n` REQ slaves for `seconds`; `rate` > 0 paces them to that many
+ * requests per second in total, 0 runs them closed-loop. Prints a {@link Result} as JSON.
+ */
+async function client(endpoint: string, n: number, seconds: number, rate: number) {
+  const ctx = new Context();
+  const latencies: number[] = [];
+  const interval = rate > 0 ? (1000 * n) / rate : 0;
+  const start = performance.now();
+  const deadline = start + seconds * 1000;
+  await Promise.all(Array.from({ length: n }, async (_, i) => {
+    const socket = ctx.socket("REQ", { linger: 0, wait: "blocking-short-poll" });
+    socket.connect(endpoint);
+    let request = HELLO;
+    // Paced slaves start spread over one interval, so requests do not arrive in bursts.
+    let due = start + (interval * i) / n;
+    while (performance.now() < deadline) {
+      if (interval) {
+        const wait = due - performance.now();
+        if (wait > 1) await sleep(wait);
+        due += interval;
+      }
+      const sent = performance.now();
+      await socket.send([request]);
+      const frames = await socket.recv(30_000);
+      if (!frames) throw new Error("the SlaveDriver stopped answering");
+      latencies.push(performance.now() - sent);
+      request = nextRequest(decodeMessage(slaveSide, frames[0]).name);
+    }
+    await socket.send([BYE]);
+    socket.close(100);
+  }));
+  const elapsed = (performance.now() - start) / 1000;
+  latencies.sort((a, b) => a - b);
+  const at = (p: number) =>
+    latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))];
+  const result: Result = {
+    n,
+    requests: latencies.length,
+    rate: latencies.length / elapsed,
+    p50: at(0.5),
+    p99: at(0.99),
+  };
+  console.log(JSON.stringify(result));
+  await ctx.close(0);
+}
+
+/** The Worker: a SlaveDriver with an in-memory database and a long build queue. */
+function serve(): void {
+  const scope = self as unknown as {
+    onmessage: (event: MessageEvent<bigint | "quit">) => void;
+    postMessage(data: unknown): void;
+  };
+  let quit = () => {};
+  scope.onmessage = async ({ data }) => {
+    if (data === "quit") return quit();
+    const { SlaveDriver } = await import("../../src/master/tasks/slave_driver.ts");
+    configureLogging({ level: "error" });
+    const context = Context.fromHandle(data);
+    const config = makeMasterConfig({ slaveQueue: "tcp://127.0.0.1:*" });
+    let logged = 0;
+    const driver = new SlaveDriver(context, config, {
+      db: {
+        logBuild: () => Promise.resolve(++logged),
+        buildAbis: () => Promise.resolve(new Set(["cp311"])),
+      },
+      fs: {
+        expect: () => Promise.resolve(),
+        verify: () => Promise.resolve({ status: "published" as const }),
+      },
+    });
+    // The master's main thread drains the status queue; so does this Worker.
+    const status = context.socket("PULL", { linger: 0 });
+    status.bind(config.intStatusQueue);
+    let draining = true;
+    const drain = (async () => {
+      while (draining) await status.recv(100);
+    })();
+    const builds = context.socket("PUSH", { linger: 0 });
+    builds.connect(config.buildsQueue);
+    const queue = Array.from({ length: 300_000 }, (_, i): [string, string] => [`pkg${i}`, "1.0"]);
+    await driver.init();
+    await builds.send([encodeMessage(theArchitectProtocol.reversed(), "QUEUE", { cp311: queue })]);
+    const running = driver.run();
+    quit = () => driver.quit();
+    // Let the QUEUE (300,000 entries) be decoded before the clients start.
+    while (driver.queues.sizes().cp311 === undefined) await sleep(50);
+    scope.postMessage(driver.slaveEndpoint);
+    await running;
+    draining = false;
+    await drain;
+    status.close(0);
+    builds.close(0);
+    await context.close(0);
+    scope.postMessage("done");
+  };
+}
+
+async function runClient(endpoint: string, n: number, seconds: number, rate: number) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      new URL(import.meta.url).pathname,
+      "--client",
+      endpoint,
+      `${n}`,
+      `${seconds}`,
+      `${rate}`,
+    ],
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  if (!out.success) throw new Error("the client process failed");
+  return JSON.parse(new TextDecoder().decode(out.stdout)) as Result;
+}
+
+function line(label: string, r: Result, verdict = ""): string {
+  return `  ${label.padEnd(24)} ${Math.round(r.rate).toLocaleString("en").padStart(7)} req/s, ` +
+    `p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms${verdict}`;
+}
+
+async function main(): Promise<void> {
+  const seconds = Deno.args.includes("--quick") ? 2 : 5;
+  const ctx = new Context();
+  const worker = new Worker(import.meta.url, { type: "module" });
+  const endpoint = await new Promise<string>((resolve) => {
+    worker.onmessage = ({ data }) => resolve(data);
+    worker.postMessage(ctx.handle);
+  });
+  console.log(
+    `SlaveDriver in a Worker, slaves in another process, tcp loopback, ${seconds} s per run ` +
+      `(load ${Deno.loadavg()[0].toFixed(2)} on ${navigator.hardwareConcurrency} CPUs)`,
+  );
+  await runClient(endpoint, 10, 1, 0); // warm-up
+  let best = 0;
+  for (const n of [1, 10, 100]) {
+    const r = await runClient(endpoint, n, seconds, 0);
+    if (n === 100) best = r.rate;
+    console.log(line(`closed loop, N=${n}`, r));
+  }
+  const paced = await runClient(endpoint, 100, seconds, TARGET_RATE);
+  const met = best >= TARGET_RATE && paced.rate >= TARGET_RATE * 0.95 && paced.p99 < TARGET_P99_MS;
+  console.log(line("paced 5,000/s, N=100", paced, met ? "  (target met)" : "  (BELOW TARGET)"));
+  console.log(
+    `  target at N=100: >= ${TARGET_RATE.toLocaleString("en")} req/s, p99 < ${TARGET_P99_MS} ms ` +
+      `(load now ${Deno.loadavg()[0].toFixed(2)})`,
+  );
+  const done = new Promise((resolve) => worker.onmessage = resolve);
+  worker.postMessage("quit");
+  await done;
+  worker.terminate();
+  await ctx.close(0);
+}
+
+// Last, so every constant above is initialised before any role starts.
+if ("WorkerGlobalScope" in globalThis) serve();
+else if (Deno.args[0] === "--client") {
+  const [, endpoint, n, seconds, rate] = Deno.args;
+  await client(endpoint, Number(n), Number(seconds), Number(rate));
+} else await main();

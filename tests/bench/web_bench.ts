@@ -1,0 +1,130 @@
+/**
+ * Benchmark: write the simple index (HTML and JSON) and project page (HTML and JSON) of every
+ * package, as a full rewrite of the website does: 100,000 packages of 3 releases with 4 files
+ * each by default, generated in memory (no database), written to a temporary directory with the
+ * scribe's own `WebSite`. Target: under 2 minutes. Wheels are not on disk, so no `.metadata`
+ * is extracted (each file still costs the two stats that look for it).
+ *
+ * Run: `deno run -A tests/bench/web_bench.ts [--packages N] [--keep]`
+ * @module
+ */
+import type { ProjectData, ProjectFile, ProjectRelease } from "../../src/db/types.ts";
+import { WebSite } from "../../src/web/mod.ts";
+import { configureLogging } from "../../src/log.ts";
+
+/** What one run measured. */
+export interface WebBenchResult {
+  packages: number;
+  /** Files written (pages and JSON, not counting directories). */
+  files: number;
+  /** Seconds to render and write every project, then the root index and sitemaps. */
+  seconds: number;
+  /** Of which rendering and writing the projects. */
+  projectSeconds: number;
+  packagesPerSecond: number;
+}
+
+const ABIS = ["cp39", "cp311", "cp313"];
+const BASE = Date.UTC(2024, 0, 1);
+
+/** Synthetic project `i`: 3 releases, 4 wheels each (armv7l/armv6l for two ABIs). */
+export function syntheticProject(i: number): ProjectData {
+  const pkg = `package-${i}`;
+  const tag = `package_${i}`;
+  const releases: ProjectRelease[] = [];
+  for (let v = 3; v >= 1; v--) {
+    const version = `1.${v}.0`;
+    const released = new Date(BASE + i * 1000 + v * 86_400_000);
+    const builds = ABIS.slice(0, 2).map((abi, b) => ({
+      buildId: i * 10 + v * 3 + b,
+      abiTag: abi,
+      status: true,
+      builtAt: new Date(released.getTime() + 3_600_000),
+      builtBy: 1,
+      durationMs: 60_000,
+    }));
+    const files: ProjectFile[] = builds.flatMap((build) =>
+      ["linux_armv7l", "linux_armv6l"].map((platform) => ({
+        filename: `${tag}-${version}-${build.abiTag}-${build.abiTag}-${platform}.whl`,
+        buildId: build.buildId,
+        filesize: 100_000 + i,
+        filehash: (i * 31 + v).toString(16).padStart(64, "0"),
+        packageTag: tag,
+        packageVersionTag: version,
+        pyVersionTag: build.abiTag,
+        abiTag: build.abiTag,
+        platformTag: platform,
+        requiresPython: ">=3.7",
+        location: "/simple",
+        builderAbi: build.abiTag,
+        aptDependencies: i % 3 ? [] : ["libatlas3-base", "libopenjp2-7"],
+        pipDependencies: ["numpy", "requests"],
+      }))
+    );
+    releases.push({
+      version,
+      released,
+      skip: "",
+      yanked: v === 2 && i % 10 === 0,
+      queuedAbi: null,
+      builds,
+      files,
+      abis: {
+        cp39: { status: "success", buildId: builds[0].buildId },
+        cp311: { status: "success", buildId: builds[1].buildId },
+        cp313: { status: "pending", buildId: null },
+      },
+    });
+  }
+  return {
+    package: pkg,
+    name: `Package-${i}`,
+    description: `Synthetic package number ${i} for the web benchmark`,
+    skip: "",
+    aliases: i % 5 ? [] : [`Package-${i}`],
+    releases,
+  };
+}
+
+/** Write `packages` synthetic projects under `root` and time it. */
+export async function runWebBench(packages: number, root: string): Promise<WebBenchResult> {
+  const site = new WebSite({ outputPath: root, siteUrl: "https://example.org" });
+  site.setup();
+  // As the scribe starts: the package cache holds every known package (ALLPKGS).
+  site.setPackages(Array.from({ length: packages }, (_, i) => `package-${i}`));
+  const start = performance.now();
+  for (let i = 0; i < packages; i++) {
+    await site.writeProject(syntheticProject(i), { simple: true, project: true });
+  }
+  const projectSeconds = (performance.now() - start) / 1000;
+  site.writeSimpleRoot();
+  site.writeSitemaps();
+  const seconds = (performance.now() - start) / 1000;
+  return {
+    packages,
+    files: packages * 4 + 2 + Math.ceil(packages / 50_000) + 2,
+    seconds,
+    projectSeconds,
+    packagesPerSecond: packages / seconds,
+  };
+}
+
+if (import.meta.main) {
+  configureLogging({ level: "error" });
+  const args = Deno.args;
+  const at = args.indexOf("--packages");
+  const packages = at >= 0 ? Number(args[at + 1]) : 100_000;
+  const root = await Deno.makeTempDir({ prefix: "piw-web-bench-" });
+  try {
+    const r = await runWebBench(packages, root);
+    console.log(
+      `web: ${r.packages} packages (3 releases x 4 files), ${r.files} files written in ` +
+        `${r.seconds.toFixed(1)} s (projects ${r.projectSeconds.toFixed(1)} s, ` +
+        `${r.packagesPerSecond.toFixed(0)} packages/s); target 120 s: ` +
+        (r.seconds <= 120 ? "met" : "MISSED"),
+    );
+  } finally {
+    if (args.includes("--keep")) console.log(`output kept in ${root}`);
+    else await Deno.remove(root, { recursive: true });
+  }
+}

@@ -1,0 +1,403 @@
+/**
+ * CloudGazer against the PyPI stand-in (real HTTP), an in-memory PGlite database behind the
+ * oracle queue, and REP listeners at the web and skip queues, with real libzmq in one thread.
+ */
+import assert from "node:assert/strict";
+import {
+  cloudGazerProtocol,
+  encodeMessage,
+  taskControlProtocol,
+  theScribeProtocol,
+} from "../../src/protocols/mod.ts";
+import { controlAddress } from "../../src/master/task.ts";
+import {
+  type GazerEnv,
+  gazerEnv,
+  type GazerEnvOptions,
+  listen,
+  names,
+  T0,
+} from "./cloud_gazer_helpers.ts";
+import { captureLogs, delay, startTask, testConfig, testDatabase, waitFor } from "./helpers.ts";
+import { Context } from "../../src/transport/mod.ts";
+import { openDatabase } from "../../src/db/mod.ts";
+import type { MasterConfig } from "../../src/master/config.ts";
+import { CloudGazer } from "../../src/master/tasks/cloud_gazer.ts";
+import { Seraph } from "../../src/master/tasks/seraph.ts";
+import { TheOracle } from "../../src/master/tasks/the_oracle.ts";
+import { startPyPIStandIn } from "../fixtures/pypi/mod.ts";
+
+/** Run `body` in a fresh environment, closing it afterwards. */
+async function withGazer(
+  body: (env: GazerEnv) => Promise<void>,
+  options: GazerEnvOptions = {},
+): Promise<void> {
+  const env = await gazerEnv(options);
+  try {
+    await body(env);
+  } finally {
+    await env.close();
+  }
+}
+
+function gazerTest(
+  name: string,
+  body: (env: GazerEnv) => Promise<void>,
+  options?: GazerEnvOptions,
+) {
+  Deno.test({
+    name,
+    sanitizeOps: false,
+    sanitizeResources: false,
+    fn: () => withGazer(body, options),
+  });
+}
+
+async function rows<T>(env: GazerEnv, text: string, params: unknown[] = []): Promise<T[]> {
+  return await env.sql.query<T>(text, params);
+}
+
+async function version(env: GazerEnv, pkg: string, ver: string) {
+  const [row] = await rows<{ skip: string; yanked: boolean; released: Date }>(
+    env,
+    "SELECT skip, yanked, released FROM versions WHERE package = $1 AND version = $2",
+    [pkg, ver],
+  );
+  return row ?? null;
+}
+
+gazerTest("a new package is added with its summary, aliases and a BOTH", async (env) => {
+  env.pypi.setJson("Foo_Bar", { summary: "The foo of bars" });
+  env.event("Foo_Bar", null, "create");
+  env.event("Foo_Bar", "1.0", "add source file Foo_Bar-1.0.tar.gz");
+  const last = env.release();
+  await env.start();
+  await env.stored(last);
+  const [pkg] = await rows<{ skip: string; description: string }>(
+    env,
+    "SELECT skip, description FROM packages WHERE package = 'foo-bar'",
+  );
+  assert.deepEqual(pkg, { skip: "", description: "The foo of bars" });
+  const v = await version(env, "foo-bar", "1.0");
+  assert.equal(v?.skip, "");
+  assert.equal(v?.released.getTime(), (T0 + 2) * 1000, "released at the event's time");
+  const seen = await rows<{ name: string; seen: Date }>(
+    env,
+    "SELECT name, seen FROM package_names WHERE package = 'foo-bar' ORDER BY name",
+  );
+  assert.deepEqual(seen.map((r) => [r.name, r.seen.getTime()]), [
+    ["Foo_Bar", (T0 + 2) * 1000],
+    ["foo-bar", 0],
+  ]);
+  assert.equal(await env.db.getProjectDisplayName("foo-bar"), "Foo_Bar");
+  assert.deepEqual(env.web.received, [["BOTH", "foo-bar"]]);
+  assert.deepEqual(env.skip.received, []);
+});
+
+gazerTest("a new version of a known package is added", async (env) => {
+  await env.db.addNewPackage("bar", "", "old summary");
+  env.event("bar", "2.0", "new release");
+  env.event("bar", "2.0", "add source file bar-2.0.tar.gz");
+  env.event("bar", "2.0", "add cp311 file bar-2.0-cp311-cp311-linux_armv7l.whl");
+  const last = env.release();
+  await env.start();
+  await env.stored(last);
+  assert.equal((await version(env, "bar", "2.0"))?.skip, "");
+  assert.equal(await env.db.getPackageDescription("bar"), "old summary", "no summary: kept");
+  assert.deepEqual(env.web.received, [["BOTH", "bar"]]);
+  const calls = names(env.oracle).filter((n) => n === "NEWPKG" || n === "NEWVER");
+  assert.deepEqual(calls, ["NEWVER"], "a known package is not added again; wheels are dupes");
+});
+
+gazerTest("a binary-only version is skipped until its source arrives", async (env) => {
+  env.event("baz", null, "create");
+  env.event("baz", "1.0", "add cp311 file baz-1.0-cp311-cp311-manylinux_x86_64.whl");
+  let last = env.release();
+  await env.start();
+  await env.stored(last);
+  assert.equal((await version(env, "baz", "1.0"))?.skip, "binary only");
+  assert.deepEqual(env.web.received, [["BOTH", "baz"]]);
+
+  env.event("baz", "1.0", "add source file baz-1.0.tar.gz");
+  last = env.release();
+  await env.stored(last);
+  assert.equal((await version(env, "baz", "1.0"))?.skip, "", "skip cleared");
+  assert.deepEqual(env.web.received, [["BOTH", "baz"], ["PROJECT", "baz"]]);
+});
+
+gazerTest("yank and unyank mark the version", async (env) => {
+  env.event("qux", "1.0", "add source file qux-1.0.tar.gz");
+  env.event("qux", "1.0", "yank release");
+  let last = env.release();
+  await env.start();
+  await env.stored(last);
+  assert.equal((await version(env, "qux", "1.0"))?.yanked, true);
+  env.event("qux", "1.0", "unyank release");
+  last = env.release();
+  await env.stored(last);
+  assert.equal((await version(env, "qux", "1.0"))?.yanked, false);
+  assert.deepEqual(names(env.web), ["BOTH", "BOTH"]);
+});
+
+gazerTest("removing a version tells both queues, then deletes it", async (env) => {
+  await env.db.addNewPackage("gone", "", "");
+  await env.db.addNewPackageVersion("gone", "1.0", new Date(0), "");
+  await env.db.addNewPackageVersion("gone", "2.0", new Date(0), "");
+  env.event("gone", "1.0", "remove release");
+  const last = env.release();
+  await env.start();
+  await env.stored(last);
+  assert.equal(await version(env, "gone", "1.0"), null);
+  assert.ok(await version(env, "gone", "2.0"), "the other version stays");
+  assert.deepEqual(env.web.received, [["DELVER", ["gone", "1.0"]]]);
+  assert.deepEqual(env.skip.received, [["DELVER", ["gone", "1.0"]]]);
+  const order = names(env.oracle).filter((n) => ["SKIPVER", "DELVER"].includes(n));
+  assert.deepEqual(order, ["SKIPVER", "DELVER"], "marked deleted first, removed last");
+});
+
+gazerTest("removing a package tells both queues, then deletes it", async (env) => {
+  env.event("Doomed", "1.0", "add source file Doomed-1.0.tar.gz");
+  env.event("Doomed", null, "remove project");
+  const last = env.release();
+  await env.start();
+  await env.stored(last);
+  assert.equal(await env.db.testPackage("doomed"), false);
+  assert.deepEqual(env.web.received, [["DELPKG", "doomed"]], "its pending BOTH was dropped");
+  assert.deepEqual(env.skip.received, [["DELPKG", "doomed"]]);
+  const order = names(env.oracle).filter((n) => ["SKIPPKG", "DELPKG", "NEWPKGNAME"].includes(n));
+  assert.deepEqual(order, ["SKIPPKG", "DELPKG"], "no names recorded for a deleted package");
+});
+
+gazerTest("a restart resumes from the stored serial and repeats nothing", async (env) => {
+  env.event("one", "1.0", "add source file one-1.0.tar.gz");
+  const first = env.release();
+  let gazer = await env.start();
+  await env.stored(first);
+  assert.equal(gazer.counts.events, 1);
+  await gazer.stop();
+
+  env.event("two", "1.0", "add source file two-1.0.tar.gz");
+  const second = env.release();
+  const before = env.oracle.received.length;
+  gazer = await env.start();
+  await env.stored(second);
+  assert.equal(gazer.counts.events, 1, "only the new event");
+  const calls = env.oracle.received.slice(before);
+  assert.deepEqual(
+    calls.filter(([n]) => n === "NEWVER").map(([, d]) => {
+      const [pkg, ver, released, skip] = d as [string, string, Date, string];
+      return [pkg, ver, released.getTime(), skip];
+    }),
+    [["two", "1.0", (T0 + 602) * 1000, ""]],
+  );
+  assert.deepEqual(env.web.received, [["BOTH", "one"], ["BOTH", "two"]]);
+  const asked = env.pypi.requestsTo("xmlrpc").map((r) => r.serial!);
+  assert.ok(asked.some((s) => s > 0 && s === first - 2000), `re-read from ${first} - margin`);
+  const stores = env.oracle.received.filter(([n]) => n === "SETPYPI").map(([, d]) => d as number);
+  assert.deepEqual(stores, [...stores].sort((a, b) => a - b), "the serial never went back");
+});
+
+gazerTest("events are applied in time order, not serial order", async (env) => {
+  // Reading starts at the first event's time, so the project's creation comes first.
+  env.event("late", null, "create");
+  // PyPI logged the removal first, but it happened after the upload.
+  env.event("late", "1.0", "remove release", 20);
+  env.event("late", "1.0", "add source file late-1.0.tar.gz", -10);
+  env.event("late", "2.0", "add source file late-2.0.tar.gz", 30);
+  const last = env.release();
+  await env.start();
+  await env.stored(last);
+  assert.equal(await version(env, "late", "1.0"), null, "added, then removed");
+  assert.ok(await version(env, "late", "2.0"));
+});
+
+gazerTest("dev mode adds new packages skipped", async (env) => {
+  env.event("devpkg", "1.0", "add source file devpkg-1.0.tar.gz");
+  const last = env.release();
+  await env.start();
+  await env.stored(last);
+  const [pkg] = await rows<{ skip: string }>(
+    env,
+    "SELECT skip FROM packages WHERE package = 'devpkg'",
+  );
+  assert.equal(pkg.skip, "development mode");
+  assert.equal((await version(env, "devpkg", "1.0"))?.skip, "", "versions are not skipped");
+}, { config: { devMode: true } });
+
+gazerTest("rate limits, HTTP 500s and resets lose no events", async (env) => {
+  const logs = captureLogs("warning");
+  try {
+    env.pypi.injectFault({ kind: "rate-limit", count: 2 });
+    env.pypi.injectFault({ kind: "http", status: 500 });
+    env.pypi.injectFault({ kind: "reset" });
+    for (let i = 0; i < 5; i++) env.event(`pkg${i}`, "1.0", `add source file pkg${i}-1.0.tar.gz`);
+    const last = env.release();
+    await env.start();
+    await env.stored(last, 10_000);
+    const got = await rows<{ package: string }>(env, "SELECT package FROM versions ORDER BY 1");
+    assert.deepEqual(got.map((r) => r.package), ["pkg0", "pkg1", "pkg2", "pkg3", "pkg4"]);
+    const faults = env.pypi.requestsTo("xmlrpc").filter((r) => r.fault).length;
+    assert.equal(faults, 4);
+    assert.ok(logs.lines.some((l) => l.includes("failed")), "the faults were logged");
+  } finally {
+    logs.stop();
+  }
+});
+
+gazerTest(
+  "a database error abandons the batch and replays it from the stored serial",
+  async (env) => {
+    const logs = captureLogs("error");
+    try {
+      await env.start();
+      await env.stored(0);
+      env.oracle.failNext("NEWVER");
+      for (let i = 0; i < 3; i++) env.event(`re${i}`, "1.0", `add source file re${i}-1.0.tar.gz`);
+      const last = env.release();
+      await env.stored(last);
+      const got = await rows<{ package: string }>(env, "SELECT package FROM versions ORDER BY 1");
+      assert.deepEqual(got.map((r) => r.package), ["re0", "re1", "re2"]);
+      assert.ok(logs.lines.some((l) => l.includes("batch abandoned")), logs.lines.join("\n"));
+    } finally {
+      logs.stop();
+    }
+  },
+);
+
+gazerTest("a missing web listener delays page rewrites but blocks nothing", async (env) => {
+  const logs = captureLogs("warning");
+  try {
+    env.event("lonely", "1.0", "add source file lonely-1.0.tar.gz");
+    env.event("lonely", "1.1", "remove release");
+    const last = env.release();
+    await env.start({ queueTimeoutMs: 100, queueDownMs: 300 });
+    await env.stored(last);
+    assert.ok(await version(env, "lonely", "1.0"));
+    assert.deepEqual(env.skip.received, [["DELVER", ["lonely", "1.1"]]], "skip queue still told");
+    assert.ok(logs.lines.some((l) => l.includes("no reply from")), logs.lines.join("\n"));
+
+    // TheSecretary turns up: the rewrite still pending is delivered on a later batch.
+    const web = listen(env.context, env.config.webQueue, theScribeProtocol, "DONE");
+    try {
+      await delay(400);
+      env.event("other", "1.0", "add source file other-1.0.tar.gz");
+      await env.stored(env.release());
+      await waitFor(
+        () => web.received.some(([, pkg]) => pkg === "other"),
+        3000,
+        "pending rewrites",
+      );
+      // (The DELVER that timed out may arrive late too: libzmq keeps an inproc message queued
+      // for a peer that binds later.)
+      const rewrites = web.received.filter(([name]) => name === "BOTH");
+      assert.deepEqual(rewrites, [["BOTH", "lonely"], ["BOTH", "other"]]);
+    } finally {
+      await web.close();
+    }
+  } finally {
+    logs.stop();
+  }
+}, { noWeb: true });
+
+gazerTest("PAUSE stops following PyPI until RESUME", async (env) => {
+  await env.start();
+  await env.stored(0);
+  const ctrl = env.context.socket("PUSH", { linger: 0 });
+  ctrl.connect(controlAddress("cloud_gazer"));
+  const control = taskControlProtocol.reversed();
+  try {
+    await ctrl.send([encodeMessage(control, "PAUSE")]);
+    await waitFor(() => env.gazer.paused, 2000, "paused");
+    await delay(150);
+    const asked = env.pypi.requestsTo("xmlrpc").length;
+    env.event("paused", "1.0", "add source file paused-1.0.tar.gz");
+    env.release();
+    await delay(400);
+    assert.equal(env.pypi.requestsTo("xmlrpc").length, asked, "no requests while paused");
+    await ctrl.send([encodeMessage(control, "RESUME")]);
+    await env.stored(env.pypi.lastSerial);
+    assert.ok(await version(env, "paused", "1.0"));
+  } finally {
+    ctrl.close();
+  }
+});
+
+gazerTest("a long backlog is applied in slices, hearing QUIT in between", async (env) => {
+  for (let i = 0; i < 600; i++) {
+    env.event(`bulk${i}`, "1.0", `add source file bulk${i}-1.0.tar.gz`, 0);
+  }
+  const last = env.release();
+  const gazer = await env.start();
+  await waitFor(() => gazer.counts.events > 0, 5000, "the backlog to start");
+  const started = performance.now();
+  await gazer.stop();
+  assert.ok(performance.now() - started < 2000, "QUIT heard mid-batch");
+  const stored = await env.db.getPypiSerial();
+  if (gazer.counts.events < 600) assert.ok(stored < last, "a part-done batch is not stored");
+  // The next run picks up the rest (replaying the part already done is harmless).
+  await env.start();
+  await env.stored(last, 20_000);
+  const [{ count }] = await rows<{ count: number }>(
+    env,
+    "SELECT count(*)::int AS count FROM versions",
+  );
+  assert.equal(count, 600);
+});
+
+gazerTest("keeps to 2 requests/s while catching up", async (env) => {
+  for (let i = 0; i < 30; i++) env.event(`r${i}`, "1.0", `add source file r${i}-1.0.tar.gz`);
+  const last = env.release();
+  await env.start();
+  await env.stored(last, 20_000);
+  const times = env.pypi.requestsTo("xmlrpc").map((r) => r.time);
+  assert.ok(times.length >= 7, `${times.length} requests`);
+  for (let i = 2; i < times.length; i++) {
+    assert.ok(times[i] - times[i - 2] >= 950, `3 requests within ${times[i] - times[i - 2]} ms`);
+  }
+}, { batchSize: 5 });
+
+Deno.test({
+  name: "works through Seraph and TheOracle on a PGlite database",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const database = await testDatabase("pglite");
+    await using pypi = await startPyPIStandIn();
+    const context = new Context();
+    const config = testConfig({
+      dsn: database.dsn,
+      pypiXmlrpc: pypi.xmlrpcUrl,
+      pypiJson: pypi.jsonUrl,
+      pypiInterval: 100,
+    } as Partial<MasterConfig>);
+    const tasks: { stop(): Promise<void> }[] = [
+      await startTask(new Seraph(context, config)),
+      await startTask(new TheOracle(context, config)),
+    ];
+    const web = listen(context, config.webQueue, theScribeProtocol, "DONE");
+    const skip = listen(context, config.skipQueue, cloudGazerProtocol, "OK");
+    try {
+      pypi.addEvent("Real", "1.0", T0, "add source file Real-1.0.tar.gz", 1_000_000);
+      pypi.addEvent("real", "0.9", T0 + 1, "remove release");
+      const last = pypi.addEvent("zz", null, T0 + 600, "docupdate");
+      const gazer = await startTask(new CloudGazer(context, config));
+      tasks.push(gazer);
+      await waitFor(() => gazer.storedSerial === last, 10_000, "the batch");
+      assert.deepEqual(web.received, [["DELVER", ["real", "0.9"]], ["BOTH", "real"]]);
+      assert.deepEqual(skip.received, [["DELVER", ["real", "0.9"]]]);
+    } finally {
+      for (const task of tasks.reverse()) await task.stop();
+      await web.close();
+      await skip.close();
+      await context.close();
+    }
+    const db = await openDatabase(database.dsn);
+    try {
+      assert.equal(await db.getPypiSerial(), 1_000_002);
+      assert.equal(await db.getVersionSkip("real", "1.0"), "");
+    } finally {
+      await db.close();
+      await database.remove();
+    }
+  },
+});

@@ -1,0 +1,414 @@
+/**
+ * FileJuggler over real libzmq: a scripted sender (DEALER) on the file queue and a real
+ * FsClient on the fs queue; files land in a temporary output directory.
+ */
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { Context, type Socket } from "../../src/transport/mod.ts";
+import {
+  bigBrotherProtocol,
+  decodeMessage,
+  encodeFileFrames,
+  fileJugglerProtocol,
+  parseFileFrames,
+} from "../../src/protocols/mod.ts";
+import { FileJuggler, type FileJugglerOptions } from "../../src/master/tasks/file_juggler.ts";
+import { FsClient, FsError } from "../../src/master/fs_client.ts";
+import { FileState } from "../../src/master/states.ts";
+import { captureLogs, startTask, testConfig, waitFor } from "./helpers.ts";
+
+const sender = fileJugglerProtocol.reversed();
+
+function sha256(data: Uint8Array): string {
+  return createHash("sha256").update(data).digest("hex");
+}
+
+function bytes(size: number, seed = 1): Uint8Array {
+  const data = new Uint8Array(size);
+  let x = seed;
+  for (let i = 0; i < size; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    data[i] = x >>> 24;
+  }
+  return data;
+}
+
+function fileState(filename: string, data: Uint8Array): FileState {
+  const [name, version, py, abi, platform] = filename.slice(0, -4).split("-");
+  return new FileState(
+    filename,
+    data.length,
+    sha256(data),
+    name,
+    version,
+    py,
+    abi,
+    platform,
+    null,
+    {},
+  );
+}
+
+type Fetch = { offset: number; length: number };
+
+/** A DEALER talking to FileJuggler's file queue like a slave. */
+class Sender {
+  readonly socket: Socket;
+  constructor(context: Context, endpoint: string) {
+    this.socket = context.socket("DEALER", { linger: 0 });
+    this.socket.connect(endpoint);
+  }
+  hello(slaveId: number): Promise<boolean> {
+    return this.socket.send(encodeFileFrames(sender, { name: "HELLO", slaveId }));
+  }
+  chunk(offset: number, data: Uint8Array): Promise<boolean> {
+    return this.socket.send(encodeFileFrames(sender, { name: "CHUNK", offset, data }));
+  }
+  /** The next FETCH or DONE (null after `timeoutMs` of silence). */
+  async next(timeoutMs = 3000): Promise<Fetch | "DONE" | null> {
+    const frames = await this.socket.recv(timeoutMs);
+    if (!frames) return null;
+    const msg = parseFileFrames(sender, frames);
+    return msg.name === "DONE" ? "DONE" : { offset: msg.offset, length: msg.length };
+  }
+  /**
+   * Answer FETCHes from `data` until DONE; `answer` may change or drop (null) a chunk, and
+   * `maxSilences` HELLOs are said again when the master goes quiet.
+   */
+  async serve(
+    data: Uint8Array,
+    answer: (f: Fetch, n: number) => Uint8Array[] | null = (f) => [
+      data.subarray(f.offset, f.offset + f.length),
+    ],
+    slaveId = 1,
+  ): Promise<Fetch[]> {
+    const fetches: Fetch[] = [];
+    for (;;) {
+      const msg = await this.next(1000);
+      if (msg === "DONE") return fetches;
+      if (msg === null) {
+        await this.hello(slaveId);
+        continue;
+      }
+      fetches.push(msg);
+      for (const chunk of answer(msg, fetches.length) ?? []) await this.chunk(msg.offset, chunk);
+    }
+  }
+  close() {
+    this.socket.close(0);
+  }
+}
+
+interface Harness {
+  juggler: FileJuggler;
+  fs: FsClient;
+  output: string;
+  stats: Socket;
+  sender(): Sender;
+  logs: string[];
+}
+
+async function withJuggler(
+  body: (h: Harness) => Promise<void>,
+  options: FileJugglerOptions = {},
+): Promise<void> {
+  const logs = captureLogs("warning");
+  const context = new Context();
+  const output = await Deno.makeTempDir({ prefix: "piw-juggler-" });
+  const config = testConfig({ outputPath: output, fileQueue: "tcp://127.0.0.1:*" });
+  const stats = context.socket("PULL", { linger: 0 });
+  stats.bind(config.statsQueue);
+  const juggler = await startTask(
+    new FileJuggler(context, config, { refetchAfterMs: 300, tickMs: 50, ...options }),
+  );
+  const fs = new FsClient(context, config.fsQueue, 10_000);
+  const senders: Sender[] = [];
+  try {
+    await body({
+      juggler,
+      fs,
+      output,
+      stats,
+      logs: logs.lines,
+      sender() {
+        const s = new Sender(context, juggler.fileEndpoint);
+        senders.push(s);
+        return s;
+      },
+    });
+  } finally {
+    for (const s of senders) s.close();
+    fs.close();
+    await juggler.stop();
+    stats.close(0);
+    await context.close(0);
+    logs.stop();
+    await Deno.remove(output, { recursive: true });
+  }
+}
+
+/** Files under `<output>/simple`, recursively, as relative paths. */
+async function tree(dir: string, prefix = ""): Promise<string[]> {
+  const found: string[] = [];
+  for await (const e of Deno.readDir(dir)) {
+    const rel = prefix + e.name;
+    if (e.isDirectory) found.push(...await tree(`${dir}/${e.name}`, rel + "/"));
+    else found.push(rel);
+  }
+  return found.sort();
+}
+
+const WHEEL = "foo-1.0-py3-none-any.whl";
+
+Deno.test("a file arrives in 64 KiB FETCHes, ten in flight, and is published 0644", async () => {
+  await withJuggler(async (h) => {
+    const data = bytes(1_000_000);
+    await h.fs.expect(1, fileState(WHEEL, data));
+    const s = h.sender();
+    await s.hello(1);
+    // The initial credit: min(10, size / 64 KiB) FETCHes before any CHUNK.
+    const first: Fetch[] = [];
+    for (let i = 0; i < 10; i++) first.push((await s.next()) as Fetch);
+    assert.equal(await s.next(200), null, "no more than ten in flight");
+    assert.deepEqual(first.map((f) => f.offset), [...Array(10).keys()].map((i) => i * 65536));
+    assert.ok(first.every((f) => f.length === 65536));
+    for (const f of first) await s.chunk(f.offset, data.subarray(f.offset, f.offset + f.length));
+    await s.serve(data);
+    assert.deepEqual(await h.fs.verify(1, "foo"), { status: "published" });
+    const path = `${h.output}/simple/foo/${WHEEL}`;
+    assert.deepEqual(await Deno.readFile(path), data);
+    assert.equal((await Deno.stat(path)).mode! & 0o777, 0o644);
+    assert.deepEqual(await tree(`${h.output}/simple`), [`foo/${WHEEL}`], "no temporary left");
+  });
+});
+
+Deno.test("STATFS goes to BigBrother at start and after each verified file", async () => {
+  await withJuggler(async (h) => {
+    const first = await h.stats.recv(3000);
+    assert.ok(first);
+    assert.equal(decodeMessage(bigBrotherProtocol, first[0]).name, "STATFS");
+    const data = bytes(1000);
+    await h.fs.expect(1, fileState(WHEEL, data));
+    const s = h.sender();
+    await s.hello(1);
+    await s.serve(data);
+    await h.fs.verify(1, "foo");
+    const after = await h.stats.recv(3000);
+    assert.ok(after);
+    const msg = decodeMessage(bigBrotherProtocol, after[0]);
+    assert.equal(msg.name, "STATFS");
+    assert.equal((msg.data as number[]).length, 2);
+  });
+});
+
+Deno.test("dropped chunks are asked for again after silence", async () => {
+  await withJuggler(async (h) => {
+    const data = bytes(700_000);
+    await h.fs.expect(1, fileState(WHEEL, data));
+    const s = h.sender();
+    await s.hello(1);
+    const dropped = new Set([2, 5, 9]);
+    const fetches = await s.serve(
+      data,
+      (f, n) => dropped.has(n) ? null : [data.subarray(f.offset, f.offset + f.length)],
+    );
+    assert.ok(fetches.length >= 11 + dropped.size, `${fetches.length} fetches`);
+    assert.deepEqual(await h.fs.verify(1, "foo"), { status: "published" });
+    assert.deepEqual(await Deno.readFile(`${h.output}/simple/foo/${WHEEL}`), data);
+  });
+});
+
+Deno.test("HELLO mid-transfer resets the credit; duplicate chunks do no harm", async () => {
+  await withJuggler(async (h) => {
+    const data = bytes(300_000);
+    await h.fs.expect(1, fileState(WHEEL, data));
+    const s = h.sender();
+    await s.hello(1);
+    const first = (await s.next()) as Fetch;
+    await s.hello(1); // "I heard nothing": FileJuggler asks again from the start
+    const fetches = await s.serve(data, (f) => {
+      const chunk = data.subarray(f.offset, f.offset + f.length);
+      return [chunk, chunk]; // every chunk twice
+    });
+    assert.ok(fetches.some((f) => f.offset === first.offset));
+    assert.deepEqual(await h.fs.verify(1, "foo"), { status: "published" });
+    assert.deepEqual(await Deno.readFile(`${h.output}/simple/foo/${WHEEL}`), data);
+  });
+});
+
+Deno.test("corrupted data fails VERIFY, leaves nothing behind, and succeeds when re-sent", async () => {
+  await withJuggler(async (h) => {
+    const data = bytes(200_000);
+    const state = fileState(WHEEL, data);
+    await h.fs.expect(1, state);
+    const s = h.sender();
+    await s.hello(1);
+    await s.serve(data, (f) => {
+      const chunk = data.slice(f.offset, f.offset + f.length);
+      if (f.offset === 65536) chunk[10] ^= 0xff;
+      return [chunk];
+    });
+    const failed = await h.fs.verify(1, "foo");
+    assert.equal(failed.status, "failed");
+    assert.match((failed as { reason: string }).reason, /sha256/);
+    assert.deepEqual(await tree(`${h.output}/simple`), []);
+    await h.fs.expect(1, state);
+    await s.hello(1);
+    await s.serve(data);
+    assert.deepEqual(await h.fs.verify(1, "foo"), { status: "published" });
+  });
+});
+
+Deno.test("a sender that disappears mid-transfer publishes nothing", async () => {
+  await withJuggler(async (h) => {
+    const data = bytes(500_000);
+    await h.fs.expect(1, fileState(WHEEL, data));
+    const s = h.sender();
+    await s.hello(1);
+    const f = (await s.next()) as Fetch;
+    await s.chunk(f.offset, data.subarray(f.offset, f.offset + f.length));
+    s.close();
+    await waitFor(() => h.juggler.active.size === 0, 5000, "the transfer to time out");
+    assert.equal((await h.fs.verify(1, "foo")).status, "failed");
+    assert.deepEqual(await tree(`${h.output}/simple`), []);
+  }, { transferTimeoutMs: 400 });
+});
+
+Deno.test("stray chunks (no transfer, outside the file, empty) are ignored", async () => {
+  await withJuggler(async (h) => {
+    const stray = h.sender();
+    await stray.chunk(0, bytes(10));
+    await stray.hello(7); // nothing EXPECTed for slave 7
+    assert.equal(await stray.next(200), null);
+    const data = bytes(100_000);
+    await h.fs.expect(1, fileState(WHEEL, data));
+    const s = h.sender();
+    await s.hello(1);
+    await s.serve(data, (f) => [
+      bytes(10),
+      new Uint8Array(0),
+      data.subarray(f.offset, f.offset + f.length),
+    ]);
+    // The 10 random bytes landed at the right offsets but were overwritten by the real ones.
+    assert.deepEqual(await h.fs.verify(1, "foo"), { status: "published" });
+    await s.chunk(99_990, bytes(20)); // beyond the end: ignored
+    assert.ok(h.logs.some((l) => l.includes("unexpected transfer from slave 7")));
+  });
+});
+
+Deno.test("an empty file is DONE at once", async () => {
+  await withJuggler(async (h) => {
+    const data = new Uint8Array(0);
+    await h.fs.expect(1, fileState(WHEEL, data));
+    const s = h.sender();
+    await s.hello(1);
+    assert.equal(await s.next(), "DONE");
+    assert.deepEqual(await h.fs.verify(1, "foo"), { status: "published" });
+    assert.equal((await Deno.stat(`${h.output}/simple/foo/${WHEEL}`)).size, 0);
+  });
+});
+
+Deno.test("hostile filenames and package names are refused with a reason", async () => {
+  await withJuggler(async (h) => {
+    const data = bytes(100);
+    for (
+      const name of [
+        "../foo-1.0-py3-none-any.whl",
+        "foo/bar-1.0-py3-none-any.whl",
+        "..foo-1.0-py3-none-any.whl",
+        "foo-1.0_RC1-py3-none-any.whl",
+        "foo-1.0.tar.gz",
+        "foo-1.0-py3-none-any.whl\0",
+      ]
+    ) {
+      const state = new FileState(
+        name,
+        100,
+        sha256(data),
+        "foo",
+        "1.0",
+        "py3",
+        "none",
+        "any",
+        null,
+        {},
+      );
+      await assert.rejects(() => h.fs.expect(1, state), FsError, name);
+    }
+    assert.ok(h.logs.filter((l) => l.includes("refusing a transfer")).length === 6);
+    await h.fs.expect(1, fileState(WHEEL, data));
+    const s = h.sender();
+    await s.hello(1);
+    await s.serve(data);
+    const outcome = await h.fs.verify(1, "../etc");
+    assert.equal(outcome.status, "refused");
+    assert.deepEqual(await tree(h.output), []);
+  });
+});
+
+Deno.test("published bytes never change: same bytes are a no-op, different ones refused", async () => {
+  await withJuggler(async (h) => {
+    const send = async (data: Uint8Array) => {
+      await h.fs.expect(1, fileState(WHEEL, data));
+      const s = h.sender();
+      await s.hello(1);
+      await s.serve(data);
+      return await h.fs.verify(1, "foo");
+    };
+    const original = bytes(5000, 1);
+    assert.deepEqual(await send(original), { status: "published" });
+    assert.deepEqual(await send(original), { status: "unchanged" });
+    const other = await send(bytes(5000, 2));
+    assert.equal(other.status, "refused");
+    assert.match((other as { reason: string }).reason, /never change/);
+    assert.deepEqual(await Deno.readFile(`${h.output}/simple/foo/${WHEEL}`), original);
+    assert.deepEqual(await tree(`${h.output}/simple`), [`foo/${WHEEL}`]);
+    assert.ok(h.logs.some((l) => l.includes("not publishing")));
+  });
+});
+
+Deno.test("an armv7l wheel gets a relative armv6l symlink unless a real armv6l file exists", async () => {
+  await withJuggler(async (h) => {
+    const send = async (filename: string, data: Uint8Array, pkg = "foo") => {
+      await h.fs.expect(1, fileState(filename, data));
+      const s = h.sender();
+      await s.hello(1);
+      await s.serve(data);
+      return await h.fs.verify(1, pkg);
+    };
+    const v7 = "foo-1.0-cp311-cp311-linux_armv7l.whl";
+    const v6 = "foo-1.0-cp311-cp311-linux_armv6l.whl";
+    assert.deepEqual(await send(v7, bytes(3000, 7)), { status: "published" });
+    assert.equal(await Deno.readLink(`${h.output}/simple/foo/${v6}`), v7);
+    // A real armv6l build replaces the twin symlink...
+    const real6 = bytes(3000, 6);
+    assert.deepEqual(await send(v6, real6), { status: "published" });
+    assert.ok((await Deno.lstat(`${h.output}/simple/foo/${v6}`)).isFile);
+    // ...and is never replaced by a symlink again.
+    const v7b = "bar-2.0-cp311-cp311-linux_armv7l.whl";
+    const v6b = "bar-2.0-cp311-cp311-linux_armv6l.whl";
+    await Deno.mkdir(`${h.output}/simple/bar`, { recursive: true });
+    await Deno.writeFile(`${h.output}/simple/bar/${v6b}`, real6);
+    assert.deepEqual(await send(v7b, bytes(3000, 8), "bar"), { status: "published" });
+    assert.deepEqual(await Deno.readFile(`${h.output}/simple/bar/${v6b}`), real6);
+    assert.ok((await Deno.lstat(`${h.output}/simple/bar/${v6b}`)).isFile);
+  });
+});
+
+Deno.test("a new EXPECT for a slave replaces its unfinished transfer", async () => {
+  await withJuggler(async (h) => {
+    const old = bytes(300_000, 3);
+    await h.fs.expect(1, fileState("foo-0.9-py3-none-any.whl", old));
+    const s = h.sender();
+    await s.hello(1);
+    await s.next();
+    const data = bytes(1000, 4);
+    await h.fs.expect(1, fileState(WHEEL, data));
+    assert.equal(h.juggler.active.size, 0);
+    const fresh = h.sender();
+    await fresh.hello(1);
+    await fresh.serve(data);
+    assert.deepEqual(await h.fs.verify(1, "foo"), { status: "published" });
+    assert.deepEqual(await tree(`${h.output}/simple`), [`foo/${WHEEL}`]);
+  });
+});

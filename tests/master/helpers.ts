@@ -1,0 +1,170 @@
+/**
+ * Shared helpers of the master tests: a config with unique addresses, captured logs, tasks run
+ * in-process, an initialised PGlite database in a temporary directory, and waiting.
+ * @module
+ */
+import { configureLogging } from "../../src/log.ts";
+import { openClient, type SqlClient } from "../../src/db/mod.ts";
+import { initializeDatabase } from "../../src/initdb/initdb.ts";
+import { makeMasterConfig, type MasterConfig } from "../../src/master/config.ts";
+import type { Task } from "../../src/master/task.ts";
+import { MASTER_ROLE, PG_USER, pgDsn, scratchDatabase, SKIP_PG } from "../db/harness.ts";
+
+export { SKIP_PG };
+
+/** A config whose external addresses are unique to this test (inproc ones are per context). */
+export function testConfig(overrides: Partial<MasterConfig> = {}): MasterConfig {
+  const id = crypto.randomUUID().slice(0, 8);
+  return makeMasterConfig({
+    dsn: "pglite:",
+    outputPath: "/tmp",
+    statusQueue: `ipc:///tmp/piw-test-status-${id}`,
+    controlQueue: `ipc:///tmp/piw-test-control-${id}`,
+    importQueue: `ipc:///tmp/piw-test-import-${id}`,
+    logQueue: `ipc:///tmp/piw-test-logger-${id}`,
+    slaveQueue: "tcp://127.0.0.1:0",
+    fileQueue: "tcp://127.0.0.1:0",
+    logging: { level: "error", file: "", fileLevel: "info", debug: [], showNames: true },
+    ...overrides,
+  });
+}
+
+/** Log lines (`master.<task>: message`) captured from now on; `stop()` restores stderr. */
+export function captureLogs(level: "debug" | "info" | "warning" | "error" = "info") {
+  const lines: string[] = [];
+  configureLogging({ level, showNames: true, sink: (line) => lines.push(line) });
+  return {
+    lines,
+    stop: () => configureLogging({ level: "error", sink: null }),
+  };
+}
+
+/** A task started in-process: `init()` done, `run()` going; `stop()` quits and awaits it. */
+export async function startTask<T extends Task>(task: T): Promise<T & { stop(): Promise<void> }> {
+  await task.init();
+  const running = task.run();
+  return Object.assign(task, {
+    async stop() {
+      task.quit();
+      await running;
+    },
+  });
+}
+
+/** Wait until `check()` is truthy (polling every 10 ms) or fail after `timeoutMs`. */
+export async function waitFor<T>(
+  check: () => T | Promise<T>,
+  timeoutMs = 5000,
+  what = "condition",
+): Promise<T> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** Sleep `ms`. */
+export function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** A test database with piw's schema: the master's DSN and a way to remove it. */
+export interface TestDatabase {
+  kind: "postgres" | "pglite";
+  /** What the master connects with (the unprivileged role on PostgreSQL). */
+  dsn: string;
+  remove(): Promise<void>;
+}
+
+/**
+ * A fresh database with piw's schema, after `fixture` ran on a superuser connection (PGlite
+ * allows one connection at a time, so fixtures go in before any task opens it).
+ */
+export async function testDatabase(
+  kind: "postgres" | "pglite",
+  fixture: (admin: SqlClient) => Promise<void> = async () => {},
+): Promise<TestDatabase> {
+  if (kind === "pglite") {
+    const dir = Deno.makeTempDirSync({ prefix: "piw-master-db-" });
+    await copyDir(await pgliteTemplate(), dir);
+    const admin = await openClient(`pglite://${dir}`);
+    try {
+      await fixture(admin);
+    } finally {
+      await admin.close();
+    }
+    return {
+      kind,
+      dsn: `pglite://${dir}`,
+      remove: () => Deno.remove(dir, { recursive: true }),
+    };
+  }
+  const scratch = await scratchDatabase("master");
+  const admin = await openClient(pgDsn(scratch.name));
+  try {
+    await initializeDatabase(admin, { user: PG_USER, yes: true });
+    await fixture(admin);
+  } finally {
+    await admin.close();
+  }
+  return { kind, dsn: pgDsn(scratch.name, MASTER_ROLE), remove: () => scratch.drop() };
+}
+
+/** The engines to test against: PGlite always, PostgreSQL unless PIW_SKIP_PG=1. */
+export const ENGINES: ("postgres" | "pglite")[] = SKIP_PG ? ["pglite"] : ["pglite", "postgres"];
+
+let template: Promise<string> | null = null;
+
+/**
+ * A PGlite data directory with piw's schema, made once and shared by every test process (a new
+ * PGlite cluster takes ~10 s to create; a copy takes milliseconds). Keyed by the SQL scripts.
+ */
+function pgliteTemplate(): Promise<string> {
+  return template ??= (async () => {
+    const sql = new URL("../../sql/", import.meta.url);
+    const parts: string[] = [];
+    for (const entry of [...Deno.readDirSync(sql)].sort((a, b) => a.name.localeCompare(b.name))) {
+      parts.push(entry.name, Deno.readTextFileSync(new URL(entry.name, sql)));
+    }
+    const digest = new Uint8Array(
+      await crypto.subtle.digest("SHA-256", new TextEncoder().encode(parts.join("\0"))),
+    );
+    const key = [...digest.slice(0, 8)].map((b) => b.toString(16).padStart(2, "0")).join("");
+    const path = `/tmp/piw-test-pglite-template-${key}`;
+    try {
+      Deno.statSync(`${path}/PG_VERSION`);
+      return path;
+    } catch {
+      // Not made yet: make it below.
+    }
+    const building = Deno.makeTempDirSync({ prefix: "piw-test-pglite-building-" });
+    const client = await openClient(`pglite://${building}`);
+    try {
+      await initializeDatabase(client, { user: "piw", yes: true });
+    } finally {
+      await client.close();
+    }
+    try {
+      Deno.renameSync(building, path);
+    } catch {
+      // Another test process won the race; use its copy.
+      Deno.removeSync(building, { recursive: true });
+    }
+    return path;
+  })();
+}
+
+async function copyDir(from: string, to: string): Promise<void> {
+  const out = await new Deno.Command("cp", { args: ["-a", `${from}/.`, to] }).output();
+  if (!out.success) throw new Error(`cp ${from} ${to}: ${new TextDecoder().decode(out.stderr)}`);
+}
+
+/** A fresh PGlite database directory with piw's schema; `dsn` is `pglite://<dir>`. */
+export async function pgliteDatabase(): Promise<{ dir: string; dsn: string; remove(): void }> {
+  const dir = Deno.makeTempDirSync({ prefix: "piw-master-db-" });
+  await copyDir(await pgliteTemplate(), dir);
+  return { dir, dsn: `pglite://${dir}`, remove: () => Deno.removeSync(dir, { recursive: true }) };
+}

@@ -1,0 +1,298 @@
+/**
+ * `piw master` as a real subprocess: refusals, start-up, a monitor's HELLO, pause/resume, and
+ * clean shut-down on SIGTERM and on QUIT (exit 0, ipc socket files removed).
+ */
+import assert from "node:assert/strict";
+import { Context, type Socket } from "../../src/transport/mod.ts";
+import {
+  decodeMessage,
+  encodeMessage,
+  masterControlProtocol,
+  monitorStatsProtocol,
+} from "../../src/protocols/mod.ts";
+import { PIW_VERSION } from "../../src/version.ts";
+import { type TestDatabase, testDatabase, waitFor } from "./helpers.ts";
+
+const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+const control = masterControlProtocol.reversed();
+
+/** A `piw master` subprocess with its own database, output path and queues. */
+class MasterProcess {
+  readonly id = crypto.randomUUID().slice(0, 8);
+  readonly statusPath = `/tmp/piw-test-status-${this.id}`;
+  readonly controlPath = `/tmp/piw-test-control-${this.id}`;
+  readonly outputPath = Deno.makeTempDirSync({ prefix: "piw-master-www-" });
+  readonly stderr: string[] = [];
+  #child: Deno.ChildProcess;
+  #reading: Promise<void>;
+
+  constructor(
+    dsn: string,
+    env: Record<string, string> = { PIW_ALLOW_ROOT: "1" },
+    extra: string[] = [],
+  ) {
+    const args = [
+      "run",
+      "-A",
+      MAIN,
+      "master",
+      "-v",
+      "--dsn",
+      dsn,
+      "-o",
+      this.outputPath,
+      "--status-queue",
+      `ipc://${this.statusPath}`,
+      "--control-queue",
+      `ipc://${this.controlPath}`,
+      "--import-queue",
+      `ipc:///tmp/piw-test-import-${this.id}`,
+      "--log-queue",
+      `ipc:///tmp/piw-test-log-${this.id}`,
+      "--slave-queue",
+      "tcp://127.0.0.1:0",
+      "--file-queue",
+      "tcp://127.0.0.1:0",
+      ...extra,
+    ];
+    this.#child = new Deno.Command(Deno.execPath(), {
+      args,
+      env,
+      clearEnv: false,
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    this.#reading = this.#read();
+  }
+
+  async #read(): Promise<void> {
+    let rest = "";
+    for await (const chunk of this.#child.stderr.pipeThrough(new TextDecoderStream())) {
+      const lines = (rest + chunk).split("\n");
+      rest = lines.pop()!;
+      this.stderr.push(...lines);
+    }
+    if (rest) this.stderr.push(rest);
+  }
+
+  /** Wait for a stderr line containing `text`. */
+  async waitForLine(text: string, timeoutMs = 60_000): Promise<string> {
+    return (await waitFor(
+      () => this.stderr.find((line) => line.includes(text)),
+      timeoutMs,
+      `${JSON.stringify(text)} in:\n${this.stderr.join("\n")}`,
+    ))!;
+  }
+
+  /** Send a signal to the master. */
+  kill(signal: Deno.Signal): void {
+    try {
+      this.#child.kill(signal);
+    } catch {
+      // Already exited.
+    }
+  }
+
+  /** The exit code (after stderr is read to its end). */
+  async exit(timeoutMs = 120_000): Promise<number> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const status = await Promise.race([
+      this.#child.status,
+      new Promise<null>((resolve) => timer = setTimeout(() => resolve(null), timeoutMs)),
+    ]);
+    clearTimeout(timer);
+    if (status === null) {
+      this.#child.kill("SIGKILL");
+      throw new Error(`the master did not exit:\n${this.stderr.join("\n")}`);
+    }
+    await this.#reading;
+    return status.code;
+  }
+
+  /** Whether either ipc socket file still exists. */
+  ipcFilesLeft(): string[] {
+    return [this.statusPath, this.controlPath].filter((path) => {
+      try {
+        Deno.lstatSync(path);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+  }
+
+  cleanUp(): void {
+    Deno.removeSync(this.outputPath, { recursive: true });
+  }
+}
+
+/** A monitor: SUB to the status queue and PUSH to the control queue. */
+function monitor(master: MasterProcess) {
+  const context = new Context();
+  const status = context.socket("SUB", { subscribe: "", linger: 0 });
+  status.connect(`ipc://${master.statusPath}`);
+  // Linger so a QUIT sent just before closing still goes out.
+  const ctrl = context.socket("PUSH", { linger: 2000 });
+  ctrl.connect(`ipc://${master.controlPath}`);
+  return {
+    status,
+    send: (name: "HELLO" | "QUIT" | "SLEEP" | "WAKE", data?: number | null) =>
+      name === "SLEEP" || name === "WAKE"
+        ? ctrl.send([encodeMessage(control, name, data ?? null)])
+        : ctrl.send([encodeMessage(control, name)]),
+    async close() {
+      status.close();
+      ctrl.close();
+      await context.close();
+    },
+  };
+}
+
+/** Messages from the status queue until `count` names were seen or `timeoutMs` passed. */
+async function collect(status: Socket, names: string[], timeoutMs: number): Promise<string[]> {
+  const seen: string[] = [];
+  const deadline = performance.now() + timeoutMs;
+  while (!names.every((n) => seen.includes(n)) && performance.now() < deadline) {
+    const frames = await status.recv(Math.max(1, deadline - performance.now()));
+    if (frames) seen.push(decodeMessage(monitorStatsProtocol, frames[0]).name);
+  }
+  return seen;
+}
+
+const options = { sanitizeOps: false, sanitizeResources: false };
+
+Deno.test({
+  name: "piw master refuses root without PIW_ALLOW_ROOT",
+  ignore: Deno.uid() !== 0,
+  ...options,
+  async fn() {
+    const master = new MasterProcess("pglite:///nonexistent", { PIW_ALLOW_ROOT: "" });
+    try {
+      assert.equal(await master.exit(), 1);
+      assert.match(master.stderr.join("\n"), /must not run as root/);
+    } finally {
+      master.cleanUp();
+    }
+  },
+});
+
+Deno.test({
+  name: "piw master refuses a database of another schema version, naming both",
+  ...options,
+  async fn() {
+    const db = await testDatabase("pglite", async (admin) => {
+      await admin.query("UPDATE configuration SET version = '0.0.1'");
+    });
+    const master = new MasterProcess(db.dsn);
+    try {
+      assert.equal(await master.exit(), 1);
+      const text = master.stderr.join("\n");
+      assert.match(text, /0\.0\.1/);
+      assert.ok(text.includes(PIW_VERSION), text);
+      assert.match(text, /piw initdb/);
+    } finally {
+      master.cleanUp();
+      await db.remove();
+    }
+  },
+});
+
+Deno.test({
+  name: "piw master stops with an error naming a task that cannot start",
+  ...options,
+  async fn() {
+    const db = await testDatabase("pglite");
+    const context = new Context();
+    const squatter = context.socket("ROUTER", { linger: 0 });
+    squatter.bind("tcp://127.0.0.1:0");
+    const taken = squatter.lastEndpoint;
+    const master = new MasterProcess(db.dsn, undefined, ["--slave-queue", taken]);
+    try {
+      assert.equal(await master.exit(), 1);
+      const text = master.stderr.join("\n");
+      assert.match(text, /cannot start: slave_driver failed to start/);
+      assert.deepEqual(master.ipcFilesLeft(), []);
+    } finally {
+      squatter.close();
+      await context.close();
+      master.cleanUp();
+      await db.remove();
+    }
+  },
+});
+
+async function withRunningMaster(fn: (master: MasterProcess, db: TestDatabase) => Promise<void>) {
+  const db = await testDatabase("pglite", async (admin) => {
+    await admin.query("INSERT INTO build_abis (abi_tag) VALUES ('cp311')");
+  });
+  const master = new MasterProcess(db.dsn);
+  try {
+    await master.waitForLine("master: ready", 120_000);
+    await fn(master, db);
+  } catch (error) {
+    master.kill("SIGKILL");
+    await master.exit().catch(() => {});
+    throw new Error(`${(error as Error).message}\nmaster stderr:\n${master.stderr.join("\n")}`, {
+      cause: error,
+    });
+  } finally {
+    master.kill("SIGKILL");
+    await master.exit().catch(() => {});
+    master.cleanUp();
+    await db.remove();
+  }
+}
+
+Deno.test({
+  name: "piw master answers a monitor, pauses and resumes, and stops on SIGTERM",
+  ...options,
+  async fn() {
+    await withRunningMaster(async (master) => {
+      const mon = monitor(master);
+      try {
+        // The SUB socket joins asynchronously: say HELLO until the master's HELLO arrives.
+        let seen: string[] = [];
+        for (let i = 0; i < 60 && !seen.includes("HELLO"); i++) {
+          await mon.send("HELLO");
+          seen = await collect(mon.status, ["HELLO"], 500);
+        }
+        assert.ok(seen.includes("HELLO"), `got ${seen}`);
+        seen = await collect(mon.status, ["STATS"], 60_000);
+        assert.ok(seen.includes("STATS"), `got ${seen}`);
+
+        await mon.send("SLEEP", null);
+        await master.waitForLine("master.the_architect: paused", 30_000);
+        await master.waitForLine("master.big_brother: paused", 30_000);
+        await mon.send("WAKE", null);
+        await master.waitForLine("master.the_architect: resumed", 30_000);
+      } finally {
+        await mon.close();
+      }
+      master.kill("SIGTERM");
+      assert.equal(await master.exit(), 0, master.stderr.join("\n"));
+      assert.ok(master.stderr.some((l) => l.includes("received SIGTERM")));
+      assert.deepEqual(master.ipcFilesLeft(), []);
+      assert.ok(!master.stderr.some((l) => / failed|Error/.test(l)), master.stderr.join("\n"));
+    });
+  },
+});
+
+Deno.test({
+  name: "piw master stops cleanly on QUIT from a monitor",
+  ...options,
+  async fn() {
+    await withRunningMaster(async (master) => {
+      const mon = monitor(master);
+      try {
+        await mon.send("QUIT");
+      } finally {
+        await mon.close();
+      }
+      assert.equal(await master.exit(), 0, master.stderr.join("\n"));
+      assert.ok(master.stderr.some((l) => l.includes("QUIT from a monitor")));
+      assert.ok(master.stderr.some((l) => l.includes("master: stopped")));
+      assert.deepEqual(master.ipcFilesLeft(), []);
+    });
+  },
+});

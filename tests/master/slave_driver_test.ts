@@ -1,0 +1,453 @@
+/**
+ * SlaveDriver conversations, message by message, with a scripted slave over real libzmq (the
+ * scenarios of piwheels' test_slave_driver), fake database and FileJuggler clients.
+ */
+import assert from "node:assert/strict";
+import { encodeCbor, NO_DATA, type SlaveEvent } from "../../src/protocols/mod.ts";
+import { captureLogs, delay, waitFor } from "./helpers.ts";
+import {
+  builtData,
+  type DriverHarness,
+  fileTuple,
+  helloData,
+  type Request,
+  type ScriptedSlave,
+  startDriver,
+  statsData,
+} from "./slave_harness.ts";
+import type { SlaveDriverOptions } from "../../src/master/tasks/slave_driver.ts";
+
+const IDLE = () => ({ name: "IDLE" as const, data: statsData() });
+const BUSY = () => ({ name: "BUSY" as const, data: statsData() });
+const SENT: Request = { name: "SENT", data: NO_DATA };
+const WHEEL = "foo-1.0-cp311-cp311-linux_armv7l.whl";
+const TWIN = "foo-1.0-cp311-cp311-linux_armv6l.whl";
+
+/** Run `body` against a fresh driver, with its log (warnings and errors) captured. */
+async function withDriver(
+  body: (h: DriverHarness, logs: string[]) => Promise<void>,
+  options: SlaveDriverOptions = {},
+): Promise<void> {
+  const logs = captureLogs("warning");
+  const h = await startDriver(options);
+  try {
+    await body(h, logs.lines);
+  } finally {
+    await h.close();
+    logs.stop();
+  }
+}
+
+const errors = (logs: string[]) => logs.filter((l) => !/: hello \(|: shutdown/.test(l));
+
+/** A slave that said HELLO and was given `foo 1.0` to build. */
+async function building(h: DriverHarness): Promise<ScriptedSlave> {
+  await h.queue({ cp311: [["foo", "1.0"]] });
+  const slave = h.slave();
+  await slave.hello();
+  assert.deepEqual(await slave.call(IDLE()), { name: "BUILD", data: ["foo", "1.0"] });
+  return slave;
+}
+
+const names = (events: SlaveEvent[]) => events.map((e) => e[2]);
+
+Deno.test("HELLO is answered ACK with a new id and the index URL, and announced", async () => {
+  await withDriver(async (h) => {
+    const first = h.slave();
+    assert.deepEqual(await first.call({ name: "HELLO", data: helloData() }), {
+      name: "ACK",
+      data: [1, "https://pypi.org/simple"],
+    });
+    const second = h.slave();
+    assert.equal(await second.hello({ label: "other" }), 2);
+    const events = h.events();
+    assert.deepEqual(names(events), ["HELLO", "ACK", "HELLO", "ACK"]);
+    assert.equal(events[0][0], 1);
+    assert.equal((events[0][3] as unknown[])[5], "piw-test");
+    assert.deepEqual(events[1][3], [1, "https://pypi.org/simple"]);
+    assert.equal(h.driver.slaves.size, 2);
+  });
+});
+
+Deno.test("IDLE with an empty queue is answered SLEEP false; stats are published", async () => {
+  await withDriver(async (h) => {
+    const slave = h.slave();
+    await slave.hello();
+    h.events();
+    assert.deepEqual(await slave.call(IDLE()), { name: "SLEEP", data: false });
+    const events = h.events();
+    assert.deepEqual(names(events), ["STATS", "SLEEP"]);
+    assert.equal((events[0][3] as unknown[]).length, 9);
+    assert.equal(events[1][3], false);
+    const [state] = h.driver.slaves.values();
+    assert.equal(state.stats.length, 1);
+  });
+});
+
+Deno.test("QUEUE fills every build ABI's queue and IDLE dispatches oldest first", async () => {
+  await withDriver(async (h) => {
+    const sizes = await h.queue({ cp311: [["foo", "1.0"], ["bar", "2.0"]], cp37m: [["x", "1"]] });
+    // cp39 has no work but is a build ABI: it still gets a (empty) queue.
+    assert.deepEqual(sizes, { cp311: 2, cp39: 0, cp37m: 1 });
+    const slave = h.slave();
+    await slave.hello();
+    assert.deepEqual(await slave.call(IDLE()), { name: "BUILD", data: ["foo", "1.0"] });
+    assert.deepEqual(h.driver.queues.sizes(), { cp311: 1, cp39: 0, cp37m: 1 });
+    const other = h.slave();
+    await other.hello({ abi: "cp39" });
+    assert.deepEqual(await other.call(IDLE()), { name: "SLEEP", data: false });
+  });
+});
+
+Deno.test("a slave whose ABI is not a build ABI only ever sleeps", async () => {
+  await withDriver(async (h) => {
+    await h.queue({ cp311: [["foo", "1.0"]] });
+    const slave = h.slave();
+    await slave.hello({ abi: "cp27mu" });
+    assert.deepEqual(await slave.call(IDLE()), { name: "SLEEP", data: false });
+  });
+});
+
+Deno.test("a dispatched version is not handed to a second slave by a later QUEUE", async () => {
+  await withDriver(async (h) => {
+    await building(h);
+    await h.queue({ cp311: [["foo", "1.0"], ["bar", "2.0"]] });
+    const second = h.slave();
+    await second.hello();
+    assert.deepEqual(await second.call(IDLE()), { name: "BUILD", data: ["bar", "2.0"] });
+    const third = h.slave();
+    await third.hello();
+    assert.deepEqual(await third.call(IDLE()), { name: "SLEEP", data: false });
+  });
+});
+
+Deno.test("BUSY is answered CONT, which is not published", async () => {
+  await withDriver(async (h) => {
+    const slave = await building(h);
+    h.events();
+    assert.deepEqual(await slave.call(BUSY()), { name: "CONT", data: NO_DATA });
+    assert.deepEqual(names(h.events()), ["STATS"]);
+  });
+});
+
+Deno.test("a failed BUILT is logged and answered DONE; the slave may then IDLE", async () => {
+  await withDriver(async (h) => {
+    const slave = await building(h);
+    assert.deepEqual(await slave.call({ name: "BUILT", data: builtData(false) }), {
+      name: "DONE",
+      data: NO_DATA,
+    });
+    assert.equal(h.db.builds.length, 1);
+    const [build] = h.db.builds;
+    assert.deepEqual(build.slice(0, 5), [1, "foo", "1.0", "cp311", false]);
+    assert.equal(build[6], "build log");
+    assert.deepEqual(build[7], []);
+    assert.deepEqual(h.fs.expected, []);
+    assert.deepEqual(await slave.call(IDLE()), { name: "SLEEP", data: false });
+  });
+});
+
+Deno.test("a successful BUILT is fetched file by file, verified, logged, then DONE", async () => {
+  await withDriver(async (h) => {
+    const slave = await building(h);
+    const other = "foo-1.0-py3-none-any.whl";
+    let reply = await slave.call({
+      name: "BUILT",
+      data: builtData(true, [fileTuple(WHEEL), fileTuple(other)]),
+    });
+    assert.deepEqual(reply, { name: "SEND", data: WHEEL });
+    assert.deepEqual(h.fs.expected, [[1, WHEEL]]);
+    assert.equal(h.db.builds.length, 0, "not logged before the files are in");
+    reply = await slave.call(SENT);
+    assert.deepEqual(reply, { name: "SEND", data: other });
+    reply = await slave.call(SENT);
+    assert.deepEqual(reply, { name: "DONE", data: NO_DATA });
+    assert.deepEqual(h.fs.verified, [[1, "foo"], [1, "foo"]]);
+    assert.equal(h.db.builds.length, 1);
+    const files = h.db.builds[0][7].map((f) => f[0]);
+    // The armv6l twin of the armv7l wheel is logged, never transferred.
+    assert.deepEqual(files, [WHEEL, TWIN, other].sort());
+    const twin = h.db.builds[0][7].find((f) => f[0] === TWIN)!;
+    assert.equal(twin[7], "linux_armv6l");
+    assert.equal(twin[2], fileTuple(WHEEL)[2]);
+    assert.deepEqual(names(h.events()).filter((n) => n !== "STATS").slice(-4), [
+      "BUILD",
+      "SEND",
+      "SEND",
+      "DONE",
+    ]);
+  });
+});
+
+Deno.test("a file that fails to verify is asked for again, then the build completes", async () => {
+  await withDriver(async (h) => {
+    const slave = await building(h);
+    h.fs.outcomes = [{ status: "failed", reason: "sha256 mismatch" }, { status: "published" }];
+    await slave.call({ name: "BUILT", data: builtData(true, [fileTuple(WHEEL)]) });
+    assert.deepEqual(await slave.call(SENT), { name: "SEND", data: WHEEL });
+    assert.deepEqual(h.fs.expected, [[1, WHEEL], [1, WHEEL]]);
+    assert.deepEqual(await slave.call(SENT), { name: "DONE", data: NO_DATA });
+    assert.equal(h.db.builds.length, 1);
+    assert.equal(h.db.builds[0][4], true);
+  });
+});
+
+Deno.test("a file that never verifies is given up after maxVerifyFailures, unlogged", async () => {
+  await withDriver(async (h) => {
+    const slave = await building(h);
+    h.fs.outcomes = Array(3).fill({ status: "failed", reason: "bad" });
+    await slave.call({ name: "BUILT", data: builtData(true, [fileTuple(WHEEL)]) });
+    assert.equal((await slave.call(SENT)).name, "SEND");
+    assert.equal((await slave.call(SENT)).name, "SEND");
+    assert.deepEqual(await slave.call(SENT), { name: "DONE", data: NO_DATA });
+    assert.equal(h.db.builds.length, 0);
+  }, { maxVerifyFailures: 3 });
+});
+
+Deno.test("a file FileJuggler refuses to publish turns the build into a logged failure", async () => {
+  await withDriver(async (h) => {
+    const slave = await building(h);
+    h.fs.outcomes = [{ status: "refused", reason: "published bytes never change" }];
+    await slave.call({ name: "BUILT", data: builtData(true, [fileTuple(WHEEL)]) });
+    assert.deepEqual(await slave.call(SENT), { name: "DONE", data: NO_DATA });
+    const [build] = h.db.builds;
+    assert.equal(build[4], false);
+    assert.deepEqual(build[7], []);
+    assert.match(build[6], /published bytes never change/);
+  });
+});
+
+Deno.test("hostile or foreign filenames in BUILT are never fetched; the build fails", async () => {
+  const hostile = [
+    "../../etc-1.0-py3-none-any.whl",
+    "foo-1.0-py3-none-any.whl/../../x.whl",
+    "foo-1.0_RC1-py3-none-any.whl",
+    "foo-1.0.tar.gz",
+    "bar-1.0-py3-none-any.whl",
+  ];
+  for (const filename of hostile) {
+    await withDriver(async (h, logs) => {
+      const slave = await building(h);
+      const reply = await slave.call({
+        name: "BUILT",
+        data: builtData(true, [fileTuple("foo-1.0-py3-none-any.whl"), fileTuple(filename)]),
+      });
+      assert.deepEqual(reply, { name: "DONE", data: NO_DATA }, filename);
+      assert.deepEqual(h.fs.expected, []);
+      assert.equal(h.db.builds[0][4], false);
+      assert.deepEqual(h.db.builds[0][7], []);
+      assert.ok(logs.some((l) => l.includes("rejected file")), filename);
+    });
+  }
+});
+
+Deno.test("out-of-sequence messages and invalid data get DIE", async () => {
+  const cases: [string, (s: ScriptedSlave) => Promise<unknown>][] = [
+    ["BUILT after ACK", (s) => s.send({ name: "BUILT", data: builtData(false) })],
+    ["SENT after ACK", (s) => s.send(SENT)],
+    ["BUSY after ACK", (s) => s.send(BUSY())],
+    ["invalid CBOR", (s) => s.sendRaw(Uint8Array.of(0xff, 0x00))],
+    ["float as int", (s) => s.sendRaw(encodeCbor(["IDLE", [new Date(), 1.5]]))],
+    ["unknown message", (s) => s.sendRaw(encodeCbor("FOO"))],
+  ];
+  for (const [what, act] of cases) {
+    await withDriver(async (h, logs) => {
+      const slave = h.slave();
+      await slave.hello();
+      await act(slave);
+      assert.deepEqual(await slave.reply(), { name: "DIE", data: NO_DATA }, what);
+      assert.equal(errors(logs).length, 1, `${what}: ${logs}`);
+    });
+  }
+});
+
+Deno.test("IDLE while building is a protocol error: DIE, and the build is queued again", async () => {
+  await withDriver(async (h, logs) => {
+    const slave = await building(h);
+    assert.deepEqual(await slave.call(IDLE()), { name: "DIE", data: NO_DATA });
+    assert.deepEqual(h.driver.queues.sizes().cp311, 1);
+  });
+});
+
+Deno.test("a peer that does not start with HELLO is logged and not answered", async () => {
+  await withDriver(async (h, logs) => {
+    const slave = h.slave();
+    await slave.send(IDLE());
+    assert.equal(await slave.reply(300), null);
+    const garbage = h.slave();
+    await garbage.sendRaw(Uint8Array.of(0x01, 0x02));
+    assert.equal(await garbage.reply(300), null);
+    assert.equal(h.driver.slaves.size, 0);
+    assert.equal(errors(logs).length, 2, logs.join("\n"));
+    assert.match(logs[0], /invalid first message .*IDLE/);
+  });
+});
+
+Deno.test("BYE removes the slave without a reply, publishes DIE and re-queues its build", async () => {
+  await withDriver(async (h) => {
+    const slave = await building(h);
+    h.events();
+    await slave.send({ name: "BYE", data: NO_DATA });
+    await waitFor(() => h.driver.slaves.size === 0);
+    const event = await h.event();
+    assert.deepEqual(event?.slice(2), ["DIE", NO_DATA]);
+    assert.equal(h.driver.queues.sizes().cp311, 1);
+    const next = h.slave();
+    await next.hello();
+    assert.deepEqual(await next.call(IDLE()), { name: "BUILD", data: ["foo", "1.0"] });
+  });
+});
+
+Deno.test("KILL makes the slave's next IDLE DIE; KILL of another id changes nothing", async () => {
+  await withDriver(async (h) => {
+    const slave = h.slave();
+    const id = await slave.hello();
+    await h.control("KILL", id + 1);
+    await h.control("HELLO"); // processed in order: once replayed, KILL was handled
+    await waitFor(() => h.events().some((e) => e[2] === "HELLO"));
+    assert.deepEqual(await slave.call(IDLE()), { name: "SLEEP", data: false });
+    await h.control("KILL", id);
+    const [state] = h.driver.slaves.values();
+    await waitFor(() => state.killed);
+    assert.deepEqual(await slave.call(IDLE()), { name: "DIE", data: NO_DATA });
+  });
+});
+
+Deno.test("SKIP abandons the build: BUSY gets DONE, and a BUILT is discarded", async () => {
+  await withDriver(async (h) => {
+    const slave = await building(h);
+    await h.control("SKIP", null);
+    const [state] = h.driver.slaves.values();
+    await waitFor(() => state.skipped);
+    assert.deepEqual(await slave.call(BUSY()), { name: "DONE", data: NO_DATA });
+    assert.equal(state.skipped, false, "DONE clears the flag");
+    await h.queue({ cp311: [["bar", "2.0"]] });
+    assert.deepEqual(await slave.call(IDLE()), { name: "BUILD", data: ["bar", "2.0"] });
+    await h.control("SKIP", state.slaveId);
+    await waitFor(() => state.skipped);
+    const reply = await slave.call({ name: "BUILT", data: builtData(true, [fileTuple(WHEEL)]) });
+    assert.deepEqual(reply, { name: "DONE", data: NO_DATA });
+    assert.equal(h.db.builds.length, 0);
+    assert.deepEqual(h.fs.expected, []);
+  });
+});
+
+Deno.test("per-slave SLEEP pauses only that slave until WAKE", async () => {
+  await withDriver(async (h) => {
+    await h.queue({ cp311: [["foo", "1.0"], ["bar", "2.0"]] });
+    const sleepy = h.slave();
+    const sleepyId = await sleepy.hello();
+    const busy = h.slave();
+    await busy.hello();
+    await h.control("SLEEP", sleepyId);
+    const state = [...h.driver.slaves.values()].find((s) => s.slaveId === sleepyId)!;
+    await waitFor(() => state.paused);
+    assert.deepEqual(await sleepy.call(IDLE()), { name: "SLEEP", data: true });
+    assert.deepEqual(await busy.call(IDLE()), { name: "BUILD", data: ["foo", "1.0"] });
+    await h.control("WAKE", sleepyId);
+    await waitFor(() => !state.paused);
+    assert.deepEqual(await sleepy.call(IDLE()), { name: "BUILD", data: ["bar", "2.0"] });
+  });
+});
+
+Deno.test("a paused master answers IDLE with SLEEP true until RESUME", async () => {
+  await withDriver(async (h) => {
+    await h.queue({ cp311: [["foo", "1.0"]] });
+    const slave = h.slave();
+    await slave.hello();
+    await h.control("PAUSE");
+    await waitFor(() => h.driver.paused);
+    assert.deepEqual(await slave.call(IDLE()), { name: "SLEEP", data: true });
+    await h.control("RESUME");
+    await waitFor(() => !h.driver.paused);
+    assert.deepEqual(await slave.call(IDLE()), { name: "BUILD", data: ["foo", "1.0"] });
+  });
+});
+
+Deno.test("a silent slave expires: monitors get DIE null and its build is re-queued", async () => {
+  await withDriver(async (h, logs) => {
+    await h.queue({ cp311: [["foo", "1.0"]] });
+    const slave = h.slave();
+    await slave.hello({ busyMs: 300 });
+    assert.deepEqual(await slave.call(IDLE()), { name: "BUILD", data: ["foo", "1.0"] });
+    h.events();
+    await waitFor(() => h.driver.slaves.size === 0, 3000, "expiry");
+    const event = await h.event();
+    assert.deepEqual(event?.slice(2), ["DIE", null]);
+    assert.ok(logs.some((l) => /timed out while building foo 1\.0/.test(l)));
+    const next = h.slave();
+    await next.hello();
+    assert.deepEqual(await next.call(IDLE()), { name: "BUILD", data: ["foo", "1.0"] });
+  }, { expiryIntervalMs: 50 });
+});
+
+Deno.test("a slave that keeps talking does not expire", async () => {
+  await withDriver(async (h) => {
+    const slave = h.slave();
+    await slave.hello({ busyMs: 300 });
+    for (let i = 0; i < 6; i++) {
+      await slave.call(IDLE());
+      await delay(100);
+    }
+    assert.equal(h.driver.slaves.size, 1);
+  }, { expiryIntervalMs: 50 });
+});
+
+Deno.test("DELVER/DELPKG drop queued builds for an hour and skip running ones", async () => {
+  await withDriver(async (h) => {
+    await h.queue({ cp311: [["foo", "1.0"], ["foo", "2.0"], ["bar", "1.0"], ["baz", "1.0"]] });
+    const slave = h.slave();
+    await slave.hello();
+    assert.deepEqual(await slave.call(IDLE()), { name: "BUILD", data: ["foo", "1.0"] });
+    await h.skip("foo", "1.0");
+    assert.deepEqual(await slave.call(BUSY()), { name: "DONE", data: NO_DATA });
+    await h.skip("bar", null);
+    assert.deepEqual(h.driver.queues.sizes().cp311, 2);
+    // An architect query that predates the deletion brings nothing back.
+    await h.queue({ cp311: [["foo", "1.0"], ["bar", "1.0"], ["baz", "1.0"]] });
+    assert.deepEqual(h.driver.queues.sizes().cp311, 1);
+    assert.deepEqual(await slave.call(IDLE()), { name: "BUILD", data: ["baz", "1.0"] });
+  });
+});
+
+Deno.test("monitor HELLO replays every slave: HELLO, its stats, its last reply", async () => {
+  await withDriver(async (h) => {
+    const a = h.slave();
+    await a.hello({ label: "a" });
+    await a.call(IDLE());
+    const b = h.slave();
+    await b.hello({ label: "b" });
+    h.events();
+    await h.control("HELLO");
+    const events: SlaveEvent[] = [];
+    while (events.length < 5) events.push((await h.event())!);
+    assert.deepEqual(events.map((e) => [e[0], e[2]]), [
+      [1, "HELLO"],
+      [1, "STATS"],
+      [1, "SLEEP"],
+      [2, "HELLO"],
+      [2, "ACK"],
+    ]);
+  });
+});
+
+Deno.test("HELLO again from a known slave starts afresh with a new id", async () => {
+  await withDriver(async (h, logs) => {
+    const slave = await building(h);
+    assert.equal(await slave.hello(), 2);
+    assert.equal(h.driver.slaves.size, 1);
+    assert.equal(h.driver.queues.sizes().cp311, 1, "the abandoned build is queued again");
+  });
+});
+
+Deno.test("a database failure while logging discards the build without blocking the slave", async () => {
+  await withDriver(async (h, logs) => {
+    const slave = await building(h);
+    h.db.fail = true;
+    assert.deepEqual(await slave.call({ name: "BUILT", data: builtData(false) }), {
+      name: "DONE",
+      data: NO_DATA,
+    });
+    assert.ok(logs.some((l) => l.includes("database down")));
+  });
+});

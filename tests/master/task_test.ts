@@ -1,0 +1,204 @@
+/**
+ * The task framework: timers, pause/resume/quit per kind, handler errors and malformed control
+ * messages, with real libzmq sockets in one thread.
+ */
+import assert from "node:assert/strict";
+import { Context, type Socket } from "../../src/transport/mod.ts";
+import { encodeMessage, taskControlProtocol } from "../../src/protocols/mod.ts";
+import { controlAddress, type MasterConfig, Task, type TaskKind } from "../../src/master/task.ts";
+import { captureLogs, delay, startTask, testConfig, waitFor } from "./helpers.ts";
+
+const control = taskControlProtocol.reversed();
+
+/** A task counting timer runs and messages on `inproc://input-<name>`. */
+class Probe extends Task {
+  readonly name: string;
+  override readonly kind: TaskKind;
+  ticks = 0;
+  received: string[] = [];
+
+  constructor(context: Context, config: MasterConfig, name: string, kind: TaskKind, ms = 30) {
+    super(context, config);
+    this.name = name;
+    this.kind = kind;
+    const input = this.socket("PULL");
+    input.bind(`inproc://input-${name}`);
+    this.register(input, ([frame]) => {
+      const text = new TextDecoder().decode(frame);
+      if (text === "boom") throw new Error("handler exploded");
+      this.received.push(text);
+    });
+    this.every(ms, () => {
+      this.ticks++;
+    });
+  }
+}
+
+/** Run `body` with a context, a PUSH to the probe's input and one to its control queue. */
+async function withProbe(
+  kind: TaskKind,
+  body: (probe: Probe, input: Socket, ctrl: Socket) => Promise<void>,
+  ms = 30,
+): Promise<void> {
+  const context = new Context();
+  const name = `probe_${kind}`;
+  const probe = await startTask(new Probe(context, testConfig(), name, kind, ms));
+  const input = context.socket("PUSH", { linger: 0 });
+  input.connect(`inproc://input-${name}`);
+  const ctrl = context.socket("PUSH", { linger: 0 });
+  ctrl.connect(controlAddress(name));
+  try {
+    await body(probe, input, ctrl);
+  } finally {
+    input.close();
+    ctrl.close();
+    await probe.stop();
+    await context.close();
+  }
+}
+
+Deno.test("every() runs at start and then again after each interval", async () => {
+  await withProbe("pauseable", async (probe) => {
+    assert.ok(probe.ticks >= 1, "the timer ran at start");
+    await waitFor(() => probe.ticks >= 4, 2000, "four ticks");
+  });
+});
+
+Deno.test("every() waits its interval after the handler returns", async () => {
+  const context = new Context();
+  const starts: number[] = [];
+  class Slow extends Task {
+    readonly name = "slow";
+    constructor() {
+      super(context, testConfig());
+      this.every(50, async () => {
+        starts.push(performance.now());
+        await delay(100);
+      });
+    }
+  }
+  const task = await startTask(new Slow());
+  await waitFor(() => starts.length >= 3, 3000, "three runs");
+  await task.stop();
+  await context.close();
+  for (let i = 1; i < starts.length; i++) {
+    assert.ok(starts[i] - starts[i - 1] >= 145, `gap ${starts[i] - starts[i - 1]} ms`);
+  }
+});
+
+Deno.test("a pauseable task stops its timers and queues until RESUME", async () => {
+  await withProbe("pauseable", async (probe, input, ctrl) => {
+    await ctrl.send([encodeMessage(control, "PAUSE")]);
+    await waitFor(() => probe.paused, 2000, "paused");
+    const ticks = probe.ticks;
+    await input.send(["while paused"]);
+    await delay(200);
+    assert.equal(probe.ticks, ticks, "no timer ran while paused");
+    assert.deepEqual(probe.received, [], "no message handled while paused");
+    await ctrl.send([encodeMessage(control, "RESUME")]);
+    await waitFor(() => probe.received.length === 1, 2000, "the queued message");
+    assert.equal(probe.paused, false);
+    await waitFor(() => probe.ticks > ticks, 2000, "timers again");
+  });
+});
+
+Deno.test("a paused pauseable task still quits on QUIT", async () => {
+  const context = new Context();
+  const probe = new Probe(context, testConfig(), "probe_quit", "pauseable");
+  await probe.init();
+  const running = probe.run();
+  const ctrl = context.socket("PUSH", { linger: 0 });
+  ctrl.connect(controlAddress("probe_quit"));
+  await ctrl.send([encodeMessage(control, "PAUSE")]);
+  await waitFor(() => probe.paused, 2000, "paused");
+  await ctrl.send([encodeMessage(control, "QUIT")]);
+  await running;
+  assert.ok(probe.quitting);
+  ctrl.close();
+  await context.close();
+});
+
+Deno.test("a pausing task only sets paused and keeps working", async () => {
+  await withProbe("pausing", async (probe, input, ctrl) => {
+    await ctrl.send([encodeMessage(control, "PAUSE")]);
+    await waitFor(() => probe.paused, 2000, "paused");
+    const ticks = probe.ticks;
+    await input.send(["still working"]);
+    await waitFor(() => probe.received.length === 1, 2000, "the message");
+    await waitFor(() => probe.ticks > ticks, 2000, "timers");
+    await ctrl.send([encodeMessage(control, "RESUME")]);
+    await waitFor(() => !probe.paused, 2000, "resumed");
+  });
+});
+
+Deno.test("a nonstop task ignores PAUSE", async () => {
+  await withProbe("nonstop", async (probe, input, ctrl) => {
+    await ctrl.send([encodeMessage(control, "PAUSE")]);
+    await input.send(["after pause"]);
+    await waitFor(() => probe.received.length === 1, 2000, "the message");
+    assert.equal(probe.paused, false);
+  });
+});
+
+Deno.test("a throwing handler is logged with the task name and the loop goes on", async () => {
+  const logs = captureLogs("error");
+  try {
+    await withProbe("pausing", async (probe, input) => {
+      await input.send(["boom"]);
+      await input.send(["after"]);
+      await waitFor(() => probe.received.includes("after"), 2000, "the next message");
+      const line = logs.lines.find((l) => l.includes("handler exploded"));
+      assert.ok(line, `logged: ${logs.lines.join("\n")}`);
+      assert.ok(line.startsWith("master.probe_pausing:"), line);
+    });
+  } finally {
+    logs.stop();
+  }
+});
+
+Deno.test("a malformed control message is logged and dropped", async () => {
+  const logs = captureLogs("error");
+  try {
+    await withProbe("pausing", async (probe, _input, ctrl) => {
+      await ctrl.send([new Uint8Array([0xff, 0x00])]);
+      await ctrl.send([encodeMessage(taskControlProtocol.reversed(), "PAUSE")]);
+      await waitFor(() => probe.paused, 2000, "the PAUSE after the bad message");
+      assert.ok(
+        logs.lines.some((l) =>
+          l.includes("dropped malformed message") && l.includes("task_control")
+        ),
+        logs.lines.join("\n"),
+      );
+    });
+  } finally {
+    logs.stop();
+  }
+});
+
+Deno.test("quit() ends run() promptly even while it polls", async () => {
+  const context = new Context();
+  const probe = new Probe(context, testConfig(), "probe_prompt", "pauseable", 60_000);
+  await probe.init();
+  const running = probe.run();
+  await delay(50);
+  const asked = performance.now();
+  probe.quit();
+  await running;
+  assert.ok(performance.now() - asked < 500, `took ${performance.now() - asked} ms`);
+  await context.close();
+});
+
+Deno.test("a task whose setup fails closes what it opened", async () => {
+  const context = new Context();
+  class Broken extends Task {
+    readonly name = "broken";
+    protected override setup(): void {
+      this.socket("PULL").bind("inproc://broken-input");
+      throw new Error("no database");
+    }
+  }
+  await assert.rejects(() => new Broken(context, testConfig()).init(), /no database/);
+  // (zmq_close is asynchronous, so the endpoints are released a moment later.)
+  assert.equal(context.sockets.size, 0);
+  await context.close();
+});

@@ -1,0 +1,286 @@
+/**
+ * TheScribe as a master task over real libzmq, with Seraph and TheOracle on a real database: a
+ * REQ client sends each request of the_scribe protocol and checks what was written; then the
+ * whole path through TheSecretary.
+ */
+import assert from "node:assert/strict";
+import { gunzipSync } from "node:zlib";
+import { Context, type Socket } from "../../src/transport/mod.ts";
+import { Database } from "../../src/db/mod.ts";
+import {
+  type DataOf,
+  decodeMessage,
+  encodeMessage,
+  type MasterStats,
+  theScribeProtocol,
+  TimeDelta,
+} from "../../src/protocols/mod.ts";
+import { DbClient, type MasterConfig } from "../../src/master/task.ts";
+import { TheScribe } from "../../src/master/tasks/the_scribe.ts";
+import { SecretaryClient, TheSecretary } from "../../src/master/tasks/the_secretary.ts";
+import { Seraph } from "../../src/master/tasks/seraph.ts";
+import { TheOracle } from "../../src/master/tasks/the_oracle.ts";
+import { captureLogs, ENGINES, startTask, testConfig, testDatabase, waitFor } from "./helpers.ts";
+import { addFooBar, type FooBar } from "../web/fixture.ts";
+import { links, parseTags } from "../web/helpers.ts";
+
+const toScribe = theScribeProtocol.reversed();
+
+/** Send one request on a REQ socket and wait for DONE. */
+async function request<N extends keyof typeof theScribeProtocol.recv & string>(
+  socket: Socket,
+  name: N,
+  data: DataOf<(typeof theScribeProtocol.recv)[N]>,
+): Promise<void> {
+  await socket.send([encodeMessage(toScribe, name as "HOME", data as never)]);
+  const reply = await socket.recv(30_000);
+  assert.ok(reply, `no DONE for ${name}`);
+  assert.equal(decodeMessage(toScribe, reply[0]).name, "DONE");
+}
+
+function stats(): MasterStats {
+  return [
+    new Date(),
+    2,
+    { cp311: 5 },
+    TimeDelta.fromSeconds(60),
+    1000,
+    {},
+    1,
+    7,
+    3,
+    30,
+    300,
+    100,
+    50,
+    1,
+    1,
+    1,
+    1,
+    0.0,
+    0.0,
+  ];
+}
+
+/** Oracles on a database holding foo-bar, with its wheels in a fresh output directory. */
+async function withMaster(
+  kind: "postgres" | "pglite",
+  fn: (ctx: { context: Context; config: MasterConfig; out: string; fx: FooBar }) => Promise<void>,
+): Promise<void> {
+  const out = await Deno.makeTempDir({ prefix: "piw-scribe-" });
+  let fx: FooBar | null = null;
+  const db = await testDatabase(kind, async (admin) => {
+    await admin.query("INSERT INTO build_abis (abi_tag) VALUES ('cp39'), ('cp311')");
+    fx = await addFooBar({ db: new Database(admin) }, out);
+    await new Database(admin).addNewPackage("other", "", "");
+  });
+  const context = new Context();
+  const config = testConfig({ dsn: db.dsn, outputPath: out });
+  const seraph = await startTask(new Seraph(context, config));
+  const oracle = await startTask(new TheOracle(context, config));
+  try {
+    await fn({ context, config, out, fx: fx! });
+  } finally {
+    await oracle.stop();
+    await seraph.stop();
+    await context.close();
+    await db.remove();
+    await Deno.remove(out, { recursive: true });
+  }
+}
+
+for (const kind of ENGINES) {
+  Deno.test({
+    name: `TheScribe writes the web output for each request over its queue (${kind})`,
+    sanitizeOps: false,
+    sanitizeResources: false,
+    async fn() {
+      await withMaster(kind, async ({ context, config, out, fx }) => {
+        const scribe = await startTask(
+          new TheScribe(context, config, {
+            siteUrl: "https://piw.example.org",
+            rootIntervalMs: 50,
+          }),
+        );
+        const client = context.socket("REQ");
+        client.connect(config.scribeQueue);
+        try {
+          // Start-up: layout, static files, startup pages, and the root index of every package.
+          for (const name of ["piw.css", "search.js", "faq.html", "packages.html", "404.html"]) {
+            assert.ok(Deno.statSync(`${out}/${name}`).isFile, name);
+          }
+          assert.deepEqual(
+            links(Deno.readTextFileSync(`${out}/simple/index.html`)).map((a) => a.text),
+            ["foo-bar", "other"],
+          );
+
+          await request(client, "BOTH", "foo-bar");
+          const simple = Deno.readTextFileSync(`${out}/simple/foo-bar/index.html`);
+          const anchor = links(simple).find((a) =>
+            a.text === "foo_bar-2.0-cp311-cp311-linux_armv7l.whl"
+          )!;
+          assert.ok(anchor.attrs.get("data-core-metadata")?.startsWith("sha256="));
+          assert.equal(
+            Deno.readTextFileSync(`${out}/simple/foo-bar/${anchor.text}.metadata`),
+            fx.wheels.get(anchor.text)!.metadata,
+          );
+          assert.equal(
+            JSON.parse(Deno.readTextFileSync(`${out}/simple/foo-bar/index.json`)).name,
+            "foo-bar",
+          );
+          assert.ok(Deno.statSync(`${out}/project/foo-bar/index.html`).isFile);
+          assert.equal(
+            JSON.parse(Deno.readTextFileSync(`${out}/project/foo-bar/json/index.json`))
+              .piwheels_url,
+            "https://piw.example.org/project/foo-bar/",
+          );
+          assert.equal(Deno.readLinkSync(`${out}/project/Foo.Bar`), "foo-bar");
+
+          // PROJECT rewrites the project page only.
+          Deno.removeSync(`${out}/project/foo-bar/index.html`);
+          const simpleStamp = Deno.statSync(`${out}/simple/foo-bar/index.html`).mtime;
+          await request(client, "PROJECT", "foo-bar");
+          assert.ok(Deno.statSync(`${out}/project/foo-bar/index.html`).isFile);
+          assert.deepEqual(Deno.statSync(`${out}/simple/foo-bar/index.html`).mtime, simpleStamp);
+
+          await request(client, "HOME", stats());
+          const home = parseTags(Deno.readTextFileSync(`${out}/index.html`));
+          assert.equal(home.filter((t) => t.name === "svg").length, 2);
+          assert.ok(Deno.statSync(`${out}/sitemap.xml`).isFile);
+
+          await request(client, "SEARCH", { "foo-bar": [3, 30], other: [0, 0] });
+          assert.deepEqual(JSON.parse(Deno.readTextFileSync(`${out}/packages.json`)), [
+            ["foo-bar", 3, 30],
+            ["other", 0, 0],
+          ]);
+
+          await request(client, "LOG", [15712701, "build output"]);
+          assert.equal(
+            new TextDecoder().decode(
+              gunzipSync(Deno.readFileSync(`${out}/logs/0000/1571/2701.txt.gz`)),
+            ),
+            "build output",
+          );
+
+          // DELVER: as CloudGazer does it, the version is marked deleted first.
+          const db = new DbClient(context, config);
+          await db.call("SKIPVER", ["foo-bar", "1.0", "deleted"]);
+          db.close();
+          await request(client, "DELVER", ["foo-bar", "1.0"]);
+          assert.ok(
+            !links(Deno.readTextFileSync(`${out}/simple/foo-bar/index.html`)).some((a) =>
+              a.text.includes("-1.0-")
+            ),
+          );
+          assert.throws(() =>
+            Deno.statSync(`${out}/simple/foo-bar/foo_bar-1.0-cp39-cp39-linux_armv7l.whl`)
+          );
+          assert.throws(() =>
+            Deno.statSync(`${out}/simple/foo-bar/foo_bar-1.0-cp39-cp39-linux_armv7l.whl.metadata`)
+          );
+
+          await request(client, "DELPKG", "foo-bar");
+          for (
+            const path of [
+              "simple/foo-bar",
+              "project/foo-bar",
+              "project/Foo.Bar",
+              "project/foo_bar",
+            ]
+          ) {
+            assert.throws(() => Deno.lstatSync(`${out}/${path}`), Deno.errors.NotFound, path);
+          }
+          assert.deepEqual(
+            links(Deno.readTextFileSync(`${out}/simple/index.html`)).map((a) => a.text),
+            ["other"],
+          );
+        } finally {
+          client.close(0);
+          await scribe.stop();
+        }
+      });
+    },
+  });
+}
+
+Deno.test({
+  name: "TheScribe refuses hostile package names and still answers DONE",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await withMaster("pglite", async ({ context, config, out }) => {
+      const logs = captureLogs("error");
+      const scribe = await startTask(new TheScribe(context, config));
+      const client = context.socket("REQ");
+      client.connect(config.scribeQueue);
+      try {
+        const before = [...Deno.readDirSync(out)].map((e) => e.name).sort();
+        for (const name of ["<script>", "../etc", ""]) {
+          await request(client, "BOTH", name);
+          await request(client, "DELPKG", name);
+          await request(client, "DELVER", [name, "1.0"]);
+        }
+        // An unknown package is logged, not written.
+        await request(client, "BOTH", "no-such-package");
+        assert.deepEqual([...Deno.readDirSync(out)].map((e) => e.name).sort(), before);
+        assert.deepEqual([...Deno.readDirSync(`${out}/project`)], []);
+        assert.ok(logs.lines.some((l) => l.includes("refusing BOTH") && l.includes("<script>")));
+        // A malformed request is answered too.
+        await client.send([new Uint8Array([0xff, 0x00])]);
+        assert.ok(await client.recv(5000));
+      } finally {
+        client.close(0);
+        await scribe.stop();
+        logs.stop();
+      }
+    });
+  },
+});
+
+Deno.test({
+  name: "a build's pages reach the disk through TheSecretary and TheScribe",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await withMaster("pglite", async ({ context, config, out }) => {
+      const scribe = await startTask(new TheScribe(context, config, { rootIntervalMs: 50 }));
+      const secretary = await startTask(
+        new TheSecretary(context, config, { holdMs: 200, checkMs: 20 }),
+      );
+      const web = new SecretaryClient(context, config);
+      try {
+        await web.send("LOG", [7, "log of build 7"]);
+        await web.send("PROJECT", "foo-bar");
+        await web.send("BOTH", "foo-bar");
+        await waitFor(
+          () => {
+            try {
+              return Deno.statSync(`${out}/logs/0000/0000/0007.txt.gz`).isFile;
+            } catch {
+              return false;
+            }
+          },
+          10_000,
+          "the log",
+        );
+        await waitFor(
+          () => {
+            try {
+              return Deno.statSync(`${out}/simple/foo-bar/index.json`).isFile &&
+                Deno.statSync(`${out}/project/foo-bar/index.html`).isFile;
+            } catch {
+              return false;
+            }
+          },
+          10_000,
+          "the pages",
+        );
+        assert.equal(secretary.buffer.size, 0);
+      } finally {
+        web.close();
+        await secretary.stop();
+        await scribe.stop();
+      }
+    });
+  },
+});

@@ -1,0 +1,419 @@
+/**
+ * `piw slave` as a real subprocess against a scripted master (a ROUTER in this process) and,
+ * for file transfer, a real FileJuggler: HELLO facts, a real build from the fixture index,
+ * transfer and cleanup, the build timeout, reconnection, SIGTERM → BYE. Plus the pure helpers.
+ */
+import assert from "node:assert/strict";
+import { Context, type Socket } from "../../src/transport/mod.ts";
+import {
+  decodeMessage,
+  encodeMessage,
+  type MessageOf,
+  NO_DATA,
+  slaveDriverProtocol,
+} from "../../src/protocols/mod.ts";
+import { interpreterFacts, osFacts } from "../../src/slave/facts.ts";
+import { masterEndpoints } from "../../src/slave/endpoints.ts";
+import { checkEnvironment, timingFromEnv } from "../../src/slave/main.ts";
+import { FileState } from "../../src/master/states.ts";
+import { FileJuggler } from "../../src/master/tasks/file_juggler.ts";
+import { FsClient } from "../../src/master/fs_client.ts";
+import { createFixtureIndex, hermeticPipEnv } from "../fixtures/package_index.ts";
+import { startTask, testConfig } from "../master/helpers.ts";
+
+type Request = MessageOf<typeof slaveDriverProtocol.recv>;
+type Reply = MessageOf<typeof slaveDriverProtocol.send>;
+
+const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+const EMPTY = new Uint8Array(0);
+
+/** A scripted master: a ROUTER on the slave queue; the file queue is given separately. */
+class ScriptedMaster {
+  readonly socket: Socket;
+  readonly port: number;
+  address: Uint8Array = EMPTY;
+
+  constructor(context: Context, port = 0) {
+    this.socket = context.socket("ROUTER", { linger: 0 });
+    // A port just closed is released by libzmq's I/O thread a moment later.
+    for (let attempt = 0;; attempt++) {
+      try {
+        this.socket.bind(`tcp://127.0.0.1:${port || "*"}`);
+        break;
+      } catch (e) {
+        if (attempt > 200) throw e;
+        const until = Date.now() + 20;
+        while (Date.now() < until) { /* brief wait */ }
+      }
+    }
+    this.port = Number(this.socket.lastEndpoint.split(":").pop());
+  }
+
+  /** The next request (remembering who sent it); throws after `timeoutMs`. */
+  async next(timeoutMs = 20_000): Promise<Request> {
+    const frames = await this.socket.recv(timeoutMs);
+    if (!frames) throw new Error(`no message from the slave within ${timeoutMs} ms`);
+    this.address = frames[0];
+    return decodeMessage(slaveDriverProtocol, frames[2]);
+  }
+
+  /** Reply to the last sender. */
+  async reply(reply: Reply): Promise<void> {
+    const payload = encodeMessage(slaveDriverProtocol, reply.name, reply.data as never);
+    await this.socket.send([this.address, EMPTY, payload]);
+  }
+
+  /** Reply, then return the next request. */
+  async call(reply: Reply, timeoutMs?: number): Promise<Request> {
+    await this.reply(reply);
+    return await this.next(timeoutMs);
+  }
+
+  close(): void {
+    this.socket.close(0);
+  }
+}
+
+/** `piw slave` in a subprocess with the given ports, environment and extra arguments. */
+function startSlave(
+  slavePort: number,
+  filePort: number,
+  options: { env?: Record<string, string>; args?: string[]; dir: string },
+) {
+  const env: Record<string, string> = { ...Deno.env.toObject() };
+  for (const [k, v] of Object.entries(hermeticPipEnv())) {
+    if (v === null) delete env[k];
+    else env[k] = v;
+  }
+  Object.assign(env, {
+    PIW_ALLOW_ROOT: "1",
+    PIW_MASTER_TIMEOUT: "20s",
+    PIW_SLAVE_INTERVAL: "0.2s",
+    NO_COLOR: "1",
+    ...options.env,
+  });
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      MAIN,
+      "slave",
+      "--master",
+      `127.0.0.1:${slavePort}:${filePort}`,
+      "--label",
+      "test-slave",
+      "--dir",
+      options.dir,
+      "-v",
+      ...(options.args ?? []),
+    ],
+    env,
+    clearEnv: true,
+    stdin: "null",
+    stdout: "piped",
+    stderr: Deno.env.get("PIW_TEST_SHOW_SLAVE") ? "inherit" : "piped",
+  }).spawn();
+  const stderr = Deno.env.get("PIW_TEST_SHOW_SLAVE")
+    ? Promise.resolve("")
+    : new Response(child.stderr).text();
+  const stdout = new Response(child.stdout).text();
+  return {
+    child,
+    /**
+     * Wait for exit (code and standard error); a slave still running after `graceMs` (a test
+     * that failed half-way) gets SIGTERM, then SIGKILL.
+     */
+    async exit(graceMs = 30_000): Promise<{ code: number; stderr: string }> {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const stop = (signal: Deno.Signal, ms: number) =>
+        new Promise<void>((resolve) => {
+          timer = setTimeout(() => {
+            try {
+              child.kill(signal);
+            } catch { /* gone */ }
+            resolve();
+          }, ms);
+        });
+      const status = await Promise.race([
+        child.status,
+        stop("SIGTERM", graceMs).then(() => stop("SIGKILL", 15_000)).then(() => child.status),
+      ]);
+      clearTimeout(timer);
+      await stdout;
+      return { code: status.code, stderr: await stderr };
+    },
+  };
+}
+
+/** Run `body` with a context, a scripted master and a temporary build directory. */
+async function withMaster(
+  body: (ctx: Context, master: ScriptedMaster, dir: string) => Promise<void>,
+): Promise<void> {
+  const ctx = new Context();
+  const master = new ScriptedMaster(ctx);
+  const dir = await Deno.makeTempDir({ prefix: "piw-slave-test-" });
+  try {
+    await body(ctx, master, dir);
+  } finally {
+    master.close();
+    await ctx.close(0);
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+async function entries(dir: string): Promise<string[]> {
+  const names: string[] = [];
+  for await (const e of Deno.readDir(dir)) names.push(e.name);
+  return names;
+}
+
+function isGone(pid: number): boolean {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    return stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z");
+  } catch {
+    return true;
+  }
+}
+
+const DIE: Reply = { name: "DIE", data: NO_DATA };
+
+Deno.test("HELLO carries the timeouts and the target interpreter's real facts", async () => {
+  await withMaster(async (_ctx, master, dir) => {
+    const slave = startSlave(master.port, master.port + 1, {
+      dir,
+      args: ["--timeout", "30m"],
+      env: { PIW_MASTER_TIMEOUT: "45s" },
+    });
+    try {
+      const hello = await master.next();
+      assert.equal(hello.name, "HELLO");
+      const data = hello.data as unknown[];
+      const py = await interpreterFacts("python3");
+      const os = await osFacts();
+      assert.equal((data[0] as { totalSeconds(): number }).totalSeconds(), 1800);
+      assert.equal((data[1] as { totalSeconds(): number }).totalSeconds(), 45);
+      assert.deepEqual(data.slice(2, 8), [
+        py.pyVersion,
+        py.abi,
+        py.platform,
+        "test-slave",
+        os.osName,
+        os.osVersion,
+      ]);
+      const idle = await master.call({ name: "ACK", data: [1, "http://127.0.0.1:9/simple"] });
+      assert.equal(idle.name, "IDLE");
+      assert.equal((idle.data as unknown[]).length, 9);
+      assert.equal((await master.call({ name: "SLEEP", data: false })).name, "IDLE");
+      assert.equal((await master.call(DIE)).name, "BYE");
+    } finally {
+      const { code, stderr } = await slave.exit();
+      assert.equal(code, 0, stderr);
+    }
+  });
+});
+
+Deno.test("builds a fixture sdist, sends the wheel, cleans up after DONE", async () => {
+  const index = await createFixtureIndex([{ name: "piw-slave-pkg", version: "1.0" }]);
+  const ctx = new Context();
+  const output = await Deno.makeTempDir({ prefix: "piw-slave-out-" });
+  const config = testConfig({ outputPath: output, fileQueue: "tcp://127.0.0.1:*" });
+  if (Deno.env.get("PIW_TEST_SHOW_SLAVE")) {
+    (await import("../../src/log.ts")).configureLogging({ level: "debug", showNames: true });
+  }
+  const juggler = await startTask(new FileJuggler(ctx, config));
+  const fs = new FsClient(ctx, config.fsQueue);
+  const filePort = Number(juggler.fileEndpoint.split(":").pop());
+  try {
+    await withMaster(async (_ctx, master, dir) => {
+      const slave = startSlave(master.port, filePort, { dir });
+      try {
+        assert.equal((await master.next()).name, "HELLO");
+        assert.equal((await master.call({ name: "ACK", data: [5, index.url] })).name, "IDLE");
+        let request = await master.call({ name: "BUILD", data: ["piw-slave-pkg", "1.0"] });
+        while (request.name === "BUSY") {
+          request = await master.call({ name: "CONT", data: NO_DATA });
+        }
+        if (request.name !== "BUILT") throw new Error(`${request.name} instead of BUILT`);
+        const [status, duration, log, files] = request.data;
+        assert.equal(status, true, log);
+        assert.ok(duration.totalSeconds() > 0);
+        assert.equal(files.length, 1);
+        const file = FileState.fromMessage(files[0]);
+        assert.match(file.filename, /^piw_slave_pkg-1\.0-py3-none-any\.whl$/);
+        assert.equal((await entries(dir)).length, 1, "the build directory exists until DONE");
+        await fs.expect(5, file);
+        assert.equal((await master.call({ name: "SEND", data: file.filename })).name, "SENT");
+        assert.deepEqual(await fs.verify(5, "piw-slave-pkg"), { status: "published" });
+        const published = `${output}/simple/piw-slave-pkg/${file.filename}`;
+        assert.equal((await Deno.stat(published)).size, file.filesize);
+        assert.equal((await master.call({ name: "DONE", data: NO_DATA })).name, "IDLE");
+        assert.deepEqual(await entries(dir), [], "DONE removed the build directory");
+        assert.equal((await master.call(DIE)).name, "BYE");
+      } finally {
+        const { code, stderr } = await slave.exit();
+        assert.equal(code, 0, stderr);
+      }
+    });
+  } finally {
+    fs.close();
+    await juggler.stop();
+    await ctx.close(0);
+    await index.close();
+    await Deno.remove(output, { recursive: true });
+  }
+});
+
+Deno.test("the build timeout kills the build's whole process tree", async () => {
+  const tmp = await Deno.makeTempDir();
+  const pidFile = `${tmp}/pids`;
+  const index = await createFixtureIndex([
+    { name: "piw-slave-hang", version: "1.0", kind: "hang", pidFile },
+  ]);
+  try {
+    await withMaster(async (_ctx, master, dir) => {
+      // Long enough for pip to start the backend on a busy machine.
+      const slave = startSlave(master.port, master.port + 1, { dir, args: ["--timeout", "12s"] });
+      try {
+        await master.next();
+        await master.call({ name: "ACK", data: [1, index.url] });
+        let request = await master.call({ name: "BUILD", data: ["piw-slave-hang", "1.0"] });
+        while (request.name === "BUSY") {
+          request = await master.call({ name: "CONT", data: NO_DATA });
+        }
+        if (request.name !== "BUILT") throw new Error(`${request.name} instead of BUILT`);
+        const [status, , output] = request.data;
+        assert.equal(status, false);
+        assert.match(output, /timed out after 12 s/);
+        const pids = (await Deno.readTextFile(pidFile)).trim().split(" ").map(Number).slice(0, 3);
+        for (const pid of pids) assert.ok(isGone(pid), `process ${pid} survived`);
+        assert.equal((await master.call({ name: "DONE", data: NO_DATA })).name, "IDLE");
+        assert.deepEqual(await entries(dir), []);
+        assert.equal((await master.call(DIE)).name, "BYE");
+      } finally {
+        const { code, stderr } = await slave.exit();
+        assert.equal(code, 0, stderr);
+      }
+    });
+  } finally {
+    await index.close();
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
+
+Deno.test("after the master timeout the slave reconnects to a restarted master", async () => {
+  await withMaster(async (ctx, master, dir) => {
+    const slave = startSlave(master.port, master.port + 1, {
+      dir,
+      env: { PIW_MASTER_TIMEOUT: "1.5s" },
+    });
+    try {
+      assert.equal((await master.next()).name, "HELLO");
+      const firstAddress = master.address;
+      assert.equal((await master.call({ name: "ACK", data: [1, "x"] })).name, "IDLE");
+      // The master "restarts": it forgets everything and never answers that IDLE.
+      master.close();
+      const restarted = new ScriptedMaster(ctx, master.port);
+      try {
+        const hello = await restarted.next(15_000);
+        assert.equal(hello.name, "HELLO");
+        assert.notDeepEqual(restarted.address, firstAddress, "a new socket, a new identity");
+        assert.equal((await restarted.call({ name: "ACK", data: [1, "x"] })).name, "IDLE");
+        assert.equal((await restarted.call(DIE)).name, "BYE");
+      } finally {
+        restarted.close();
+      }
+    } finally {
+      const { code, stderr } = await slave.exit();
+      assert.equal(code, 0, stderr);
+      assert.match(stderr, /resetting the connection/);
+    }
+  });
+});
+
+Deno.test("SIGTERM during a build stops it, says BYE and exits 0", async () => {
+  const tmp = await Deno.makeTempDir();
+  const pidFile = `${tmp}/pids`;
+  const index = await createFixtureIndex([
+    { name: "piw-slave-term", version: "1.0", kind: "hang", pidFile },
+  ]);
+  try {
+    await withMaster(async (_ctx, master, dir) => {
+      const slave = startSlave(master.port, master.port + 1, { dir });
+      await master.next();
+      await master.call({ name: "ACK", data: [1, index.url] });
+      assert.equal(
+        (await master.call({ name: "BUILD", data: ["piw-slave-term", "1.0"] })).name,
+        "BUSY",
+      );
+      // Wait until the build's processes run, then stop the slave while it awaits CONT.
+      for (let i = 0; i < 300; i++) {
+        if ((await Deno.readTextFile(pidFile).catch(() => "")).trim()) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      slave.child.kill("SIGTERM");
+      assert.equal((await master.next()).name, "BYE");
+      const { code, stderr } = await slave.exit();
+      assert.equal(code, 0, stderr);
+      const pids = (await Deno.readTextFile(pidFile)).trim().split(" ").map(Number).slice(0, 3);
+      for (const pid of pids) assert.ok(isGone(pid), `process ${pid} survived`);
+      assert.deepEqual(await entries(dir), [], "the build directory is removed");
+    });
+  } finally {
+    await index.close();
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
+
+Deno.test("the slave refuses root unless PIW_ALLOW_ROOT=1, and a clock before 2020-06", () => {
+  assert.throws(() => checkEnvironment(0, Date.now(), false), /must not be run as root/);
+  checkEnvironment(0, Date.now(), true);
+  checkEnvironment(1000, Date.now(), false);
+  assert.throws(() => checkEnvironment(1000, Date.UTC(2019, 0, 1), false), /clock/);
+});
+
+Deno.test("--master takes a host, a bracketed or bare IPv6 literal, and optional ports", () => {
+  const cases: [string, string, string][] = [
+    ["localhost", "tcp://localhost:5555", "tcp://localhost:5556"],
+    ["10.0.0.1:6000", "tcp://10.0.0.1:6000", "tcp://10.0.0.1:6001"],
+    ["master.lan:6000:7000", "tcp://master.lan:6000", "tcp://master.lan:7000"],
+    ["::1", "tcp://[::1]:5555", "tcp://[::1]:5556"],
+    ["fe80::1:2", "tcp://[fe80::1:2]:5555", "tcp://[fe80::1:2]:5556"],
+    ["[::1]", "tcp://[::1]:5555", "tcp://[::1]:5556"],
+    ["[2001:db8::5]:6000:6001", "tcp://[2001:db8::5]:6000", "tcp://[2001:db8::5]:6001"],
+  ];
+  for (const [master, slave, file] of cases) {
+    assert.deepEqual(masterEndpoints(master), { slave, file }, master);
+  }
+  for (const bad of ["host:0", "host:99999", "[::1", "[::1]x", "host:1:2:3"]) {
+    assert.throws(() => masterEndpoints(bad), /master address|port/, bad);
+  }
+});
+
+Deno.test("timings come from PIW_MASTER_TIMEOUT and PIW_SLAVE_INTERVAL", () => {
+  const env = (values: Record<string, string>) => ({ get: (k: string) => values[k] });
+  const defaults = timingFromEnv(env({}) as unknown as Deno.Env);
+  assert.equal(defaults.masterTimeoutMs, 300_000);
+  for (let i = 0; i < 20; i++) {
+    const ms = defaults.intervalMs();
+    assert.ok(ms >= 5000 && ms <= 10_000, `${ms}`);
+  }
+  const set = timingFromEnv(env({ PIW_MASTER_TIMEOUT: "2s", PIW_SLAVE_INTERVAL: "0.5s" }) as never);
+  assert.equal(set.masterTimeoutMs, 2000);
+  assert.equal(set.intervalMs(), 500);
+});
+
+Deno.test("as root without PIW_ALLOW_ROOT the command fails with a one-line error", async () => {
+  if (Deno.uid() !== 0) return; // only meaningful where the tests run as root (CI)
+  const env = { ...Deno.env.toObject() };
+  delete env.PIW_ALLOW_ROOT;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, "slave", "--master", "127.0.0.1:1:2"],
+    env,
+    clearEnv: true,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(out.code, 1);
+  assert.match(new TextDecoder().decode(out.stderr), /must not be run as root/);
+});

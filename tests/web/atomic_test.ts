@@ -1,0 +1,148 @@
+import assert from "node:assert/strict";
+import {
+  FILE_MODE,
+  makeRealDir,
+  removeFile,
+  symlinkOnce,
+  writeFileAtomic,
+  writeFileExclusive,
+} from "../../src/web/mod.ts";
+
+function tempDir(): string {
+  return Deno.makeTempDirSync({ prefix: "piw-web-atomic-" });
+}
+
+function names(dir: string): string[] {
+  return [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+}
+
+Deno.test("writeFileAtomic replaces a file with mode 0644 and leaves no temporary file", () => {
+  const dir = tempDir();
+  try {
+    writeFileAtomic(`${dir}/index.html`, "one");
+    writeFileAtomic(`${dir}/index.html`, new TextEncoder().encode("two"));
+    assert.equal(Deno.readTextFileSync(`${dir}/index.html`), "two");
+    assert.equal(Deno.statSync(`${dir}/index.html`).mode! & 0o777, FILE_MODE);
+    assert.deepEqual(names(dir), ["index.html"]);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("writeFileAtomic gives 0644 even under a restrictive umask", () => {
+  const dir = tempDir();
+  const old = Deno.umask(0o077);
+  try {
+    writeFileAtomic(`${dir}/a.html`, "x");
+  } finally {
+    Deno.umask(old);
+  }
+  try {
+    assert.equal(Deno.statSync(`${dir}/a.html`).mode! & 0o777, FILE_MODE);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("writeFileAtomic cleans up its temporary file when the rename fails", () => {
+  const dir = tempDir();
+  try {
+    Deno.mkdirSync(`${dir}/target`);
+    Deno.writeFileSync(`${dir}/target/keep`, new Uint8Array(1));
+    // Renaming a file over a non-empty directory fails.
+    assert.throws(() => writeFileAtomic(`${dir}/target`, "x"));
+    assert.deepEqual(names(dir), ["target"]);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("a concurrent reader never sees a half-written file", async () => {
+  const dir = tempDir();
+  const path = `${dir}/page.html`;
+  // Two contents of different sizes; any torn read is neither.
+  const a = "a".repeat(1_000_000);
+  const b = "b".repeat(1_500_000);
+  writeFileAtomic(path, a);
+  const reader = new Worker(
+    "data:application/javascript," + encodeURIComponent(`
+      self.onmessage = (e) => {
+        const { path, stopAt } = e.data;
+        let reads = 0, torn = 0;
+        const deadline = Date.now() + stopAt;
+        while (Date.now() < deadline) {
+          const text = Deno.readTextFileSync(path);
+          reads++;
+          const ok = (text.length === 1000000 && text[0] === "a" && text[999999] === "a") ||
+            (text.length === 1500000 && text[0] === "b" && text[1499999] === "b");
+          if (!ok) torn++;
+        }
+        self.postMessage({ reads, torn });
+      };`),
+    { type: "module" },
+  );
+  try {
+    const result = new Promise<{ reads: number; torn: number }>((resolve) =>
+      reader.onmessage = (e) => resolve(e.data)
+    );
+    reader.postMessage({ path, stopAt: 1500 });
+    const deadline = Date.now() + 1500;
+    let writes = 0;
+    while (Date.now() < deadline) {
+      writeFileAtomic(path, writes++ % 2 ? a : b);
+      // Let the reader's thread run between writes on a busy machine.
+      if (writes % 10 === 0) await new Promise((r) => setTimeout(r, 0));
+    }
+    const { reads, torn } = await result;
+    assert.ok(writes > 10 && reads > 10, `writes ${writes}, reads ${reads}`);
+    assert.equal(torn, 0);
+    assert.deepEqual(names(dir), ["page.html"]);
+  } finally {
+    reader.terminate();
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("writeFileExclusive writes once and refuses to replace", () => {
+  const dir = tempDir();
+  try {
+    writeFileExclusive(`${dir}/log.gz`, "first");
+    assert.throws(() => writeFileExclusive(`${dir}/log.gz`, "second"), Deno.errors.AlreadyExists);
+    assert.equal(Deno.readTextFileSync(`${dir}/log.gz`), "first");
+    assert.deepEqual(names(dir), ["log.gz"]);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("makeRealDir replaces a symlink left by an old layout with a directory", () => {
+  const dir = tempDir();
+  try {
+    Deno.mkdirSync(`${dir}/elsewhere`);
+    Deno.symlinkSync("elsewhere", `${dir}/pkg`);
+    makeRealDir(`${dir}/pkg`);
+    assert.ok(Deno.lstatSync(`${dir}/pkg`).isDirectory);
+    makeRealDir(`${dir}/pkg`); // idempotent
+    makeRealDir(`${dir}/a/b/c`); // parents too
+    assert.ok(Deno.statSync(`${dir}/a/b/c`).isDirectory);
+    Deno.writeFileSync(`${dir}/file`, new Uint8Array());
+    assert.throws(() => makeRealDir(`${dir}/file`), Deno.errors.AlreadyExists);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("symlinkOnce makes a relative link and leaves an existing entry alone", () => {
+  const dir = tempDir();
+  try {
+    Deno.mkdirSync(`${dir}/foo`);
+    assert.equal(symlinkOnce("foo", `${dir}/Foo`), true);
+    assert.equal(Deno.readLinkSync(`${dir}/Foo`), "foo");
+    assert.equal(symlinkOnce("bar", `${dir}/Foo`), false);
+    assert.equal(Deno.readLinkSync(`${dir}/Foo`), "foo");
+    assert.equal(removeFile(`${dir}/Foo`), true);
+    assert.equal(removeFile(`${dir}/Foo`), false);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
