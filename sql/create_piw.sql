@@ -43,7 +43,8 @@ CREATE TABLE packages (
     skip        VARCHAR(100) DEFAULT '' NOT NULL,
     description VARCHAR(200) DEFAULT '' NOT NULL,
 
-    CONSTRAINT packages_pk PRIMARY KEY (package)
+    CONSTRAINT packages_pk PRIMARY KEY (package),
+    CONSTRAINT packages_package_ck CHECK (package !~ '[[:cntrl:]]')
 );
 
 -- package_names ---------------------------------------------------------------------------------
@@ -74,6 +75,7 @@ CREATE TABLE versions (
     queued_abi VARCHAR(100),
 
     CONSTRAINT versions_pk PRIMARY KEY (package, version),
+    CONSTRAINT versions_version_ck CHECK (version !~ '[[:cntrl:]]'),
     CONSTRAINT versions_package_fk FOREIGN KEY (package)
         REFERENCES packages ON DELETE CASCADE
 );
@@ -670,16 +672,18 @@ AS $sql$
     ORDER BY abi_order(a.abi_tag), a.abi_tag, q.position
 $sql$;
 
--- The same as one JSON object {abi: [[package, version], ...]}: one value to transfer and
--- parse instead of a row per entry, which at PyPI scale (400,000 entries) is most of the time.
-CREATE FUNCTION get_build_queue_json(lim INTEGER) RETURNS JSON
+-- The same, one row per active ABI with its entries as text, "package<TAB>version" lines oldest
+-- first (names and versions hold no control characters: see their CHECKs). At PyPI scale
+-- (400,000 entries) one value per ABI instead of a row per entry is most of the speed, and this
+-- text costs a third of the equivalent JSON to build.
+CREATE FUNCTION get_build_queue_text(lim INTEGER) RETURNS TABLE (abi_tag VARCHAR, entries TEXT)
 LANGUAGE sql STABLE
 SET search_path = public, pg_temp
 AS $sql$
-    SELECT COALESCE(json_object_agg(a.abi_tag, (
+    SELECT a.abi_tag, (
         -- The aggregate takes the rows in the order of the subquery (which has a LIMIT, so it
         -- is never flattened): a second sort would cost more than the scan.
-        SELECT COALESCE(json_agg(ARRAY[s.package, s.version]), '[]')
+        SELECT COALESCE(string_agg(s.package || E'\t' || s.version, E'\n'), '')
         FROM (
             SELECT v.released, v.package, v.version
             FROM versions v
@@ -687,9 +691,10 @@ AS $sql$
             ORDER BY v.released, v.package, v.version
             LIMIT lim
         ) s
-    ) ORDER BY abi_order(a.abi_tag), a.abi_tag), '{}')
+    )
     FROM build_abis a
     WHERE a.skip = ''
+    ORDER BY abi_order(a.abi_tag), a.abi_tag
 $sql$;
 
 -- PyPI serial -----------------------------------------------------------------------------------

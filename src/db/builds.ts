@@ -50,10 +50,18 @@ export async function deleteBuild(sql: SqlClient, pkg: string, version: string):
  * active ABI has an entry, possibly empty.
  */
 export async function getBuildQueue(sql: SqlClient, limit = 1000): Promise<BuildQueue> {
-  const text = await queryValue<string>(sql, "SELECT get_build_queue_json($1)::text AS value", [
-    limit,
-  ]);
-  return JSON.parse(text);
+  const rows = await sql.query<{ abi_tag: string; entries: string }>(
+    "SELECT abi_tag, entries FROM get_build_queue_text($1)",
+    [limit],
+  );
+  const queue: BuildQueue = {};
+  for (const { abi_tag, entries } of rows) {
+    queue[abi_tag] = entries === "" ? [] : entries.split("\n").map((line) => {
+      const tab = line.indexOf("\t");
+      return [line.slice(0, tab), line.slice(tab + 1)];
+    });
+  }
+  return queue;
 }
 
 /** The files of a package's successful builds: filename to SHA-256. */

@@ -5,6 +5,7 @@
 
 import { libzmq, SOCKET_TYPES, strerror } from "./ffi.ts";
 import { TransportError } from "./errors.ts";
+import { relaxMallocTrim } from "./libc.ts";
 import { Socket, type SocketOptions, type SocketType } from "./socket.ts";
 
 /**
@@ -24,6 +25,7 @@ export class Context {
   /** Creates a context (and loads libzmq on first use). */
   constructor(handle?: bigint) {
     const z = libzmq();
+    relaxMallocTrim();
     if (handle !== undefined) {
       const ptr = Deno.UnsafePointer.create(handle);
       if (ptr === null) throw new TransportError("invalid context handle 0");

@@ -18,7 +18,7 @@
 
 import { setImmediate } from "node:timers";
 import { libzmq, ZMQ } from "./ffi.ts";
-import { Waker } from "./waker.ts";
+import { Waker } from "./libc.ts";
 
 /** How a socket or poller waits when nothing is ready: see the module documentation. */
 export type WaitMode = "thread-pool" | "blocking-short-poll";

@@ -53,7 +53,6 @@ export interface SendOptions {
 }
 
 const ENCODER = new TextEncoder();
-const EMPTY = new Uint8Array(0);
 const DEFAULT_LINGER_MS = 1000;
 // Frames larger than this are released right after copying rather than kept until the next
 // receive on the thread.
@@ -279,11 +278,8 @@ export class Socket implements Pollable {
     }
     const frames: Uint8Array[] = [];
     for (;;) {
-      let frame = EMPTY;
-      if (size > 0) {
-        frame = new Uint8Array(size);
-        Deno.UnsafePointerView.copyInto(z.zmq_msg_data(msg)!, frame);
-      }
+      const frame = new Uint8Array(size);
+      if (size > 0) Deno.UnsafePointerView.copyInto(z.zmq_msg_data(msg)!, frame);
       frames.push(frame);
       const more = z.zmq_msg_more(msg);
       if (size > RELEASE_ABOVE) {

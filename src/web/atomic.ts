@@ -108,26 +108,27 @@ export function exists(path: string): boolean {
 
 /**
  * Make `dir` a real directory (with its parents), replacing a symlink left there by an older
- * layout (piwheels' mkdir_override_symlink).
+ * layout (piwheels' mkdir_override_symlink). True if it was made (so it is empty).
  */
-export function makeRealDir(dir: string): void {
+export function makeRealDir(dir: string): boolean {
   // mkdir first: a new directory then costs one syscall and no exception (exceptions are
   // expensive in Deno, and a full rewrite makes 300,000 directories).
   try {
     Deno.mkdirSync(dir);
-    return;
+    return true;
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) {
       Deno.mkdirSync(dir, { recursive: true });
-      return;
+      return true;
     }
     if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
   }
   const info = Deno.lstatSync(dir);
-  if (info.isDirectory) return;
+  if (info.isDirectory) return false;
   if (!info.isSymlink) throw new Deno.errors.AlreadyExists(`${dir} exists and is not a directory`);
   Deno.removeSync(dir);
   Deno.mkdirSync(dir);
+  return true;
 }
 
 /**

@@ -4,6 +4,7 @@
  * renders nothing from a field it has not checked.
  * @module
  */
+import { PiwError } from "../errors.ts";
 import type {
   AbiStatus,
   ProjectBuild,
@@ -13,7 +14,7 @@ import type {
 } from "../db/types.ts";
 
 /** PROJDATA data that is not project data. */
-export class ProjectDataError extends Error {
+export class ProjectDataError extends PiwError {
   override name = "ProjectDataError";
 }
 

@@ -9,6 +9,7 @@
  * `project/<alias>` symlink per alias; build logs under `logs/`.
  * @module
  */
+import { PiwError } from "../errors.ts";
 import type { ProjectData } from "../db/types.ts";
 import type { MasterStats, SearchIndex } from "../protocols/mod.ts";
 import type { Logger } from "../log.ts";
@@ -56,7 +57,7 @@ export const STARTUP_PAGES: Record<string, string> = {
 export const DEFAULT_SITE_URL = "https://www.piwheels.org";
 
 /** A package name the web output refuses (not canonical, so possibly a path). */
-export class BadPackageNameError extends Error {
+export class BadPackageNameError extends PiwError {
   override name = "BadPackageNameError";
 }
 
@@ -202,8 +203,25 @@ export class WebSite {
    * deleted has its output removed instead. Resolves to the files listed.
    */
   async writeProject(data: ProjectData, what: ProjectWrite): Promise<ListedRelease[]> {
+    checkPackage(data.package);
+    try {
+      return await this.#writeProject(data, what);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+      // A directory remembered as made was removed behind our back: make it again.
+      this.#forgetDirs(data.package);
+      return await this.#writeProject(data, what);
+    }
+  }
+
+  #forgetDirs(pkg: string): void {
+    for (const dir of [`simple/${pkg}`, `project/${pkg}`, `project/${pkg}/json`]) {
+      this.#dirs.delete(`${this.root}/${dir}`);
+    }
+  }
+
+  async #writeProject(data: ProjectData, what: ProjectWrite): Promise<ListedRelease[]> {
     const pkg = data.package;
-    checkPackage(pkg);
     if (data.skip === DELETED) {
       this.deletePackage(pkg, data.aliases);
       return [];
@@ -215,10 +233,8 @@ export class WebSite {
     const now = this.#now();
     const simpleDir = `${this.root}/simple/${pkg}`;
     let present = new Set<string>();
-    if (what.simple) {
-      this.#realDir(simpleDir);
-      present = listDir(simpleDir);
-    }
+    // A directory just made is empty: no need to list it.
+    if (what.simple && !this.#realDir(simpleDir)) present = listDir(simpleDir);
     const releases: ListedRelease[] = [];
     for (const r of index.releases) {
       const files: ListedFile[] = [];
@@ -269,11 +285,15 @@ export class WebSite {
     return releases;
   }
 
-  /** makeRealDir, once per directory while it is known to exist (saves a stat per write). */
-  #realDir(dir: string): void {
-    if (this.#dirs.has(dir)) return;
-    makeRealDir(dir);
+  /**
+   * makeRealDir, once per directory while it is known to exist (saves a syscall per write);
+   * true if the directory was made now.
+   */
+  #realDir(dir: string): boolean {
+    if (this.#dirs.has(dir)) return false;
+    const made = makeRealDir(dir);
     this.#dirs.add(dir);
+    return made;
   }
 
   /** `project/<alias>` → `<pkg>` for every alias that is a valid project name. */
@@ -326,9 +346,8 @@ export class WebSite {
     for (const dir of [`${this.root}/simple/${pkg}`, `${this.root}/project/${pkg}`]) {
       removeTree(dir);
       this.metadata.forgetDir(dir);
-      this.#dirs.delete(dir);
     }
-    this.#dirs.delete(`${this.root}/project/${pkg}/json`);
+    this.#forgetDirs(pkg);
     const projectDir = `${this.root}/project`;
     const links = new Set<string>();
     for (const alias of aliases) if (isValidProjectName(alias) && alias !== pkg) links.add(alias);

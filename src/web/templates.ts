@@ -5,6 +5,7 @@
  * unescaped forms (`{{{ }}}`, `{{& }}`), which a test checks.
  * @module
  */
+import { PiwError } from "../errors.ts";
 import Mustache from "mustache";
 import { escapeHtml } from "./escape.ts";
 
@@ -25,7 +26,7 @@ const mustache = Mustache as unknown as MustacheApi;
 export const TEMPLATES_DIR = new URL("../../templates/", import.meta.url);
 
 /** A template name that does not exist. */
-export class TemplateError extends Error {
+export class TemplateError extends PiwError {
   override name = "TemplateError";
 }
 

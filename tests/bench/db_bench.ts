@@ -5,7 +5,8 @@
  * the master would run them. Targets: build queue and statistics within 1 s each.
  *
  * Run: `deno run -A tests/bench/db_bench.ts` (PIW_BENCH_SCALE=0.01 for a quick run;
- * PIW_BENCH_KEEP=1 keeps the database and prints its name).
+ * PIW_BENCH_KEEP=1 keeps the database and prints its name; PIW_BENCH_REUSE=<name> times the
+ * queries on a kept database without generating anything).
  * @module
  */
 import { type Database, openClient, openDatabase, parseDsn } from "../../src/db/mod.ts";
@@ -23,7 +24,8 @@ export interface Timing {
 
 /** What one benchmark run measured. */
 export interface DbBenchResult {
-  generated: GenerateResult;
+  /** Null when an existing database was reused. */
+  generated: GenerateResult | null;
   /** getBuildQueue(100000), as TheArchitect asks, and getBuildQueue(1000). */
   buildQueue: Timing;
   buildQueueSmall: Timing;
@@ -91,12 +93,38 @@ async function benchQueries(db: Database, pkg: string, runs: number) {
   };
 }
 
-/** Generate `scale` worth of data in a scratch database and time the master's queries. */
+async function timeOn(dsn: string, runs: number, log: (message: string) => void) {
+  const db = await openDatabase(dsn);
+  try {
+    // The package with the most versions: the heaviest project page.
+    const [big] = await db.client.query<{ package: string }>(
+      "SELECT package FROM versions GROUP BY package ORDER BY count(*) DESC LIMIT 1",
+    );
+    log("timing queries");
+    return await benchQueries(db, big.package, runs);
+  } finally {
+    await db.close();
+  }
+}
+
+/**
+ * Generate `scale` worth of data in a scratch database and time the master's queries (or, with
+ * `reuse`, time them on a database kept by an earlier run).
+ */
 export async function benchDb(
   scale: Scale,
-  options: { runs?: number; keep?: boolean; log?: (message: string) => void } = {},
+  options: {
+    runs?: number;
+    keep?: boolean;
+    reuse?: string;
+    log?: (message: string) => void;
+  } = {},
 ): Promise<DbBenchResult> {
   const log = options.log ?? (() => {});
+  if (options.reuse) {
+    const dsn = clusterDsns(options.reuse).master;
+    return { generated: null, ...await timeOn(dsn, options.runs ?? 5, log) };
+  }
   const name = `piw_bench_${crypto.randomUUID().slice(0, 8)}`;
   const dsns = clusterDsns(name);
   const server = await openClient(clusterDsns("postgres").admin);
@@ -110,17 +138,7 @@ export async function benchDb(
     }
     log(`generating ${JSON.stringify(scale)} into ${name}`);
     const generated = await generateData(dsns.admin, scale, { log });
-    const db = await openDatabase(dsns.master);
-    try {
-      // The package with the most versions: the heaviest project page.
-      const [big] = await db.client.query<{ package: string }>(
-        "SELECT package FROM versions GROUP BY package ORDER BY count(*) DESC LIMIT 1",
-      );
-      log("timing queries");
-      return { generated, ...await benchQueries(db, big.package, options.runs ?? 5) };
-    } finally {
-      await db.close();
-    }
+    return { generated, ...await timeOn(dsns.master, options.runs ?? 5, log) };
   } finally {
     if (options.keep) {
       log(`kept database ${name}`);
@@ -141,17 +159,20 @@ if (import.meta.main) {
   const scale = scaleFromEnv();
   const result = await benchDb(scale, {
     keep: Deno.env.get("PIW_BENCH_KEEP") === "1",
+    reuse: Deno.env.get("PIW_BENCH_REUSE"),
     log: (message) => console.log(message),
   });
-  const { counts, seconds } = result.generated;
-  const n = (x: number) => x.toLocaleString("en");
-  console.log(
-    `db: generated ${n(counts.packages)} packages, ${n(counts.versions)} versions, ` +
-      `${result.generated.abis.length} ABIs, ${n(counts.builds)} builds, ${n(counts.files)} ` +
-      `files, ${n(counts.downloads)} downloads in ${seconds.total.toFixed(1)} s ` +
-      `(COPY ${seconds.load.toFixed(1)} s, derive ${seconds.derive.toFixed(1)} s, ` +
-      `VACUUM ANALYZE ${seconds.vacuum.toFixed(1)} s)`,
-  );
+  if (result.generated) {
+    const { counts, seconds, abis } = result.generated;
+    const n = (x: number) => x.toLocaleString("en");
+    console.log(
+      `db: generated ${n(counts.packages)} packages, ${n(counts.versions)} versions, ` +
+        `${abis.length} ABIs, ${n(counts.builds)} builds, ${n(counts.files)} files, ` +
+        `${n(counts.downloads)} downloads in ${seconds.total.toFixed(1)} s ` +
+        `(COPY ${seconds.load.toFixed(1)} s, derive ${seconds.derive.toFixed(1)} s, ` +
+        `VACUUM ANALYZE ${seconds.vacuum.toFixed(1)} s)`,
+    );
+  }
   console.log(`db: queue sizes at limit 100000: ${JSON.stringify(result.queueSizes)}`);
   const verdict = (t: Timing) => t.median <= 1 ? "ok, target 1 s" : "OVER the 1 s target";
   console.log(`db: getBuildQueue(100000) ${ms(result.buildQueue)}: ${verdict(result.buildQueue)}`);

@@ -35,6 +35,19 @@ suite("db packages", {
     assertEquals(error.code, "23503");
   },
 
+  "refuses control characters in names and versions": async ({ db }) => {
+    for (const bad of ["foo\tbar", "foo\nbar"]) {
+      const error = await assertRejects(() => db.addNewPackage(bad), DatabaseError);
+      assertEquals(error.code, "23514");
+    }
+    await db.addNewPackage("foo");
+    const error = await assertRejects(
+      () => db.addNewPackageVersion("foo", "1.0\t2"),
+      DatabaseError,
+    );
+    assertEquals(error.code, "23514");
+  },
+
   "sets and cuts descriptions": async ({ db }) => {
     await db.addNewPackage("foo", "", "x".repeat(300));
     assertEquals((await db.getPackageDescription("foo"))!.length, 200);

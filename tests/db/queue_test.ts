@@ -77,6 +77,19 @@ suite("db build queue", {
     },
   ),
 
+  "keeps odd but legal names and versions intact": queueCase(
+    async (b) => {
+      await b.db.addNewPackage("zope-interface");
+      await b.db.addNewPackageVersion("zope-interface", "1.0 beta+ü", day(1));
+      await b.db.addNewPackageVersion("zope-interface", "2.0.dev0\\x", day(2));
+    },
+    {
+      cp39: [["zope-interface", "1.0 beta+ü"], ["zope-interface", "2.0.dev0\\x"]],
+      cp311: [],
+      cp313: [],
+    },
+  ),
+
   "stops each ABI's list at the limit": queueCase(
     (b) => releases(b, { foo: [["1.0", 1], ["2.0", 2], ["3.0", 3]] }),
     { cp39: [["foo", "1.0"], ["foo", "2.0"]], cp311: [], cp313: [] },

@@ -12,6 +12,7 @@ import {
 } from "../../src/protocols/mod.ts";
 import { PIW_VERSION } from "../../src/version.ts";
 import { type TestDatabase, testDatabase, waitFor } from "./helpers.ts";
+import { startPyPIStandIn } from "../fixtures/pypi/mod.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 const control = masterControlProtocol.reversed();
@@ -226,7 +227,16 @@ async function withRunningMaster(fn: (master: MasterProcess, db: TestDatabase) =
   const db = await testDatabase("pglite", async (admin) => {
     await admin.query("INSERT INTO build_abis (abi_tag) VALUES ('cp311')");
   });
-  const master = new MasterProcess(db.dsn);
+  // CloudGazer follows a local PyPI stand-in: this machine has no route to PyPI.
+  const pypi = await startPyPIStandIn();
+  const master = new MasterProcess(db.dsn, undefined, [
+    "--pypi-xmlrpc",
+    pypi.xmlrpcUrl,
+    "--pypi-json",
+    pypi.jsonUrl,
+    "--pypi-simple",
+    pypi.simpleUrl,
+  ]);
   try {
     await master.waitForLine("master: ready", 120_000);
     await fn(master, db);
@@ -241,6 +251,7 @@ async function withRunningMaster(fn: (master: MasterProcess, db: TestDatabase) =
     await master.exit().catch(() => {});
     master.cleanUp();
     await db.remove();
+    await pypi.close();
   }
 }
 

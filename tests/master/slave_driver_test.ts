@@ -262,7 +262,7 @@ Deno.test("out-of-sequence messages and invalid data get DIE", async () => {
 });
 
 Deno.test("IDLE while building is a protocol error: DIE, and the build is queued again", async () => {
-  await withDriver(async (h, logs) => {
+  await withDriver(async (h) => {
     const slave = await building(h);
     assert.deepEqual(await slave.call(IDLE()), { name: "DIE", data: NO_DATA });
     assert.deepEqual(h.driver.queues.sizes().cp311, 1);
@@ -432,7 +432,7 @@ Deno.test("monitor HELLO replays every slave: HELLO, its stats, its last reply",
 });
 
 Deno.test("HELLO again from a known slave starts afresh with a new id", async () => {
-  await withDriver(async (h, logs) => {
+  await withDriver(async (h) => {
     const slave = await building(h);
     assert.equal(await slave.hello(), 2);
     assert.equal(h.driver.slaves.size, 1);

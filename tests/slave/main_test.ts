@@ -2,6 +2,7 @@
  * `piw slave` as a real subprocess against a scripted master (a ROUTER in this process) and,
  * for file transfer, a real FileJuggler: HELLO facts, a real build from the fixture index,
  * transfer and cleanup, the build timeout, reconnection, SIGTERM → BYE. Plus the pure helpers.
+ * Set PIW_TEST_SHOW_SLAVE=1 to see the slave's (and FileJuggler's) log while debugging.
  */
 import assert from "node:assert/strict";
 import { Context, type Socket } from "../../src/transport/mod.ts";

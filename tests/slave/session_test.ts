@@ -39,8 +39,14 @@ Deno.test("applies the data size limit to the command", async () => {
   assert.equal((await proc.output).trim(), String(512 * 1024));
 });
 
-function pgid(pid: number): number {
-  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+/** The process group of `pid`, or null when it has exited meanwhile. */
+function pgid(pid: number): number | null {
+  let stat: string;
+  try {
+    stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  } catch {
+    return null;
+  }
   return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]);
 }
 
@@ -55,9 +61,20 @@ Deno.test("terminates a whole tree, escalating to SIGKILL for processes ignoring
   for (let i = 0; i < 100; i++) {
     await new Promise((r) => setTimeout(r, 100));
     members = sessionMembers(proc.pid);
-    if (members.some((pid) => pgid(pid) !== proc.pid)) break;
+    if (
+      members.some((pid) => {
+        const g = pgid(pid);
+        return g !== null && g !== proc.pid;
+      })
+    ) break;
   }
-  assert.ok(members.some((pid) => pgid(pid) !== proc.pid), "a member has its own group");
+  assert.ok(
+    members.some((pid) => {
+      const g = pgid(pid);
+      return g !== null && g !== proc.pid;
+    }),
+    "a member has its own group",
+  );
   assert.ok(members.length >= 3, `members: ${members}`);
   const started = Date.now();
   await terminateSession(proc.pid, 500);

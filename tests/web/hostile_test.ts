@@ -153,7 +153,9 @@ function hostileProject(): ProjectData {
   };
 }
 
-async function withSite(fn: (site: WebSite, out: string) => Promise<void>): Promise<void> {
+async function withSite(
+  fn: (site: WebSite, out: string) => Promise<void> | void,
+): Promise<void> {
   const out = await Deno.makeTempDir({ prefix: "piw-web-hostile-" });
   try {
     const site = new WebSite({ outputPath: out });
@@ -249,7 +251,7 @@ Deno.test("package names that are not canonical are refused, never used as paths
 });
 
 Deno.test("deleting a version only removes wheels, never paths named by the database", async () => {
-  await withSite(async (site, out) => {
+  await withSite((site, out) => {
     Deno.mkdirSync(`${out}/simple/evil`, { recursive: true });
     Deno.writeTextFileSync(`${out}/keep.txt`, "keep");
     Deno.writeTextFileSync(`${out}/simple/index.html`, "keep");

@@ -191,6 +191,14 @@ const cases: Record<string, (ctx: Ctx) => Promise<void> | void> = {
     assert.deepEqual(Deno.statSync(`${out}/simple/foo-bar/index.html`).mtime, stamp);
   },
 
+  "a project directory removed behind the site's back is made again": async (
+    { out, site, data },
+  ) => {
+    Deno.removeSync(`${out}/project/foo-bar`, { recursive: true });
+    await site.writeProject(data, { simple: false, project: true });
+    assert.ok(Deno.statSync(`${out}/project/foo-bar/json/index.json`).isFile);
+  },
+
   "deleting a version removes its files, metadata and normalised link": async (ctx) => {
     const { out, site, t } = ctx;
     const dir = `${out}/simple/foo-bar`;

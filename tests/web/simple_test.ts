@@ -56,7 +56,7 @@ function versionOf(filename: string): string {
   return parseWheelFilename(filename).version;
 }
 
-const cases: Record<string, (ctx: Ctx) => Promise<void>> = {
+const cases: Record<string, (ctx: Ctx) => Promise<void> | void> = {
   "the project index lists each wheel with an absolute URL and its sha256": async ({ out, fx }) => {
     const html = Deno.readTextFileSync(`${out}/simple/foo-bar/index.html`);
     const meta = parseTags(html).find((t) => t.name === "meta");
@@ -82,7 +82,7 @@ const cases: Record<string, (ctx: Ctx) => Promise<void>> = {
       }
     }
   },
-  "releases are listed newest first and the legacy version is left out, logged": async (
+  "releases are listed newest first and the legacy version is left out, logged": (
     { out, warnings },
   ) => {
     const html = Deno.readTextFileSync(`${out}/simple/foo-bar/index.html`);
@@ -114,7 +114,7 @@ const cases: Record<string, (ctx: Ctx) => Promise<void>> = {
     // Every listed name is one pip >= 25.3 accepts: strict PEP 427 with a normalised version.
     for (const name of names) parseWheelFilename(name, { strict: true });
   },
-  "Requires-Python is HTML-escaped and yanked files carry data-yanked": async ({ out }) => {
+  "Requires-Python is HTML-escaped and yanked files carry data-yanked": ({ out }) => {
     const html = Deno.readTextFileSync(`${out}/simple/foo-bar/index.html`);
     assert.ok(html.includes('data-requires-python="&gt;=3.7"'));
     for (const a of links(html)) {
@@ -149,7 +149,7 @@ const cases: Record<string, (ctx: Ctx) => Promise<void>> = {
       assert.equal(Deno.statSync(`${out}${url}.metadata`).mode! & 0o777, 0o644);
     }
   },
-  "the PEP 691 project JSON has API 1.1, versions, sizes and upload times": async ({ out, fx }) => {
+  "the PEP 691 project JSON has API 1.1, versions, sizes and upload times": ({ out, fx }) => {
     const data = JSON.parse(Deno.readTextFileSync(`${out}/simple/foo-bar/index.json`));
     assert.deepEqual(Object.keys(data).sort(), ["files", "meta", "name", "versions"]);
     assert.deepEqual(data.meta, { "api-version": "1.1" });
@@ -200,7 +200,7 @@ const cases: Record<string, (ctx: Ctx) => Promise<void>> = {
       if (stored) assert.equal(f.size, stored.size);
     }
   },
-  "the root index lists every package in HTML and PEP 691 JSON": async ({ out }) => {
+  "the root index lists every package in HTML and PEP 691 JSON": ({ out }) => {
     const html = Deno.readTextFileSync(`${out}/simple/index.html`);
     const meta = parseTags(html).find((t) => t.name === "meta");
     assert.equal(meta?.attrs.get("content"), "1.1");

@@ -50,8 +50,6 @@ interface Active {
   nudged: number;
 }
 
-// Writes may lag the network this far before FileJuggler waits for the disk.
-const MAX_PENDING_WRITES = 32;
 const statsSide = bigBrotherProtocol.reversed();
 
 function addressKey(address: Uint8Array): string {
@@ -123,7 +121,7 @@ export class FileJuggler extends Task {
 
   // -- the file queue -------------------------------------------------------------------------
 
-  async #handleFile(frames: Uint8Array[]): Promise<void> {
+  #handleFile(frames: Uint8Array[]): void {
     const [address, ...rest] = frames;
     const key = addressKey(address);
     let msg;
@@ -170,7 +168,6 @@ export class FileJuggler extends Task {
       this.#send(address, encodeFileFrames(fileJugglerProtocol, { name: "DONE" }));
       return;
     }
-    if (transfer.pendingWrites > MAX_PENDING_WRITES) await transfer.flush();
     this.#fetch(entry);
   }
 
