@@ -12,6 +12,7 @@ import { createFixtureIndex, DEMO_SPECS, hermeticPipEnv } from "../tests/fixture
 import { moduleName } from "../tests/fixtures/sdists.ts";
 import { startPyPIStandIn } from "../tests/fixtures/pypi/mod.ts";
 import { parseDuration } from "../src/cli/duration.ts";
+import { interpreterFacts } from "../src/slave/facts.ts";
 import { serveDirectory } from "../tests/fixtures/static_server.ts";
 
 const top = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
@@ -20,13 +21,16 @@ const work = await Deno.makeTempDir({ prefix: "piw-demo-" });
 const children: { name: string; process: Deno.ChildProcess }[] = [];
 const cleanups: (() => Promise<void> | void)[] = [];
 let stopping = false;
+let summarised = false;
 const exited = new Set<string>();
 
 function say(message: string): void {
   console.log(`piw demo: ${message}`);
 }
 
-function parseArgs(argv: string[]): { once: boolean; slaves: number; port: number; timeout: number } {
+function parseArgs(
+  argv: string[],
+): { once: boolean; slaves: number; port: number; timeout: number } {
   const result = { once: false, slaves: 2, port: 0, timeout: 15 * 60_000 };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -99,7 +103,9 @@ function spawnPiw(name: string, args: string[], extraEnv: Record<string, string>
   process.status.then((status) => {
     exited.add(name);
     if (!stopping) {
-      console.error(`piw demo: ${name} exited unexpectedly (code ${status.code}); see ${work}/logs`);
+      console.error(
+        `piw demo: ${name} exited unexpectedly (code ${status.code}); see ${work}/logs`,
+      );
     }
   });
 }
@@ -156,7 +162,9 @@ async function run(): Promise<number> {
   await Deno.mkdir(www, { recursive: true });
   say(`working directory ${work}`);
 
-  say(`building ${DEMO_SPECS.length} sdists (pure Python, a C extension, Requires-Python, one broken)`);
+  say(
+    `building ${DEMO_SPECS.length} sdists (pure Python, a C extension, Requires-Python, one broken)`,
+  );
   const index = await createFixtureIndex(DEMO_SPECS);
   cleanups.push(() => index.close());
   const pypi = await startPyPIStandIn({ simpleIndex: index });
@@ -168,14 +176,21 @@ async function run(): Promise<number> {
   for (const [i, sdist] of index.sdists.entries()) {
     pypi.setJson(sdist.project, { summary: `piw demo package ${i + 1}` });
     pypi.addEvent(sdist.project, null, past + i, "create", ++serial);
-    pypi.addEvent(sdist.project, sdist.version, past + i, `add source file ${sdist.filename}`, ++serial);
+    pypi.addEvent(
+      sdist.project,
+      sdist.version,
+      past + i,
+      `add source file ${sdist.filename}`,
+      ++serial,
+    );
   }
   pypi.addEvent("piw-demo-clock", null, Date.now() / 1000, "docupdate", ++serial);
   say(`PyPI stand-in at ${pypi.url} (changelog, JSON and simple index)`);
 
-  say("piw initdb on an embedded PGlite database");
+  const { abi } = await interpreterFacts("python3");
+  say(`piw initdb on an embedded PGlite database, building for ABI ${abi}`);
   const dsn = `pglite://${work}/db`;
-  await piw(["initdb", "--dsn", dsn, "--yes", "-l", `${logs}/initdb.log`]);
+  await piw(["initdb", "--dsn", dsn, "--yes", "--abi", abi, "-l", `${logs}/initdb.log`]);
 
   const slavePort = await freePort();
   const filePort = await freePort();
@@ -237,7 +252,11 @@ async function run(): Promise<number> {
   let last = "";
   while (states.some((s) => s.state === "pending")) {
     if (Date.now() > deadline) {
-      throw new Error(`timed out; still pending: ${states.filter((s) => s.state === "pending").map((s) => s.package).join(", ")}`);
+      throw new Error(
+        `timed out; still pending: ${
+          states.filter((s) => s.state === "pending").map((s) => s.package).join(", ")
+        }`,
+      );
     }
     if (exited.has("piw master")) {
       throw new Error(`piw master stopped; see ${logs}/master.log`);
@@ -281,14 +300,14 @@ async function run(): Promise<number> {
   console.log(`  pip installed ${target.name} from piw's index: ${imported.trim()}`);
   console.log(`  site:      ${site}/  (simple index ${site}/simple/)`);
   console.log(`  logs:      ${logs}/`);
-  console.log(`  monitor:   deno task piw monitor --status-queue ${queues.status} --control-queue ${queues.control}`);
+  console.log(
+    `  monitor:   deno task piw monitor --status-queue ${queues.status} --control-queue ${queues.control}`,
+  );
   console.log(`  files:     ${www}/simple/`);
+  summarised = true;
   if (args.once) return 0;
   say("the farm keeps running; press Ctrl+C to stop and clean up");
-  await new Promise<void>((resolve) => {
-    Deno.addSignalListener("SIGINT", () => resolve());
-    Deno.addSignalListener("SIGTERM", () => resolve());
-  });
+  await interruption;
   return 0;
 }
 
@@ -332,8 +351,19 @@ async function showLogTails(dir: string): Promise<void> {
 }
 
 let code = 1;
+// Ctrl+C (or SIGTERM) at any point stops the farm and removes what the demo made.
+let interrupted: () => void = () => {};
+const interruption = new Promise<number>((resolve) => {
+  interrupted = () => resolve(summarised ? 0 : 130);
+});
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  Deno.addSignalListener(signal, () => {
+    if (!stopping) say("stopping the farm and cleaning up...");
+    interrupted();
+  });
+}
 try {
-  code = await run();
+  code = await Promise.race([run(), interruption]);
 } catch (error) {
   console.error(`piw demo: ${error instanceof Error ? error.message : String(error)}`);
   await showLogTails(`${work}/logs`);

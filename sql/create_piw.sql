@@ -672,10 +672,10 @@ AS $sql$
     ORDER BY abi_order(a.abi_tag), a.abi_tag, q.position
 $sql$;
 
--- The same, one row per active ABI with its entries as text, "package<TAB>version" lines oldest
--- first (names and versions hold no control characters: see their CHECKs). At PyPI scale
--- (400,000 entries) one value per ABI instead of a row per entry is most of the speed, and this
--- text costs a third of the equivalent JSON to build.
+-- The same, one row per active ABI with its entries as text: package and version on alternate
+-- lines, oldest first (names and versions hold no control characters: see their CHECKs). At
+-- PyPI scale (400,000 entries) one value per ABI instead of a row per entry is most of the
+-- speed, and this text costs a third of the equivalent JSON to build and less to take apart.
 CREATE FUNCTION get_build_queue_text(lim INTEGER) RETURNS TABLE (abi_tag VARCHAR, entries TEXT)
 LANGUAGE sql STABLE
 SET search_path = public, pg_temp
@@ -683,7 +683,7 @@ AS $sql$
     SELECT a.abi_tag, (
         -- The aggregate takes the rows in the order of the subquery (which has a LIMIT, so it
         -- is never flattened): a second sort would cost more than the scan.
-        SELECT COALESCE(string_agg(s.package || E'\t' || s.version, E'\n'), '')
+        SELECT COALESCE(string_agg(s.package || E'\n' || s.version, E'\n'), '')
         FROM (
             SELECT v.released, v.package, v.version
             FROM versions v

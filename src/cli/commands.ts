@@ -291,6 +291,14 @@ const initdb: CommandSpec<"initdb"> = {
         "superuser",
       default: "piwheels",
     },
+    {
+      flags: "-a, --abi <ABI>",
+      help: "Register ABI (e.g. cp311) as a build ABI that slaves build for, after creating or " +
+        "upgrading; may be repeated; existing build ABIs are kept",
+      kind: "list",
+      default: [],
+      defaultText: "none",
+    },
     { flags: "-y, --yes", help: "Proceed without prompting before init/upgrades" },
   ],
   args: [],

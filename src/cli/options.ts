@@ -122,6 +122,8 @@ export interface InitdbOptions extends DebugFlagOptions {
   user: string;
   /** `-y/--yes`: proceed without prompting. */
   yes: boolean;
+  /** `-a/--abi ABI`: build ABIs to register (repeatable; default none). */
+  abi: string[];
 }
 
 /** `piw import`. */

@@ -56,10 +56,10 @@ export async function getBuildQueue(sql: SqlClient, limit = 1000): Promise<Build
   );
   const queue: BuildQueue = {};
   for (const { abi_tag, entries } of rows) {
-    queue[abi_tag] = entries === "" ? [] : entries.split("\n").map((line) => {
-      const tab = line.indexOf("\t");
-      return [line.slice(0, tab), line.slice(tab + 1)];
-    });
+    const lines = entries === "" ? [] : entries.split("\n");
+    const pairs: [string, string][] = new Array(lines.length / 2);
+    for (let i = 0; i < pairs.length; i++) pairs[i] = [lines[2 * i], lines[2 * i + 1]];
+    queue[abi_tag] = pairs;
   }
   return queue;
 }

@@ -157,3 +157,27 @@ async function checkRoles(client: SqlClient, user: string): Promise<string> {
   log.info("Administration and master users verified");
   return user;
 }
+
+/** What an ABI tag may look like: letters, digits and underscores, as in wheel filenames. */
+const ABI_TAG = /^[a-z][a-z0-9_]*$/;
+
+/**
+ * Register build ABIs (slaves build for these; piwheels leaves this table to be filled by
+ * hand). Existing ABIs are kept as they are; `none` and `abi3` are wheel tags, not build ABIs.
+ */
+export async function registerBuildAbis(client: SqlClient, abis: string[]): Promise<void> {
+  for (const abi of abis) {
+    if (!ABI_TAG.test(abi) || abi === "none" || abi === "abi3") {
+      throw new PiwError(`${JSON.stringify(abi)} is not a build ABI tag (e.g. cp311)`);
+    }
+  }
+  for (const abi of abis) {
+    const added = await client.query(
+      "INSERT INTO build_abis (abi_tag) VALUES ($1) ON CONFLICT (abi_tag) DO NOTHING RETURNING abi_tag",
+      [abi],
+    );
+    log.warning(
+      added.length ? `Registered build ABI ${abi}` : `Build ABI ${abi} already registered`,
+    );
+  }
+}

@@ -4,7 +4,7 @@
  */
 import type { InitdbOptions } from "../cli/options.ts";
 import { openClient } from "../db/client.ts";
-import { initializeDatabase } from "./initdb.ts";
+import { initializeDatabase, registerBuildAbis } from "./initdb.ts";
 
 /**
  * Run `piw initdb`: connect with the (superuser) DSN, create or upgrade the schema for the
@@ -12,7 +12,7 @@ import { initializeDatabase } from "./initdb.ts";
  * or `DeclinedError` for a "no" at the prompt).
  */
 export async function run(
-  options: Pick<InitdbOptions, "dsn" | "user" | "yes">,
+  options: Pick<InitdbOptions, "dsn" | "user" | "yes"> & { abi?: string[] },
 ): Promise<number> {
   // A PGlite database is a directory, which initdb may create; PostgreSQL databases it never does.
   const client = await openClient(options.dsn, { create: true });
@@ -27,6 +27,9 @@ export async function run(
         Deno.stdout.writeSync(encoder.encode("."));
       },
     });
+    if (dots > 0) Deno.stdout.writeSync(encoder.encode("\n"));
+    dots = 0;
+    await registerBuildAbis(client, options.abi ?? []);
   } finally {
     if (dots > 0) Deno.stdout.writeSync(encoder.encode("\n"));
     await client.close();

@@ -5,13 +5,15 @@
  * scribe's own `WebSite`. Target: under 2 minutes. Wheels are not on disk, so no `.metadata`
  * is extracted (each file still costs the two stats that look for it).
  *
- * Run: `deno run -A tests/bench/web_bench.ts [--packages N] [--dir PARENT] [--keep]`
+ * Run: `deno run -A tests/bench/web_bench.ts [--packages N] [--dir PARENT] [--baseline] [--keep]`
+ * (`--baseline` makes the same directories and atomic writes with fixed content: the disk's
+ * share of the figure).
  * (`--dir /dev/shm` measures piw rather than the disk: on a busy disk, creating 400,000 files
  * and 300,000 directories costs more than rendering them).
  * @module
  */
 import type { ProjectData, ProjectFile, ProjectRelease } from "../../src/db/types.ts";
-import { WebSite } from "../../src/web/mod.ts";
+import { makeRealDir, WebSite, writeFileAtomic } from "../../src/web/mod.ts";
 import { configureLogging } from "../../src/log.ts";
 
 /** What one run measured. */
@@ -111,6 +113,26 @@ export async function runWebBench(packages: number, root: string): Promise<WebBe
   };
 }
 
+/**
+ * The filesystem's share: the same directories and atomic writes with fixed content (no data,
+ * no rendering), so a run can tell piw's cost from the disk's. Seconds.
+ */
+export function runFilesystemBaseline(packages: number, root: string): number {
+  const html = "x".repeat(6000), json = "y".repeat(3000), small = "z".repeat(2000);
+  for (const dir of ["simple", "project"]) makeRealDir(`${root}/${dir}`);
+  const start = performance.now();
+  for (let i = 0; i < packages; i++) {
+    const simple = `${root}/simple/package-${i}`, project = `${root}/project/package-${i}`;
+    makeRealDir(simple);
+    makeRealDir(`${project}/json`);
+    writeFileAtomic(`${simple}/index.html`, small);
+    writeFileAtomic(`${simple}/index.json`, json);
+    writeFileAtomic(`${project}/index.html`, html);
+    writeFileAtomic(`${project}/json/index.json`, json);
+  }
+  return (performance.now() - start) / 1000;
+}
+
 if (import.meta.main) {
   configureLogging({ level: "error" });
   const args = Deno.args;
@@ -121,13 +143,21 @@ if (import.meta.main) {
   const packages = Number(option("--packages") ?? 100_000);
   const root = await Deno.makeTempDir({ prefix: "piw-web-bench-", dir: option("--dir") });
   try {
-    const r = await runWebBench(packages, root);
-    console.log(
-      `web: ${r.packages} packages (3 releases x 4 files), ${r.files} files written to ${root} in ` +
-        `${r.seconds.toFixed(1)} s (projects ${r.projectSeconds.toFixed(1)} s, ` +
-        `${r.packagesPerSecond.toFixed(0)} packages/s); target 120 s: ` +
-        (r.seconds <= 120 ? "met" : "MISSED"),
-    );
+    if (args.includes("--baseline")) {
+      const seconds = runFilesystemBaseline(packages, root);
+      console.log(
+        `web baseline: the same ${packages * 4} atomic writes and directories with fixed ` +
+          `content in ${seconds.toFixed(1)} s (the filesystem's share)`,
+      );
+    } else {
+      const r = await runWebBench(packages, root);
+      console.log(
+        `web: ${r.packages} packages (3 releases x 4 files), ${r.files} files written to ` +
+          `${root} in ${r.seconds.toFixed(1)} s (projects ${r.projectSeconds.toFixed(1)} s, ` +
+          `${r.packagesPerSecond.toFixed(0)} packages/s); target 120 s: ` +
+          (r.seconds <= 120 ? "met" : "MISSED"),
+      );
+    }
   } finally {
     if (args.includes("--keep")) console.log(`output kept in ${root}`);
     else await Deno.remove(root, { recursive: true });

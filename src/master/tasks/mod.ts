@@ -13,6 +13,8 @@ export type TaskClass = new (context: Context, config: MasterConfig, options?: T
 /** Loaders of every task class, by module name. */
 export const TASKS = {
   seraph: async () => (await import("./seraph.ts")).Seraph,
+  the_scribe: async () => (await import("./the_scribe.ts")).TheScribe,
+  the_secretary: async () => (await import("./the_secretary.ts")).TheSecretary,
   the_oracle: async () => (await import("./the_oracle.ts")).TheOracle,
   big_brother: async () => (await import("./big_brother.ts")).BigBrother,
   file_juggler: async () => (await import("./file_juggler.ts")).FileJuggler,
@@ -39,7 +41,9 @@ export function lineup(config: MasterConfig): TaskSpec[] {
       module: "the_oracle" as const,
       instance,
     })),
-    // TODO(next issues): lumberjack, the_scribe, the_secretary start here.
+    // TODO(admin tools issue): lumberjack starts here.
+    one("the_scribe"),
+    one("the_secretary"),
     one("big_brother"),
     one("file_juggler"),
     one("slave_driver"),

@@ -32,6 +32,7 @@ import type { MasterConfig } from "../config.ts";
 import { BuildQueues } from "../build_queues.ts";
 import { type FileJugglerClient, FsClient } from "../fs_client.ts";
 import { type BuildState, type SlaveReply, type SlaveRequest, SlaveState } from "../states.ts";
+import { SecretaryClient } from "./the_secretary.ts";
 
 /** The database calls SlaveDriver makes (DbClient in the master, a fake in tests). */
 export interface SlaveDriverDb {
@@ -45,6 +46,16 @@ export interface SlaveDriverDb {
 export interface SlaveDriverWeb {
   /** A build was logged: write its log (LOG) and rewrite its project (PROJECT or BOTH). */
   buildLogged(build: BuildState): Promise<void>;
+}
+
+/** The default web side: LOG [build_id, output] then BOTH (success) or PROJECT (failure). */
+function secretaryWeb(client: SecretaryClient): SlaveDriverWeb {
+  return {
+    async buildLogged(build) {
+      if (build.buildId !== null) await client.send("LOG", [build.buildId, build.output]);
+      await client.send(build.status ? "BOTH" : "PROJECT", build.pkg);
+    },
+  };
 }
 
 /** Collaborators and tuning of {@link SlaveDriver} (tests replace the database and fs). */
@@ -88,7 +99,8 @@ export class SlaveDriver extends Task {
   #statusBacklog: Uint8Array[] = [];
   #db: SlaveDriverDb;
   #fs: FileJugglerClient;
-  #web: SlaveDriverWeb | undefined;
+  #web: SlaveDriverWeb;
+  #webUpdates: Promise<void> = Promise.resolve();
   #maxVerifyFailures: number;
 
   /** Bind the slave, builds and skip queues; connect status, stats, database and fs. */
@@ -117,7 +129,7 @@ export class SlaveDriver extends Task {
       };
     }
     this.#fs = options.fs ?? this.track(new FsClient(context, config.fsQueue));
-    this.#web = options.web;
+    this.#web = options.web ?? secretaryWeb(this.track(new SecretaryClient(context, config)));
     this.#maxVerifyFailures = options.maxVerifyFailures ?? 5;
     this.every(options.expiryIntervalMs ?? 10_000, () => this.removeExpired());
   }
@@ -446,10 +458,9 @@ export class SlaveDriver extends Task {
       `slave ${slave.slaveId} (${slave.label}): logged build ${build.buildId} of ` +
         `${build.pkg} ${build.version} (${build.status ? "success" : "failure"})`,
     );
-    // TODO(web): TheSecretary is not written yet; when it is, options.web sends LOG
-    // [build_id, output] then BOTH (success) or PROJECT (failure) without waiting on a REQ
-    // nobody answers.
-    await this.#web?.buildLogged(build).catch((e) =>
+    // The slave's DONE must not wait on page writing: web updates queue up behind each other.
+    const web = this.#web;
+    this.#webUpdates = this.#webUpdates.then(() => web.buildLogged(build)).catch((e) =>
       this.log.warning(`web update for ${build.pkg} failed: ${(e as Error).message}`)
     );
     return DONE;
