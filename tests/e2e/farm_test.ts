@@ -1,0 +1,347 @@
+/**
+ * The whole farm end to end with real components: a PyPI stand-in serving real sdists, `piw
+ * master` on PostgreSQL, a `piw slave` building with real pip, the written site served on
+ * loopback, and real pip installing from it (PEP 658 metadata, Requires-Python, yanked releases).
+ */
+import assert from "node:assert/strict";
+import { createFixtureIndex, hermeticPipEnv } from "../fixtures/package_index.ts";
+import { moduleName } from "../fixtures/sdists.ts";
+import { startPyPIStandIn } from "../fixtures/pypi/mod.ts";
+import { serveDirectory } from "../fixtures/static_server.ts";
+import { testDatabase } from "../master/helpers.ts";
+import { MASTER_ROLE, pgDsn, SKIP_PG } from "../db/harness.ts";
+import { openClient } from "../../src/db/mod.ts";
+import { interpreterFacts } from "../../src/slave/facts.ts";
+import { fileSha256 } from "../../src/slave/inspect.ts";
+
+const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+const SPECS = [
+  { name: "piw-e2e-pure", version: "0.9", requiresPython: ">=3.8" },
+  { name: "piw-e2e-pure", version: "1.0", requiresPython: ">=3.8" },
+  { name: "piw-e2e-cext", version: "1.0", kind: "cext" as const, libraries: ["m"] },
+  { name: "piw-e2e-broken", version: "0.1", kind: "fail" as const },
+];
+
+/** A child process whose stderr is kept, for failure messages. */
+class Child {
+  readonly lines: string[] = [];
+  readonly process: Deno.ChildProcess;
+  readonly done: Promise<void>;
+  constructor(readonly name: string, args: string[], env: Record<string, string>) {
+    const process = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", MAIN, ...args],
+      env: { PIW_ALLOW_ROOT: "1", PIW_CONFIG_PATHS: "", ...env },
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    this.process = process;
+    this.done = (async () => {
+      let rest = "";
+      for await (const chunk of process.stderr.pipeThrough(new TextDecoderStream())) {
+        const parts = (rest + chunk).split("\n");
+        rest = parts.pop()!;
+        this.lines.push(...parts);
+      }
+    })();
+  }
+  async stop(): Promise<number> {
+    try {
+      this.process.kill("SIGTERM");
+    } catch { /* gone */ }
+    const timer = setTimeout(() => {
+      try {
+        this.process.kill("SIGKILL");
+      } catch { /* gone */ }
+    }, 30_000);
+    const status = await this.process.status;
+    clearTimeout(timer);
+    await this.done;
+    return status.code;
+  }
+  tail(n = 40): string {
+    return `--- ${this.name}:\n${this.lines.slice(-n).join("\n")}`;
+  }
+}
+
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+async function waitUntil(
+  what: string,
+  check: () => Promise<boolean>,
+  ms: number,
+  children: Child[],
+) {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) {
+      throw new Error(`timed out waiting for ${what}\n${children.map((c) => c.tail()).join("\n")}`);
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+async function readText(path: string): Promise<string | null> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch {
+    return null;
+  }
+}
+
+async function run(cmd: string, args: string[], env: Record<string, string | null> = {}) {
+  const base = Deno.env.toObject();
+  for (const [k, v] of Object.entries(env)) v === null ? delete base[k] : (base[k] = v);
+  const out = await new Deno.Command(cmd, { args, env: base, clearEnv: true }).output();
+  return {
+    code: out.code,
+    stdout: new TextDecoder().decode(out.stdout),
+    stderr: new TextDecoder().decode(out.stderr),
+  };
+}
+
+Deno.test({
+  name: "a farm builds real sdists into an index that real pip installs from",
+  ignore: SKIP_PG,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const { abi } = await interpreterFacts("python3");
+    const db = await testDatabase("postgres", async (admin) => {
+      await admin.query("INSERT INTO build_abis (abi_tag) VALUES ($1)", [abi]);
+    });
+    const index = await createFixtureIndex(SPECS);
+    const pypi = await startPyPIStandIn({ simpleIndex: index });
+    const www = await Deno.makeTempDir({ prefix: "piw-e2e-www-" });
+    const ipc = await Deno.makeTempDir({ prefix: "piw-e2e-ipc-" });
+    const children: Child[] = [];
+    let server: Deno.HttpServer | null = null;
+    try {
+      const past = Date.now() / 1000 - 3600;
+      let serial = 9_000_000;
+      for (const [i, sdist] of index.sdists.entries()) {
+        pypi.setJson(sdist.project, { summary: `e2e <b>${i}</b>` });
+        if (sdist.version === SPECS.find((s) => s.name === sdist.project)!.version) {
+          pypi.addEvent(sdist.project, null, past + i, "create", ++serial);
+        }
+        pypi.addEvent(
+          sdist.project,
+          sdist.version,
+          past + i,
+          `add source file ${sdist.filename}`,
+          ++serial,
+        );
+      }
+      pypi.addEvent("piw-e2e-clock", null, Date.now() / 1000, "docupdate", ++serial);
+
+      const [slavePort, filePort] = [freePort(), freePort()];
+      const master = new Child("master", [
+        "master",
+        "-v",
+        "--dsn",
+        db.dsn,
+        "-o",
+        www,
+        "--pypi-xmlrpc",
+        pypi.xmlrpcUrl,
+        "--pypi-json",
+        pypi.jsonUrl,
+        "--pypi-simple",
+        pypi.simpleUrl,
+        "--status-queue",
+        `ipc://${ipc}/status`,
+        "--control-queue",
+        `ipc://${ipc}/control`,
+        "--import-queue",
+        `ipc://${ipc}/import`,
+        "--log-queue",
+        `ipc://${ipc}/log`,
+        "--slave-queue",
+        `tcp://127.0.0.1:${slavePort}`,
+        "--file-queue",
+        `tcp://127.0.0.1:${filePort}`,
+      ], {});
+      children.push(master);
+      const pipEnv = Object.fromEntries(
+        Object.entries(hermeticPipEnv()).map(([k, v]) => [k, v ?? ""]),
+      );
+      const slave = new Child("slave", [
+        "slave",
+        "-v",
+        "--master",
+        `127.0.0.1:${slavePort}:${filePort}`,
+        "--label",
+        "e2e",
+      ], { ...pipEnv, PIW_SLAVE_INTERVAL: "1s" });
+      children.push(slave);
+
+      // Every version is built or has failed, and the pages say so.
+      const simple = (pkg: string) => readText(`${www}/simple/${pkg}/index.html`);
+      await waitUntil(
+        "all builds and pages",
+        async () => {
+          const pure = await simple("piw-e2e-pure") ?? "";
+          const cext = await simple("piw-e2e-cext") ?? "";
+          const broken = await readText(`${www}/project/piw-e2e-broken/index.html`);
+          return pure.includes("piw_e2e_pure-0.9-") && pure.includes("piw_e2e_pure-1.0-") &&
+            cext.includes(".whl") && broken !== null && /\.txt\.gz/.test(broken);
+        },
+        10 * 60_000,
+        children,
+      );
+      await waitUntil(
+        "the slave back to idle",
+        () => Promise.resolve(slave.lines.some((l) => l.includes("no available jobs"))),
+        60_000,
+        children,
+      );
+
+      // Files on disk match what the database recorded, dependencies included.
+      const admin = await openClient(pgDsn(db.dsn.split("/").pop()!));
+      try {
+        const files = await admin.query<{ filename: string; filehash: string; package: string }>(
+          "SELECT f.filename, f.filehash, b.package FROM files f JOIN builds b USING (build_id)",
+        );
+        assert.ok(files.length >= 3, `files recorded: ${JSON.stringify(files)}`);
+        for (const f of files) {
+          const path = `${www}/simple/${f.package}/${f.filename}`;
+          assert.equal(await fileSha256(path), f.filehash, path);
+          assert.ok((await Deno.stat(`${path}.metadata`)).isFile, `${path}.metadata`);
+        }
+        const builds = await admin.query<{ package: string; status: boolean }>(
+          "SELECT package, status FROM builds ORDER BY package",
+        );
+        assert.deepEqual(
+          builds.map((b) => `${b.package}:${b.status}`).sort(),
+          ["piw-e2e-broken:false", "piw-e2e-cext:true", "piw-e2e-pure:true", "piw-e2e-pure:true"],
+        );
+        const deps = await admin.query<{ tool: string; dependency: string }>(
+          "SELECT d.tool, d.dependency FROM dependencies d JOIN files f USING (filename) " +
+            "JOIN builds b USING (build_id) WHERE b.package = 'piw-e2e-cext'",
+        );
+        assert.ok(
+          deps.some((d) => d.tool === "apt" && d.dependency === "libc6"),
+          JSON.stringify(deps),
+        );
+      } finally {
+        await admin.close();
+      }
+      const cextPage = await simple("piw-e2e-cext") ?? "";
+      assert.match(cextPage, /data-core-metadata="sha256=[0-9a-f]{64}"/);
+      assert.match(await simple("piw-e2e-pure") ?? "", /data-requires-python="&gt;=3\.8"/);
+
+      // Real pip against the served site.
+      const requests: string[] = [];
+      const port = freePort();
+      server = serveDirectory(www, port, (path) => requests.push(path));
+      const site = `http://127.0.0.1:${port}/simple/`;
+      const venv = await Deno.makeTempDir({ prefix: "piw-e2e-venv-" });
+      const pip = async (...args: string[]) => {
+        const r = await run(`${venv}/bin/pip`, ["--no-cache-dir", ...args], hermeticPipEnv());
+        return r;
+      };
+      try {
+        assert.equal((await run("python3", ["-m", "venv", venv])).code, 0);
+        const cext = await pip("install", "--no-deps", "--index-url", site, "piw-e2e-cext");
+        assert.equal(cext.code, 0, cext.stderr);
+        assert.ok(requests.some((p) => p.endsWith(".whl")), requests.join("\n"));
+        const imported = await run(`${venv}/bin/python`, [
+          "-c",
+          `import ${moduleName("piw-e2e-cext")}`,
+        ]);
+        assert.equal(imported.code, 0, imported.stderr);
+
+        // pip reads the PEP 658 metadata file before the wheel when resolving.
+        requests.length = 0;
+        const dl = await pip(
+          "download",
+          "--only-binary",
+          ":all:",
+          "--no-deps",
+          "-d",
+          `${venv}/dl`,
+          "--index-url",
+          site,
+          "piw-e2e-pure",
+        );
+        assert.equal(dl.code, 0, dl.stderr);
+        assert.ok(requests.some((p) => p.endsWith(".whl.metadata")), requests.join("\n"));
+
+        // Requires-Python is honoured: no version fits Python 3.7.
+        const old = await pip(
+          "download",
+          "--only-binary",
+          ":all:",
+          "--no-deps",
+          "-d",
+          `${venv}/old`,
+          "--python-version",
+          "3.7",
+          "--index-url",
+          site,
+          "piw-e2e-pure",
+        );
+        assert.notEqual(old.code, 0, old.stdout);
+        assert.match(old.stdout + old.stderr, /Requires-Python|No matching distribution/);
+
+        // A yanked release is skipped unless pinned.
+        // PyPI's journal runs forward in time: the yank comes after everything seen so far,
+        // and a later event moves the 5-minute re-ordering window past it.
+        pypi.addEvent("piw-e2e-pure", "1.0", Date.now() / 1000, "yank release", ++serial);
+        pypi.addEvent("piw-e2e-clock", null, Date.now() / 1000 + 600, "docupdate", ++serial);
+        await waitUntil(
+          "the yanked release in the index",
+          async () =>
+            /piw_e2e_pure-1\.0-[^"]*"[^>]*data-yanked/.test(await simple("piw-e2e-pure") ?? ""),
+          3 * 60_000,
+          children,
+        );
+        const unpinned = await pip(
+          "download",
+          "--only-binary",
+          ":all:",
+          "--no-deps",
+          "-d",
+          `${venv}/unpinned`,
+          "--index-url",
+          site,
+          "piw-e2e-pure",
+        );
+        assert.equal(unpinned.code, 0, unpinned.stderr);
+        assert.ok([...Deno.readDirSync(`${venv}/unpinned`)].some((e) => e.name.includes("-0.9-")));
+        const pinned = await pip(
+          "download",
+          "--only-binary",
+          ":all:",
+          "--no-deps",
+          "-d",
+          `${venv}/pinned`,
+          "--index-url",
+          site,
+          "piw-e2e-pure==1.0",
+        );
+        assert.equal(pinned.code, 0, pinned.stderr);
+        assert.ok([...Deno.readDirSync(`${venv}/pinned`)].some((e) => e.name.includes("-1.0-")));
+      } finally {
+        await Deno.remove(venv, { recursive: true });
+      }
+
+      assert.equal(await slave.stop(), 0, slave.tail());
+      assert.equal(await master.stop(), 0, master.tail());
+      assert.ok(!master.lines.some((l) => /Error|Uncaught/.test(l)), master.tail(200));
+    } finally {
+      for (const c of children.reverse()) await c.stop().catch(() => {});
+      await server?.shutdown();
+      await pypi.close();
+      await index.close();
+      await db.remove();
+      await Deno.remove(www, { recursive: true });
+      await Deno.remove(ipc, { recursive: true });
+    }
+  },
+});
