@@ -145,10 +145,10 @@ async function buildStates(www: string): Promise<BuildStatus[]> {
     try {
       const json = JSON.parse(await Deno.readTextFile(`${www}/project/${pkg}/json/index.json`));
       const release = json.releases?.[spec.version];
-      const builds: { success?: boolean; status?: boolean }[] = release?.builds ?? [];
+      const builds: { status: string }[] = Object.values(release?.builds ?? {});
       const files = Object.keys(release?.files ?? {});
       if (files.length > 0) state = "built";
-      else if (builds.length > 0 && builds.every((b) => !(b.success ?? b.status))) state = "failed";
+      else if (builds.length > 0 && builds.every((b) => b.status === "fail")) state = "failed";
     } catch { /* not written yet */ }
     states.push({ package: pkg, version: spec.version, state });
   }

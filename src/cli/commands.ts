@@ -351,6 +351,13 @@ const importer: CommandSpec<"import"> = {
       help: "Remove the specified file(s) after a successful import; if the import fails, no " +
         "files will be removed",
     },
+    {
+      flags: "--file-queue <ADDR>",
+      help: "The address of the master's file queue the files are sent to; a wildcard host " +
+        "(as in the master's own tcp://*:5556, e.g. from a shared configuration file) means " +
+        "localhost",
+      default: "tcp://localhost:5556",
+    },
     ...CLIENT_OPTIONS,
   ],
   args: [{ name: "files", help: "The wheel file(s) to import", required: true, variadic: true }],

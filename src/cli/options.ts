@@ -144,6 +144,8 @@ export interface ImportOptions extends ImportQueueClientOptions {
   dependencies?: string;
   /** `-d/--delete`: remove the files after a successful import. */
   delete: boolean;
+  /** `--file-queue ADDR`: the master's file queue (default `tcp://localhost:5556`). */
+  fileQueue: string;
 }
 
 /** `piw add`. */

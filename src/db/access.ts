@@ -90,3 +90,45 @@ export async function loadRewritesPending(sql: SqlClient): Promise<RewritePendin
   );
   return rows.map((r) => ({ package: r.package, addedAt: r.added_at, command: r.command }));
 }
+
+/**
+ * A batch of access-log rows as the lumberjack queue carries them: `[message name, wire tuple]`
+ * with the tuple of LOGDOWNLOAD/LOGSEARCH (13 fields) or LOGPROJECT/LOGJSON/LOGPAGE (4 fields).
+ */
+export type AccessLogBatch = [name: string, data: unknown[]][];
+
+const DETAILS = "r->>3, r->>4, r->>5, r->>6, r->>7, r->>8, r->>9, r->>10, r->>11, r->>12";
+const BATCH_CALLS: Record<string, string> = {
+  LOGDOWNLOAD: `log_download(r->>0, (r->>1)::inet, (r->>2)::timestamptz, ${DETAILS})`,
+  LOGSEARCH: `log_search(r->>0, (r->>1)::inet, (r->>2)::timestamptz, ${DETAILS})`,
+  LOGPROJECT: "log_project(r->>0, (r->>1)::inet, (r->>2)::timestamptz, r->>3)",
+  LOGJSON: "log_json(r->>0, (r->>1)::inet, (r->>2)::timestamptz, r->>3)",
+  LOGPAGE: "log_page(r->>0, (r->>1)::inet, (r->>2)::timestamptz, r->>3)",
+};
+
+/**
+ * Log many access-log rows with one statement per kind (thousands of single calls would each
+ * pay a round trip). The rows go through the same `log_*` functions as single calls, so
+ * truncation, triggers and grants are the same. Returns how many rows were written.
+ */
+export async function logAccessBatch(sql: SqlClient, batch: AccessLogBatch): Promise<number> {
+  const byKind = new Map<string, unknown[][]>();
+  for (const [name, data] of batch) {
+    if (!(name in BATCH_CALLS)) throw new Error(`not an access-log message: ${name}`);
+    let rows = byKind.get(name);
+    if (!rows) byKind.set(name, rows = []);
+    rows.push(data);
+  }
+  let written = 0;
+  for (const [name, rows] of byKind) {
+    // A CTE holding a volatile call is always evaluated in full, so every row is logged even
+    // though only the count comes back.
+    const [row] = await sql.query<{ n: number | string }>(
+      `WITH done AS (SELECT ${BATCH_CALLS[name]} ` +
+        `FROM jsonb_array_elements($1::text::jsonb) AS r) SELECT count(*) AS n FROM done`,
+      [JSON.stringify(rows)],
+    );
+    written += Number(row.n);
+  }
+  return written;
+}

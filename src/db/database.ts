@@ -225,6 +225,10 @@ export class Database {
 
   // Access logs and the secretary's buffer
 
+  /** Log a batch of access-log rows (`[message name, wire tuple]`); resolves to the count. */
+  logAccessBatch(batch: access.AccessLogBatch): Promise<number> {
+    return access.logAccessBatch(this.client, batch);
+  }
   /** Log a wheel download. */
   logDownload(download: DownloadRecord): Promise<void> {
     return access.logDownload(this.client, download);

@@ -1,7 +1,7 @@
 /**
  * The oracle queue as the master uses it: `the_oracle` from `src/protocols/oracle.ts` plus
  * GETQUEUE, which TheArchitect needs when the database is PGlite (one connection, owned by the
- * single oracle). TODO(protocols): move GETQUEUE into `src/protocols/oracle.ts` and drop this.
+ * single oracle), and LOGBATCH, Lumberjack's batched writes with PGlite. TODO(protocols): move GETQUEUE into `src/protocols/oracle.ts` and drop this.
  * @module
  */
 import {
@@ -19,12 +19,15 @@ import {
 export const masterOracleProtocol = new Protocol("the_oracle", {
   ...theOracleProtocol.recv,
   GETQUEUE: schema.int,
+  // Lumberjack's batched writes: `[[message name, lumberjack tuple], ...]` (→ rows written).
+  LOGBATCH: schema.list(schema.tuple(["name", schema.str], ["data", schema.list(schema.any)])),
 }, theOracleProtocol.send);
 
 /** The `OK` data of each request of {@link masterOracleProtocol}. */
 export const masterOracleResults = {
   ...theOracleResults,
   GETQUEUE: buildQueue,
+  LOGBATCH: schema.int,
 } as const satisfies Record<MasterOracleRequest, Schema<unknown>>;
 
 /** Name of a request the master's oracle answers. */

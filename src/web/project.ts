@@ -178,6 +178,13 @@ export function projectJson(
       yanked: r.release.yanked,
       skip_reason: r.release.skip,
       files: fileMap,
+      // piw's addition: each builder ABI's outcome, so tools need not scrape the HTML.
+      builds: Object.fromEntries(
+        sortAbis(Object.keys(r.release.abis)).map((abi) => {
+          const { status, buildId } = r.release.abis[abi];
+          return [abi, { status, log_url: buildId === null ? null : absolute(logUrl(buildId)) }];
+        }),
+      ),
     };
   }
   return JSON.stringify({

@@ -15,6 +15,12 @@ import {
 } from "../../protocols/mod.ts";
 import { DbClient, type MasterConfig, StatusPublisher, Task } from "../task.ts";
 import { diskUsage, machineStats } from "../system.ts";
+import { SecretaryClient } from "./the_secretary.ts";
+
+/** How often the homepage is rewritten, ms (piwheels: 60 s). */
+export const HOME_INTERVAL = 60_000;
+/** How often the search index is rewritten, ms (piwheels: 60 min; 5 min in dev mode). */
+export const SEARCH_INTERVAL = 60 * 60_000;
 
 /** How many STATS a new monitor gets replayed. */
 export const HISTORY_SIZE = 100;
@@ -35,6 +41,9 @@ export class BigBrother extends Task {
   #reported: Reported = { disk: null, buildsPending: null };
   #db: DbClient;
   #status: StatusPublisher;
+  #web: SecretaryClient;
+  #rewriteHome: () => void;
+  #rewriteSearch: () => void;
 
   /** Bind the stats queue, connect to the oracles and the status queue. */
   constructor(context: Context, config: MasterConfig) {
@@ -44,10 +53,30 @@ export class BigBrother extends Task {
     this.register(stats, ([frame]) => this.#onStats(frame));
     this.#db = this.track(new DbClient(context, config));
     this.#status = new StatusPublisher(this.socket("PUSH"), config);
+    this.#web = this.track(new SecretaryClient(context, config));
     this.every(config.statsInterval, () => this.#genStats());
-    // TODO(the_scribe): every 60 s send HOME (the latest stats) and every 60 min SEARCH
-    // (GETSEARCH) to config.webQueue, REQ with a timeout so a missing TheSecretary never
-    // blocks this task; HOME from the stats queue asks for the homepage at once.
+    this.#rewriteHome = this.every(config.devMode ? 10_000 : HOME_INTERVAL, () => this.#home());
+    this.#rewriteSearch = this.every(
+      config.devMode ? 5 * 60_000 : SEARCH_INTERVAL,
+      () => this.#search(),
+    );
+  }
+
+  /** HOME with the latest stats; not awaited, so a slow or missing secretary never stalls stats. */
+  #home(): void {
+    const latest = this.history.at(-1);
+    if (!latest) return;
+    this.#web.send("HOME", latest).catch((e) =>
+      this.log.warning(`homepage rewrite not sent: ${(e as Error).message}`)
+    );
+  }
+
+  /** SEARCH with the download counts of every package. */
+  async #search(): Promise<void> {
+    const index = await this.#db.call("GETSEARCH");
+    this.#web.send("SEARCH", index).catch((e) =>
+      this.log.warning(`search index rewrite not sent: ${(e as Error).message}`)
+    );
   }
 
   #onStats(frame: Uint8Array): void {
@@ -64,7 +93,9 @@ export class BigBrother extends Task {
         // speed), so Lumberjack's per-minute counts would only count them twice.
         break;
       case "HOME":
-        // Until TheScribe exists there is no homepage to rewrite.
+        // `piw rebuild home|search`: both pages now.
+        this.#rewriteHome();
+        this.#rewriteSearch();
         break;
     }
   }

@@ -21,6 +21,8 @@ export const TASKS = {
   slave_driver: async () => (await import("./slave_driver.ts")).SlaveDriver,
   the_architect: async () => (await import("./the_architect.ts")).TheArchitect,
   cloud_gazer: async () => (await import("./cloud_gazer.ts")).CloudGazer,
+  lumberjack: async () => (await import("./lumberjack.ts")).Lumberjack,
+  mr_chase: async () => (await import("./mr_chase.ts")).MrChase,
 } satisfies Record<string, () => Promise<TaskClass>>;
 
 /** The module name of a task. */
@@ -41,13 +43,13 @@ export function lineup(config: MasterConfig): TaskSpec[] {
       module: "the_oracle" as const,
       instance,
     })),
-    // TODO(admin tools issue): lumberjack starts here.
+    one("lumberjack"),
     one("the_scribe"),
     one("the_secretary"),
     one("big_brother"),
     one("file_juggler"),
     one("slave_driver"),
-    // TODO(next issues): mr_chase starts here.
+    one("mr_chase"),
     one("the_architect"),
     one("cloud_gazer"),
   ];

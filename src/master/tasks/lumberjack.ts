@@ -1,0 +1,105 @@
+/**
+ * Lumberjack: PULLs the web server's access-log hits from `piw logger` (config.logQueue) and
+ * writes them to the database in batches (every {@link BATCH_SIZE} hits or every second), so
+ * a busy web server costs one statement per batch rather than one per hit. Once a minute it
+ * logs the hit counts and PUSHes `LOGDOWNLOAD <count>` to BigBrother. With PostgreSQL it uses
+ * its own connection; with PGlite (one connection, held by the oracle) it sends LOGBATCH.
+ * @module
+ */
+import type { Context } from "../../transport/mod.ts";
+import { type AccessLogBatch, openDatabase } from "../../db/mod.ts";
+import { bigBrotherProtocol, decodeMessage, encodeMessage } from "../../protocols/mod.ts";
+import { lumberjackProtocol } from "../../protocols/mod.ts";
+import { DbClient, type MasterConfig, Task } from "../task.ts";
+
+/** Hits buffered before a write. */
+export const BATCH_SIZE = 5000;
+/** The longest a hit waits in the buffer. */
+export const FLUSH_MS = 1000;
+/** How often the counts are logged and reported. */
+export const REPORT_MS = 60_000;
+
+const statsSide = bigBrotherProtocol.reversed();
+
+/** The access-log writer (Pauseable). */
+export class Lumberjack extends Task {
+  readonly name = "lumberjack";
+  #write: ((batch: AccessLogBatch) => Promise<number>) | null = null;
+  #buffer: AccessLogBatch = [];
+  /** Hits per message name since the last report. */
+  readonly counts = new Map<string, number>();
+
+  /** Bind the log queue, connect to BigBrother, schedule flushes and reports. */
+  constructor(context: Context, config: MasterConfig) {
+    super(context, config);
+    const logs = this.socket("PULL", { hwm: 100_000 });
+    logs.bind(config.logQueue);
+    if (config.logQueue.startsWith("ipc://")) {
+      // piw logger runs as the web server's user; let its group write to the queue.
+      Deno.chmodSync(config.logQueue.slice("ipc://".length), 0o770);
+    }
+    this.register(logs, ([frame]) => this.#onLog(frame));
+    const stats = this.socket("PUSH", { hwm: 10 });
+    stats.connect(config.statsQueue);
+    this.every(FLUSH_MS, () => this.flush());
+    let first = true;
+    this.every(REPORT_MS, () => {
+      // Timers run at start too; there is nothing to report then.
+      if (first) return void (first = false);
+      this.#report(stats);
+    });
+  }
+
+  /** Choose where the rows go. */
+  protected override async setup(): Promise<void> {
+    if (this.config.dbEngine === "postgres") {
+      const db = this.track(await openDatabase(this.config.dsn));
+      this.#write = (batch) => db.logAccessBatch(batch);
+    } else {
+      const db = this.track(new DbClient(this.context, this.config));
+      this.#write = (batch) => db.call("LOGBATCH", batch);
+    }
+  }
+
+  /** Write what is still buffered before the connection closes. */
+  protected override async teardown(): Promise<void> {
+    await this.flush();
+  }
+
+  async #onLog(frame: Uint8Array): Promise<void> {
+    const msg = decodeMessage(lumberjackProtocol, frame);
+    this.#buffer.push([msg.name, msg.data as unknown[]]);
+    this.counts.set(msg.name, (this.counts.get(msg.name) ?? 0) + 1);
+    if (this.#buffer.length >= BATCH_SIZE) await this.flush();
+  }
+
+  /** Write the buffered hits now. */
+  async flush(): Promise<void> {
+    if (this.#buffer.length === 0 || !this.#write) return;
+    const batch = this.#buffer;
+    this.#buffer = [];
+    try {
+      await this.#write(batch);
+    } catch (error) {
+      // One bad row (say, a host that is not an IP) fails the whole statement: write the rows
+      // one by one so only the bad ones are lost.
+      this.log.warning(`batch of ${batch.length} failed (${(error as Error).message}); retrying`);
+      for (const row of batch) {
+        try {
+          await this.#write([row]);
+        } catch (rowError) {
+          this.log.error(`dropped ${row[0]} ${row[1][0]}: ${(rowError as Error).message}`);
+        }
+      }
+    }
+  }
+
+  #report(stats: ReturnType<Task["socket"]>): void {
+    const downloads = this.counts.get("LOGDOWNLOAD") ?? 0;
+    const text = ["LOGDOWNLOAD", "LOGSEARCH", "LOGPROJECT", "LOGJSON", "LOGPAGE"]
+      .map((name) => `${name} ${this.counts.get(name) ?? 0}`).join(", ");
+    this.log.info(`logged ${text}`);
+    this.counts.clear();
+    stats.trySend([encodeMessage(statsSide, "LOGDOWNLOAD", downloads)]);
+  }
+}

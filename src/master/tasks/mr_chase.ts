@@ -1,0 +1,386 @@
+/**
+ * MrChase: the import queue (piwheels' `mr_chase`, §2.4), where `piw import`, `add`, `remove`
+ * and `rebuild` talk to the master. An import is an abbreviated SlaveDriver conversation: IMPORT
+ * (checked against the database), then SEND/SENT once per file through FileJuggler as slave 0,
+ * then the build is logged and its pages rewritten. The other requests are one message each,
+ * answered `DONE <what was done>` or `ERROR <why>`.
+ *
+ * Unlike piwheels, `REMPKG` with only a skip reason keeps the package's web files: skipping
+ * stops future builds, it does not withdraw what was already published.
+ * @module
+ */
+
+import type { Context, Socket } from "../../transport/mod.ts";
+import {
+  bigBrotherProtocol,
+  cloudGazerProtocol,
+  decodeMessage,
+  encodeMessage,
+  type MessageOf,
+  mrChaseProtocol,
+  ProtocolError,
+} from "../../protocols/mod.ts";
+import { canonicaliseName, parseWheelFilename } from "../../wheel/mod.ts";
+import { DbClient, Task, type TaskOptions } from "../task.ts";
+import type { MasterConfig } from "../config.ts";
+import { FsClient } from "../fs_client.ts";
+import { ReqClient } from "../req_client.ts";
+import { BuildState, FileState } from "../states.ts";
+import { SecretaryClient } from "./the_secretary.ts";
+
+type Request = MessageOf<typeof mrChaseProtocol.recv>;
+type Reply = MessageOf<typeof mrChaseProtocol.send>;
+
+const EMPTY = new Uint8Array(0);
+const bigBrotherSide = bigBrotherProtocol.reversed();
+/** Failed verifications of one file before an import is abandoned. */
+const MAX_VERIFY_FAILURES = 3;
+
+function done(what: string): Reply {
+  return { name: "DONE", data: what };
+}
+
+function error(why: string): Reply {
+  return { name: "ERROR", data: why };
+}
+
+/** An import in progress: the build and how often its current file failed to verify. */
+interface ImportState {
+  build: BuildState;
+  failures: number;
+}
+
+/** The import queue: imports, additions, removals and page rebuilds requested by admins. */
+export class MrChase extends Task {
+  readonly name = "mr_chase";
+  #queue: Socket;
+  #db: DbClient;
+  #fs: FsClient;
+  #web: SecretaryClient;
+  #skip: ReqClient<typeof cloudGazerProtocol.recv, typeof cloudGazerProtocol.send>;
+  #home: Socket;
+  /** Imports in progress by client routing address. */
+  #imports = new Map<string, ImportState>();
+
+  /** Bind the import queue (ipc files readable by owner and group only); connect the rest. */
+  constructor(context: Context, config: MasterConfig, options: TaskOptions = {}) {
+    super(context, config, options);
+    this.#queue = this.socket("ROUTER");
+    this.#queue.bind(config.importQueue);
+    // Anyone who can write to the import queue can delete packages: keep other users out.
+    if (config.importQueue.startsWith("ipc://")) {
+      Deno.chmodSync(config.importQueue.slice("ipc://".length), 0o660);
+    }
+    this.register(this.#queue, (frames) => this.#handle(frames));
+    this.#home = this.socket("PUSH", { hwm: 10 });
+    this.#home.connect(config.statsQueue);
+    this.#db = this.track(new DbClient(context, config));
+    this.#fs = this.track(new FsClient(context, config.fsQueue));
+    this.#web = this.track(new SecretaryClient(context, config, { timeoutMs: 10_000 }));
+    this.#skip = this.track(
+      new ReqClient(context, config.skipQueue, cloudGazerProtocol.reversed(), { log: this.log }),
+    );
+  }
+
+  async #handle(frames: Uint8Array[]): Promise<void> {
+    if (frames.length !== 3 || frames[1].length !== 0) {
+      this.log.error(`invalid message structure from a client (${frames.length} frames)`);
+      return;
+    }
+    const [address, , payload] = frames;
+    const key = String.fromCharCode(...address);
+    let reply: Reply;
+    try {
+      reply = await this.#dispatch(key, decodeMessage(mrChaseProtocol, payload));
+    } catch (e) {
+      const message = e instanceof ProtocolError ? e.message : `internal error: ${e}`;
+      this.log.error(`request failed: ${message}`);
+      reply = error(message);
+    }
+    if (reply.name !== "SEND") this.#imports.delete(key);
+    this.#queue.trySend([address, EMPTY, encodeMessage(mrChaseProtocol, reply.name, reply.data)]);
+  }
+
+  #dispatch(key: string, request: Request): Promise<Reply> {
+    switch (request.name) {
+      case "IMPORT":
+        return this.doImport(key, request.data);
+      case "SENT":
+        return this.doSent(key);
+      case "ADDPKG":
+        return this.doAddPkg(...request.data);
+      case "ADDVER":
+        return this.doAddVer(...request.data);
+      case "REMPKG":
+        return this.doRemPkg(...request.data);
+      case "REMVER":
+        return this.doRemVer(...request.data);
+      case "REBUILD":
+        return this.doRebuild(request.data);
+    }
+  }
+
+  // -- import -----------------------------------------------------------------------------------
+
+  /** IMPORT: check the build (success, files, ABI, known version, sane files), then SEND. */
+  protected async doImport(
+    key: string,
+    data: Extract<Request, { name: "IMPORT" }>["data"],
+  ): Promise<Reply> {
+    const [, pkg, version, abi, status, duration, output, files] = data;
+    // Imports always come from "slave" 0, whatever the client says.
+    const build = new BuildState(
+      0,
+      pkg,
+      version,
+      abi,
+      status,
+      duration,
+      output,
+      new Map(files.map((f) => [f[0], FileState.fromMessage(f)])),
+    );
+    if (!status) return error("importing a failed build is not supported");
+    if (!build.files.size) return error("no files listed for import");
+    for (const file of build.files.values()) {
+      const problem = file.problem();
+      if (problem) return error(`invalid file: ${problem}`);
+      if (parseWheelFilename(file.filename).canonicalName !== pkg) {
+        return error(`${file.filename} is not a wheel of ${pkg}`);
+      }
+    }
+    const abis = await this.#db.call("GETABIS", false);
+    if (!abis.has(abi)) return error(`invalid ABI: ${abi}`);
+    if (!await this.#db.call("VEREXISTS", [pkg, version])) {
+      return error(`unknown package version ${pkg}-${version}`);
+    }
+    build.addArmv6lTwins();
+    this.log.info(`importing ${pkg} ${version} (${build.files.size} files)`);
+    this.#imports.set(key, { build, failures: 0 });
+    return await this.#send(build);
+  }
+
+  /** SENT: verify the file; SEND the next (or the same again), or log the build and DONE. */
+  protected async doSent(key: string): Promise<Reply> {
+    const state = this.#imports.get(key);
+    const filename = state?.build.nextFile;
+    if (!state || !filename) return error("protocol violation");
+    const { build } = state;
+    const outcome = await this.#fs.verify(0, build.pkg);
+    switch (outcome.status) {
+      case "published":
+      case "unchanged":
+        this.log.info(`verified transfer of ${filename}`);
+        build.files.get(filename)!.verified();
+        state.failures = 0;
+        return build.transfersDone ? await this.#finish(build) : await this.#send(build);
+      case "refused":
+        return error(`${filename} was refused: ${outcome.reason}`);
+      case "failed":
+        if (++state.failures >= MAX_VERIFY_FAILURES) {
+          return error(`${filename} failed to verify: ${outcome.reason}`);
+        }
+        this.log.warning(`re-send ${filename}: ${outcome.reason}`);
+        return await this.#send(build);
+    }
+  }
+
+  async #send(build: BuildState): Promise<Reply> {
+    const filename = build.nextFile!;
+    await this.#fs.expect(0, build.files.get(filename)!);
+    this.log.info(`send ${filename}`);
+    return { name: "SEND", data: filename };
+  }
+
+  /** Every file is in: log the build (files are already published) and rewrite its pages. */
+  async #finish(build: BuildState): Promise<Reply> {
+    build.logged(await this.#db.call("LOGBUILD", build.asMessage()));
+    this.log.info(`registered build ${build.buildId} of ${build.pkg} ${build.version}`);
+    await this.#webSend("LOG", [build.buildId!, build.output]);
+    await this.#webSend("BOTH", build.pkg);
+    return done("IMPORT");
+  }
+
+  // -- add --------------------------------------------------------------------------------------
+
+  /** ADDPKG: a new package (NEWPKG) or an update of a known one (UPDPKG). */
+  protected async doAddPkg(
+    name: string,
+    description: string,
+    skip: string,
+    unskip: boolean,
+    aliases: string[],
+  ): Promise<Reply> {
+    const pkg = canonicaliseName(name);
+    for (const alias of aliases) {
+      if (canonicaliseName(alias) !== pkg) return error(`alias ${alias} is not a name of ${pkg}`);
+    }
+    let result: string;
+    if (await this.#db.call("NEWPKG", [pkg, skip, description])) {
+      this.log.info(`added package ${pkg}`);
+      result = "NEWPKG";
+    } else {
+      // A skip needs piw remove --skip, which also stops running builds.
+      if (skip) return error("SKIPPKG");
+      if (unskip) await this.#db.call("SKIPPKG", [pkg, ""]);
+      if (description) await this.#db.call("SETDESC", [pkg, description]);
+      this.log.info(`updated package ${pkg}`);
+      result = "UPDPKG";
+    }
+    await this.#addNames(pkg, name, aliases);
+    await this.#webSend("BOTH", pkg);
+    return done(result);
+  }
+
+  /** ADDVER: a new version (NEWVER) or an update of a known one (UPDVER). */
+  protected async doAddVer(
+    name: string,
+    version: string,
+    skip: string,
+    unskip: boolean,
+    released: Date,
+    yank: boolean,
+    unyank: boolean,
+    aliases: string[],
+  ): Promise<Reply> {
+    const pkg = canonicaliseName(name);
+    if (!await this.#db.call("PKGEXISTS", pkg)) return error("NOPKG");
+    for (const alias of aliases) {
+      if (canonicaliseName(alias) !== pkg) return error(`alias ${alias} is not a name of ${pkg}`);
+    }
+    let result: string;
+    if (await this.#db.call("NEWVER", [pkg, version, released, skip])) {
+      if (yank) await this.#db.call("YANKVER", [pkg, version]);
+      this.log.info(`added version ${pkg} ${version}`);
+      result = "NEWVER";
+    } else {
+      if (skip) return error("SKIPVER");
+      if (yank) return error("YANKVER");
+      if (unskip) await this.#db.call("SKIPVER", [pkg, version, ""]);
+      if (unyank) await this.#db.call("UNYANKVER", [pkg, version]);
+      this.log.info(`updated version ${pkg} ${version}`);
+      result = "UPDVER";
+    }
+    await this.#addNames(pkg, name, aliases);
+    await this.#webSend("BOTH", pkg);
+    return done(result);
+  }
+
+  /** Record aliases, the canonical name, then the display name (last, so it shows). */
+  async #addNames(pkg: string, display: string, aliases: string[]): Promise<void> {
+    for (const name of [...aliases, pkg, display]) {
+      await this.#db.call("NEWPKGNAME", [pkg, name, new Date()]);
+    }
+  }
+
+  // -- remove -----------------------------------------------------------------------------------
+
+  /** REMPKG: delete the package, only its builds (DELPKGBLD), or skip it (SKIPPKG). */
+  protected async doRemPkg(name: string, builds: boolean, skip: string): Promise<Reply> {
+    const pkg = canonicaliseName(name);
+    if (!await this.#db.call("PKGEXISTS", pkg)) return error("NOPKG");
+    if (skip) await this.#db.call("SKIPPKG", [pkg, skip]);
+    // Stop the slaves building it now; the database keeps it out of future queues.
+    await this.#skip.request("DELPKG", pkg);
+    if (builds) {
+      for (const [p, version] of await this.#db.call("ALLVERS")) {
+        if (p === pkg) await this.#db.call("DELBUILD", [pkg, version]);
+      }
+      await this.#webSend("DELPKG", pkg);
+      await this.#webSend("BOTH", pkg);
+      this.log.info(`removed the builds of ${pkg}`);
+      return done("DELPKGBLD");
+    }
+    if (skip) {
+      // piw keeps published files of a skipped package (piwheels deletes them).
+      await this.#webSend("PROJECT", pkg);
+      this.log.info(`skipped ${pkg}: ${skip}`);
+      return done("SKIPPKG");
+    }
+    await this.#db.call("DELPKG", pkg);
+    await this.#webSend("DELPKG", pkg);
+    this.log.info(`removed ${pkg}`);
+    return done("DELPKG");
+  }
+
+  /** REMVER: delete the version, its builds (DELVERBLD), skip it or yank it. */
+  protected async doRemVer(
+    name: string,
+    version: string,
+    builds: boolean,
+    skip: string,
+    yank: boolean,
+  ): Promise<Reply> {
+    const pkg = canonicaliseName(name);
+    if (!await this.#db.call("PKGEXISTS", pkg)) return error("NOPKG");
+    if (!await this.#db.call("VEREXISTS", [pkg, version])) return error("NOVER");
+    if (skip) await this.#db.call("SKIPVER", [pkg, version, skip]);
+    if (yank) await this.#db.call("YANKVER", [pkg, version]);
+    if (builds) {
+      await this.#skip.request("DELVER", [pkg, version]);
+      // The scribe looks the version's files up, so it goes before the rows do.
+      await this.#webSend("DELVER", [pkg, version]);
+      await this.#db.call("DELBUILD", [pkg, version]);
+      await this.#webSend("BOTH", pkg);
+      this.log.info(`removed the builds of ${pkg} ${version}`);
+      return done("DELVERBLD");
+    }
+    if (skip) {
+      await this.#skip.request("DELVER", [pkg, version]);
+      await this.#webSend("BOTH", pkg);
+      this.log.info(`skipped ${pkg} ${version}: ${skip}`);
+      return done("SKIPVER");
+    }
+    if (yank) {
+      await this.#webSend("BOTH", pkg);
+      this.log.info(`yanked ${pkg} ${version}`);
+      return done("YANKVER");
+    }
+    await this.#skip.request("DELVER", [pkg, version]);
+    // The scribe looks the version's files up, so it goes before the rows do.
+    await this.#webSend("DELVER", [pkg, version]);
+    await this.#db.call("DELVER", [pkg, version]);
+    await this.#webSend("BOTH", pkg);
+    this.log.info(`removed ${pkg} ${version}`);
+    return done("DELVER");
+  }
+
+  // -- rebuild ----------------------------------------------------------------------------------
+
+  /** REBUILD: HOME/SEARCH go to BigBrother; PROJECT/BOTH for one package or every package. */
+  protected async doRebuild(
+    data: Extract<Request, { name: "REBUILD" }>["data"],
+  ): Promise<Reply> {
+    const [part, name] = data.length === 2 ? data : [data[0], null];
+    if (part === "HOME" || part === "SEARCH") {
+      this.#home.trySend([encodeMessage(bigBrotherSide, "HOME")]);
+      return done("REBUILD");
+    }
+    let packages: Iterable<string>;
+    if (name !== null) {
+      const pkg = canonicaliseName(name);
+      if (!await this.#db.call("PKGEXISTS", pkg)) return error(`unknown package ${name}`);
+      packages = [pkg];
+    } else {
+      packages = [...await this.#db.call("ALLPKGS")].sort();
+    }
+    let count = 0;
+    for (const pkg of packages) {
+      await this.#webSend(part, pkg);
+      count++;
+    }
+    this.log.info(`queued ${count} ${part === "BOTH" ? "index and project" : "project"} rebuilds`);
+    return done("REBUILD");
+  }
+
+  /** Ask the secretary for web output; a failure is logged, never the client's problem. */
+  async #webSend(
+    name: Parameters<SecretaryClient["send"]>[0],
+    data: unknown,
+  ): Promise<void> {
+    try {
+      await this.#web.send(name, data as never);
+    } catch (e) {
+      this.log.warning(`web update ${name} failed: ${(e as Error).message}`);
+    }
+  }
+}

@@ -1,0 +1,194 @@
+/**
+ * Shared harness of the admin tool tests: a `piw master` subprocess (dev mode, PGlite, a PyPI
+ * stand-in, its own queues and a free file-queue port), the `piw` client tools as subprocesses,
+ * and a pure-Python wheel built once with the slave's builder.
+ * @module
+ */
+import { waitFor } from "../master/helpers.ts";
+import { type TestDatabase, testDatabase } from "../master/helpers.ts";
+import { startPyPIStandIn } from "../fixtures/pypi/mod.ts";
+import { createFixtureIndex, hermeticPipEnv } from "../fixtures/package_index.ts";
+import { build } from "../../src/slave/builder.ts";
+
+const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+
+/** A port nobody listens on right now. */
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+/** What a client tool printed and how it exited. */
+export interface ToolResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** A running `piw master` and how to reach it. */
+export class MasterProcess {
+  readonly id = crypto.randomUUID().slice(0, 8);
+  readonly importQueue = `ipc:///tmp/piw-test-import-${this.id}`;
+  readonly fileQueue = `tcp://127.0.0.1:${freePort()}`;
+  readonly outputPath = Deno.makeTempDirSync({ prefix: "piw-admin-www-" });
+  readonly stderr: string[] = [];
+  #child: Deno.ChildProcess;
+  #reading: Promise<void>;
+
+  constructor(dsn: string, pypi: { xmlrpcUrl: string; jsonUrl: string; simpleUrl: string }) {
+    const args = [
+      "run",
+      "-A",
+      MAIN,
+      "master",
+      "-v",
+      "--dev-mode",
+      "--dsn",
+      dsn,
+      "-o",
+      this.outputPath,
+      "--status-queue",
+      `ipc:///tmp/piw-test-status-${this.id}`,
+      "--control-queue",
+      `ipc:///tmp/piw-test-control-${this.id}`,
+      "--import-queue",
+      this.importQueue,
+      "--log-queue",
+      `ipc:///tmp/piw-test-log-${this.id}`,
+      "--slave-queue",
+      "tcp://127.0.0.1:0",
+      "--file-queue",
+      this.fileQueue,
+      "--pypi-xmlrpc",
+      pypi.xmlrpcUrl,
+      "--pypi-json",
+      pypi.jsonUrl,
+      "--pypi-simple",
+      pypi.simpleUrl,
+    ]; // deno-fmt-ignore
+    const child = new Deno.Command(Deno.execPath(), {
+      args,
+      env: { PIW_ALLOW_ROOT: "1" },
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    this.#child = child;
+    this.#reading = (async () => {
+      let rest = "";
+      for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
+        const lines = (rest + chunk).split("\n");
+        rest = lines.pop()!;
+        this.stderr.push(...lines);
+      }
+      if (rest) this.stderr.push(rest);
+    })();
+  }
+
+  /** Wait for a stderr line containing `text`. */
+  async waitForLine(text: string, timeoutMs = 60_000): Promise<string> {
+    return (await waitFor(
+      () => this.stderr.find((line) => line.includes(text)),
+      timeoutMs,
+      `${JSON.stringify(text)} in:\n${this.stderr.join("\n")}`,
+    ))!;
+  }
+
+  /** Run `piw <args>` against this master (its import and file queues, `-y`). */
+  tool(args: string[], extra: string[] = []): Promise<ToolResult> {
+    const queues = ["--import-queue", this.importQueue, "--timeout", "20s"];
+    if (args[0] === "import") queues.push("--file-queue", this.fileQueue);
+    return runTool([...args, ...queues, ...extra]);
+  }
+
+  /** Stop with SIGTERM; resolves to the exit code. */
+  async stop(): Promise<number> {
+    try {
+      this.#child.kill("SIGTERM");
+    } catch {
+      // Already gone.
+    }
+    const timer = setTimeout(() => this.#child.kill("SIGKILL"), 60_000);
+    const status = await this.#child.status;
+    clearTimeout(timer);
+    await this.#reading;
+    return status.code;
+  }
+
+  /** Remove the output directory. */
+  cleanUp(): void {
+    Deno.removeSync(this.outputPath, { recursive: true });
+  }
+}
+
+/** Run `piw <args>` (stdin closed, so any prompt counts as declined). */
+export async function runTool(args: string[]): Promise<ToolResult> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, ...args],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder();
+  return { code: out.code, stdout: text.decode(out.stdout), stderr: text.decode(out.stderr) };
+}
+
+/** Start a master on a fresh PGlite database (build ABI cp311) and run `fn` with it. */
+export async function withMaster(
+  fn: (master: MasterProcess, db: TestDatabase) => Promise<void>,
+): Promise<void> {
+  const db = await testDatabase("pglite", async (admin) => {
+    await admin.query("INSERT INTO build_abis (abi_tag) VALUES ('cp311')");
+  });
+  const pypi = await startPyPIStandIn();
+  const master = new MasterProcess(db.dsn, pypi);
+  try {
+    await master.waitForLine("master: ready", 120_000);
+    await fn(master, db);
+  } catch (error) {
+    throw new Error(`${(error as Error).message}\nmaster stderr:\n${master.stderr.join("\n")}`, {
+      cause: error,
+    });
+  } finally {
+    await master.stop();
+    master.cleanUp();
+    await db.remove();
+    await pypi.close();
+  }
+}
+
+let wheel: Promise<{ path: string; filename: string }> | null = null;
+
+/** A pure-Python wheel of piw-admin-pkg 1.0, built once per test process into a temp dir. */
+export function adminWheel(): Promise<{ path: string; filename: string }> {
+  wheel ??= (async () => {
+    const index = await createFixtureIndex([{ name: "piw-admin-pkg", version: "1.0" }]);
+    try {
+      const result = await build("piw-admin-pkg", "1.0", {
+        indexUrl: index.url,
+        env: hermeticPipEnv(),
+      });
+      if (!result.status) throw new Error(result.output);
+      const dir = await Deno.makeTempDir({ prefix: "piw-admin-wheel-" });
+      const [file] = result.files;
+      await Deno.copyFile(file.path, `${dir}/${file.filename}`);
+      await result.cleanup();
+      return { path: `${dir}/${file.filename}`, filename: file.filename };
+    } finally {
+      await index.close();
+    }
+  })();
+  return wheel;
+}
+
+/** Whether `path` exists. */
+export function exists(path: string): boolean {
+  try {
+    Deno.lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

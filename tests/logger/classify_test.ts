@@ -1,0 +1,62 @@
+import assert from "node:assert/strict";
+import { agentSummary, classify, pageName, ruleFor } from "../../src/logger/classify.ts";
+import { compileFormat } from "../../src/logger/format.ts";
+import { CORPUS, MALFORMED, PIP_AGENT } from "./corpus.ts";
+
+const combined = compileFormat("combined");
+
+Deno.test("classifies every corpus line as expected", () => {
+  for (const [line, expected] of CORPUS) {
+    const entry = combined.parse(line);
+    assert.deepEqual(entry === null, false, `did not parse: ${line}`);
+    const msg = classify(entry!);
+    assert.deepEqual(msg ? [msg.name, msg.data] : null, expected, line);
+  }
+});
+
+Deno.test("rejects malformed lines without throwing", () => {
+  for (const line of MALFORMED) assert.deepEqual(combined.parse(line), null, line);
+});
+
+Deno.test("the first matching rule wins", () => {
+  assert.deepEqual(ruleFor(PIP_AGENT, "/simple/"), null);
+  assert.deepEqual(ruleFor("pip/1", "/simple/x/x-1-py3-none-any.whl"), "LOGDOWNLOAD");
+  assert.deepEqual(ruleFor("pip/1", "/simple/x/"), "LOGSEARCH");
+  assert.deepEqual(ruleFor("pipx/1", "/simple/x/"), null);
+  assert.deepEqual(ruleFor("x", "/project/x/json/"), "LOGJSON");
+  assert.deepEqual(ruleFor("x", "/project/x/json"), "LOGPROJECT");
+  assert.deepEqual(ruleFor("x", "/a/b.html"), "LOGPAGE");
+  assert.deepEqual(ruleFor("x", "/a/b.htm"), null);
+});
+
+Deno.test("summarises user agents and names pages", () => {
+  assert.deepEqual(agentSummary("Mozilla/5.0 (X11)"), "mozilla");
+  assert.deepEqual(agentSummary("A".repeat(300)), "a".repeat(200));
+  assert.deepEqual(pageName("/"), "home");
+  assert.deepEqual(pageName("/index.html"), "home");
+  assert.deepEqual(pageName("/stats.html"), "stats");
+});
+
+Deno.test("a pip agent with broken JSON still logs, without details", () => {
+  const msg = classify({
+    host: "10.0.0.1",
+    time: new Date(0),
+    method: "GET",
+    path: "/simple/a/",
+    status: 200,
+    userAgent: 'pip/20.0 {"cpu": "armv7l"',
+  });
+  assert.deepEqual(msg?.name, "LOGSEARCH");
+  assert.deepEqual(msg?.data.slice(3), [
+    null,
+    null,
+    null,
+    null,
+    null,
+    null,
+    null,
+    null,
+    null,
+    null,
+  ]);
+});
