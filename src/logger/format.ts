@@ -98,6 +98,8 @@ export function compileFormat(format: string): LineParser {
     if (letter === "t" && arg === undefined) pattern += "\\[([^\\]]*)\\]";
     else if (quoted) pattern += QUOTED;
     else if (letter === "t") pattern += "(.*?)";
+    // %U%q is the usual way to log the full URL; the path stops where the query begins.
+    else if (letter === "U") pattern += "([^\\s?]*)";
     else pattern += WORD;
   }
   pattern += "$";

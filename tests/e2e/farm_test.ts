@@ -9,7 +9,7 @@ import { moduleName } from "../fixtures/sdists.ts";
 import { startPyPIStandIn } from "../fixtures/pypi/mod.ts";
 import { serveDirectory } from "../fixtures/static_server.ts";
 import { testDatabase } from "../master/helpers.ts";
-import { MASTER_ROLE, pgDsn, SKIP_PG } from "../db/harness.ts";
+import { pgDsn, SKIP_PG } from "../db/harness.ts";
 import { openClient } from "../../src/db/mod.ts";
 import { interpreterFacts } from "../../src/slave/facts.ts";
 import { fileSha256 } from "../../src/slave/inspect.ts";
@@ -231,6 +231,21 @@ Deno.test({
       } finally {
         await admin.close();
       }
+      // The project JSON says how each builder ABI fared, with a link to the build log.
+      const brokenJson = JSON.parse(
+        await readText(`${www}/project/piw-e2e-broken/json/index.json`) ?? "{}",
+      );
+      const brokenBuild = brokenJson.releases["0.1"].builds[abi];
+      assert.equal(brokenBuild.status, "fail", JSON.stringify(brokenJson));
+      const logPath = new URL(brokenBuild.log_url).pathname;
+      const log = new TextDecoder().decode(
+        await new Response(
+          (await Deno.open(`${www}${logPath}`)).readable.pipeThrough(
+            new DecompressionStream("gzip"),
+          ),
+        ).arrayBuffer(),
+      );
+      assert.match(log, /piw-e2e-broken|error/i, log);
       const cextPage = await simple("piw-e2e-cext") ?? "";
       assert.match(cextPage, /data-core-metadata="sha256=[0-9a-f]{64}"/);
       assert.match(await simple("piw-e2e-pure") ?? "", /data-requires-python="&gt;=3\.8"/);
