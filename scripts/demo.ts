@@ -305,7 +305,10 @@ async function run(): Promise<number> {
   );
   console.log(`  files:     ${www}/simple/`);
   summarised = true;
-  if (args.once) return 0;
+  if (args.once) {
+    say("--once: stopping the farm and removing its working directory");
+    return 0;
+  }
   say("the farm keeps running; press Ctrl+C to stop and clean up");
   await interruption;
   return 0;

@@ -106,29 +106,30 @@ const BATCH_CALLS: Record<string, string> = {
   LOGPAGE: "log_page(r->>0, (r->>1)::inet, (r->>2)::timestamptz, r->>3)",
 };
 
+const BATCH_SQL = (() => {
+  const kinds = Object.keys(BATCH_CALLS);
+  // A CTE holding a volatile call is evaluated in full when it is counted, so every row is
+  // logged though only the count comes back; one statement makes the batch all or nothing.
+  const ctes = kinds.map((kind, i) =>
+    `${kind} AS (SELECT ${BATCH_CALLS[kind]} FROM jsonb_array_elements($${i + 1}::text::jsonb) r)`
+  );
+  const counts = kinds.map((kind) => `(SELECT count(*) FROM ${kind})`);
+  return `WITH ${ctes.join(", ")} SELECT ${counts.join(" + ")} AS n`;
+})();
+
 /**
- * Log many access-log rows with one statement per kind (thousands of single calls would each
- * pay a round trip). The rows go through the same `log_*` functions as single calls, so
- * truncation, triggers and grants are the same. Returns how many rows were written.
+ * Log many access-log rows in one statement (thousands of single calls would each pay a round
+ * trip). The rows go through the same `log_*` functions as single calls, so truncation,
+ * triggers and grants are the same; one bad row fails the whole batch. Returns the row count.
  */
 export async function logAccessBatch(sql: SqlClient, batch: AccessLogBatch): Promise<number> {
-  const byKind = new Map<string, unknown[][]>();
+  const byKind = new Map<string, unknown[][]>(Object.keys(BATCH_CALLS).map((k) => [k, []]));
   for (const [name, data] of batch) {
-    if (!(name in BATCH_CALLS)) throw new Error(`not an access-log message: ${name}`);
-    let rows = byKind.get(name);
-    if (!rows) byKind.set(name, rows = []);
+    const rows = byKind.get(name);
+    if (!rows) throw new Error(`not an access-log message: ${name}`);
     rows.push(data);
   }
-  let written = 0;
-  for (const [name, rows] of byKind) {
-    // A CTE holding a volatile call is always evaluated in full, so every row is logged even
-    // though only the count comes back.
-    const [row] = await sql.query<{ n: number | string }>(
-      `WITH done AS (SELECT ${BATCH_CALLS[name]} ` +
-        `FROM jsonb_array_elements($1::text::jsonb) AS r) SELECT count(*) AS n FROM done`,
-      [JSON.stringify(rows)],
-    );
-    written += Number(row.n);
-  }
-  return written;
+  const params = [...byKind.values()].map((rows) => JSON.stringify(rows));
+  const [row] = await sql.query<{ n: number | string }>(BATCH_SQL, params);
+  return Number(row.n);
 }

@@ -9,7 +9,7 @@ import type { LoggerOptions } from "../cli/options.ts";
 import { UsageError } from "../errors.ts";
 import { getLogger } from "../log.ts";
 import { encodeMessage, lumberjackProtocol } from "../protocols/mod.ts";
-import { Context } from "../transport/mod.ts";
+import { Context, SocketOption } from "../transport/mod.ts";
 import { classify } from "./classify.ts";
 import { compileFormat, LogFormatError } from "./format.ts";
 import { openLog, readLines } from "./lines.ts";
@@ -40,8 +40,12 @@ export async function run(options: LoggerOptions): Promise<number> {
   }
   const context = new Context();
   const queue = context.socket("PUSH", { hwm: 10_000 });
+  // With --drop, queue nothing for a master that is not connected (it may be down for hours);
+  // send only succeeds once the master has taken the connection.
+  if (options.drop) queue.setIntOption(SocketOption.IMMEDIATE, 1);
   queue.connect(options.logQueue);
   const counts: LoggerCounts = { lines: 0, malformed: 0, ignored: 0, sent: 0, dropped: 0 };
+  let dropping = false;
   try {
     for (const file of options.files.length ? options.files : ["-"]) {
       for await (const line of readLines(await openLog(file))) {
@@ -60,9 +64,13 @@ export async function run(options: LoggerOptions): Promise<number> {
         const frame = encodeMessage(sendSide, msg.name, msg.data as never);
         if (await queue.send([frame], options.drop ? { timeoutMs: DROP_AFTER_MS } : {})) {
           counts.sent++;
+          dropping = false;
         } else {
+          // One warning per run of drops, so a stopped master does not flood Apache's error log.
+          if (!dropping) log.warning(`dropping records: the master is not keeping up`);
+          dropping = true;
           counts.dropped++;
-          log.warning(`dropping ${msg.name}: the master is not keeping up`);
+          continue;
         }
       }
     }

@@ -1,11 +1,67 @@
 /**
- * `piw sense`: placeholder until the command is implemented.
+ * `piw sense`: the master and its slaves on a Raspberry Pi Sense HAT (or, with `--emulate`, on
+ * an 8×8 matrix in the terminal), navigated with its joystick. The connection and the farm model
+ * are `piw monitor`'s (`src/monitor/client.ts`, `src/monitor/state.ts`).
+ *
+ * Environment: `PIW_SENSE_FB` (framebuffer device or file) and `PIW_SENSE_JOYSTICK` (evdev
+ * device or FIFO) replace the discovery by name.
  * @module
  */
-import { PiwError } from "../errors.ts";
 import type { SenseOptions } from "../cli/options.ts";
+import { MasterClient } from "../monitor/client.ts";
+import { FrameBuffer, hatDevices, readJoystick } from "./hat.ts";
+import { Emulator } from "./emulator.ts";
+import { move, type Nav, render, type Stick } from "./screens.ts";
+
+/** Redraw often enough for the pulsing cursor and scrolling text. */
+const FRAME_MS = 50;
 
 /** Run `piw sense` with parsed options; resolves to the exit code. */
-export function run(_options: SenseOptions): Promise<number> {
-  return Promise.reject(new PiwError("piw sense is not available yet"));
+export async function run(options: SenseOptions): Promise<number> {
+  // Find the HAT before connecting, so a missing one fails at once.
+  const devices = options.emulate ? null : hatDevices();
+  const client = new MasterClient(options.statusQueue, options.controlQueue);
+  let nav: Nav = { screen: "main", index: 0 };
+  let done: () => void = () => {};
+  const finished = new Promise<void>((resolve) => done = resolve);
+  const onStick = (stick: Stick) => {
+    const result = move(client.farm, nav, stick);
+    nav = result.nav;
+    if (result.command) client.send(result.command);
+    if (result.quit) done();
+  };
+
+  const aborter = new AbortController();
+  let display: { show(frame: ReturnType<typeof render>): void; close(): void };
+  if (devices) {
+    display = new FrameBuffer(devices.fb, options.rotate);
+    // Not awaited: a FIFO with no writer blocks its open until the process exits.
+    readJoystick(devices.joystick, options.rotate, onStick, aborter.signal).catch((error) => {
+      console.error(`piw sense: joystick: ${(error as Error).message}`);
+      done();
+    });
+  } else {
+    const emulator = new Emulator();
+    emulator.open(onStick, done);
+    display = emulator;
+  }
+  client.start();
+  const ticker = setInterval(() => {
+    const now = new Date();
+    client.farm.prune(now);
+    // A slave whose page is open may vanish; go back to the grid.
+    if (nav.screen === "slave" && !client.farm.slaves.has(nav.slaveId)) {
+      nav = { screen: "main", index: 0 };
+    }
+    display.show(render(client.farm, nav, now));
+  }, FRAME_MS);
+  try {
+    await finished;
+  } finally {
+    clearInterval(ticker);
+    aborter.abort();
+    display.close();
+    await client.close();
+  }
+  return 0;
 }

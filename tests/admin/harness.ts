@@ -10,6 +10,8 @@ import { startPyPIStandIn } from "../fixtures/pypi/mod.ts";
 import { createFixtureIndex, hermeticPipEnv } from "../fixtures/package_index.ts";
 import { build } from "../../src/slave/builder.ts";
 
+import assert from "node:assert/strict";
+
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
 /** A port nobody listens on right now. */
@@ -135,9 +137,13 @@ export async function runTool(args: string[]): Promise<ToolResult> {
   return { code: out.code, stdout: text.decode(out.stdout), stderr: text.decode(out.stderr) };
 }
 
-/** Start a master on a fresh PGlite database (build ABI cp311) and run `fn` with it. */
+/**
+ * Start a master on a fresh PGlite database (build ABI cp311) and run `fn` with it; then stop
+ * it and run `afterStop` (PGlite allows one user at a time) before the database is removed.
+ */
 export async function withMaster(
   fn: (master: MasterProcess, db: TestDatabase) => Promise<void>,
+  afterStop: (db: TestDatabase) => Promise<void> = async () => {},
 ): Promise<void> {
   const db = await testDatabase("pglite", async (admin) => {
     await admin.query("INSERT INTO build_abis (abi_tag) VALUES ('cp311')");
@@ -147,6 +153,8 @@ export async function withMaster(
   try {
     await master.waitForLine("master: ready", 120_000);
     await fn(master, db);
+    assert.equal(await master.stop(), 0, "the master stops cleanly");
+    await afterStop(db);
   } catch (error) {
     throw new Error(`${(error as Error).message}\nmaster stderr:\n${master.stderr.join("\n")}`, {
       cause: error,

@@ -6,7 +6,7 @@
  * its own connection; with PGlite (one connection, held by the oracle) it sends LOGBATCH.
  * @module
  */
-import type { Context } from "../../transport/mod.ts";
+import type { Context, Socket } from "../../transport/mod.ts";
 import { type AccessLogBatch, openDatabase } from "../../db/mod.ts";
 import { bigBrotherProtocol, decodeMessage, encodeMessage } from "../../protocols/mod.ts";
 import { lumberjackProtocol } from "../../protocols/mod.ts";
@@ -26,6 +26,7 @@ export class Lumberjack extends Task {
   readonly name = "lumberjack";
   #write: ((batch: AccessLogBatch) => Promise<number>) | null = null;
   #buffer: AccessLogBatch = [];
+  #stats: Socket;
   /** Hits per message name since the last report. */
   readonly counts = new Map<string, number>();
 
@@ -39,14 +40,14 @@ export class Lumberjack extends Task {
       Deno.chmodSync(config.logQueue.slice("ipc://".length), 0o770);
     }
     this.register(logs, ([frame]) => this.#onLog(frame));
-    const stats = this.socket("PUSH", { hwm: 10 });
+    const stats = this.#stats = this.socket("PUSH", { hwm: 10 });
     stats.connect(config.statsQueue);
     this.every(FLUSH_MS, () => this.flush());
     let first = true;
     this.every(REPORT_MS, () => {
       // Timers run at start too; there is nothing to report then.
       if (first) return void (first = false);
-      this.#report(stats);
+      this.report();
     });
   }
 
@@ -94,12 +95,13 @@ export class Lumberjack extends Task {
     }
   }
 
-  #report(stats: ReturnType<Task["socket"]>): void {
+  /** Log the counts since the last report, send BigBrother the downloads, start afresh. */
+  report(): void {
     const downloads = this.counts.get("LOGDOWNLOAD") ?? 0;
     const text = ["LOGDOWNLOAD", "LOGSEARCH", "LOGPROJECT", "LOGJSON", "LOGPAGE"]
       .map((name) => `${name} ${this.counts.get(name) ?? 0}`).join(", ");
     this.log.info(`logged ${text}`);
     this.counts.clear();
-    stats.trySend([encodeMessage(statsSide, "LOGDOWNLOAD", downloads)]);
+    this.#stats.trySend([encodeMessage(statsSide, "LOGDOWNLOAD", downloads)]);
   }
 }

@@ -1,0 +1,58 @@
+/**
+ * `piw sense --emulate`: the 8×8 matrix drawn in the terminal (two true-colour cells per pixel)
+ * and the arrow keys and Enter read as the joystick, through terminal-kit.
+ * @module
+ */
+
+import termkit from "terminal-kit";
+import type { Frame, Stick } from "./screens.ts";
+
+const KEYS: Record<string, Stick> = {
+  UP: "up",
+  DOWN: "down",
+  LEFT: "left",
+  RIGHT: "right",
+  ENTER: "enter",
+  KP_ENTER: "enter",
+};
+
+/** The emulated HAT: a matrix on screen, the keyboard as its joystick. */
+export class Emulator {
+  #term = termkit.terminal;
+  #last = "";
+
+  /** Take over the terminal; joystick moves go to `onStick`, `q` or Ctrl-C to `onQuit`. */
+  open(onStick: (stick: Stick) => void, onQuit: () => void): void {
+    const term = this.#term;
+    term.fullscreen(true);
+    term.hideCursor(true);
+    term.grabInput(true);
+    term.on("key", (name: string) => {
+      if (name === "q" || name === "CTRL_C") onQuit();
+      else if (KEYS[name]) onStick(KEYS[name]);
+    });
+    term.moveTo(1, 10).noFormat("arrows: joystick  Enter: press  q: quit");
+  }
+
+  /** Draw `frame` (skipped when unchanged). */
+  show(frame: Frame): void {
+    const key = frame.join(";");
+    if (key === this.#last) return;
+    this.#last = key;
+    const term = this.#term;
+    for (let y = 0; y < 8; y++) {
+      term.moveTo(1, y + 1);
+      for (let x = 0; x < 8; x++) term.bgColorRgb(...frame[y * 8 + x]).noFormat("  ");
+      term.styleReset();
+    }
+  }
+
+  /** Give the terminal back. */
+  close(): void {
+    const term = this.#term;
+    term.grabInput(false);
+    term.styleReset();
+    term.hideCursor(false);
+    term.fullscreen(false);
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * Benchmark: access-log lines from a file into the database, end to end — `piw logger` (a
+ * subprocess) parses and classifies combined-format lines and PUSHes them; an in-process
+ * Lumberjack PULLs and writes them in batches. Target: ≥ 100,000 lines/s on PostgreSQL.
+ *
+ * Run: `deno run -A tests/bench/logger_bench.ts [lines]` (default 1,000,000). Uses the test
+ * cluster (PIW_TEST_PG_SUPER_DSN); with PIW_SKIP_PG=1 it uses PGlite (much slower).
+ * @module
+ */
+import { Context } from "../../src/transport/mod.ts";
+import { openClient } from "../../src/db/mod.ts";
+import { Lumberjack } from "../../src/master/tasks/lumberjack.ts";
+import { Seraph } from "../../src/master/tasks/seraph.ts";
+import { TheOracle } from "../../src/master/tasks/the_oracle.ts";
+import { startTask, testConfig, testDatabase, waitFor } from "../master/helpers.ts";
+import { SKIP_PG } from "../db/harness.ts";
+import { BROWSER, combined, OLD_PIP_AGENT, PIP_AGENT, UV_AGENT } from "../logger/corpus.ts";
+
+const count = Number(Deno.args.find((arg) => /^\d+$/.test(arg)) ?? 1_000_000);
+const kind = SKIP_PG ? "pglite" : "postgres";
+const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+
+/** A day of traffic: mostly wheel downloads and pip searches, some pages, some noise. */
+function writeLog(path: string, lines: number): number {
+  const file = Deno.openSync(path, { write: true, create: true, truncate: true });
+  const encoder = new TextEncoder();
+  const agents = [PIP_AGENT, UV_AGENT, OLD_PIP_AGENT];
+  let hits = 0;
+  let chunk: string[] = [];
+  const start = Date.UTC(2026, 10, 24);
+  for (let i = 0; i < lines; i++) {
+    const at = new Date(start + Math.floor(i / 20) * 1000).toUTCString().split(" ");
+    const time = `${at[1]}/${at[2]}/${at[3]}:${at[4]} +0000`;
+    const host = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+    const pkg = `pkg${i % 5000}`;
+    const agent = agents[i % 3];
+    const r = i % 20;
+    let line;
+    if (r < 12) {
+      line = combined(`/simple/${pkg}/${pkg}-1.0-py3-none-any.whl`, agent, { host, time });
+    } else if (r < 16) line = combined(`/simple/${pkg}/`, PIP_AGENT, { host, time });
+    else if (r === 16) line = combined(`/project/${pkg}/`, BROWSER, { host, time });
+    else if (r === 17) line = combined(`/project/${pkg}/json/`, BROWSER, { host, time });
+    else if (r === 18) line = combined("/", BROWSER, { host, time });
+    else line = combined(`/simple/${pkg}/`, PIP_AGENT, { host, time, status: 304 });
+    if (r !== 19) hits++;
+    chunk.push(line);
+    if (chunk.length === 10_000) {
+      file.writeSync(encoder.encode(chunk.join("\n") + "\n"));
+      chunk = [];
+    }
+  }
+  if (chunk.length) file.writeSync(encoder.encode(chunk.join("\n") + "\n"));
+  file.close();
+  return hits;
+}
+
+const dir = Deno.makeTempDirSync({ prefix: "piw-logger-bench-" });
+const logPath = `${dir}/access.log`;
+const hits = writeLog(logPath, count);
+console.log(`${count} lines (${hits} hits) written to ${logPath}; database: ${kind}`);
+
+const db = await testDatabase(kind);
+const config = testConfig({ dsn: db.dsn, dbEngine: kind });
+const context = new Context();
+const tasks = [];
+if (kind === "pglite") {
+  tasks.push(await startTask(new Seraph(context, config)));
+  tasks.push(await startTask(new TheOracle(context, config)));
+}
+const jack = await startTask(new Lumberjack(context, config));
+try {
+  const started = performance.now();
+  const logger = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, "logger", "-v", "--log-queue", config.logQueue, logPath],
+    env: { PIW_CONFIG_PATHS: "" },
+    stdout: "inherit",
+    stderr: "inherit",
+  }).output();
+  if (logger.code !== 0) throw new Error(`piw logger exited ${logger.code}`);
+  const parsed = (performance.now() - started) / 1000;
+  const received = () => [...jack.counts.values()].reduce((a, b) => a + b, 0);
+  await waitFor(() => received() === hits, 600_000, "every hit received");
+  await jack.flush();
+  const seconds = (performance.now() - started) / 1000;
+  const admin = await openClient(db.dsn);
+  const [{ n }] = await admin.query<{ n: number }>(
+    "SELECT (SELECT count(*) FROM downloads) + (SELECT count(*) FROM searches) + " +
+      "(SELECT count(*) FROM project_page_hits) + (SELECT count(*) FROM project_json_downloads) " +
+      "+ (SELECT count(*) FROM web_page_hits) AS n",
+  );
+  await admin.close();
+  if (Number(n) !== hits) throw new Error(`${n} rows in the database, expected ${hits}`);
+  console.log(
+    `logger done in ${parsed.toFixed(2)} s; all ${hits} rows in the database after ` +
+      `${seconds.toFixed(2)} s: ${Math.round(count / seconds).toLocaleString("en")} lines/s ` +
+      `(target 100,000)`,
+  );
+} finally {
+  await jack.stop();
+  for (const task of tasks.reverse()) await task.stop();
+  await context.close();
+  await db.remove();
+  Deno.removeSync(dir, { recursive: true });
+}

@@ -1,0 +1,164 @@
+/** Lumberjack writes logger hits to the database in batches and reports download counts. */
+import assert from "node:assert/strict";
+import { Context } from "../../src/transport/mod.ts";
+import {
+  bigBrotherProtocol,
+  decodeMessage,
+  encodeMessage,
+  lumberjackProtocol,
+} from "../../src/protocols/mod.ts";
+import { openClient } from "../../src/db/mod.ts";
+import { Seraph } from "../../src/master/tasks/seraph.ts";
+import { TheOracle } from "../../src/master/tasks/the_oracle.ts";
+import { Lumberjack } from "../../src/master/tasks/lumberjack.ts";
+import { captureLogs, ENGINES, startTask, testConfig, testDatabase, waitFor } from "./helpers.ts";
+
+const send = lumberjackProtocol.reversed();
+const T = new Date("2026-11-24T00:41:26Z");
+const DETAILS = [
+  "armv7l",
+  "Raspbian",
+  "11",
+  "Linux",
+  "6.1",
+  "CPython",
+  "3.9.2",
+  "pip",
+  "23",
+  "52",
+] as const;
+const NO_DETAILS = [null, null, null, null, null, null, null, null, null, null] as const;
+
+for (const kind of ENGINES) {
+  Deno.test({
+    name: `Lumberjack writes every kind of hit and skips bad rows (${kind})`,
+    sanitizeOps: false,
+    sanitizeResources: false,
+    async fn() {
+      const db = await testDatabase(kind);
+      const config = testConfig({ dsn: db.dsn, dbEngine: kind });
+      const context = new Context();
+      const stats = context.socket("PULL", { linger: 0 });
+      stats.bind(config.statsQueue);
+      const seraph = await startTask(new Seraph(context, config));
+      const oracle = await startTask(new TheOracle(context, config));
+      const logs = captureLogs("warning");
+      const jack = await startTask(new Lumberjack(context, config));
+      const push = context.socket("PUSH", { linger: 1000 });
+      push.connect(config.logQueue);
+      try {
+        const msgs = [
+          encodeMessage(send, "LOGDOWNLOAD", [
+            "foo-1.0-py3-none-any.whl",
+            "192.0.2.1",
+            T,
+            ...DETAILS,
+          ]),
+          encodeMessage(send, "LOGDOWNLOAD", [
+            "foo-1.0-py3-none-any.whl",
+            "2001:db8::1",
+            T,
+            ...NO_DETAILS,
+          ]),
+          encodeMessage(send, "LOGSEARCH", ["foo", "192.0.2.2", T, ...DETAILS]),
+          encodeMessage(send, "LOGPROJECT", ["foo", "192.0.2.3", T, "mozilla"]),
+          encodeMessage(send, "LOGJSON", ["foo", "192.0.2.4", T, "curl"]),
+          encodeMessage(send, "LOGPAGE", ["home", "192.0.2.5", T, "wget"]),
+          // Not an IP: the database refuses it, and only this row is lost.
+          encodeMessage(send, "LOGPAGE", ["home", "example.org", T, "wget"]),
+        ];
+        for (const msg of msgs) assert.ok(await push.send([msg]));
+        const received = () => [...jack.counts.values()].reduce((a, b) => a + b, 0);
+        await waitFor(() => received() === msgs.length, 10_000, "every hit received");
+        await jack.stop(); // stopping flushes the buffer
+        assert.deepEqual(Object.fromEntries(jack.counts), {
+          LOGDOWNLOAD: 2,
+          LOGSEARCH: 1,
+          LOGPROJECT: 1,
+          LOGJSON: 1,
+          LOGPAGE: 2,
+        });
+        await oracle.stop();
+        const admin = await openClient(db.dsn);
+        try {
+          const rows = await admin.query<Record<string, unknown>>(
+            "SELECT filename, host(accessed_by) AS host, accessed_at, arch, py_version, " +
+              "setuptools_version FROM downloads ORDER BY host",
+          );
+          assert.deepEqual(
+            rows.map((r) => [r.filename, r.host, (r.accessed_at as Date).toISOString(), r.arch]),
+            [
+              ["foo-1.0-py3-none-any.whl", "192.0.2.1", T.toISOString(), "armv7l"],
+              ["foo-1.0-py3-none-any.whl", "2001:db8::1", T.toISOString(), null],
+            ],
+          );
+          assert.equal(rows[0].setuptools_version, "52");
+          const count = async (table: string) =>
+            Number((await admin.query<{ n: number }>(`SELECT count(*) AS n FROM ${table}`))[0].n);
+          assert.equal(await count("searches"), 1);
+          assert.equal(await count("project_page_hits"), 1);
+          assert.equal(await count("project_json_downloads"), 1);
+          assert.equal(await count("web_page_hits"), 1);
+        } finally {
+          await admin.close();
+        }
+        assert.ok(
+          logs.lines.some((line) => line.includes("dropped LOGPAGE home")),
+          logs.lines.join("\n"),
+        );
+      } finally {
+        logs.stop();
+        push.close(0);
+        stats.close(0);
+        await jack.stop();
+        await oracle.stop();
+        await seraph.stop();
+        await context.close();
+        await db.remove();
+      }
+    },
+  });
+}
+
+Deno.test({
+  name: "Lumberjack reports the minute's downloads to BigBrother",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const db = await testDatabase("pglite");
+    const config = testConfig({ dsn: db.dsn, dbEngine: "pglite" });
+    const context = new Context();
+    const stats = context.socket("PULL", { linger: 0 });
+    stats.bind(config.statsQueue);
+    const seraph = await startTask(new Seraph(context, config));
+    const oracle = await startTask(new TheOracle(context, config));
+    const jack = await startTask(new Lumberjack(context, config));
+    const push = context.socket("PUSH", { linger: 0 });
+    push.connect(config.logQueue);
+    try {
+      for (let i = 0; i < 3; i++) {
+        await push.send([
+          encodeMessage(send, "LOGDOWNLOAD", ["a-1-py3-none-any.whl", "10.0.0.1", T, ...DETAILS]),
+        ]);
+      }
+      await waitFor(() => jack.counts.get("LOGDOWNLOAD") === 3);
+      // The report is a timer; run it now rather than wait a minute.
+      jack.report();
+      const frames = await stats.recv(5000);
+      assert.ok(frames);
+      assert.deepEqual(decodeMessage(bigBrotherProtocol, frames[0]), {
+        name: "LOGDOWNLOAD",
+        data: 3,
+      });
+      assert.equal(jack.counts.size, 0);
+    } finally {
+      push.close(0);
+      stats.close(0);
+      await jack.stop();
+      await oracle.stop();
+      await seraph.stop();
+      await context.close();
+      await db.remove();
+    }
+  },
+});

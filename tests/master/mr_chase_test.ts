@@ -1,0 +1,113 @@
+/**
+ * MrChase on the wire: a running `piw master` answers the import protocol (§2.4) directly —
+ * protocol violations, refused imports, a file whose hash does not match, and the import
+ * queue's ipc socket closed to other users.
+ */
+import assert from "node:assert/strict";
+import { ImportClient } from "../../src/cli/import_client.ts";
+import { sendFile } from "../../src/slave/transfer.ts";
+import { fileSha256, inspectWheel } from "../../src/slave/inspect.ts";
+import { fileStateTuple } from "../../src/slave/inspect.ts";
+import { TimeDelta } from "../../src/protocols/mod.ts";
+import { adminWheel, exists, withMaster } from "../admin/harness.ts";
+
+const options = { sanitizeOps: false, sanitizeResources: false };
+const PKG = "piw-admin-pkg";
+
+Deno.test({
+  name: "MrChase refuses bad imports, re-asks for a file that fails to verify, then gives up",
+  ...options,
+  async fn() {
+    const wheel = await adminWheel();
+    const work = await Deno.makeTempDir({ prefix: "piw-mr-chase-" });
+    try {
+      const file = await inspectWheel(wheel.path, work);
+      await withMaster(async (master) => {
+        const mode = Deno.statSync(master.importQueue.slice("ipc://".length)).mode! & 0o777;
+        assert.equal(mode, 0o660, "only owner and group may use the import queue");
+        const client = new ImportClient(master.importQueue, 20_000);
+        try {
+          const build = (status: boolean, files = [fileStateTuple(file)], abi = "cp311") =>
+            [0, PKG, "1.0", abi, status, new TimeDelta(0, 5), "log", files] as const;
+          assert.deepEqual(await client.request("SENT"), {
+            name: "ERROR",
+            data: "protocol violation",
+          });
+          assert.deepEqual(await client.request("ADDPKG", [PKG, "", "", false, []]), {
+            name: "DONE",
+            data: "NEWPKG",
+          });
+          assert.deepEqual(await client.request("IMPORT", [...build(true)]), {
+            name: "ERROR",
+            data: `unknown package version ${PKG}-1.0`,
+          });
+          assert.deepEqual(
+            await client.request("ADDVER", [PKG, "1.0", "", false, new Date(), false, false, []]),
+            { name: "DONE", data: "NEWVER" },
+          );
+          assert.deepEqual(
+            await client.request("ADDVER", [
+              PKG,
+              "1.0",
+              "why",
+              false,
+              new Date(),
+              false,
+              false,
+              [],
+            ]),
+            { name: "ERROR", data: "SKIPVER" },
+          );
+          assert.equal((await client.request("IMPORT", [...build(false)])).name, "ERROR");
+          assert.deepEqual(await client.request("IMPORT", [...build(true, [])]), {
+            name: "ERROR",
+            data: "no files listed for import",
+          });
+          assert.deepEqual(await client.request("IMPORT", [...build(true, undefined, "cp27mu")]), {
+            name: "ERROR",
+            data: "invalid ABI: cp27mu",
+          });
+          const other = fileStateTuple({ ...file, filename: "other-1.0-py3-none-any.whl" });
+          assert.match(
+            (await client.request("IMPORT", [...build(true, [other])])).data,
+            /not a wheel of piw-admin-pkg/,
+          );
+
+          // A wrong hash: the file is asked for again, then the import is abandoned.
+          const wrong = fileStateTuple({ ...file, filehash: "0".repeat(64) });
+          let reply = await client.request("IMPORT", [...build(true, [wrong])]);
+          let sends = 0;
+          while (reply.name === "SEND") {
+            sends++;
+            await sendFile(client.context, master.fileQueue, 0, wheel.path);
+            reply = await client.request("SENT");
+          }
+          assert.equal(sends, 3);
+          assert.equal(reply.name, "ERROR");
+          assert.match(reply.data, /failed to verify/);
+          assert.ok(!exists(`${master.outputPath}/simple/${PKG}/${wheel.filename}`));
+
+          // The right hash goes through.
+          assert.equal(file.filehash, await fileSha256(wheel.path));
+          reply = await client.request("IMPORT", [...build(true)]);
+          assert.deepEqual(reply, { name: "SEND", data: wheel.filename });
+          await sendFile(client.context, master.fileQueue, 0, wheel.path);
+          assert.deepEqual(await client.request("SENT"), { name: "DONE", data: "IMPORT" });
+          assert.ok(exists(`${master.outputPath}/simple/${PKG}/${wheel.filename}`));
+          assert.deepEqual(await client.request("REBUILD", ["HOME"]), {
+            name: "DONE",
+            data: "REBUILD",
+          });
+          assert.deepEqual(await client.request("REMVER", [PKG, "2.0", false, "", false]), {
+            name: "ERROR",
+            data: "NOVER",
+          });
+        } finally {
+          await client.close();
+        }
+      });
+    } finally {
+      await Deno.remove(work, { recursive: true });
+    }
+  },
+});
