@@ -36,16 +36,28 @@ export function globToRegExp(glob: string): RegExp {
   return new RegExp(`^${body}$`, "s");
 }
 
+/** A glob as a test; `*` and `prefix*` skip the regex (agents can be long). */
+function globTest(glob: string): (text: string) => boolean {
+  if (glob === "*") return () => true;
+  const star = glob.indexOf("*");
+  if (star === glob.length - 1 && !/[?[]/.test(glob)) {
+    const prefix = glob.slice(0, -1);
+    return (text) => text.startsWith(prefix);
+  }
+  const regex = globToRegExp(glob);
+  return (text) => regex.test(text);
+}
+
 const COMPILED = RULES.map(([agent, path, outcome]) => ({
-  agent: globToRegExp(agent),
-  path: globToRegExp(path),
+  agent: globTest(agent),
+  path: globTest(path),
   outcome,
 }));
 
 /** What a (user agent, path) pair becomes under {@link RULES}; null when ignored. */
 export function ruleFor(userAgent: string, path: string): Outcome {
   for (const rule of COMPILED) {
-    if (rule.agent.test(userAgent) && rule.path.test(path)) return rule.outcome;
+    if (rule.agent(userAgent) && rule.path(path)) return rule.outcome;
   }
   return null;
 }

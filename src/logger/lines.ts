@@ -5,29 +5,54 @@
 
 /** The byte stream of `path` (`-` = standard input), gunzipped when it ends `.gz`. */
 export async function openLog(path: string): Promise<ReadableStream<Uint8Array>> {
-  if (path === "-") return Deno.stdin.readable;
-  const file = await Deno.open(path);
-  const stream = file.readable;
+  const stream = path === "-" ? readerStream(Deno.stdin) : readerStream(await Deno.open(path));
   return path.endsWith(".gz")
     ? stream.pipeThrough(new DecompressionStream("gzip") as TransformStream<Uint8Array, Uint8Array>)
     : stream;
 }
 
-/** The lines of a byte stream, without their line ends. */
-export async function* readLines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+/** Read size: `readable`'s default chunks are small enough to dominate the cost of a log. */
+const CHUNK = 1 << 20;
+
+function readerStream(source: Deno.FsFile | typeof Deno.stdin): ReadableStream<Uint8Array> {
+  return new ReadableStream({
+    async pull(controller) {
+      const buffer = new Uint8Array(CHUNK);
+      const n = await source.read(buffer);
+      if (n === null) {
+        if (source !== Deno.stdin) (source as Deno.FsFile).close();
+        controller.close();
+      } else {
+        controller.enqueue(buffer.subarray(0, n));
+      }
+    },
+    cancel() {
+      if (source !== Deno.stdin) (source as Deno.FsFile).close();
+    },
+  });
+}
+
+/** The lines of a byte stream, without their line ends, a chunk's worth at a time. */
+export async function* readLineBatches(
+  stream: ReadableStream<Uint8Array>,
+): AsyncGenerator<string[]> {
   // Logs should be ASCII; anything else is decoded leniently so one odd byte spoils one line.
   const decoder = new TextDecoder("utf-8", { fatal: false });
   let rest = "";
   for await (const chunk of stream) {
-    const text = rest + decoder.decode(chunk, { stream: true });
-    let start = 0;
-    for (let nl = text.indexOf("\n"); nl >= 0; nl = text.indexOf("\n", start)) {
-      const end = nl > start && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
-      yield text.slice(start, end);
-      start = nl + 1;
-    }
-    rest = text.slice(start);
+    const lines = (rest + decoder.decode(chunk, { stream: true })).split("\n");
+    rest = lines.pop()!;
+    yield lines.map(trimCR);
   }
   rest += decoder.decode();
-  if (rest !== "") yield rest;
+  if (rest !== "") yield [trimCR(rest)];
+}
+
+function trimCR(line: string): string {
+  return line.endsWith("\r") ? line.slice(0, -1) : line;
+}
+
+/** The lines of a byte stream, without their line ends. */
+export async function* readLines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+  for await (const batch of readLineBatches(stream)) yield* batch;
 }

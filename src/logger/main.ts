@@ -8,14 +8,13 @@
 import type { LoggerOptions } from "../cli/options.ts";
 import { UsageError } from "../errors.ts";
 import { getLogger } from "../log.ts";
-import { encodeMessage, lumberjackProtocol } from "../protocols/mod.ts";
 import { Context, SocketOption } from "../transport/mod.ts";
 import { classify } from "./classify.ts";
+import { encodeLogMessage } from "./encode.ts";
 import { compileFormat, LogFormatError } from "./format.ts";
-import { openLog, readLines } from "./lines.ts";
+import { openLog, readLineBatches } from "./lines.ts";
 
 const log = getLogger("logger");
-const sendSide = lumberjackProtocol.reversed();
 
 /** How long `--drop` waits for the queue to take a record. */
 export const DROP_AFTER_MS = 10;
@@ -48,29 +47,34 @@ export async function run(options: LoggerOptions): Promise<number> {
   let dropping = false;
   try {
     for (const file of options.files.length ? options.files : ["-"]) {
-      for await (const line of readLines(await openLog(file))) {
-        counts.lines++;
-        const entry = parser.parse(line);
-        if (entry === null) {
-          counts.malformed++;
-          log.debug(`malformed line: ${line.slice(0, 200)}`);
-          continue;
-        }
-        const msg = classify(entry);
-        if (msg === null) {
-          counts.ignored++;
-          continue;
-        }
-        const frame = encodeMessage(sendSide, msg.name, msg.data as never);
-        if (await queue.send([frame], options.drop ? { timeoutMs: DROP_AFTER_MS } : {})) {
-          counts.sent++;
-          dropping = false;
-        } else {
+      for await (const lines of readLineBatches(await openLog(file))) {
+        for (const line of lines) {
+          counts.lines++;
+          const entry = parser.parse(line);
+          if (entry === null) {
+            counts.malformed++;
+            log.debug(`malformed line: ${line.slice(0, 200)}`);
+            continue;
+          }
+          const msg = classify(entry);
+          if (msg === null) {
+            counts.ignored++;
+            continue;
+          }
+          const frame = encodeLogMessage(msg);
+          // Only wait (asynchronously) when the queue is full: most records go straight in.
+          if (
+            queue.trySend([frame]) ||
+            await queue.send([frame], options.drop ? { timeoutMs: DROP_AFTER_MS } : {})
+          ) {
+            counts.sent++;
+            dropping = false;
+            continue;
+          }
           // One warning per run of drops, so a stopped master does not flood Apache's error log.
           if (!dropping) log.warning(`dropping records: the master is not keeping up`);
           dropping = true;
           counts.dropped++;
-          continue;
         }
       }
     }

@@ -16,6 +16,9 @@ import {
 import { FarmState } from "./state.ts";
 
 const control = masterControlProtocol.reversed();
+const RESTARTED = "master restarted; reloading";
+/** How often HELLO is repeated until the master's HELLO comes back. */
+const HELLO_RETRY_MS = 2_000;
 
 /** A control command a monitor can send (QUIT and HELLO carry nothing, the rest an id or null). */
 export type Command =
@@ -58,6 +61,8 @@ export class MasterClient {
   #control: Socket;
   #running = true;
   #lastHello = 0;
+  /** Whether the master's HELLO answered ours since the link was last lost. */
+  #greeted = false;
   #loop: Promise<void> | null = null;
 
   /** Connect to the two queues (nothing is sent until `start`). */
@@ -92,17 +97,16 @@ export class MasterClient {
     let heard = started;
     while (this.#running) {
       const now = Date.now();
-      if (now >= helloDue) {
+      if (!this.#greeted && now >= helloDue) {
         this.send({ name: "HELLO" });
         this.#lastHello = now;
-        // Keep asking while nothing comes back.
-        helloDue = now + Math.min(this.timing.silenceMs, 5_000);
+        // Slave traffic may flow without the master having seen our HELLO: ask until it answers.
+        helloDue = now + HELLO_RETRY_MS;
       }
       const frames = await this.#status.recv(Math.max(1, Math.min(250, helloDue - now)));
       if (!this.#running) break;
       if (frames) {
         heard = Date.now();
-        helloDue = heard + this.timing.silenceMs;
         this.#receive(frames);
         // Drain what else is waiting before redrawing.
         for (let i = 0; i < 200; i++) {
@@ -110,14 +114,17 @@ export class MasterClient {
           if (!more) break;
           this.#receive(more);
         }
-        if (this.link !== "connected") {
+        if (this.link !== "connected" && this.#greeted) {
           this.link = "connected";
-          if (this.notice !== "master restarted; reloading") this.notice = "connected";
+          if (this.notice !== RESTARTED) this.notice = "connected";
         }
         this.onChange();
       } else if (Date.now() - heard > this.timing.silenceMs && this.link !== "lost") {
+        // The master stopped (or restarted): greet it again once it is back.
         this.link = "lost";
+        this.#greeted = false;
         this.notice = "master silent; reconnecting";
+        helloDue = Date.now();
         this.onChange();
       }
     }
@@ -127,8 +134,9 @@ export class MasterClient {
     if (frames.length !== 1) return;
     try {
       const msg = decodeMessage(monitorStatsProtocol, frames[0]);
+      if (msg.name === "HELLO") this.#greeted = true;
       if (this.farm.apply(msg) === "new-master") {
-        this.notice = "master restarted; reloading";
+        this.notice = RESTARTED;
         // Ask the new master for everything (its slaves may not have said HELLO yet).
         if (Date.now() - this.#lastHello > 1000) this.send({ name: "HELLO" });
       }

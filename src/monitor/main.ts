@@ -24,8 +24,8 @@ export async function run(options: MonitorOptions): Promise<number> {
     client.farm.prune(now);
     // Keep the selection on the list as slaves come and go.
     ui.selected = Math.min(ui.selected, client.farm.slaves.size);
-    if (!ui.confirm && ui.notice === client.notice) ui.notice = client.notice;
-    screen.draw(render(client.farm, ui, now, width, height));
+    // The last row stays empty: writing there can scroll some terminals.
+    screen.draw(render(client.farm, ui, now, width, height - 1));
   };
   let lastNotice = client.notice;
   client.onChange = () => {
@@ -45,10 +45,10 @@ export async function run(options: MonitorOptions): Promise<number> {
     redraw();
   };
 
-  // Rows start at line 3 (title, header); the button line is second to last.
+  // Rows start at line 3 (title, header); the button line is third from the bottom.
   const click = (x: number, y: number, ids: number[]) => {
     const { height } = screen.size;
-    if (y === height - 1) {
+    if (y === height - 2) {
       const button = buttonAt(x);
       if (button === null) return null;
       ui.focus = "controls";

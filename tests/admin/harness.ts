@@ -154,6 +154,7 @@ export async function withMaster(
     await master.waitForLine("master: ready", 120_000);
     await fn(master, db);
     assert.equal(await master.stop(), 0, "the master stops cleanly");
+    assert.ok(!exists(master.importQueue.slice("ipc://".length)), "import queue file removed");
     await afterStop(db);
   } catch (error) {
     throw new Error(`${(error as Error).message}\nmaster stderr:\n${master.stderr.join("\n")}`, {

@@ -1,5 +1,13 @@
 import assert from "node:assert/strict";
-import { agentSummary, classify, pageName, ruleFor } from "../../src/logger/classify.ts";
+import {
+  agentSummary,
+  classify,
+  type LogMessage,
+  pageName,
+  ruleFor,
+} from "../../src/logger/classify.ts";
+import { encodeLogMessage } from "../../src/logger/encode.ts";
+import { encodeMessage, lumberjackProtocol } from "../../src/protocols/mod.ts";
 import { compileFormat } from "../../src/logger/format.ts";
 import { CORPUS, MALFORMED, PIP_AGENT } from "./corpus.ts";
 
@@ -59,4 +67,23 @@ Deno.test("a pip agent with broken JSON still logs, without details", () => {
     null,
     null,
   ]);
+});
+
+Deno.test("the fast encoder writes exactly what encodeMessage writes", () => {
+  const send = lumberjackProtocol.reversed();
+  const extra: LogMessage[] = [
+    { name: "LOGPAGE", data: ["hömé", "::1", new Date(Date.UTC(2026, 0, 1, 0, 0, 0, 5)), "x"] },
+    { name: "LOGPROJECT", data: ["p".repeat(300), "10.0.0.1", new Date(0), "a".repeat(70_000)] },
+  ];
+  const msgs = [
+    ...CORPUS.map(([line]) => classify(combined.parse(line)!)).filter((m) => m !== null),
+    ...extra,
+  ];
+  for (const msg of msgs) {
+    assert.deepEqual(
+      encodeLogMessage(msg),
+      encodeMessage(send, msg.name, msg.data as never),
+      msg.name,
+    );
+  }
 });

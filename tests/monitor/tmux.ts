@@ -57,6 +57,11 @@ export class TmuxSession {
     return tmux("display-message", "-p", "-t", this.name, "#{pane_dead}").trim() === "1";
   }
 
+  /** The exit status of the program in a dead pane. */
+  exitStatus(): number {
+    return Number(tmux("display-message", "-p", "-t", this.name, "#{pane_dead_status}").trim());
+  }
+
   /** End the session. */
   kill(): void {
     try {

@@ -26,6 +26,8 @@ export class Lumberjack extends Task {
   readonly name = "lumberjack";
   #write: ((batch: AccessLogBatch) => Promise<number>) | null = null;
   #buffer: AccessLogBatch = [];
+  /** The write in progress: hits keep arriving while the database works. */
+  #writing: Promise<void> | null = null;
   #stats: Socket;
   /** Hits per message name since the last report. */
   readonly counts = new Map<string, number>();
@@ -42,7 +44,9 @@ export class Lumberjack extends Task {
     this.register(logs, ([frame]) => this.#onLog(frame));
     const stats = this.#stats = this.socket("PUSH", { hwm: 10 });
     stats.connect(config.statsQueue);
-    this.every(FLUSH_MS, () => this.flush());
+    this.every(FLUSH_MS, () => {
+      if (!this.#writing) this.#startWrite();
+    });
     let first = true;
     this.every(REPORT_MS, () => {
       // Timers run at start too; there is nothing to report then.
@@ -71,23 +75,37 @@ export class Lumberjack extends Task {
     const msg = decodeMessage(lumberjackProtocol, frame);
     this.#buffer.push([msg.name, msg.data as unknown[]]);
     this.counts.set(msg.name, (this.counts.get(msg.name) ?? 0) + 1);
-    if (this.#buffer.length >= BATCH_SIZE) await this.flush();
+    if (this.#buffer.length >= BATCH_SIZE) {
+      // One write at a time: a full buffer waits for the previous write (back-pressure).
+      await this.#writing;
+      this.#startWrite();
+    }
   }
 
-  /** Write the buffered hits now. */
+  /** Write every buffered hit; resolves once they are in the database. */
   async flush(): Promise<void> {
+    await this.#writing;
+    this.#startWrite();
+    await this.#writing;
+  }
+
+  #startWrite(): void {
     if (this.#buffer.length === 0 || !this.#write) return;
     const batch = this.#buffer;
     this.#buffer = [];
+    this.#writing = this.#writeBatch(batch).finally(() => this.#writing = null);
+  }
+
+  async #writeBatch(batch: AccessLogBatch): Promise<void> {
     try {
-      await this.#write(batch);
+      await this.#write!(batch);
     } catch (error) {
       // One bad row (say, a host that is not an IP) fails the whole statement: write the rows
       // one by one so only the bad ones are lost.
       this.log.warning(`batch of ${batch.length} failed (${(error as Error).message}); retrying`);
       for (const row of batch) {
         try {
-          await this.#write([row]);
+          await this.#write!([row]);
         } catch (rowError) {
           this.log.error(`dropped ${row[0]} ${row[1][0]}: ${(rowError as Error).message}`);
         }

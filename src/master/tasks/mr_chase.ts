@@ -59,6 +59,10 @@ export class MrChase extends Task {
   #web: SecretaryClient;
   #skip: ReqClient<typeof cloudGazerProtocol.recv, typeof cloudGazerProtocol.send>;
   #home: Socket;
+  /** The import queue's socket file, if it is an ipc address. */
+  #ipcFile = this.config.importQueue.startsWith("ipc://")
+    ? this.config.importQueue.slice("ipc://".length)
+    : null;
   /** Imports in progress by client routing address. */
   #imports = new Map<string, ImportState>();
 
@@ -68,9 +72,7 @@ export class MrChase extends Task {
     this.#queue = this.socket("ROUTER");
     this.#queue.bind(config.importQueue);
     // Anyone who can write to the import queue can delete packages: keep other users out.
-    if (config.importQueue.startsWith("ipc://")) {
-      Deno.chmodSync(config.importQueue.slice("ipc://".length), 0o660);
-    }
+    if (this.#ipcFile) Deno.chmodSync(this.#ipcFile, 0o660);
     this.register(this.#queue, (frames) => this.#handle(frames));
     this.#home = this.socket("PUSH", { hwm: 10 });
     this.#home.connect(config.statsQueue);
@@ -80,6 +82,16 @@ export class MrChase extends Task {
     this.#skip = this.track(
       new ReqClient(context, config.skipQueue, cloudGazerProtocol.reversed(), { log: this.log }),
     );
+  }
+
+  /** Remove the ipc socket file, as the master does its own (libzmq leaves it behind). */
+  protected override teardown(): void {
+    if (!this.#ipcFile) return;
+    try {
+      Deno.removeSync(this.#ipcFile);
+    } catch {
+      // Already gone.
+    }
   }
 
   async #handle(frames: Uint8Array[]): Promise<void> {
