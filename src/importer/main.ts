@@ -14,6 +14,7 @@ import { confirm } from "../cli/prompt.ts";
 import { expectDone, type ImportClient, withImportClient } from "../cli/import_client.ts";
 import { type BuiltFile, fileStateTuple, inspectWheel } from "../slave/inspect.ts";
 import { sendFile } from "../slave/transfer.ts";
+import { TransferProgress } from "./progress.ts";
 import { TimeDelta } from "../protocols/mod.ts";
 import { canonicaliseName, readWheelInfo } from "../wheel/mod.ts";
 
@@ -120,20 +121,17 @@ async function transfer(
   while (reply.name === "SEND") {
     const file = byName.get(reply.data);
     if (!file) throw new PiwError(`the master asked for an unknown file ${reply.data}`);
-    Deno.stderr.writeSync(
-      new TextEncoder().encode(`sending ${file.filename} (${file.filesize} bytes)...\n`),
-    );
-    const started = performance.now();
-    await sendFile(client.context, endpoint, 0, file.path, { giveUpAfterMs: options.timeout })
-      .catch((e) => {
-        throw new PiwError(`sending ${file.filename} to ${endpoint}: ${(e as Error).message}`);
+    const progress = new TransferProgress(file.filename, file.filesize);
+    try {
+      await sendFile(client.context, endpoint, 0, file.path, {
+        giveUpAfterMs: options.timeout,
+        onChunk: (bytes) => progress.add(bytes),
       });
-    const seconds = (performance.now() - started) / 1000;
-    Deno.stderr.writeSync(
-      new TextEncoder().encode(
-        `sent ${file.filesize} bytes in ${seconds.toFixed(1)} s\n`,
-      ),
-    );
+    } catch (e) {
+      throw new PiwError(`sending ${file.filename} to ${endpoint}: ${(e as Error).message}`);
+    } finally {
+      progress.finish();
+    }
     reply = await client.request("SENT");
   }
   expectDone(reply, (error) => `import of ${build.pkg} ${build.version} failed: ${error}`);

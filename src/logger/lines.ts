@@ -40,9 +40,22 @@ export async function* readLineBatches(
   const decoder = new TextDecoder("utf-8", { fatal: false });
   let rest = "";
   for await (const chunk of stream) {
-    const lines = (rest + decoder.decode(chunk, { stream: true })).split("\n");
-    rest = lines.pop()!;
-    yield lines.map(trimCR);
+    // Scanning the freshly decoded (flat) chunk is several times faster than splitting
+    // `rest + chunk`, which V8 must first flatten.
+    const text = decoder.decode(chunk, { stream: true });
+    const lines: string[] = [];
+    let start = 0;
+    for (let nl = text.indexOf("\n"); nl >= 0; nl = text.indexOf("\n", start)) {
+      lines.push(trimCR(text.slice(start, nl)));
+      start = nl + 1;
+    }
+    if (lines.length === 0) {
+      rest += text;
+      continue;
+    }
+    lines[0] = trimCR(rest + text.slice(0, text.indexOf("\n")));
+    rest = text.slice(start);
+    yield lines;
   }
   rest += decoder.decode();
   if (rest !== "") yield [trimCR(rest)];

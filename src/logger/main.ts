@@ -6,7 +6,7 @@
  * @module
  */
 import type { LoggerOptions } from "../cli/options.ts";
-import { UsageError } from "../errors.ts";
+import { PiwError, UsageError } from "../errors.ts";
 import { getLogger } from "../log.ts";
 import { Context, SocketOption } from "../transport/mod.ts";
 import { classify } from "./classify.ts";
@@ -28,6 +28,14 @@ export interface LoggerCounts {
   dropped: number;
 }
 
+async function open(file: string): Promise<ReadableStream<Uint8Array>> {
+  try {
+    return await openLog(file);
+  } catch (error) {
+    throw new PiwError(`cannot read ${file}: ${(error as Error).message}`);
+  }
+}
+
 /** Run `piw logger` with parsed options; resolves to the exit code. */
 export async function run(options: LoggerOptions): Promise<number> {
   let parser;
@@ -47,7 +55,7 @@ export async function run(options: LoggerOptions): Promise<number> {
   let dropping = false;
   try {
     for (const file of options.files.length ? options.files : ["-"]) {
-      for await (const lines of readLineBatches(await openLog(file))) {
+      for await (const lines of readLineBatches(await open(file))) {
         for (const line of lines) {
           counts.lines++;
           const entry = parser.parse(line);
@@ -80,8 +88,8 @@ export async function run(options: LoggerOptions): Promise<number> {
     }
   } finally {
     // Without --drop every record must reach the master, however long that takes; with it,
-    // waiting is what we promised not to do.
-    queue.close(options.drop ? 0 : -1);
+    // give what is queued a second to go, then leave (Apache may be restarting).
+    queue.close(options.drop ? 1000 : -1);
     await context.close();
   }
   log.info(

@@ -19,6 +19,8 @@ const control = masterControlProtocol.reversed();
 const RESTARTED = "master restarted; reloading";
 /** How often HELLO is repeated until the master's HELLO comes back. */
 const HELLO_RETRY_MS = 2_000;
+/** At most one HELLO this often for slaves that turn up without their HELLO. */
+const UNKNOWN_SLAVE_HELLO_MS = 10_000;
 
 /** A control command a monitor can send (QUIT and HELLO carry nothing, the rest an id or null). */
 export type Command =
@@ -103,7 +105,9 @@ export class MasterClient {
         // Slave traffic may flow without the master having seen our HELLO: ask until it answers.
         helloDue = now + HELLO_RETRY_MS;
       }
-      const frames = await this.#status.recv(Math.max(1, Math.min(250, helloDue - now)));
+      // Wake for the next HELLO while greeting; otherwise a quarter second to watch the silence.
+      const wait = this.#greeted ? 250 : Math.max(1, Math.min(250, helloDue - now));
+      const frames = await this.#status.recv(wait);
       if (!this.#running) break;
       if (frames) {
         heard = Date.now();
@@ -135,6 +139,15 @@ export class MasterClient {
     try {
       const msg = decodeMessage(monitorStatsProtocol, frames[0]);
       if (msg.name === "HELLO") this.#greeted = true;
+      // A slave we never heard of that does not start with HELLO: the master restarted before
+      // we noticed any silence (or missed our HELLO); ask for the full picture again.
+      if (
+        msg.name === "SLAVE" && !this.farm.slaves.has(msg.data[0]) && msg.data[2] !== "HELLO" &&
+        Date.now() - this.#lastHello > UNKNOWN_SLAVE_HELLO_MS
+      ) {
+        this.send({ name: "HELLO" });
+        this.#lastHello = Date.now();
+      }
       if (this.farm.apply(msg) === "new-master") {
         this.notice = RESTARTED;
         // Ask the new master for everything (its slaves may not have said HELLO yet).

@@ -5,6 +5,7 @@
  * @module
  */
 import type { MonitorOptions } from "../cli/options.ts";
+import { PiwError } from "../errors.ts";
 import { MasterClient } from "./client.ts";
 import { handleKey, initialUi } from "./keys.ts";
 import { buttonAt, render } from "./view.ts";
@@ -12,6 +13,7 @@ import { type InputEvent, Screen } from "./tui.ts";
 
 /** Run `piw monitor` with parsed options; resolves to the exit code. */
 export async function run(options: MonitorOptions): Promise<number> {
+  if (!Deno.stdout.isTerminal()) throw new PiwError("piw monitor needs a terminal");
   const client = new MasterClient(options.statusQueue, options.controlQueue);
   const screen = new Screen();
   const ui = initialUi();
@@ -63,12 +65,16 @@ export async function run(options: MonitorOptions): Promise<number> {
   };
 
   screen.open(onInput);
+  // A SIGTERM still gives the terminal (or the matrix) back before exiting.
+  const onSignal = () => done();
+  Deno.addSignalListener("SIGTERM", onSignal);
   client.start();
   const ticker = setInterval(redraw, 1000);
   redraw();
   try {
     await finished;
   } finally {
+    Deno.removeSignalListener("SIGTERM", onSignal);
     clearInterval(ticker);
     screen.close();
     await client.close();

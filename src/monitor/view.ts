@@ -69,10 +69,10 @@ export interface UiState {
 const DIM: Rgb = [128, 128, 128];
 const SPARKS = "▁▂▃▄▅▆▇█";
 
-/** A sparkline of `values` (at most `width` of the latest), scaled to their own maximum. */
-export function sparkline(values: number[], width: number): string {
+/** A sparkline of `values` (at most `width` of the latest), scaled to `scale` or their maximum. */
+export function sparkline(values: number[], width: number, scale = 0): string {
   const shown = values.slice(-width);
-  const max = Math.max(...shown, 0);
+  const max = Math.max(...shown, scale);
   return shown.map((v) => SPARKS[max > 0 ? Math.round((v / max) * 7) : 0]).join("");
 }
 
@@ -113,6 +113,11 @@ function slaveCells(slave: SlaveRow, status: RowStatus, now: Date): string[] {
   ];
 }
 
+/** The used fraction of a size (0 when the size is unknown). */
+function used(free: number, size: number): number {
+  return size > 0 ? 1 - free / size : 0;
+}
+
 function percent(free: number, size: number): string {
   return size > 0 ? `${Math.round((100 * free) / size)}% free of ${formatSize(size)}` : "n/a";
 }
@@ -142,16 +147,17 @@ function masterDetails(master: MasterRow, width: number): Line[] {
   );
   const g = Math.max(10, width - 14);
   const hist = master.stats;
-  const graph = (name: string, values: number[]): Line => [
+  const graph = (name: string, values: number[], scale = 0): Line => [
     { text: pad(name, 12), color: DIM },
-    { text: sparkline(values, g), color: [0, 180, 220] },
+    { text: sparkline(values, g, scale), color: [0, 180, 220] },
   ];
   lines.push(
     graph("builds/h", hist.map((x) => sum(x[2]))),
     graph("downloads/h", hist.map((x) => x[8])),
-    graph("load", hist.map((x) => x[17])),
-    graph("temp", hist.map((x) => x[18])),
-    graph("disk used", hist.map((x) => x[11] - x[12])),
+    graph("load", hist.map((x) => x[17]), 4),
+    graph("temp °C", hist.map((x) => x[18]), 85),
+    graph("disk used", hist.map((x) => used(x[12], x[11])), 1),
+    graph("mem used", hist.map((x) => used(x[14], x[13])), 1),
   );
   return lines;
 }
@@ -175,15 +181,15 @@ function slaveDetails(slave: SlaveRow, now: Date, width: number): Line[] {
   }
   lines.push([{ text: `Task: ${slave.task}` }]);
   const g = Math.max(10, width - 14);
-  const graph = (name: string, values: number[]): Line => [
+  const graph = (name: string, values: number[], scale = 0): Line => [
     { text: pad(name, 12), color: DIM },
-    { text: sparkline(values, g), color: [0, 180, 220] },
+    { text: sparkline(values, g, scale), color: [0, 180, 220] },
   ];
   lines.push(
-    graph("load", slave.stats.map((x) => x[7])),
-    graph("temp", slave.stats.map((x) => x[8])),
-    graph("disk used", slave.stats.map((x) => x[1] - x[2])),
-    graph("mem used", slave.stats.map((x) => x[3] - x[4])),
+    graph("load", slave.stats.map((x) => x[7]), 4),
+    graph("temp °C", slave.stats.map((x) => x[8]), 85),
+    graph("disk used", slave.stats.map((x) => used(x[2], x[1])), 1),
+    graph("mem used", slave.stats.map((x) => used(x[4], x[3])), 1),
   );
   return lines;
 }

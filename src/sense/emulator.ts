@@ -42,7 +42,10 @@ export class Emulator {
     const term = this.#term;
     for (let y = 0; y < 8; y++) {
       term.moveTo(1, y + 1);
-      for (let x = 0; x < 8; x++) term.bgColorRgb(...frame[y * 8 + x]).noFormat("  ");
+      // Always 24-bit: terminal-kit would round to 256 colours where COLORTERM is unset (tmux).
+      for (const [r, g, b] of frame.slice(y * 8, y * 8 + 8)) {
+        term.noFormat(`\x1b[48;2;${r};${g};${b}m  `);
+      }
       term.styleReset();
     }
   }

@@ -65,8 +65,11 @@ export function rotate(frame: Frame, degrees: number): Frame {
 /** The joystick direction as the viewer sees it, on a HAT turned clockwise by `degrees`. */
 export function rotateStick(stick: Stick, degrees: number): Stick {
   if (stick === "enter") return stick;
+  // The frame is turned clockwise on the matrix, so the HAT sits turned anticlockwise from
+  // the viewer: its "right" is the viewer's "up".
   const ring: Stick[] = ["up", "right", "down", "left"];
-  return ring[(ring.indexOf(stick) + ((degrees / 90) % 4 + 4)) % 4];
+  const steps = ((degrees / 90) % 4 + 4) % 4;
+  return ring[(ring.indexOf(stick) - steps + 4) % 4];
 }
 
 /** 64 pixels as RGB565 little-endian, 128 bytes. */

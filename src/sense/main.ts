@@ -8,6 +8,7 @@
  * @module
  */
 import type { SenseOptions } from "../cli/options.ts";
+import { PiwError } from "../errors.ts";
 import { MasterClient } from "../monitor/client.ts";
 import { FrameBuffer, hatDevices, readJoystick } from "./hat.ts";
 import { Emulator } from "./emulator.ts";
@@ -18,6 +19,9 @@ const FRAME_MS = 50;
 
 /** Run `piw sense` with parsed options; resolves to the exit code. */
 export async function run(options: SenseOptions): Promise<number> {
+  if (options.emulate && !Deno.stdout.isTerminal()) {
+    throw new PiwError("piw sense --emulate needs a terminal");
+  }
   // Find the HAT before connecting, so a missing one fails at once.
   const devices = options.emulate ? null : hatDevices();
   const client = new MasterClient(options.statusQueue, options.controlQueue);
@@ -46,6 +50,9 @@ export async function run(options: SenseOptions): Promise<number> {
     display = emulator;
   }
   client.start();
+  // A SIGTERM still gives the terminal (or the matrix) back before exiting.
+  const onSignal = () => done();
+  Deno.addSignalListener("SIGTERM", onSignal);
   const ticker = setInterval(() => {
     const now = new Date();
     client.farm.prune(now);
@@ -58,6 +65,7 @@ export async function run(options: SenseOptions): Promise<number> {
   try {
     await finished;
   } finally {
+    Deno.removeSignalListener("SIGTERM", onSignal);
     clearInterval(ticker);
     aborter.abort();
     display.close();

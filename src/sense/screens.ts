@@ -188,7 +188,7 @@ export interface Move {
   quit?: boolean;
 }
 
-/** Move the joystick `stick` from `nav`, with `count` slaves on the main screen. */
+/** Move the joystick `stick` from `nav` over the slaves of `farm`. */
 export function move(farm: FarmState, nav: Nav, stick: Stick): Move {
   const count = Math.min(farm.slaves.size, 8 * SLAVE_ROWS);
   const cycle = (page: number, size: number) =>

@@ -31,6 +31,8 @@ export interface SendFileOptions {
   giveUpAfterMs?: number;
   /** Aborting stops the transfer (shutdown). */
   signal?: AbortSignal;
+  /** Called with the size of each chunk sent (for a progress display). */
+  onChunk?: (bytes: number) => void;
 }
 
 /**
@@ -98,6 +100,7 @@ export async function sendFile(
       if (msg.name === "DONE") return;
       const data = await read(msg.offset, msg.length);
       await queue.send(encodeFileFrames(senderSide, { name: "CHUNK", offset: msg.offset, data }));
+      options.onChunk?.(data.length);
     }
   } finally {
     file.close();

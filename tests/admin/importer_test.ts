@@ -1,6 +1,7 @@
 /** The small pure parts of the import clients: the file queue address and DONE/ERROR replies. */
 import assert from "node:assert/strict";
 import { fileQueueAddress } from "../../src/importer/main.ts";
+import { formatBytes, progressLine } from "../../src/importer/progress.ts";
 import { expectDone } from "../../src/cli/import_client.ts";
 import { PiwError } from "../../src/errors.ts";
 
@@ -18,4 +19,17 @@ Deno.test("expectDone gives DONE's word and turns ERROR into a PiwError", () => 
     (e) => e instanceof PiwError && e.message === "cannot: NOPKG",
   );
   assert.throws(() => expectDone({ name: "SEND", data: "x.whl" }, (e) => e), PiwError);
+});
+
+Deno.test("the transfer progress line shows a bar, a percentage and sizes", () => {
+  assert.equal(formatBytes(512), "512 B");
+  assert.equal(formatBytes(1536 * 1024), "1.5 MiB");
+  assert.equal(
+    progressLine("x.whl", 512, 1024),
+    "x.whl [##########----------] 50% (512 B of 1.0 KiB)",
+  );
+  assert.equal(
+    progressLine("empty.whl", 0, 0),
+    "empty.whl [####################] 100% (0 B of 0 B)",
+  );
 });

@@ -36,7 +36,16 @@ with zipfile.ZipFile(sys.argv[1], "w") as z:
   assert.equal(code, 0, new TextDecoder().decode(stderr));
 }
 
-async function freePort(): Promise<number> {
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;
   listener.close();
@@ -45,7 +54,9 @@ async function freePort(): Promise<number> {
 
 function apacheConf(root: string, www: string, port: number, logQueue: string): string {
   const user = Deno.uid() === 0 ? "User nobody\nGroup nogroup\n" : "";
+  // Debian builds log_config and unixd in; load only what exists as a module file.
   const modules = ["mpm_event", "authz_core", "dir", "mime", "log_config", "unixd"]
+    .filter((m) => exists(`${MODULES}/mod_${m}.so`))
     .map((m) => `LoadModule ${m}_module ${MODULES}/mod_${m}.so`).join("\n");
   const logger = `${Deno.execPath()} run -A ${MAIN} logger --drop --log-queue ${logQueue}`;
   return `ServerRoot "${root}"
@@ -86,14 +97,36 @@ for (const kind of ENGINES) {
       const logQueue = `ipc://${root}/logger`;
       const db = await testDatabase(kind);
       const pypi = await startPyPIStandIn();
+      Deno.mkdirSync(`${root}/output`);
       const master = new Deno.Command(Deno.execPath(), {
         args: [
-          "run", "-A", MAIN, "master", "-v", "--dsn", db.dsn, "-o", `${root}/output`,
-          "--status-queue", `ipc://${root}/status`, "--control-queue", `ipc://${root}/control`,
-          "--import-queue", `ipc://${root}/import`, "--log-queue", logQueue,
-          "--slave-queue", "tcp://127.0.0.1:0", "--file-queue", "tcp://127.0.0.1:0",
-          "--pypi-xmlrpc", pypi.xmlrpcUrl, "--pypi-json", pypi.jsonUrl,
-          "--pypi-simple", pypi.simpleUrl,
+          "run",
+          "-A",
+          MAIN,
+          "master",
+          "-v",
+          "--dsn",
+          db.dsn,
+          "-o",
+          `${root}/output`,
+          "--status-queue",
+          `ipc://${root}/status`,
+          "--control-queue",
+          `ipc://${root}/control`,
+          "--import-queue",
+          `ipc://${root}/import`,
+          "--log-queue",
+          logQueue,
+          "--slave-queue",
+          "tcp://127.0.0.1:0",
+          "--file-queue",
+          "tcp://127.0.0.1:0",
+          "--pypi-xmlrpc",
+          pypi.xmlrpcUrl,
+          "--pypi-json",
+          pypi.jsonUrl,
+          "--pypi-simple",
+          pypi.simpleUrl,
         ],
         env: { PIW_ALLOW_ROOT: "1", PIW_CONFIG_PATHS: "" },
         stdin: "null",
@@ -106,8 +139,7 @@ for (const kind of ENGINES) {
           masterLog.push(chunk);
         }
       })();
-      const port = await freePort();
-      Deno.mkdirSync(`${root}/output`);
+      const port = freePort();
       Deno.writeTextFileSync(`${root}/httpd.conf`, apacheConf(root, www, port, logQueue));
       let apache: Deno.ChildProcess | null = null;
       try {
@@ -119,19 +151,30 @@ for (const kind of ENGINES) {
           stderr: "piped",
         }).spawn();
         // Apache is up once it answers.
-        await waitFor(async () => {
-          try {
-            const res = await fetch(`http://127.0.0.1:${port}/`);
-            await res.body?.cancel();
-            return res.ok;
-          } catch {
-            return false;
-          }
-        }, 30_000, "apache answering");
+        await waitFor(
+          async () => {
+            try {
+              const res = await fetch(`http://127.0.0.1:${port}/`);
+              await res.body?.cancel();
+              return res.ok;
+            } catch {
+              return false;
+            }
+          },
+          30_000,
+          "apache answering",
+        );
         const pip = await new Deno.Command("pip", {
           args: [
-            "download", "--no-deps", "--no-cache-dir", "--disable-pip-version-check",
-            "--index-url", `http://127.0.0.1:${port}/simple/`, "-d", `${root}/dl`, "foo",
+            "download",
+            "--no-deps",
+            "--no-cache-dir",
+            "--disable-pip-version-check",
+            "--index-url",
+            `http://127.0.0.1:${port}/simple/`,
+            "-d",
+            `${root}/dl`,
+            "foo",
           ],
           stdout: "piped",
           stderr: "piped",
@@ -140,15 +183,19 @@ for (const kind of ENGINES) {
         const admin = await openClient(db.dsn);
         try {
           // Lumberjack writes within a second of receiving; the logger sends at once.
-          const rows = await waitFor(async () => {
-            const downloads = await admin.query<{ filename: string; host: string }>(
-              "SELECT filename, host(accessed_by) AS host, installer_name FROM downloads",
-            );
-            const searches = await admin.query<{ package: string }>(
-              "SELECT package, installer_name FROM searches",
-            );
-            return downloads.length && searches.length ? { downloads, searches } : null;
-          }, 30_000, "download and search rows");
+          const rows = await waitFor(
+            async () => {
+              const downloads = await admin.query<{ filename: string; host: string }>(
+                "SELECT filename, host(accessed_by) AS host, installer_name FROM downloads",
+              );
+              const searches = await admin.query<{ package: string }>(
+                "SELECT package, installer_name FROM searches",
+              );
+              return downloads.length && searches.length ? { downloads, searches } : null;
+            },
+            30_000,
+            "download and search rows",
+          );
           assert.deepEqual(
             rows!.downloads.map((r) => [r.filename, r.host]),
             [[wheel, "127.0.0.1"]],
@@ -168,8 +215,11 @@ for (const kind of ENGINES) {
         );
       } finally {
         if (apache) {
-          apache.kill("SIGTERM");
+          try {
+            apache.kill("SIGTERM");
+          } catch { /* already gone */ }
           await apache.status;
+          await apache.stderr.cancel().catch(() => {});
         }
         master.kill("SIGTERM");
         await master.status;

@@ -7,7 +7,14 @@ import {
   ruleFor,
 } from "../../src/logger/classify.ts";
 import { encodeLogMessage } from "../../src/logger/encode.ts";
-import { encodeMessage, lumberjackProtocol } from "../../src/protocols/mod.ts";
+import { decodeLogMessage } from "../../src/logger/decode.ts";
+import {
+  decodeMessage,
+  encodeMessage,
+  lumberjackProtocol,
+  ProtocolError,
+} from "../../src/protocols/mod.ts";
+import { encodeCbor } from "../../src/protocols/cbor.ts";
 import { compileFormat } from "../../src/logger/format.ts";
 import { CORPUS, MALFORMED, PIP_AGENT } from "./corpus.ts";
 
@@ -86,4 +93,21 @@ Deno.test("the fast encoder writes exactly what encodeMessage writes", () => {
       msg.name,
     );
   }
+});
+
+Deno.test("the fast decoder reads what the encoder writes and refuses what it should", () => {
+  const msgs = CORPUS.map(([line]) => classify(combined.parse(line)!)).filter((m) => m !== null);
+  for (const msg of msgs) {
+    const frame = encodeLogMessage(msg);
+    const plain = (v: unknown) => JSON.parse(JSON.stringify(v));
+    assert.deepEqual(plain(decodeLogMessage(frame)), plain(msg));
+    assert.deepEqual(
+      plain(decodeLogMessage(frame)),
+      plain(decodeMessage(lumberjackProtocol, frame)),
+    );
+  }
+  // A PAGE hit with a null agent: not the fast shape, and invalid for the protocol.
+  const bad = encodeCbor(["LOGPAGE", ["home", "::1", new Date(0), null]]);
+  assert.throws(() => decodeLogMessage(bad), ProtocolError);
+  assert.throws(() => decodeLogMessage(new Uint8Array([0x82, 0x61])), ProtocolError);
 });

@@ -26,10 +26,13 @@ Deno.test({
       // Both slaves, sorted by label, idle and waiting; the master row has its queue.
       let screen = await tmux.waitForScreen(/slave-a.*\n.*slave-b/);
       // Idle, or alert when this machine's load is above 4 (piwheels' rule).
-      screen = await tmux.waitForScreen(/[·!] \d+ +(idle|alert) +slave-b +cp\d+ .*Waiting for jobs/);
+      screen = await tmux.waitForScreen(
+        /[·!] \d+ +(idle|alert) +slave-b +cp\d+ .*Waiting for jobs/,
+      );
       assert.match(screen, /[·!] \d+ +(idle|alert) +slave-a +cp\d+ .*Waiting for jobs/);
       assert.match(screen, /. M +\w+ +\S+ .*Queue: /);
       assert.match(screen, /connected/);
+      assert.match(screen, /\[Pause \(p\)\] \[Resume \(r\)\] \[Kill slave \(k\)\]/);
       await tmux.waitForScreen(/Disk \d+% free/, 30_000);
 
       // Pause: the master pauses and the slaves are told SLEEP true ("Paused").

@@ -34,6 +34,11 @@ export class TmuxSession {
     return tmux("capture-pane", "-p", "-t", this.name);
   }
 
+  /** The screen with its colour escapes. */
+  captureEscapes(): string {
+    return tmux("capture-pane", "-p", "-e", "-t", this.name);
+  }
+
   /** Press keys (tmux names: "Tab", "Down", "Enter", or literal characters). */
   keys(...keys: string[]): void {
     tmux("send-keys", "-t", this.name, ...keys);

@@ -8,8 +8,8 @@
  */
 import type { Context, Socket } from "../../transport/mod.ts";
 import { type AccessLogBatch, openDatabase } from "../../db/mod.ts";
-import { bigBrotherProtocol, decodeMessage, encodeMessage } from "../../protocols/mod.ts";
-import { lumberjackProtocol } from "../../protocols/mod.ts";
+import { bigBrotherProtocol, encodeMessage } from "../../protocols/mod.ts";
+import { decodeLogMessage } from "../../logger/decode.ts";
 import { DbClient, type MasterConfig, Task } from "../task.ts";
 
 /** Hits buffered before a write. */
@@ -72,7 +72,7 @@ export class Lumberjack extends Task {
   }
 
   async #onLog(frame: Uint8Array): Promise<void> {
-    const msg = decodeMessage(lumberjackProtocol, frame);
+    const msg = decodeLogMessage(frame);
     this.#buffer.push([msg.name, msg.data as unknown[]]);
     this.counts.set(msg.name, (this.counts.get(msg.name) ?? 0) + 1);
     if (this.#buffer.length >= BATCH_SIZE) {

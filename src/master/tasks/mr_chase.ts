@@ -63,6 +63,8 @@ export class MrChase extends Task {
   #ipcFile = this.config.importQueue.startsWith("ipc://")
     ? this.config.importQueue.slice("ipc://".length)
     : null;
+  /** Page rebuilds still being queued. */
+  #rebuilding: Promise<void> = Promise.resolve();
   /** Imports in progress by client routing address. */
   #imports = new Map<string, ImportState>();
 
@@ -375,12 +377,17 @@ export class MrChase extends Task {
     } else {
       packages = [...await this.#db.call("ALLPKGS")].sort();
     }
-    let count = 0;
-    for (const pkg of packages) {
-      await this.#webSend(part, pkg);
-      count++;
-    }
-    this.log.info(`queued ${count} ${part === "BOTH" ? "index and project" : "project"} rebuilds`);
+    // Every package can take longer than a client waits: answer now, queue in the background
+    // (the secretary client serialises these behind any other web request).
+    const pages = [...packages];
+    this.#rebuilding = this.#rebuilding.then(async () => {
+      for (const pkg of pages) {
+        if (this.quitting) return; // the rest is lost, as piwheels' queue would be at shutdown
+        await this.#webSend(part, pkg);
+      }
+      const what = part === "BOTH" ? "index and project" : "project";
+      this.log.info(`queued ${pages.length} ${what} rebuilds`);
+    });
     return done("REBUILD");
   }
 
