@@ -79,8 +79,7 @@ try {
   }).output();
   if (logger.code !== 0) throw new Error(`piw logger exited ${logger.code}`);
   const parsed = (performance.now() - started) / 1000;
-  const received = () => [...jack.counts.values()].reduce((a, b) => a + b, 0);
-  await waitFor(() => received() === hits, 600_000, "every hit received");
+  await waitFor(() => jack.received === hits, 600_000, "every hit received");
   await jack.flush();
   const seconds = (performance.now() - started) / 1000;
   const admin = await openClient(db.dsn);

@@ -31,6 +31,8 @@ export class Lumberjack extends Task {
   #stats: Socket;
   /** Hits per message name since the last report. */
   readonly counts = new Map<string, number>();
+  /** Hits received since the task started. */
+  received = 0;
 
   /** Bind the log queue, connect to BigBrother, schedule flushes and reports. */
   constructor(context: Context, config: MasterConfig) {
@@ -75,6 +77,7 @@ export class Lumberjack extends Task {
     const msg = decodeLogMessage(frame);
     this.#buffer.push([msg.name, msg.data as unknown[]]);
     this.counts.set(msg.name, (this.counts.get(msg.name) ?? 0) + 1);
+    this.received++;
     if (this.#buffer.length >= BATCH_SIZE) {
       // One write at a time: a full buffer waits for the previous write (back-pressure).
       await this.#writing;
