@@ -142,13 +142,32 @@ const cases: Record<string, (ctx: Ctx) => Promise<void> | void> = {
     assert.equal(json.piwheels_url, "https://piw.example.org/project/foo-bar/");
     assert.equal(json.pypi_url, "https://pypi.org/project/foo-bar/");
     const r = json.releases["2.0"];
+    // piwheels' fields, plus piw's `builds` (each builder ABI's outcome and log).
     assert.deepEqual(Object.keys(r).sort(), [
+      "builds",
       "files",
       "prerelease",
       "released",
       "skip_reason",
       "yanked",
     ]);
+    for (
+      const [abi, build] of Object.entries(r.builds as Record<string, Record<string, unknown>>)
+    ) {
+      assert.match(abi, /^cp\d+/);
+      assert.ok(["success", "fail", "skip", "pending"].includes(build.status as string), abi);
+      if (build.log_url !== null) {
+        assert.match(
+          build.log_url as string,
+          /^https:\/\/piw\.example\.org\/logs\/\d{4}\/\d{4}\/\d{4}\.txt\.gz$/,
+        );
+      }
+    }
+    assert.ok(
+      Object.values(r.builds as Record<string, { status: string }>).some((b) =>
+        b.status === "success"
+      ),
+    );
     assert.equal(r.released, "2023-01-01 12:00:00");
     assert.equal(r.prerelease, false);
     assert.equal(json.releases["2.1rc1"].prerelease, true);
