@@ -100,6 +100,8 @@ export class Socket implements Pollable {
   #fd = -1;
   #activity = 0;
   #endpoint: string | undefined;
+  /** inproc names this socket bound, released before closing. */
+  #inprocBound: string[] = [];
   readonly #onClose: (socket: Socket) => void;
 
   /** Use `Context.socket`. */
@@ -157,6 +159,7 @@ export class Socket implements Pollable {
   bind(endpoint: string): string {
     this.#endpoint = endpoint;
     this.#check(this.#z.zmq_bind(this.#live(), cString(endpoint)), "bind", endpoint);
+    if (endpoint.startsWith("inproc://")) this.#inprocBound.push(endpoint);
     return endpoint.includes("*") ? this.lastEndpoint : endpoint;
   }
 
@@ -328,6 +331,10 @@ export class Socket implements Pollable {
       }
     }
     threadReactor().cancel(this, this.#error("wait", undefined, "socket closed"));
+    // zmq_close releases inproc names later, on libzmq's reaper thread; unbinding first frees
+    // them now, so a task restarted at once can bind the same name again.
+    for (const endpoint of this.#inprocBound) this.#z.zmq_unbind(this.#ptr, cString(endpoint));
+    this.#inprocBound = [];
     this.#z.zmq_close(this.#ptr);
     this.#ptr = null;
     this.#onClose(this);
