@@ -8,7 +8,14 @@ import { openClient, type SqlClient } from "../../src/db/mod.ts";
 import { initializeDatabase } from "../../src/initdb/initdb.ts";
 import { makeMasterConfig, type MasterConfig } from "../../src/master/config.ts";
 import type { Task } from "../../src/master/task.ts";
-import { MASTER_ROLE, PG_USER, pgDsn, scratchDatabase, SKIP_PG } from "../db/harness.ts";
+import {
+  MASTER_ROLE,
+  PG_USER,
+  pgDsn,
+  pgliteTemplate,
+  scratchDatabase,
+  SKIP_PG,
+} from "../db/harness.ts";
 
 export { SKIP_PG };
 
@@ -115,47 +122,6 @@ export async function testDatabase(
 
 /** The engines to test against: PGlite always, PostgreSQL unless PIW_SKIP_PG=1. */
 export const ENGINES: ("postgres" | "pglite")[] = SKIP_PG ? ["pglite"] : ["pglite", "postgres"];
-
-let template: Promise<string> | null = null;
-
-/**
- * A PGlite data directory with piw's schema, made once and shared by every test process (a new
- * PGlite cluster takes ~10 s to create; a copy takes milliseconds). Keyed by the SQL scripts.
- */
-function pgliteTemplate(): Promise<string> {
-  return template ??= (async () => {
-    const sql = new URL("../../sql/", import.meta.url);
-    const parts: string[] = [];
-    for (const entry of [...Deno.readDirSync(sql)].sort((a, b) => a.name.localeCompare(b.name))) {
-      parts.push(entry.name, Deno.readTextFileSync(new URL(entry.name, sql)));
-    }
-    const digest = new Uint8Array(
-      await crypto.subtle.digest("SHA-256", new TextEncoder().encode(parts.join("\0"))),
-    );
-    const key = [...digest.slice(0, 8)].map((b) => b.toString(16).padStart(2, "0")).join("");
-    const path = `/tmp/piw-test-pglite-template-${key}`;
-    try {
-      Deno.statSync(`${path}/PG_VERSION`);
-      return path;
-    } catch {
-      // Not made yet: make it below.
-    }
-    const building = Deno.makeTempDirSync({ prefix: "piw-test-pglite-building-" });
-    const client = await openClient(`pglite://${building}`);
-    try {
-      await initializeDatabase(client, { user: "piw", yes: true });
-    } finally {
-      await client.close();
-    }
-    try {
-      Deno.renameSync(building, path);
-    } catch {
-      // Another test process won the race; use its copy.
-      Deno.removeSync(building, { recursive: true });
-    }
-    return path;
-  })();
-}
 
 async function copyDir(from: string, to: string): Promise<void> {
   const out = await new Deno.Command("cp", { args: ["-a", `${from}/.`, to] }).output();
