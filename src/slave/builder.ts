@@ -208,7 +208,7 @@ export async function build(
   let files: BuiltFile[] = [];
   if (status) {
     try {
-      files = await inspectAll(wheelDir, `${root}/inspect`, options.signal);
+      files = await inspectAll(wheelDir, `${root}/inspect`, options.signal, options.python);
     } catch (e) {
       status = false;
       files = [];
@@ -246,6 +246,7 @@ async function inspectAll(
   wheelDir: string,
   workRoot: string,
   signal?: AbortSignal,
+  python?: string,
 ): Promise<BuiltFile[]> {
   const names: string[] = [];
   for await (const e of Deno.readDir(wheelDir)) {
@@ -257,7 +258,7 @@ async function inspectAll(
     signal?.throwIfAborted();
     const work = `${workRoot}/${i}`;
     await Deno.mkdir(work, { recursive: true });
-    files.push(await inspectWheel(`${wheelDir}/${name}`, work, signal));
+    files.push(await inspectWheel(`${wheelDir}/${name}`, work, signal, python));
   }
   return files;
 }

@@ -2,6 +2,10 @@
  * The Debian packages a built wheel needs at run time: the shared libraries its ELF objects
  * link to (`ldd`), and the packages owning those files (`dpkg-query -S`). Libraries no package
  * owns are reported as orphans (tool "").
+ *
+ * Given the target interpreter, `ldd`, `dpkg-query` and path resolution run through it, so a
+ * slave driving a 32-bit chroot (`--python` wrapper) asks the chroot's own loader and package
+ * database, not the host's.
  * @module
  */
 import { getLogger } from "../log.ts";
@@ -10,6 +14,11 @@ import { ZipReader } from "../wheel/zip.ts";
 const log = getLogger("slave.deps");
 const LDD_TIMEOUT_MS = 30_000;
 const ELF_MAGIC = [0x7f, 0x45, 0x4c, 0x46];
+// Replaces the interpreter with the command in its argv: the command runs wherever the
+// interpreter runs (inside its chroot, say).
+const EXEC_SNIPPET = "import os, sys; os.execvp(sys.argv[1], sys.argv[1:])";
+const REALPATH_SNIPPET = "import os, sys\n" +
+  "for p in sys.argv[1:]: print(os.path.realpath(p) if os.path.exists(p) else '')";
 // Directories usrmerge made into symlinks: dpkg knows a file by the path its package shipped.
 const MERGED_DIRS = ["bin", "sbin", "lib", "lib32", "lib64", "libx32"];
 
@@ -50,31 +59,71 @@ export async function extractSharedLibraries(
   return paths;
 }
 
-/**
- * The libraries `lib` loads, as real paths (symlinks resolved); libraries ldd cannot find are
- * left out, as piwheels does. Returns [] when ldd fails (not a dynamic object, say).
- */
-export async function linkedLibraries(lib: string, signal?: AbortSignal): Promise<string[]> {
-  const timeout = AbortSignal.timeout(LDD_TIMEOUT_MS);
-  const out = await new Deno.Command("ldd", {
-    args: [lib],
+/** A command run on the host, or through the target interpreter `python` when given. */
+function targetCommand(
+  python: string | undefined,
+  argv: string[],
+  signal?: AbortSignal,
+): Deno.Command {
+  const [program, args] = python
+    ? [python, ["-c", EXEC_SNIPPET, ...argv]]
+    : [argv[0], argv.slice(1)];
+  return new Deno.Command(program, {
+    args,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
-    signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+    signal,
+  });
+}
+
+/**
+ * The real paths (symlinks resolved) of `paths` as the target sees them; "" for a path that
+ * does not exist there.
+ */
+async function realPaths(paths: string[], python?: string): Promise<string[]> {
+  if (!python) {
+    return await Promise.all(paths.map((p) => Deno.realPath(p).catch(() => "")));
+  }
+  if (!paths.length) return [];
+  const out = await new Deno.Command(python, {
+    args: ["-c", REALPATH_SNIPPET, ...paths],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
   }).output();
+  if (!out.success) {
+    throw new Error(
+      `${python} could not resolve library paths: ${new TextDecoder().decode(out.stderr)}`,
+    );
+  }
+  return new TextDecoder().decode(out.stdout).split("\n").slice(0, paths.length);
+}
+
+/**
+ * The libraries `lib` loads, as real paths (symlinks resolved); libraries ldd cannot find are
+ * left out, as piwheels does. Returns [] when ldd fails (not a dynamic object, say). With
+ * `python`, ldd runs through that interpreter (in its chroot, say).
+ */
+export async function linkedLibraries(
+  lib: string,
+  signal?: AbortSignal,
+  python?: string,
+): Promise<string[]> {
+  const timeout = AbortSignal.timeout(LDD_TIMEOUT_MS);
+  const out = await targetCommand(
+    python,
+    ["ldd", lib],
+    signal ? AbortSignal.any([signal, timeout]) : timeout,
+  ).output();
   if (!out.success) return [];
-  const paths: string[] = [];
+  const named: string[] = [];
   for (const line of new TextDecoder().decode(out.stdout).split("\n")) {
     const m = /^\s*(.*)\s=>\s(\/.*)\s\(0x[0-9a-fA-F]+\)$/.exec(line);
-    if (!m) continue;
-    try {
-      paths.push(await Deno.realPath(m[2]));
-    } catch {
-      // ldd named a file that does not exist; nothing to attribute.
-    }
+    if (m) named.push(m[2]);
   }
-  return paths;
+  // A file ldd named that does not exist has nothing to attribute.
+  return (await realPaths(named, python)).filter((p) => p !== "");
 }
 
 // Every spelling of `path` dpkg might have recorded, the path itself first.
@@ -94,20 +143,16 @@ function pathAliases(path: string): string[] {
 export async function packageOwners(
   paths: string[],
   signal?: AbortSignal,
+  python?: string,
 ): Promise<Map<string, string>> {
   const owners = new Map<string, string>();
   if (!paths.length) return owners;
   const queries = [...new Set(paths.flatMap(pathAliases))];
   let out: Deno.CommandOutput;
   try {
-    out = await new Deno.Command("dpkg-query", {
-      // Without wildcards an absolute pattern is an exact match; escape any that occur.
-      args: ["-S", ...queries.map((q) => q.replace(/[*?[\\]/g, "\\$&"))],
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-      signal,
-    }).output();
+    // Without wildcards an absolute pattern is an exact match; escape any that occur.
+    const patterns = queries.map((q) => q.replace(/[*?[\\]/g, "\\$&"));
+    out = await targetCommand(python, ["dpkg-query", "-S", ...patterns], signal).output();
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return owners;
     throw e;
@@ -133,23 +178,25 @@ export interface LibraryDependencies {
 
 /**
  * Work out which Debian packages the wheel's shared libraries need, extracting them under
- * `workDir` (which the caller removes).
+ * `workDir` (which the caller removes). With `python`, the target interpreter is asked (its
+ * chroot must see `workDir` at the same path, as schroot's bind mount of /tmp gives).
  */
 export async function libraryDependencies(
   wheelPath: string,
   workDir: string,
   signal?: AbortSignal,
+  python?: string,
 ): Promise<LibraryDependencies> {
   const libs = await extractSharedLibraries(wheelPath, workDir);
   const linked = new Set<string>();
   for (const lib of libs) {
     signal?.throwIfAborted();
-    for (const path of await linkedLibraries(lib, signal)) linked.add(path);
+    for (const path of await linkedLibraries(lib, signal, python)) linked.add(path);
   }
   // Libraries the wheel ships itself are not dependencies.
-  const own = new Set(await Promise.all(libs.map((l) => Deno.realPath(l))));
+  const own = new Set(await realPaths(libs, python));
   const needed = [...linked].filter((p) => !own.has(p));
-  const owners = await packageOwners(needed, signal);
+  const owners = await packageOwners(needed, signal, python);
   const apt = new Set<string>(), orphans = new Set<string>();
   for (const path of needed) {
     const owner = owners.get(path);

@@ -74,16 +74,18 @@ export async function fileSha256(path: string): Promise<string> {
  * Inspect the wheel at `path`: size, hash, filename tags, METADATA and dependencies.
  * `workDir` is scratch space for extracted libraries (the caller removes it). Throws
  * `InvalidWheelFilenameError`, `BadWheelError` or `ZipError` for a wheel that cannot be used.
+ * With `python` (the target interpreter), library dependencies are looked up through it.
  */
 export async function inspectWheel(
   path: string,
   workDir: string,
   signal?: AbortSignal,
+  python?: string,
 ): Promise<BuiltFile> {
   const filename = path.slice(path.lastIndexOf("/") + 1);
   const w = parseWheelFilename(filename, { allowLegacyVersion: true });
   const info = await readWheelInfo(path, { project: w.name, version: w.version });
-  const libs = await libraryDependencies(path, workDir, signal);
+  const libs = await libraryDependencies(path, workDir, signal, python);
   const dependencies: Record<string, string[]> = {};
   if (libs.apt.length) dependencies.apt = libs.apt;
   const pip = pipDependencies(info.metadata.requiresDist);

@@ -87,3 +87,32 @@ Deno.test("attributes libraries to Debian packages across usrmerge paths", async
   assert.equal(owners.get(aliased), "libc6");
   assert.equal(owners.has("/nonexistent/libnothing.so"), false);
 });
+
+Deno.test("asks the target interpreter's environment for libraries and their packages", async () => {
+  // A target whose ldd and dpkg-query differ from the host's, as a chroot's would: the answers
+  // must come from the target's tools, not the host's.
+  const dir = await Deno.makeTempDir({ prefix: "piw-target-" });
+  try {
+    const fakeLib = `${dir}/libtarget.so.1.2`;
+    await Deno.writeTextFile(fakeLib, "");
+    await Deno.symlink(fakeLib, `${dir}/libtarget.so.1`);
+    await Deno.mkdir(`${dir}/bin`);
+    const script = (name: string, body: string) =>
+      Deno.writeTextFile(`${dir}/bin/${name}`, `#!/bin/sh\n${body}\n`, { mode: 0o755 });
+    await script("ldd", `echo "\tlibtarget.so.1 => ${dir}/libtarget.so.1 (0x00007f0000000000)"`);
+    await script("dpkg-query", `echo "libtarget1:armhf: ${fakeLib}"`);
+    const python = `${dir}/python3-target`;
+    await Deno.writeTextFile(
+      python,
+      `#!/bin/sh\nPATH="${dir}/bin:$PATH" exec python3 "$@"\n`,
+      { mode: 0o755 },
+    );
+    assert.deepEqual(await linkedLibraries("/bin/sh", undefined, python), [fakeLib]);
+    const owners = await packageOwners([fakeLib], undefined, python);
+    assert.equal(owners.get(fakeLib), "libtarget1");
+    // The host's own tools give the host's answer for the same question.
+    assert.ok(!(await linkedLibraries("/bin/sh")).includes(fakeLib));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
