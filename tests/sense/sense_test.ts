@@ -8,21 +8,8 @@ import assert from "node:assert/strict";
 import { waitFor } from "../master/helpers.ts";
 import { PiwProcess, startFarm } from "../monitor/farm.ts";
 import { fromRgb565 } from "../../src/sense/hat.ts";
+import { type KEY, press } from "./joystick.ts";
 import { type Rgb, slavePixel } from "../../src/sense/screens.ts";
-
-const KEY = { up: 103, down: 108, left: 105, right: 106, enter: 28 } as const;
-
-/** A key press and release as 64-bit `struct input_event`s. */
-function press(key: keyof typeof KEY): Uint8Array {
-  const bytes = new Uint8Array(48);
-  const view = new DataView(bytes.buffer);
-  for (const [offset, value] of [[0, 1], [24, 0]]) {
-    view.setUint16(offset + 16, 1, true);
-    view.setUint16(offset + 18, KEY[key], true);
-    view.setInt32(offset + 20, value, true);
-  }
-  return bytes;
-}
 
 Deno.test({
   name: "piw sense draws the farm on the framebuffer and its joystick kills and terminates",
