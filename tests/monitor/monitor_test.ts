@@ -4,7 +4,7 @@
  * states, Tab and the buttons, the hotkeys and a mouse click, the confirmation of the
  * destructive actions, and what the master and the slaves do about each (pause and resume,
  * a killed slave exits, a skipped build's processes are gone, the master terminates), then the
- * monitor noticing the master's silence and reloading a restarted master.
+ * monitor noticing the master's silence and reloading a restarted master, whose hotkeys work.
  */
 import assert from "node:assert/strict";
 import { waitFor } from "../master/helpers.ts";
@@ -159,6 +159,17 @@ Deno.test({
       await farm.restartMaster();
       await tmux.waitForScreen(/master restarted; reloading/, 30_000);
       await tmux.waitForScreen(slaveRow(busy), 90_000);
+
+      // The hotkeys reach the new master: p pauses, r resumes, t (confirmed) terminates.
+      tmux.keys("p");
+      await farm.master.waitForLine("pausing operations");
+      tmux.keys("r");
+      await farm.master.waitForLine("resuming operations");
+      tmux.keys("t");
+      await tmux.waitForScreen(/Terminate the master\? \(y\/n\)/);
+      tmux.keys("y");
+      await farm.master.waitForLine("QUIT from a monitor");
+      assert.equal(await farm.master.exit(60_000), 0);
 
       tmux.keys("q");
       await waitFor(() => tmux.dead(), 20_000, "the monitor to exit");
