@@ -40,12 +40,19 @@ export function findDevice(
   return null;
 }
 
-/** The framebuffer and joystick paths: the environment's, else found by name; throws if none. */
-export function hatDevices(env = Deno.env): { fb: string; joystick: string } {
+/**
+ * The framebuffer and joystick paths: the environment's, else found by name under `sysClass`
+ * (devices under `dev`); throws if either is missing.
+ */
+export function hatDevices(
+  env: Pick<Deno.Env, "get"> = Deno.env,
+  sysClass = "/sys/class",
+  dev = "/dev",
+): { fb: string; joystick: string } {
   const fb = env.get("PIW_SENSE_FB") ||
-    findDevice("/sys/class/graphics", "fb", "name", FB_NAME, "/dev");
+    findDevice(`${sysClass}/graphics`, "fb", "name", FB_NAME, dev);
   const joystick = env.get("PIW_SENSE_JOYSTICK") ||
-    findDevice("/sys/class/input", "event", "device/name", JOYSTICK_NAME, "/dev/input");
+    findDevice(`${sysClass}/input`, "event", "device/name", JOYSTICK_NAME, `${dev}/input`);
   if (!fb) throw new PiwError(`no Sense HAT framebuffer ("${FB_NAME}"); try --emulate`);
   if (!joystick) throw new PiwError(`no Sense HAT joystick ("${JOYSTICK_NAME}"); try --emulate`);
   return { fb, joystick };

@@ -1,35 +1,23 @@
 /**
- * `piw sense` against a real `piw master` with two real `piw slave`s, with a plain file as the
- * framebuffer (PIW_SENSE_FB) and a FIFO as the joystick (PIW_SENSE_JOYSTICK): pixel colours of
- * the statistics rows and the slaves, then joystick events that kill a slave and terminate the
- * master.
+ * `piw sense` against a real `piw master` with two real `piw slave`s (one building a package
+ * that never finishes), with a plain file as the framebuffer (PIW_SENSE_FB) and a FIFO as the
+ * joystick (PIW_SENSE_JOYSTICK): pixel colours of the statistics rows and of a building, an
+ * idle and a dead slave; joystick events through the statistics pages and a slave's pages,
+ * that kill a slave and terminate the master.
  */
 import assert from "node:assert/strict";
 import { waitFor } from "../master/helpers.ts";
 import { PiwProcess, startFarm } from "../monitor/farm.ts";
 import { fromRgb565 } from "../../src/sense/hat.ts";
+import { type KEY, press } from "./joystick.ts";
 import { type Rgb, slavePixel } from "../../src/sense/screens.ts";
-
-const KEY = { up: 103, down: 108, left: 105, right: 106, enter: 28 } as const;
-
-/** A key press and release as 64-bit `struct input_event`s. */
-function press(key: keyof typeof KEY): Uint8Array {
-  const bytes = new Uint8Array(48);
-  const view = new DataView(bytes.buffer);
-  for (const [offset, value] of [[0, 1], [24, 0]]) {
-    view.setUint16(offset + 16, 1, true);
-    view.setUint16(offset + 18, KEY[key], true);
-    view.setInt32(offset + 20, value, true);
-  }
-  return bytes;
-}
 
 Deno.test({
   name: "piw sense draws the farm on the framebuffer and its joystick kills and terminates",
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    const farm = await startFarm();
+    const farm = await startFarm({ hang: true });
     const dir = Deno.makeTempDirSync({ prefix: "piw-sense-" });
     const fb = `${dir}/fb`;
     const joystick = `${dir}/joystick`;
@@ -53,40 +41,63 @@ Deno.test({
       }
     };
     try {
-      // Slave-b (second in ABI/label order) is grey: idle.
-      const b = slavePixel(1);
-      await waitFor(() => pixel(b.x, b.y).join() === "64,64,64", 30_000, "a grey slave-b pixel");
-      // No third slave; the queue row is all blue (nothing pending); the disk row starts white.
-      assert.deepEqual(pixel(slavePixel(2).x, slavePixel(2).y), [0, 0, 0]);
-      await waitFor(() => frame()[16].join() === "0,0,64", 30_000, "the queue row");
-      assert.ok(frame().slice(16, 24).every((p) => p.join() === "0,0,64"));
+      // One slave takes the never-ending build (green), the other waits for work (grey). Slave-a
+      // sits under the cursor (its colour pulses towards white), slave-b beside it (exact).
+      const at = (index: number) => pixel(slavePixel(index).x, slavePixel(index).y);
+      const green = (p: Rgb) => p[1] > 200 && p[0] < 128 && p[0] === p[2];
+      const grey = (p: Rgb) => p[0] >= 64 && p[0] === p[2] && Math.abs(p[0] - p[1]) <= 4;
+      const busy = await waitFor(
+        () => at(1).join() === "0,252,0" ? 1 : green(at(0)) && grey(at(1)) ? 0 : null,
+        120_000,
+        "a green (building) slave pixel",
+      ) as number;
+      const idle = 1 - busy;
+      assert.ok(grey(at(idle)), `the idle slave's pixel ${at(idle)}`);
+      const idleName = ["slave-a", "slave-b"][idle];
+      // No third slave; the queue row is blue (at most the one build pending); the disk row
+      // starts white; just heard from the master, the ping row is mostly blue.
+      assert.deepEqual(at(2), [0, 0, 0]);
+      await waitFor(() => frame()[16][0] < 64, 30_000, "the queue row");
+      assert.ok(frame().slice(17, 24).every((p) => p.join() === "0,0,64"));
       await waitFor(() => pixel(0, 1)[0] > 200, 30_000, "statistics on the disk row");
-      // Just heard from the master: the ping row is mostly blue.
       assert.ok(pixel(7, 0)[2] > 0);
 
-      // Down to slave-b, open its pages, go to "kill" and press.
-      await send("down", "enter");
-      // A text page: the top row is black (no ping row).
+      // Up off the grid: the statistics pages (text on black, no ping row); right to "disk
+      // free", whose background fill from the bottom is the free fraction (here over 1/16).
+      const textPage = () => frame().slice(0, 8).every((p) => p.join() === "0,0,0");
+      await send("up");
+      await waitFor(textPage, 5_000, "the ping statistics page");
+      await waitFor(() => frame().some((p) => p.join() === "248,252,248"), 5_000, "white text");
+      await send("right");
       await waitFor(
-        () => frame().slice(0, 8).every((p) => p.join() === "0,0,0"),
+        () => frame().slice(56).every((p) => p.join() === "0,0,64"),
         5_000,
-        "the slave pages",
+        "the disk page's fill",
       );
-      await send("right", "right", "right", "enter");
-      await farm.master.waitForLine("(slave-b): kill", 30_000);
-      assert.equal(await farm.slaves[1].exit(30_000), 0);
+      // Down returns to the main screen (its ping row is back).
+      await send("down");
+      await waitFor(() => !textPage(), 5_000, "the main screen");
+
+      // To the idle slave, open its pages, go to "kill" (red text) and press.
+      await send(...(idle ? ["down" as const] : []), "enter");
+      await waitFor(textPage, 5_000, "the slave pages");
+      await send("right", "right", "right");
+      await waitFor(() => frame().some((p) => p.join() === "248,0,0"), 5_000, "the kill page");
+      await send("enter");
+      await farm.master.waitForLine(`(${idleName}): kill`, 30_000);
+      assert.equal(await farm.slaves[idle].exit(30_000), 0);
       // It goes red (dead; the cursor's white pulse mixes in) before it disappears.
       await waitFor(
         () => {
-          const [r, g] = pixel(b.x, b.y);
+          const [r, g] = at(idle);
           return r === 248 && g < 128;
         },
         20_000,
-        "a red slave-b pixel",
+        "a red pixel for the killed slave",
       );
 
       // Off the bottom of the grid: quit, then right to terminate, and press.
-      await send("down", "down", "down", "down", "right", "enter");
+      await send(...Array(5 - idle).fill("down"), "right", "enter");
       await farm.master.waitForLine("QUIT from a monitor", 30_000);
       assert.equal(await sense.exit(30_000), 0);
       // The matrix is blanked on exit.
