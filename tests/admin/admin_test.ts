@@ -118,8 +118,19 @@ Deno.test({
         );
         const simple = Deno.readTextFileSync(`${www}/simple/${PKG}/index.html`);
         assert.ok(simple.includes(wheel.filename));
-        const json = JSON.parse(Deno.readTextFileSync(`${www}/project/${PKG}/json/index.json`));
-        const release = json.releases["1.0"];
+        const jsonPath = `${www}/project/${PKG}/json/index.json`;
+        const release = await waitFor(
+          () => {
+            try {
+              const json = JSON.parse(Deno.readTextFileSync(jsonPath));
+              return json.releases["1.0"]?.files[wheel.filename] ? json.releases["1.0"] : null;
+            } catch {
+              return null;
+            }
+          },
+          30_000,
+          `the wheel in the project JSON`,
+        );
         assert.deepEqual(release.files[wheel.filename].apt_dependencies, ["libbar2", "libfoo1"]);
         const logUrl: string = release.builds.cp311.log_url;
         const logPath = `${www}${logUrl.startsWith("/") ? logUrl : new URL(logUrl).pathname}`;
