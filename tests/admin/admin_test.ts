@@ -178,6 +178,24 @@ Deno.test({
           30_000,
           "the wheel removed from disk",
         );
+        assert.match((await ok(["add", "-y", PKG, "1.0"])).stdout, /updated version/);
+
+        // Imported again, then every build of the package removed: the files go, the package
+        // and its version stay.
+        await Deno.copyFile(wheel.path, copy);
+        await ok(["import", "-y", "--abi", "cp311", copy]);
+        assert.ok(exists(`${www}/simple/${PKG}/${wheel.filename}`));
+        assert.ok(exists(copy), "without -d the original stays");
+        assert.match(
+          (await ok(["remove", "-y", PKG, "--builds"])).stdout,
+          /removed the builds of package piw-admin-pkg/,
+        );
+        await waitFor(
+          () => !exists(`${www}/simple/${PKG}/${wheel.filename}`),
+          30_000,
+          "the package's wheel removed from disk",
+        );
+        assert.match((await ok(["add", "-y", PKG, "1.0"])).stdout, /updated version/);
 
         // A second package to leave skipped and yanked for the database check; its description
         // comes from PyPI's JSON API.
@@ -264,8 +282,34 @@ Deno.test({
       assert.equal(r.code, 1, r.stderr);
       assert.match(r.stderr, new RegExp(`no answer from the master at ${queue}`));
       assert.ok(performance.now() - started < 15_000);
+      if (args[0] === "import") {
+        // The summary shown before sending: what the wheel itself says.
+        assert.match(r.stdout, /^Package: +piw-admin-pkg$/m);
+        assert.match(r.stdout, /^Version: +1\.0$/m);
+        assert.match(r.stdout, /^ABI: +cp311$/m);
+        assert.match(r.stdout, /^ +Tags: +py3-none-any$/m);
+      }
     }
     assert.ok(exists(wheel.path));
+    // --package and --package-version override the wheel's metadata (the name canonicalised).
+    const named = await runTool([
+      "import",
+      "-y",
+      "--abi",
+      "cp311",
+      "--package",
+      "Other.Pkg",
+      "--package-version",
+      "2.0",
+      wheel.path,
+      "--import-queue",
+      queue,
+      "--timeout",
+      "1s",
+    ]);
+    assert.equal(named.code, 1, named.stderr);
+    assert.match(named.stdout, /^Package: +other-pkg$/m);
+    assert.match(named.stdout, /^Version: +2\.0$/m);
   },
 });
 
