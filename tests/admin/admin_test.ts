@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { openClient } from "../../src/db/mod.ts";
 import { waitFor } from "../master/helpers.ts";
+import { writeWheel } from "../web/helpers.ts";
 import {
   adminWheel,
   closedPort,
@@ -16,6 +17,10 @@ import {
 
 const options = { sanitizeOps: false, sanitizeResources: false };
 const PKG = "piw-admin-pkg";
+/** Two wheels of one build of multi-pkg 1.0. */
+const [armv7l, aarch64] = ["linux_armv7l", "linux_aarch64"].map((platform) =>
+  `multi_pkg-1.0-cp311-cp311-${platform}.whl`
+);
 
 Deno.test({
   name: "admin tools import, add, skip, yank, rebuild and remove against a running master",
@@ -197,6 +202,32 @@ Deno.test({
         );
         assert.match((await ok(["add", "-y", PKG, "1.0"])).stdout, /updated version/);
 
+        // Two wheels are one build. If the second fails, -d keeps both, even the one that went
+        // through; once both succeed, both originals go.
+        await ok(["add", "-y", "multi-pkg", "-d", "Two wheels"]);
+        await ok(["add", "-y", "multi-pkg", "1.0"]);
+        const multi = [`${work}/${armv7l}`, `${work}/${aarch64}`];
+        await writeWheel(work, armv7l);
+        await writeWheel(work, aarch64);
+        const half = await runToolAnswering(
+          master.toolArgs(["import", "-d", ...multi]),
+          async () => {
+            const bytes = await Deno.readFile(multi[1]);
+            bytes[bytes.length >> 1] ^= 0xff;
+            await Deno.writeFile(multi[1], bytes);
+          },
+        );
+        assert.equal(half.code, 1, `${half.stdout}\n${half.stderr}`);
+        assert.match(half.stderr, new RegExp(`${aarch64} failed to verify`));
+        assert.ok(multi.every(exists), "a half-done import keeps every original");
+        await writeWheel(work, aarch64);
+        const both = await ok(["import", "-y", "-d", ...multi]);
+        assert.match(both.stdout, /imported multi-pkg 1\.0 \(2 files\)/);
+        assert.ok(!multi.some(exists), "a complete import deletes every original");
+        for (const name of [armv7l, aarch64]) {
+          assert.ok(exists(`${www}/simple/multi-pkg/${name}`), name);
+        }
+
         // A second package to leave skipped and yanked for the database check; its description
         // comes from PyPI's JSON API.
         master.pypi.setJson("other-pkg", { summary: "Other package from PyPI" });
@@ -220,9 +251,9 @@ Deno.test({
         // Rebuilding every project page reports how many were queued.
         assert.match(
           (await ok(["rebuild", "-y", "project"])).stdout,
-          /^queued 3 project pages; go make coffee/m,
+          /^queued 4 project pages; go make coffee/m,
         );
-        await master.waitForLine("queued 3 project rebuilds");
+        await master.waitForLine("queued 4 project rebuilds");
         await ok(["add", "-y", "other-pkg", "2.0", "-r", "2024-01-02 03:04:05"]);
         await ok(["remove", "-y", "other-pkg", "2.0", "--yank"]);
         await ok(["remove", "-y", "other-pkg", "--skip", "not wanted"]);
@@ -235,6 +266,7 @@ Deno.test({
           assert.deepEqual(
             await sql.query("SELECT package, skip, description FROM packages ORDER BY package"),
             [
+              { package: "multi-pkg", skip: "", description: "Two wheels" },
               { package: "other-pkg", skip: "not wanted", description: "Other package from PyPI" },
               { package: "third-pkg", skip: "private", description: "" },
             ],
@@ -252,7 +284,18 @@ Deno.test({
             "SELECT name FROM package_names WHERE package = 'other-pkg' ORDER BY name",
           );
           assert.deepEqual(names.map((r) => r.name), ["Other_Pkg", "other-pkg", "other.pkg"]);
-          assert.deepEqual(await sql.query("SELECT build_id FROM builds"), []);
+          const builds = await sql.query<{ package: string; filename: string }>(
+            "SELECT b.package, f.filename FROM builds b JOIN files f USING (build_id) " +
+              "ORDER BY f.filename",
+          );
+          assert.deepEqual(new Set(builds.map((b) => b.package)), new Set(["multi-pkg"]));
+          const filenames = builds.map((b) => b.filename);
+          assert.ok(filenames.includes(armv7l) && filenames.includes(aarch64), `${filenames}`);
+          assert.equal(
+            (await sql.query("SELECT build_id FROM builds")).length,
+            1,
+            "one build for both files",
+          );
         } finally {
           await sql.close();
         }
