@@ -258,6 +258,17 @@ Deno.test({
         await ok(["remove", "-y", "other-pkg", "2.0", "--yank"]);
         await ok(["remove", "-y", "other-pkg", "--skip", "not wanted"]);
 
+        // Removing a version takes its files and its row away; the package stays.
+        await ok(["import", "-y", "--abi", "cp311", copy]);
+        assert.ok(exists(`${www}/simple/${PKG}/${wheel.filename}`));
+        assert.match((await ok(["remove", "-y", PKG, "1.0"])).stdout, /removed version/);
+        await waitFor(
+          () => !exists(`${www}/simple/${PKG}/${wheel.filename}`),
+          30_000,
+          "the version's wheel removed from disk",
+        );
+        await fails(["remove", "-y", PKG, "1.0"], /unknown version/);
+
         assert.match((await ok(["remove", "-y", PKG])).stdout, /removed package/);
         await waitFor(() => !exists(`${www}/project/${PKG}`), 30_000, "the project removed");
       }, async (db) => {
