@@ -1,9 +1,13 @@
 /**
  * `piw add`: add a package or version piw has not learned of from PyPI, or update one it knows
- * (piwheels 0.20's piw-add, §1.7), through the master's import queue.
+ * (piwheels 0.20's piw-add, §1.7), through the master's import queue. A package added without
+ * `--description` gets its summary from PyPI's JSON API, as piwheels does; a farm with no route
+ * to PyPI gets a warning and adds the package without one.
  * @module
  */
 import { UsageError } from "../errors.ts";
+import { getLogger } from "../log.ts";
+import { DescriptionFetcher } from "../pypi/description.ts";
 import type { AddOptions } from "../cli/options.ts";
 import { confirm } from "../cli/prompt.ts";
 import { expectDone, withImportClient } from "../cli/import_client.ts";
@@ -25,6 +29,38 @@ const REFUSALS: Record<string, string> = {
   YANKVER: "the version already exists; use piw remove --yank to yank it",
 };
 
+/** How long PyPI may take to send a description before the package is added without one. */
+export const DESCRIPTION_TIMEOUT_MS = 10_000;
+
+const log = getLogger("add");
+
+/**
+ * The summary of `pkg` from the JSON API at `url`, or `""` (with a warning) when PyPI cannot be
+ * asked or does not answer in time: a missing description must never stop a package being added.
+ */
+export async function pypiDescription(
+  pkg: string,
+  url: string,
+  timeoutMs = DESCRIPTION_TIMEOUT_MS,
+): Promise<string> {
+  const fetcher = new DescriptionFetcher({ url, timeoutMs });
+  let description: string | null = null;
+  let why = "not available";
+  try {
+    description = await fetcher.describe(pkg);
+  } catch (e) {
+    why = (e as Error).message;
+  }
+  if (description === null) {
+    log.warning(
+      `couldn't fetch the description of ${pkg} from ${fetcher.url} (${why}); adding it ` +
+        `without one (use --description to give one)`,
+    );
+    return "";
+  }
+  return description;
+}
+
 /** Run `piw add` with parsed options; resolves to the exit code. */
 export async function run(options: AddOptions): Promise<number> {
   const pkg = canonicaliseName(options.package);
@@ -45,13 +81,16 @@ export async function run(options: AddOptions): Promise<number> {
   const what = options.version === undefined ? pkg : `${pkg} ${options.version}`;
   console.log(`Adding or updating ${what} (${options.package})`);
   await confirm("Proceed?", { yes: options.yes });
+  const description = options.version === undefined
+    ? options.description ?? await pypiDescription(pkg, options.pypiJson)
+    : "";
   const word = await withImportClient(
     options,
     (client) =>
       options.version === undefined
         ? client.request("ADDPKG", [
           options.package,
-          options.description ?? "",
+          description,
           options.skip ?? "",
           options.unskip,
           options.alias,

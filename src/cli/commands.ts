@@ -33,6 +33,12 @@ const LOG_QUEUE: OptionSpec = {
   default: "ipc:///tmp/piw-logger",
 };
 
+const PYPI_JSON: OptionSpec = {
+  flags: "--pypi-json <URL>",
+  help: "The URL of the PyPI JSON API",
+  default: "https://pypi.org/pypi",
+};
+
 const YES: OptionSpec = {
   flags: "-y, --yes",
   help: "Run non-interactively; never prompt during operation",
@@ -129,11 +135,7 @@ const master: CommandSpec<"master"> = {
       help: "The URL of the PyPI simple API",
       default: "https://pypi.org/simple",
     },
-    {
-      flags: "--pypi-json <URL>",
-      help: "The URL of the PyPI JSON API",
-      default: "https://pypi.org/pypi",
-    },
+    PYPI_JSON,
     STATUS_QUEUE,
     CONTROL_QUEUE,
     IMPORT_QUEUE,
@@ -379,8 +381,10 @@ const add: CommandSpec<"add"> = {
     { flags: "--unskip", help: "Clear the skip reason of an existing package or version" },
     {
       flags: "-d, --description <TEXT>",
-      help: "The description of the package",
-      defaultText: "fetched from PyPI for a new package",
+      help: "The description of the package; without it (and without a version) the summary is " +
+        "fetched from the PyPI JSON API, and the package is added without one if PyPI does not " +
+        "answer within 10 seconds",
+      defaultText: "fetched from PyPI",
     },
     {
       flags: "-a, --alias <NAME>",
@@ -397,6 +401,7 @@ const add: CommandSpec<"add"> = {
     },
     { flags: "--yank", help: "Add the new version marked as yanked" },
     { flags: "--unyank", help: "Clear the yanked flag of an existing version" },
+    PYPI_JSON,
     ...CLIENT_OPTIONS,
   ],
   args: [

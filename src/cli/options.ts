@@ -168,6 +168,8 @@ export interface AddOptions extends ImportQueueClientOptions {
   yank: boolean;
   /** `--unyank`: clear the yanked flag of an existing version. */
   unyank: boolean;
+  /** `--pypi-json URL` (default `https://pypi.org/pypi`): where a missing description is fetched. */
+  pypiJson: string;
 }
 
 /** `piw remove`. */

@@ -6,8 +6,18 @@
 
 const encoder = new TextEncoder();
 
-function write(text: string): void {
+function writeStderr(text: string): void {
   Deno.stderr.writeSync(encoder.encode(text));
+}
+
+/** Where and how progress is shown; each defaults to the process's standard error and clock. */
+export interface ProgressOutput {
+  /** Write text as is. */
+  write?: (text: string) => void;
+  /** Whether the output is a terminal (redrawn in place) or a log (start and end lines). */
+  tty?: boolean;
+  /** The time in milliseconds. */
+  now?: () => number;
 }
 
 /** Human-readable bytes: `512 B`, `1.5 MiB`. */
@@ -33,29 +43,36 @@ export function progressLine(name: string, done: number, total: number): string 
 /** Progress of sending one file; `add` per chunk, `finish` once the master has it all. */
 export class TransferProgress {
   #done = 0;
-  #drawn = 0;
-  readonly #started = performance.now();
-  readonly #tty = Deno.stderr.isTerminal();
+  #drawn: number;
+  readonly #started: number;
+  readonly #write: (text: string) => void;
+  readonly #tty: boolean;
+  readonly #now: () => number;
 
   /** Start showing the transfer of `name` (`total` bytes). */
-  constructor(readonly name: string, readonly total: number) {
-    if (!this.#tty) write(`sending ${name} (${formatBytes(total)})...\n`);
+  constructor(readonly name: string, readonly total: number, output: ProgressOutput = {}) {
+    this.#write = output.write ?? writeStderr;
+    this.#tty = output.tty ?? Deno.stderr.isTerminal();
+    this.#now = output.now ?? (() => performance.now());
+    this.#started = this.#drawn = this.#now();
+    if (!this.#tty) this.#write(`sending ${name} (${formatBytes(total)})...\n`);
   }
 
   /** `bytes` more were sent. */
   add(bytes: number): void {
     this.#done += bytes;
-    const now = performance.now();
-    if (this.#tty && now - this.#drawn > 200) {
+    const now = this.#now();
+    if (this.#tty && now - this.#drawn >= 200) {
       this.#drawn = now;
-      write(`\r${progressLine(this.name, this.#done, this.total)}\x1b[K`);
+      this.#write(`\r${progressLine(this.name, this.#done, this.total)}\x1b[K`);
     }
   }
 
   /** The transfer ended (successfully or not). */
   finish(): void {
-    const seconds = ((performance.now() - this.#started) / 1000).toFixed(1);
+    const seconds = ((this.#now() - this.#started) / 1000).toFixed(1);
     const end = `sent ${this.#done} bytes in ${seconds} s`;
-    write(this.#tty ? `\r${progressLine(this.name, this.#done, this.total)} ${end}\n` : `${end}\n`);
+    const bar = progressLine(this.name, this.#done, this.total);
+    this.#write(this.#tty ? `\r${bar} ${end}\x1b[K\n` : `${end}\n`);
   }
 }

@@ -78,7 +78,8 @@ export const rebuildRequest: Schema<RebuildRequest> = oneOf(
  * master's side. The client sends IMPORT (then SENT after each file), ADDPKG, ADDVER, REMPKG,
  * REMVER or REBUILD; the master answers SEND filename, ERROR text or DONE with what it did
  * (IMPORT, REBUILD, NEWPKG, UPDPKG, NEWVER, UPDVER, DELPKG, DELVER, DELPKGBLD, DELVERBLD,
- * SKIPPKG, SKIPVER, YANKVER).
+ * SKIPPKG, SKIPVER, YANKVER; piw's master answers a PROJECT or BOTH rebuild `REBUILD <count>`,
+ * still a plain string to piwheels' schema).
  */
 export const mrChaseProtocol = new Protocol("mr_chase", {
   IMPORT: buildState,

@@ -15,6 +15,32 @@ const REQUESTS = {
   index: "BOTH",
 } as const satisfies Record<RebuildPart, string>;
 
+/**
+ * How many packages' pages a DONE word says were queued: piw's master answers PROJECT and BOTH
+ * rebuilds `REBUILD <count>`; a piwheels master's bare `REBUILD` gives null.
+ */
+export function queuedCount(word: string): number | null {
+  const match = /^REBUILD (\d+)$/.exec(word);
+  return match ? Number(match[1]) : null;
+}
+
+/** What was queued, for the user. */
+export function queuedMessage(
+  part: RebuildPart,
+  pkg: string | null,
+  count: number | null,
+): string {
+  if (part === "home" || part === "search") return `queued ${part} for rebuilding`;
+  const pages = part === "index" ? "index and project" : "project";
+  if (count === null) {
+    return pkg === null
+      ? `queued ${pages} pages of every package for rebuilding`
+      : `queued ${pages} pages of ${pkg} for rebuilding`;
+  }
+  const n = part === "index" ? `${count} index and ${count} project` : `${count} project`;
+  return `queued ${n} page${count === 1 ? "" : "s"}${pkg === null ? "" : ` of ${pkg}`}`;
+}
+
 /** Run `piw rebuild` with parsed options; resolves to the exit code. */
 export async function run(options: RebuildOptions): Promise<number> {
   const part = REQUESTS[options.part];
@@ -30,12 +56,9 @@ export async function run(options: RebuildOptions): Promise<number> {
         ? client.request("REBUILD", [part])
         : client.request("REBUILD", [part, pkg]),
   );
-  expectDone(reply, (error) => `cannot rebuild ${options.part}: ${error}`);
+  const word = expectDone(reply, (error) => `cannot rebuild ${options.part}: ${error}`);
   // The master holds page rewrites back for a minute (3 s in dev mode) to merge duplicates.
-  console.log(
-    all
-      ? `queued ${options.part} pages of every package for rebuilding; go make coffee...`
-      : `queued ${options.part}${pkg ? ` pages of ${pkg}` : ""} for rebuilding`,
-  );
+  const message = queuedMessage(options.part, pkg, queuedCount(word));
+  console.log(all ? `${message}; go make coffee...` : message);
   return 0;
 }

@@ -6,7 +6,7 @@
  */
 import { waitFor } from "../master/helpers.ts";
 import { type TestDatabase, testDatabase } from "../master/helpers.ts";
-import { startPyPIStandIn } from "../fixtures/pypi/mod.ts";
+import { type PyPIStandIn, startPyPIStandIn } from "../fixtures/pypi/mod.ts";
 import { createFixtureIndex, hermeticPipEnv } from "../fixtures/package_index.ts";
 import { build } from "../../src/slave/builder.ts";
 
@@ -15,7 +15,7 @@ import assert from "node:assert/strict";
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
 /** A port nobody listens on right now. */
-function freePort(): number {
+export function closedPort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;
   listener.close();
@@ -33,13 +33,14 @@ export interface ToolResult {
 export class MasterProcess {
   readonly id = crypto.randomUUID().slice(0, 8);
   readonly importQueue = `ipc:///tmp/piw-test-import-${this.id}`;
-  readonly fileQueue = `tcp://127.0.0.1:${freePort()}`;
+  readonly fileQueue = `tcp://127.0.0.1:${closedPort()}`;
   readonly outputPath = Deno.makeTempDirSync({ prefix: "piw-admin-www-" });
   readonly stderr: string[] = [];
   #child: Deno.ChildProcess;
   #reading: Promise<void>;
 
-  constructor(dsn: string, pypi: { xmlrpcUrl: string; jsonUrl: string; simpleUrl: string }) {
+  /** Start `piw master` on `dsn`, following the PyPI stand-in `pypi`. */
+  constructor(dsn: string, readonly pypi: PyPIStandIn) {
     const args = [
       "run",
       "-A",
@@ -98,11 +99,17 @@ export class MasterProcess {
     ))!;
   }
 
-  /** Run `piw <args>` against this master (its import and file queues, `-y`). */
-  tool(args: string[], extra: string[] = []): Promise<ToolResult> {
+  /** The arguments of `piw <args>` against this master (its queues, its PyPI stand-in). */
+  toolArgs(args: string[], extra: string[] = []): string[] {
     const queues = ["--import-queue", this.importQueue, "--timeout", "20s"];
     if (args[0] === "import") queues.push("--file-queue", this.fileQueue);
-    return runTool([...args, ...queues, ...extra]);
+    if (args[0] === "add") queues.push("--pypi-json", this.pypi.jsonUrl);
+    return [...args, ...queues, ...extra];
+  }
+
+  /** Run `piw <args>` against this master. */
+  tool(args: string[], extra: string[] = []): Promise<ToolResult> {
+    return runTool(this.toolArgs(args, extra));
   }
 
   /** Stop with SIGTERM; resolves to the exit code. */
@@ -135,6 +142,36 @@ export async function runTool(args: string[]): Promise<ToolResult> {
   }).output();
   const text = new TextDecoder();
   return { code: out.code, stdout: text.decode(out.stdout), stderr: text.decode(out.stderr) };
+}
+
+/**
+ * Run `piw <args>`, wait for its "Proceed?" prompt, run `beforeYes` (which may change things
+ * under the tool's feet), then answer yes.
+ */
+export async function runToolAnswering(
+  args: string[],
+  beforeYes: () => Promise<void>,
+): Promise<ToolResult> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, ...args],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stderr = new Response(child.stderr).text();
+  let stdout = "";
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  while (!stdout.includes("Proceed? [Y/n]")) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    stdout += value;
+  }
+  await beforeYes();
+  const stdin = child.stdin.getWriter();
+  await stdin.write(new TextEncoder().encode("y\n"));
+  await stdin.close();
+  for (let r = await reader.read(); !r.done; r = await reader.read()) stdout += r.value;
+  return { code: (await child.status).code, stdout, stderr: await stderr };
 }
 
 /**

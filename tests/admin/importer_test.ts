@@ -1,9 +1,10 @@
-/** The small pure parts of the import clients: the file queue address and DONE/ERROR replies. */
+/** The small pure parts of the import clients: file queue address, DONE/ERROR replies, counts. */
 import assert from "node:assert/strict";
 import { fileQueueAddress } from "../../src/importer/main.ts";
-import { formatBytes, progressLine } from "../../src/importer/progress.ts";
+import { formatBytes, progressLine, TransferProgress } from "../../src/importer/progress.ts";
 import { expectDone } from "../../src/cli/import_client.ts";
 import { PiwError } from "../../src/errors.ts";
+import { queuedCount, queuedMessage } from "../../src/rebuild/main.ts";
 
 Deno.test("a wildcard file-queue host (the master's bind address) means localhost", () => {
   assert.equal(fileQueueAddress("tcp://*:5556"), "tcp://localhost:5556");
@@ -32,4 +33,50 @@ Deno.test("the transfer progress line shows a bar, a percentage and sizes", () =
     progressLine("empty.whl", 0, 0),
     "empty.whl [####################] 100% (0 B of 0 B)",
   );
+});
+
+Deno.test("piw rebuild reads the count from piw's DONE and still takes piwheels' bare REBUILD", () => {
+  assert.equal(queuedCount("REBUILD 1234"), 1234);
+  assert.equal(queuedCount("REBUILD"), null);
+  assert.equal(queuedCount("REBUILD x"), null);
+  assert.equal(queuedMessage("project", null, 1234), "queued 1234 project pages");
+  assert.equal(queuedMessage("index", null, 2), "queued 2 index and 2 project pages");
+  assert.equal(queuedMessage("project", "foo", 1), "queued 1 project page of foo");
+  assert.equal(
+    queuedMessage("index", null, null),
+    "queued index and project pages of every package for rebuilding",
+  );
+  assert.equal(queuedMessage("home", null, null), "queued home for rebuilding");
+});
+
+Deno.test("a large transfer redraws its bar in place on a terminal, at most 5 times a second", () => {
+  let clock = 0;
+  const out: string[] = [];
+  const progress = new TransferProgress("big.whl", 4096, {
+    write: (text) => out.push(text),
+    tty: true,
+    now: () => clock,
+  });
+  for (let i = 0; i < 4; i++) {
+    clock += 100; // two chunks per redraw
+    progress.add(1024);
+  }
+  progress.finish();
+  assert.deepEqual(out, [
+    "\rbig.whl [##########----------] 50% (2.0 KiB of 4.0 KiB)\x1b[K",
+    "\rbig.whl [####################] 100% (4.0 KiB of 4.0 KiB)\x1b[K",
+    "\rbig.whl [####################] 100% (4.0 KiB of 4.0 KiB) sent 4096 bytes in 0.4 s\x1b[K\n",
+  ]);
+});
+
+Deno.test("a transfer logged to a file or pipe shows only a start and an end line", () => {
+  const out: string[] = [];
+  const progress = new TransferProgress("big.whl", 4096, {
+    write: (text) => out.push(text),
+    tty: false,
+    now: () => 0,
+  });
+  progress.add(4096);
+  progress.finish();
+  assert.deepEqual(out, ["sending big.whl (4.0 KiB)...\n", "sent 4096 bytes in 0.0 s\n"]);
 });

@@ -1,7 +1,8 @@
 /**
  * MrChase on the wire: a running `piw master` answers the import protocol (§2.4) directly —
- * protocol violations, refused imports, a file whose hash does not match, and the import
- * queue's ipc socket closed to other users.
+ * protocol violations, refused imports, a file whose hash does not match, page rebuild counts,
+ * and the import queue's ipc socket closed to other users (checked by connecting as `nobody`
+ * when the tests run as root).
  */
 import assert from "node:assert/strict";
 import { ImportClient } from "../../src/cli/import_client.ts";
@@ -12,6 +13,25 @@ import { TimeDelta } from "../../src/protocols/mod.ts";
 import { adminWheel, exists, withMaster } from "../admin/harness.ts";
 
 const options = { sanitizeOps: false, sanitizeResources: false };
+
+/** Connect to the unix socket `path` as user `uid` in group `gid` only (run as root). */
+async function connectAs(path: string, uid: number, gid: number) {
+  const connect = "import socket, sys; socket.socket(socket.AF_UNIX).connect(sys.argv[1])";
+  const out = await new Deno.Command("setpriv", {
+    args: [
+      `--reuid=${uid}`,
+      `--regid=${gid}`,
+      "--clear-groups",
+      "/usr/bin/python3",
+      "-c",
+      connect,
+      path,
+    ],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+}
 const PKG = "piw-admin-pkg";
 
 Deno.test({
@@ -23,8 +43,17 @@ Deno.test({
     try {
       const file = await inspectWheel(wheel.path, work);
       await withMaster(async (master) => {
-        const mode = Deno.statSync(master.importQueue.slice("ipc://".length)).mode! & 0o777;
+        const socketFile = master.importQueue.slice("ipc://".length);
+        const mode = Deno.statSync(socketFile).mode! & 0o777;
         assert.equal(mode, 0o660, "only owner and group may use the import queue");
+        if (Deno.uid() === 0) {
+          // Another user cannot connect; the same user in the owner's group can.
+          const other = await connectAs(socketFile, 65534, 65534);
+          assert.notEqual(other.code, 0);
+          assert.match(other.stderr, /PermissionError/);
+          const group = await connectAs(socketFile, 65534, Deno.statSync(socketFile).gid!);
+          assert.equal(group.code, 0, group.stderr);
+        }
         const client = new ImportClient(master.importQueue, 20_000);
         try {
           const build = (status: boolean, files = [fileStateTuple(file)], abi = "cp311") =>
@@ -97,6 +126,15 @@ Deno.test({
           assert.deepEqual(await client.request("REBUILD", ["HOME"]), {
             name: "DONE",
             data: "REBUILD",
+          });
+          // Page rebuilds say how many packages were queued, still as DONE's one string.
+          assert.deepEqual(await client.request("REBUILD", ["PROJECT", null]), {
+            name: "DONE",
+            data: "REBUILD 1",
+          });
+          assert.deepEqual(await client.request("REBUILD", ["BOTH", PKG]), {
+            name: "DONE",
+            data: "REBUILD 1",
           });
           assert.deepEqual(await client.request("REMVER", [PKG, "2.0", false, "", false]), {
             name: "ERROR",

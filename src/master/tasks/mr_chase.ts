@@ -6,7 +6,10 @@
  * answered `DONE <what was done>` or `ERROR <why>`.
  *
  * Unlike piwheels, `REMPKG` with only a skip reason keeps the package's web files: skipping
- * stops future builds, it does not withdraw what was already published.
+ * stops future builds, it does not withdraw what was already published. And a PROJECT or BOTH
+ * rebuild answers `DONE "REBUILD <packages queued>"` rather than a bare `REBUILD`: DONE's data
+ * is any string in piwheels 0.23's schema and its piw-rebuild ignores it, so its clients still
+ * accept the answer, while `piw rebuild` can report the count.
  * @module
  */
 
@@ -72,8 +75,14 @@ export class MrChase extends Task {
   constructor(context: Context, config: MasterConfig, options: TaskOptions = {}) {
     super(context, config, options);
     this.#queue = this.socket("ROUTER");
-    this.#queue.bind(config.importQueue);
-    // Anyone who can write to the import queue can delete packages: keep other users out.
+    // Anyone who can write to the import queue can delete packages: keep other users out, from
+    // the socket file's creation on (libzmq creates it inside zmq_bind, under the umask).
+    const umask = this.#ipcFile ? Deno.umask(0o117) : null;
+    try {
+      this.#queue.bind(config.importQueue);
+    } finally {
+      if (umask !== null) Deno.umask(umask);
+    }
     if (this.#ipcFile) Deno.chmodSync(this.#ipcFile, 0o660);
     this.register(this.#queue, (frames) => this.#handle(frames));
     this.#home = this.socket("PUSH", { hwm: 10 });
@@ -360,7 +369,10 @@ export class MrChase extends Task {
 
   // -- rebuild ----------------------------------------------------------------------------------
 
-  /** REBUILD: HOME/SEARCH go to BigBrother; PROJECT/BOTH for one package or every package. */
+  /**
+   * REBUILD: HOME/SEARCH go to BigBrother; PROJECT/BOTH for one package or every package,
+   * answered with how many packages' pages were queued.
+   */
   protected async doRebuild(
     data: Extract<Request, { name: "REBUILD" }>["data"],
   ): Promise<Reply> {
@@ -388,7 +400,7 @@ export class MrChase extends Task {
       const what = part === "BOTH" ? "index and project" : "project";
       this.log.info(`queued ${pages.length} ${what} rebuilds`);
     });
-    return done("REBUILD");
+    return done(`REBUILD ${pages.length}`);
   }
 
   /** Ask the secretary for web output; a failure is logged, never the client's problem. */
