@@ -30,8 +30,8 @@ function say(message: string): void {
 
 function parseArgs(
   argv: string[],
-): { once: boolean; slaves: number; port: number; timeout: number } {
-  const result = { once: false, slaves: 2, port: 0, timeout: 15 * 60_000 };
+): { once: boolean; slaves: number; port: number; timeout: number; python: string } {
+  const result = { once: false, slaves: 2, port: 0, timeout: 15 * 60_000, python: "" };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = () => {
@@ -43,8 +43,12 @@ function parseArgs(
     else if (arg === "--slaves") result.slaves = Number(value());
     else if (arg === "--port") result.port = Number(value());
     else if (arg === "--timeout") result.timeout = parseDuration(value());
+    else if (arg === "--python") result.python = value();
     else if (arg === "--help" || arg === "-h") {
-      console.log("usage: bash scripts/demo [--once] [--slaves N] [--port N] [--timeout DURATION]");
+      console.log(
+        "usage: bash scripts/demo [--once] [--slaves N] [--port N] [--timeout DURATION]" +
+          " [--python TARGET_PYTHON]",
+      );
       Deno.exit(0);
     } else fail(`unknown option ${arg} (try --help)`);
   }
@@ -187,8 +191,10 @@ async function run(): Promise<number> {
   pypi.addEvent("piw-demo-clock", null, Date.now() / 1000, "docupdate", ++serial);
   say(`PyPI stand-in at ${pypi.url} (changelog, JSON and simple index)`);
 
-  const { abi } = await interpreterFacts("python3");
-  say(`piw initdb on an embedded PGlite database, building for ABI ${abi}`);
+  // The slaves build for --python (a chroot's interpreter, say: scripts/make-chroot) when given.
+  const targetPython = args.python || "python3";
+  const { abi, platform } = await interpreterFacts(targetPython);
+  say(`piw initdb on an embedded PGlite database, building for ABI ${abi} (${platform})`);
   const dsn = `pglite://${work}/db`;
   await piw(["initdb", "--dsn", dsn, "--yes", "--abi", abi, "-l", `${logs}/initdb.log`]);
 
@@ -243,6 +249,7 @@ async function run(): Promise<number> {
       "--log-file",
       `${logs}/slave${n}.log`,
       "--verbose",
+      ...(args.python ? ["--python", args.python] : []),
     ], { ...pipEnv, PIW_SLAVE_INTERVAL: "2s" });
   }
 
@@ -276,23 +283,9 @@ async function run(): Promise<number> {
   const site = `http://127.0.0.1:${port}`;
 
   const target = DEMO_SPECS.find((s) => s.kind === "cext")!;
-  say(`installing ${target.name} with pip from ${site}/simple/ into a fresh virtual environment`);
-  const venv = `${work}/venv`;
-  await command("python3", ["-m", "venv", venv]);
-  const pipEnv = hermeticPipEnv();
-  await command(`${venv}/bin/pip`, [
-    "install",
-    "--no-deps",
-    "--only-binary",
-    ":all:",
-    "--index-url",
-    `${site}/simple/`,
-    target.name,
-  ], pipEnv);
-  const imported = await command(`${venv}/bin/python`, [
-    "-c",
-    `import ${moduleName(target.name)} as m; print(m.__name__, "imported from", m.__file__)`,
-  ]);
+  const imported = args.python
+    ? await installForTarget(args.python, `${site}/simple/`, target.name)
+    : await installInVenv(`${site}/simple/`, target.name);
 
   console.log("");
   console.log("piw demo: summary");
@@ -312,6 +305,54 @@ async function run(): Promise<number> {
   say("the farm keeps running; press Ctrl+C to stop and clean up");
   await interruption;
   return 0;
+}
+
+/** pip-install `name` from `index` into a fresh virtual environment and import it. */
+async function installInVenv(index: string, name: string): Promise<string> {
+  say(`installing ${name} with pip from ${index} into a fresh virtual environment`);
+  const venv = `${work}/venv`;
+  await command("python3", ["-m", "venv", venv]);
+  await command(`${venv}/bin/pip`, [
+    "install",
+    "--no-deps",
+    "--only-binary",
+    ":all:",
+    "--index-url",
+    index,
+    name,
+  ], hermeticPipEnv());
+  return await command(`${venv}/bin/python`, ["-c", importSnippet(name)]);
+}
+
+/**
+ * pip-install `name` with the target interpreter into a directory and import it from there:
+ * a chroot's interpreter sees the demo's /tmp directory, and a directory install needs no venv
+ * module in the target.
+ */
+async function installForTarget(python: string, index: string, name: string): Promise<string> {
+  const dir = `${work}/target-site`;
+  say(`installing ${name} with ${python} -m pip from ${index} into ${dir}`);
+  await command(python, [
+    "-m",
+    "pip",
+    "install",
+    "--no-deps",
+    "--only-binary",
+    ":all:",
+    "--target",
+    dir,
+    "--index-url",
+    index,
+    name,
+  ], hermeticPipEnv());
+  return await command(python, [
+    "-c",
+    `import sys; sys.path.insert(0, ${JSON.stringify(dir)}); ${importSnippet(name)}`,
+  ]);
+}
+
+function importSnippet(name: string): string {
+  return `import ${moduleName(name)} as m; print(m.__name__, "imported from", m.__file__)`;
 }
 
 function count(states: BuildStatus[], state: BuildStatus["state"]): number {

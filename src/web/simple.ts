@@ -96,9 +96,9 @@ export function simpleProjectJson(pkg: string, releases: ListedRelease[]): strin
         size: f.size,
         ...(f.uploadTime ? { "upload-time": uploadTime(f.uploadTime) } : {}),
         yanked: f.yanked,
+        // PEP 714: only the new key. pip 22.3 to 23.1 (Debian 12's pip is 23.0.1, as on
+        // Raspberry Pi OS) crash on a `dist-info-metadata` dict in JSON, so PyPI never sends it.
         "core-metadata": metadata,
-        // PEP 714: the old key too, with the same value, as PyPI does.
-        "dist-info-metadata": metadata,
       };
     }),
   });

@@ -342,6 +342,25 @@ Deno.test({
         assert.equal(dl.code, 0, dl.stderr);
         assert.ok(requests.some((p) => p.endsWith(".whl.metadata")), requests.join("\n"));
 
+        // Debian 12's own pip (23.0.1, the pip of Raspberry Pi OS bookworm) asks for the JSON
+        // form of the index, and crashes on the PEP 691 metadata key that PEP 714 renamed.
+        const debianPip = await run("/usr/bin/python3", [
+          "-m",
+          "pip",
+          "--no-cache-dir",
+          "download",
+          "--only-binary",
+          ":all:",
+          "--no-deps",
+          "-d",
+          `${venv}/debian`,
+          "--index-url",
+          site,
+          "piw-e2e-pure",
+        ], hermeticPipEnv());
+        assert.equal(debianPip.code, 0, debianPip.stderr);
+        assert.ok([...Deno.readDirSync(`${venv}/debian`)].some((e) => e.name.endsWith(".whl")));
+
         // Requires-Python is honoured: no version fits Python 3.7.
         const old = await pip(
           "download",
