@@ -14,46 +14,11 @@ import { Seraph } from "../../src/master/tasks/seraph.ts";
 import { TheOracle } from "../../src/master/tasks/the_oracle.ts";
 import { startTask, testConfig, testDatabase, waitFor } from "../master/helpers.ts";
 import { SKIP_PG } from "../db/harness.ts";
-import { BROWSER, combined, OLD_PIP_AGENT, PIP_AGENT, UV_AGENT } from "../logger/corpus.ts";
+import { writeLog } from "./logger_corpus.ts";
 
 const count = Number(Deno.args.find((arg) => /^\d+$/.test(arg)) ?? 1_000_000);
 const kind = SKIP_PG ? "pglite" : "postgres";
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
-
-/** A day of traffic: mostly wheel downloads and pip searches, some pages, some noise. */
-function writeLog(path: string, lines: number): number {
-  const file = Deno.openSync(path, { write: true, create: true, truncate: true });
-  const encoder = new TextEncoder();
-  const agents = [PIP_AGENT, UV_AGENT, OLD_PIP_AGENT];
-  let hits = 0;
-  let chunk: string[] = [];
-  const start = Date.UTC(2026, 10, 24);
-  for (let i = 0; i < lines; i++) {
-    const at = new Date(start + Math.floor(i / 20) * 1000).toUTCString().split(" ");
-    const time = `${at[1]}/${at[2]}/${at[3]}:${at[4]} +0000`;
-    const host = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
-    const pkg = `pkg${i % 5000}`;
-    const agent = agents[i % 3];
-    const r = i % 20;
-    let line;
-    if (r < 12) {
-      line = combined(`/simple/${pkg}/${pkg}-1.0-py3-none-any.whl`, agent, { host, time });
-    } else if (r < 16) line = combined(`/simple/${pkg}/`, PIP_AGENT, { host, time });
-    else if (r === 16) line = combined(`/project/${pkg}/`, BROWSER, { host, time });
-    else if (r === 17) line = combined(`/project/${pkg}/json/`, BROWSER, { host, time });
-    else if (r === 18) line = combined("/", BROWSER, { host, time });
-    else line = combined(`/simple/${pkg}/`, PIP_AGENT, { host, time, status: 304 });
-    if (r !== 19) hits++;
-    chunk.push(line);
-    if (chunk.length === 10_000) {
-      file.writeSync(encoder.encode(chunk.join("\n") + "\n"));
-      chunk = [];
-    }
-  }
-  if (chunk.length) file.writeSync(encoder.encode(chunk.join("\n") + "\n"));
-  file.close();
-  return hits;
-}
 
 const dir = Deno.makeTempDirSync({ prefix: "piw-logger-bench-" });
 const logPath = `${dir}/access.log`;
