@@ -11,13 +11,7 @@ import type {
   SearchRecord,
 } from "./types.ts";
 
-/**
- * A batch of access-log rows as the lumberjack queue carries them: `[message name, wire tuple]`
- * with the tuple of LOGDOWNLOAD/LOGSEARCH (13 fields) or LOGPROJECT/LOGJSON/LOGPAGE (4 fields).
- */
-export type AccessLogBatch = [name: string, data: unknown[]][];
-
-/** The set-based `log_*` function of each message, in the order of {@link BATCH_SQL}'s args. */
+/** The set-based `log_*` function of each lumberjack message. */
 const LOG_FUNCTIONS = {
   LOGDOWNLOAD: "log_downloads",
   LOGSEARCH: "log_searches",
@@ -29,41 +23,34 @@ const LOG_FUNCTIONS = {
 type LogName = keyof typeof LOG_FUNCTIONS;
 const LOG_NAMES = Object.keys(LOG_FUNCTIONS) as LogName[];
 
-// One statement for every kind, so a batch is all or nothing; the functions take the rows as
-// JSON text (postgres.js would encode a string bound to a jsonb parameter a second time).
+/**
+ * Access-log rows per lumberjack message name (LOGDOWNLOAD, LOGSEARCH, LOGPROJECT, LOGJSON,
+ * LOGPAGE): each a JSON array of that message's wire tuples, times as ISO 8601 text.
+ */
+export type AccessLogJson = Partial<Record<LogName, string>>;
+
+// One statement for every kind, so a batch is all or nothing. The rows go as text cast to jsonb
+// (postgres.js would encode a string bound to a jsonb parameter a second time).
 const BATCH_SQL = "SELECT " +
   LOG_NAMES.map((name, i) => `${LOG_FUNCTIONS[name]}($${i + 1}::text::jsonb)`).join(" + ") +
   " AS n";
-
-/** Write rows of one kind (wire tuples; Dates become ISO 8601 text in the JSON). */
-async function logRows(sql: SqlClient, name: LogName, rows: unknown[][]): Promise<number> {
-  const [row] = await sql.query<{ n: number }>(
-    `SELECT ${LOG_FUNCTIONS[name]}($1::text::jsonb) AS n`,
-    [JSON.stringify(rows)],
-  );
-  return Number(row.n);
-}
 
 /**
  * Log many access-log rows in one statement: one set-based insert per table rather than a
  * function call (and a trigger) per row. One bad row fails the whole batch. Returns the count.
  */
-export async function logAccessBatch(sql: SqlClient, batch: AccessLogBatch): Promise<number> {
-  const byName: Record<LogName, unknown[][]> = {
-    LOGDOWNLOAD: [],
-    LOGSEARCH: [],
-    LOGPROJECT: [],
-    LOGJSON: [],
-    LOGPAGE: [],
-  };
-  for (const [name, data] of batch) {
-    const rows = byName[name as LogName];
-    if (!rows) throw new Error(`not an access-log message: ${name}`);
-    rows.push(data);
+export async function logAccess(sql: SqlClient, rows: AccessLogJson): Promise<number> {
+  for (const name of Object.keys(rows)) {
+    if (!(name in LOG_FUNCTIONS)) throw new Error(`not an access-log message: ${name}`);
   }
-  const params = LOG_NAMES.map((name) => JSON.stringify(byName[name]));
+  const params = LOG_NAMES.map((name) => rows[name] ?? "[]");
   const [row] = await sql.query<{ n: number | string }>(BATCH_SQL, params);
   return Number(row.n);
+}
+
+/** Write rows of one kind (wire tuples; Dates become ISO 8601 text in the JSON). */
+async function logRows(sql: SqlClient, name: LogName, rows: unknown[][]): Promise<void> {
+  await sql.query(`SELECT ${LOG_FUNCTIONS[name]}($1::text::jsonb)`, [JSON.stringify(rows)]);
 }
 
 function clientDetails(r: Omit<DownloadRecord, "filename">): unknown[] {

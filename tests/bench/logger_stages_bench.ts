@@ -1,18 +1,21 @@
 /**
  * Benchmark: the stages of `piw logger` → Lumberjack one at a time, in-process, to see where the
- * time goes — (1) read + parse + classify, (2) encode, (3) decode, (4) the database write
- * (`logAccessBatch` in batches of Lumberjack's BATCH_SIZE) on PostgreSQL.
+ * time goes — (1) read + parse + classify, (2) encode, (3) decode into Lumberjack's JSON rows,
+ * (4) the database write (`logAccess`, Lumberjack's BATCH_SIZE rows a statement). Each stage
+ * shows its wall time and the CPU time it took (this process, plus the PostgreSQL backend for
+ * the write), which says more than wall time on a busy machine.
  *
  * Run: `deno run -A tests/bench/logger_stages_bench.ts [lines]` (default 200,000). Uses the test
  * cluster (PIW_TEST_PG_SUPER_DSN); with PIW_SKIP_PG=1 the write stage uses PGlite.
  * @module
  */
+import process from "node:process";
 import { compileFormat } from "../../src/logger/format.ts";
 import { classify, type LogMessage } from "../../src/logger/classify.ts";
 import { encodeLogMessage } from "../../src/logger/encode.ts";
-import { decodeLogMessage } from "../../src/logger/decode.ts";
+import { AccessLogRows } from "../../src/logger/rows.ts";
 import { openLog, readLineBatches } from "../../src/logger/lines.ts";
-import { type AccessLogBatch, openDatabase } from "../../src/db/mod.ts";
+import { type AccessLogJson, openDatabase } from "../../src/db/mod.ts";
 import { BATCH_SIZE } from "../../src/master/tasks/lumberjack.ts";
 import { testDatabase } from "../master/helpers.ts";
 import { SKIP_PG } from "../db/harness.ts";
@@ -21,9 +24,30 @@ import { writeLog } from "./logger_corpus.ts";
 const count = Number(Deno.args.find((arg) => /^\d+$/.test(arg)) ?? 200_000);
 const kind = SKIP_PG ? "pglite" : "postgres";
 
-function rate(label: string, n: number, ms: number): void {
-  const perSecond = Math.round(n / (ms / 1000)).toLocaleString("en");
-  console.log(`${label.padEnd(34)} ${(ms / 1000).toFixed(2).padStart(7)} s  ${perSecond} lines/s`);
+/** CPU seconds used so far by this process and, when given, another one (a backend). */
+function cpuSeconds(pid?: number): number {
+  const { user, system } = process.cpuUsage();
+  let seconds = (user + system) / 1e6;
+  if (pid !== undefined) {
+    // Fields 14 and 15 of /proc/<pid>/stat: user and system time in clock ticks (100 a second).
+    const fields = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].split(" ");
+    seconds += (Number(fields[11]) + Number(fields[12])) / 100;
+  }
+  return seconds;
+}
+
+async function stage<T>(label: string, fn: () => Promise<T> | T, pid?: number): Promise<T> {
+  const cpu = cpuSeconds(pid);
+  const started = performance.now();
+  const result = await fn();
+  const wall = (performance.now() - started) / 1000;
+  const used = cpuSeconds(pid) - cpu;
+  const perSecond = (seconds: number) => Math.round(count / seconds).toLocaleString("en");
+  console.log(
+    `${label.padEnd(40)} wall ${wall.toFixed(2).padStart(6)} s (${perSecond(wall)} lines/s)  ` +
+      `cpu ${used.toFixed(2).padStart(6)} s (${perSecond(used)} lines/s)`,
+  );
+  return result;
 }
 
 const dir = Deno.makeTempDirSync({ prefix: "piw-logger-stages-" });
@@ -32,35 +56,40 @@ writeLog(logPath, count);
 const db = await testDatabase(kind);
 try {
   const parser = compileFormat("combined");
-  let started = performance.now();
-  const msgs: LogMessage[] = [];
-  for await (const lines of readLineBatches(await openLog(logPath))) {
-    for (const line of lines) {
-      const entry = parser.parse(line);
-      const msg = entry && classify(entry);
-      if (msg) msgs.push(msg);
+  const msgs = await stage("read + parse + classify", async () => {
+    const msgs: LogMessage[] = [];
+    for await (const lines of readLineBatches(await openLog(logPath))) {
+      for (const line of lines) {
+        const entry = parser.parse(line);
+        const msg = entry && classify(entry);
+        if (msg) msgs.push(msg);
+      }
     }
-  }
-  rate("read + parse + classify", count, performance.now() - started);
-
-  started = performance.now();
-  const frames = msgs.map(encodeLogMessage);
-  rate("encode", count, performance.now() - started);
-
-  started = performance.now();
-  const batch: AccessLogBatch = frames.map((frame) => {
-    const msg = decodeLogMessage(frame);
-    return [msg.name, msg.data as unknown[]];
+    return msgs;
   });
-  rate("decode", count, performance.now() - started);
-
+  const frames = await stage("encode", () => msgs.map(encodeLogMessage));
+  const batches = await stage("decode to JSON rows", () => {
+    const batches: AccessLogJson[] = [];
+    let rows = new AccessLogRows();
+    for (const frame of frames) {
+      rows.add(frame);
+      if (rows.length === BATCH_SIZE) {
+        batches.push(rows.json());
+        rows = new AccessLogRows();
+      }
+    }
+    batches.push(rows.json());
+    return batches;
+  });
   const database = await openDatabase(db.dsn);
   try {
-    started = performance.now();
-    for (let i = 0; i < batch.length; i += BATCH_SIZE) {
-      await database.logAccessBatch(batch.slice(i, i + BATCH_SIZE));
+    let pid: number | undefined;
+    if (kind === "postgres") {
+      [{ pid }] = await database.client.query<{ pid: number }>("SELECT pg_backend_pid() AS pid");
     }
-    rate(`database write (${kind}, ${BATCH_SIZE}/batch)`, count, performance.now() - started);
+    await stage(`database write (${kind}, ${BATCH_SIZE}/batch)`, async () => {
+      for (const batch of batches) await database.logAccess(batch);
+    }, pid);
   } finally {
     await database.close();
   }

@@ -7,9 +7,9 @@
  * @module
  */
 import type { Context, Socket } from "../../transport/mod.ts";
-import { type AccessLogBatch, openDatabase } from "../../db/mod.ts";
+import { type AccessLogJson, openDatabase } from "../../db/mod.ts";
 import { bigBrotherProtocol, encodeMessage } from "../../protocols/mod.ts";
-import { decodeLogMessage } from "../../logger/decode.ts";
+import { AccessLogRows, LOG_NAMES } from "../../logger/rows.ts";
 import { DbClient, type MasterConfig, Task } from "../task.ts";
 
 /** Hits buffered before a write. */
@@ -24,8 +24,8 @@ const statsSide = bigBrotherProtocol.reversed();
 /** The access-log writer (Pauseable). */
 export class Lumberjack extends Task {
   readonly name = "lumberjack";
-  #write: ((batch: AccessLogBatch) => Promise<number>) | null = null;
-  #buffer: AccessLogBatch = [];
+  #write: ((rows: AccessLogJson) => Promise<number>) | null = null;
+  #buffer = new AccessLogRows();
   /** The write in progress: hits keep arriving while the database works. */
   #writing: Promise<void> | null = null;
   #stats: Socket;
@@ -61,10 +61,10 @@ export class Lumberjack extends Task {
   protected override async setup(): Promise<void> {
     if (this.config.dbEngine === "postgres") {
       const db = this.track(await openDatabase(this.config.dsn));
-      this.#write = (batch) => db.logAccessBatch(batch);
+      this.#write = (rows) => db.logAccess(rows);
     } else {
       const db = this.track(new DbClient(this.context, this.config));
-      this.#write = (batch) => db.call("LOGBATCH", batch);
+      this.#write = (rows) => db.call("LOGBATCH", rows);
     }
   }
 
@@ -74,9 +74,8 @@ export class Lumberjack extends Task {
   }
 
   async #onLog(frame: Uint8Array): Promise<void> {
-    const msg = decodeLogMessage(frame);
-    this.#buffer.push([msg.name, msg.data as unknown[]]);
-    this.counts.set(msg.name, (this.counts.get(msg.name) ?? 0) + 1);
+    const name = this.#buffer.add(frame);
+    this.counts.set(name, (this.counts.get(name) ?? 0) + 1);
     this.received++;
     if (this.#buffer.length >= BATCH_SIZE) {
       // One write at a time: a full buffer waits for the previous write (back-pressure).
@@ -95,22 +94,23 @@ export class Lumberjack extends Task {
   #startWrite(): void {
     if (this.#buffer.length === 0 || !this.#write) return;
     const batch = this.#buffer;
-    this.#buffer = [];
+    this.#buffer = new AccessLogRows();
     this.#writing = this.#writeBatch(batch).finally(() => this.#writing = null);
   }
 
-  async #writeBatch(batch: AccessLogBatch): Promise<void> {
+  async #writeBatch(batch: AccessLogRows): Promise<void> {
     try {
-      await this.#write!(batch);
+      await this.#write!(batch.json());
     } catch (error) {
       // One bad row (say, a host that is not an IP) fails the whole statement: write the rows
       // one by one so only the bad ones are lost.
       this.log.warning(`batch of ${batch.length} failed (${(error as Error).message}); retrying`);
-      for (const row of batch) {
+      for (const [name, row] of batch.rows()) {
         try {
-          await this.#write!([row]);
+          await this.#write!(row);
         } catch (rowError) {
-          this.log.error(`dropped ${row[0]} ${row[1][0]}: ${(rowError as Error).message}`);
+          const [[first]] = JSON.parse(row[name]!) as unknown[][];
+          this.log.error(`dropped ${name} ${first}: ${(rowError as Error).message}`);
         }
       }
     }
@@ -119,8 +119,7 @@ export class Lumberjack extends Task {
   /** Log the counts since the last report, send BigBrother the downloads, start afresh. */
   report(): void {
     const downloads = this.counts.get("LOGDOWNLOAD") ?? 0;
-    const text = ["LOGDOWNLOAD", "LOGSEARCH", "LOGPROJECT", "LOGJSON", "LOGPAGE"]
-      .map((name) => `${name} ${this.counts.get(name) ?? 0}`).join(", ");
+    const text = LOG_NAMES.map((name) => `${name} ${this.counts.get(name) ?? 0}`).join(", ");
     this.log.info(`logged ${text}`);
     this.counts.clear();
     this.#stats.trySend([encodeMessage(statsSide, "LOGDOWNLOAD", downloads)]);
