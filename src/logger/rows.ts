@@ -62,6 +62,15 @@ export class AccessLogRows {
     return this.#count;
   }
 
+  /** Forget every row, keeping the memory for the next batch (megabytes, at a busy site). */
+  clear(): void {
+    for (const rows of this.#rows) {
+      rows.length = 0;
+      rows.starts = [];
+    }
+    this.#count = 0;
+  }
+
   /** Add the record in one lumberjack frame; its name. Throws `ProtocolError` when malformed. */
   add(frame: Uint8Array): LogName {
     let kind: number;

@@ -31,6 +31,8 @@ export class Lumberjack extends Task {
   readonly name = "lumberjack";
   #write: ((rows: AccessLogJson) => Promise<number>) | null = null;
   #buffer = new AccessLogRows();
+  /** The buffer of the last write, kept for the next batch. */
+  #spare = new AccessLogRows();
   /** The write in progress: hits keep arriving while the database works. */
   #writing: Promise<void> | null = null;
   #stats: Socket;
@@ -52,7 +54,7 @@ export class Lumberjack extends Task {
     const stats = this.#stats = this.socket("PUSH", { hwm: 10 });
     stats.connect(config.statsQueue);
     this.every(FLUSH_MS, () => {
-      if (!this.#writing) this.#startWrite();
+      this.#startWrite();
     });
     let first = true;
     this.every(REPORT_MS, () => {
@@ -100,19 +102,30 @@ export class Lumberjack extends Task {
 
   /** Write every buffered hit; resolves once they are in the database. */
   async flush(): Promise<void> {
-    await this.#writing;
-    this.#startWrite();
-    await this.#writing;
+    while (this.#write && (this.#writing || this.#buffer.length)) {
+      await this.#writing;
+      this.#startWrite();
+    }
   }
 
+  /** Start writing the buffer, unless a write is under way (it will be the spare buffer). */
   #startWrite(): void {
-    if (this.#buffer.length === 0 || !this.#write) return;
+    if (this.#writing || this.#buffer.length === 0 || !this.#write) return;
     const batch = this.#buffer;
-    this.#buffer = new AccessLogRows();
+    this.#buffer = this.#spare;
     this.#writing = this.#writeBatch(batch).finally(() => this.#writing = null);
   }
 
   async #writeBatch(batch: AccessLogRows): Promise<void> {
+    try {
+      await this.#tryWrite(batch);
+    } finally {
+      batch.clear();
+      this.#spare = batch;
+    }
+  }
+
+  async #tryWrite(batch: AccessLogRows): Promise<void> {
     try {
       await this.#write!(batch.json());
     } catch (error) {
