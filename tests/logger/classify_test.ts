@@ -17,6 +17,7 @@ import {
 import { encodeCbor } from "../../src/protocols/cbor.ts";
 import { compileFormat } from "../../src/logger/format.ts";
 import { CORPUS, MALFORMED, PIP_AGENT } from "./corpus.ts";
+import { fromHex, vectors } from "../protocols/_helpers.ts";
 
 const combined = compileFormat("combined");
 
@@ -180,4 +181,19 @@ Deno.test("Lumberjack's rows refuse malformed frames and keep the rest", () => {
   for (const frame of bad) assert.throws(() => rows.add(frame), ProtocolError);
   assert.equal(rows.length, 1);
   assert.deepEqual(rows.json(), { LOGPAGE: '[["home","::1","2026-11-24T00:00:00Z","wget"]]' });
+});
+
+Deno.test("Lumberjack's rows read the recorded messages of piwheels' logger", () => {
+  const recorded = vectors.filter((v) => v.queue.startsWith("lumberjack"));
+  assert.ok(recorded.length >= 3);
+  const frames = recorded.map((v) => fromHex(v.hex));
+  const rows = new AccessLogRows();
+  for (const frame of frames) rows.add(frame);
+  const held = heldRows(rows);
+  assert.deepEqual(held, expectedRows(frames));
+  for (const v of recorded) {
+    const data = [...v.data as unknown[]];
+    data[2] = Date.parse((data[2] as { $dt: string }).$dt);
+    assert.ok(held[v.message].some((row) => JSON.stringify(row) === JSON.stringify(data)));
+  }
 });
