@@ -43,9 +43,12 @@ async function stage<T>(label: string, fn: () => Promise<T> | T, pid?: number): 
   const wall = (performance.now() - started) / 1000;
   const used = cpuSeconds(pid) - cpu;
   const perSecond = (seconds: number) => Math.round(count / seconds).toLocaleString("en");
+  const backend = pid === undefined
+    ? ""
+    : ` (backend ${(cpuSeconds(pid) - cpuSeconds()).toFixed(2)} s)`;
   console.log(
     `${label.padEnd(40)} wall ${wall.toFixed(2).padStart(6)} s (${perSecond(wall)} lines/s)  ` +
-      `cpu ${used.toFixed(2).padStart(6)} s (${perSecond(used)} lines/s)`,
+      `cpu ${used.toFixed(2).padStart(6)} s (${perSecond(used)} lines/s)${backend}`,
   );
   return result;
 }
