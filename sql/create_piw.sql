@@ -615,6 +615,7 @@ $sql$;
 CREATE TRIGGER built_packages_changed AFTER INSERT OR DELETE ON built_packages
     FOR EACH ROW EXECUTE FUNCTION built_packages_trigger();
 
+-- Per statement, so a batch of downloads adds one delta per UTC day rather than one per row.
 CREATE FUNCTION downloads_trigger() RETURNS TRIGGER
 LANGUAGE plpgsql
 SET search_path = public, pg_temp
@@ -622,17 +623,21 @@ AS $sql$
 BEGIN
     IF TG_OP = 'INSERT' THEN
         INSERT INTO statistics_deltas (counter, label, value)
-            VALUES ('downloads', utc_day(NEW.accessed_at), 1);
+            SELECT 'downloads', utc_day(accessed_at), count(*) FROM added GROUP BY 2;
     ELSE
         INSERT INTO statistics_deltas (counter, label, value)
-            VALUES ('downloads', utc_day(OLD.accessed_at), -1);
+            SELECT 'downloads', utc_day(accessed_at), -count(*) FROM removed GROUP BY 2;
     END IF;
     RETURN NULL;
 END;
 $sql$;
 
-CREATE TRIGGER downloads_changed AFTER INSERT OR DELETE ON downloads
-    FOR EACH ROW EXECUTE FUNCTION downloads_trigger();
+CREATE TRIGGER downloads_added AFTER INSERT ON downloads
+    REFERENCING NEW TABLE AS added
+    FOR EACH STATEMENT EXECUTE FUNCTION downloads_trigger();
+CREATE TRIGGER downloads_removed AFTER DELETE ON downloads
+    REFERENCING OLD TABLE AS removed
+    FOR EACH STATEMENT EXECUTE FUNCTION downloads_trigger();
 
 -- builds_pending --------------------------------------------------------------------------------
 -- The whole build queue: per ABI, oldest release first.
@@ -873,73 +878,103 @@ $sql$;
 -- Access logs -----------------------------------------------------------------------------------
 -- Over-long strings are cut to their column's width: a log line must not fail for its length.
 
-CREATE FUNCTION log_download(
-    fname VARCHAR, host INET, at TIMESTAMPTZ, arch VARCHAR = NULL, distro_name VARCHAR = NULL,
-    distro_version VARCHAR = NULL, os_name VARCHAR = NULL, os_version VARCHAR = NULL,
-    py_name VARCHAR = NULL, py_version VARCHAR = NULL, installer_name VARCHAR = NULL,
-    installer_version VARCHAR = NULL, setuptools_version VARCHAR = NULL
-)
-RETURNS VOID
-LANGUAGE sql SECURITY DEFINER
+-- Each function takes a batch: a JSON array of the lumberjack queue's tuples (the message's
+-- fields in order, timestamps as ISO 8601 text), inserted in one statement so that a busy web
+-- server costs one call per batch; returns the number of rows.
+
+-- Downloads: [filename, host, at, arch, distro_name, distro_version, os_name, os_version,
+-- py_name, py_version, installer_name, installer_version, setuptools_version].
+CREATE FUNCTION log_downloads(rows JSONB) RETURNS INTEGER
+LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = public, pg_temp
 AS $sql$
+DECLARE
+    n INTEGER;
+BEGIN
     INSERT INTO downloads (
         filename, accessed_by, accessed_at, arch, distro_name, distro_version, os_name,
         os_version, py_name, py_version, installer_name, installer_version, setuptools_version
-    ) VALUES (
-        left(fname, 255), host, at, left(arch, 100), left(distro_name, 100),
-        left(distro_version, 100), left(os_name, 100), left(os_version, 100), left(py_name, 100),
-        left(py_version, 100), left(installer_name, 20), left(installer_version, 100),
-        left(setuptools_version, 100)
     )
+    SELECT
+        left(r->>0, 255), (r->>1)::INET, (r->>2)::TIMESTAMPTZ, left(r->>3, 100),
+        left(r->>4, 100), left(r->>5, 100), left(r->>6, 100), left(r->>7, 100),
+        left(r->>8, 100), left(r->>9, 100), left(r->>10, 20), left(r->>11, 100),
+        left(r->>12, 100)
+    FROM jsonb_array_elements(rows) r;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END;
 $sql$;
 
-CREATE FUNCTION log_search(
-    pkg VARCHAR, host INET, at TIMESTAMPTZ, arch VARCHAR = NULL, distro_name VARCHAR = NULL,
-    distro_version VARCHAR = NULL, os_name VARCHAR = NULL, os_version VARCHAR = NULL,
-    py_name VARCHAR = NULL, py_version VARCHAR = NULL, installer_name VARCHAR = NULL,
-    installer_version VARCHAR = NULL, setuptools_version VARCHAR = NULL
-)
-RETURNS VOID
-LANGUAGE sql SECURITY DEFINER
+-- Searches: [package, host, at, ...the client fields of log_downloads].
+CREATE FUNCTION log_searches(rows JSONB) RETURNS INTEGER
+LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = public, pg_temp
 AS $sql$
+DECLARE
+    n INTEGER;
+BEGIN
     INSERT INTO searches (
         package, accessed_by, accessed_at, arch, distro_name, distro_version, os_name,
         os_version, py_name, py_version, installer_name, installer_version, setuptools_version
-    ) VALUES (
-        left(pkg, 200), host, at, left(arch, 100), left(distro_name, 100),
-        left(distro_version, 100), left(os_name, 100), left(os_version, 100), left(py_name, 100),
-        left(py_version, 100), left(installer_name, 20), left(installer_version, 100),
-        left(setuptools_version, 100)
     )
+    SELECT
+        left(r->>0, 200), (r->>1)::INET, (r->>2)::TIMESTAMPTZ, left(r->>3, 100),
+        left(r->>4, 100), left(r->>5, 100), left(r->>6, 100), left(r->>7, 100),
+        left(r->>8, 100), left(r->>9, 100), left(r->>10, 20), left(r->>11, 100),
+        left(r->>12, 100)
+    FROM jsonb_array_elements(rows) r;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END;
 $sql$;
 
-CREATE FUNCTION log_project(pkg VARCHAR, host INET, at TIMESTAMPTZ, agent VARCHAR)
-RETURNS VOID
-LANGUAGE sql SECURITY DEFINER
+-- Project page hits: [package, host, at, user agent].
+CREATE FUNCTION log_project_hits(rows JSONB) RETURNS INTEGER
+LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = public, pg_temp
 AS $sql$
+DECLARE
+    n INTEGER;
+BEGIN
     INSERT INTO project_page_hits (package, accessed_by, accessed_at, user_agent)
-        VALUES (left(pkg, 200), host, at, left(agent, 2000))
+    SELECT left(r->>0, 200), (r->>1)::INET, (r->>2)::TIMESTAMPTZ, left(r->>3, 2000)
+    FROM jsonb_array_elements(rows) r;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END;
 $sql$;
 
-CREATE FUNCTION log_json(pkg VARCHAR, host INET, at TIMESTAMPTZ, agent VARCHAR)
-RETURNS VOID
-LANGUAGE sql SECURITY DEFINER
+-- Project JSON downloads: [package, host, at, user agent].
+CREATE FUNCTION log_json_downloads(rows JSONB) RETURNS INTEGER
+LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = public, pg_temp
 AS $sql$
+DECLARE
+    n INTEGER;
+BEGIN
     INSERT INTO project_json_downloads (package, accessed_by, accessed_at, user_agent)
-        VALUES (left(pkg, 200), host, at, left(agent, 2000))
+    SELECT left(r->>0, 200), (r->>1)::INET, (r->>2)::TIMESTAMPTZ, left(r->>3, 2000)
+    FROM jsonb_array_elements(rows) r;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END;
 $sql$;
 
-CREATE FUNCTION log_page(pg VARCHAR, host INET, at TIMESTAMPTZ, agent VARCHAR)
-RETURNS VOID
-LANGUAGE sql SECURITY DEFINER
+-- Other page hits: [page, host, at, user agent].
+CREATE FUNCTION log_page_hits(rows JSONB) RETURNS INTEGER
+LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = public, pg_temp
 AS $sql$
+DECLARE
+    n INTEGER;
+BEGIN
     INSERT INTO web_page_hits (page, accessed_by, accessed_at, user_agent)
-        VALUES (left(pg, 30), host, at, left(agent, 2000))
+    SELECT left(r->>0, 30), (r->>1)::INET, (r->>2)::TIMESTAMPTZ, left(r->>3, 2000)
+    FROM jsonb_array_elements(rows) r;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END;
 $sql$;
 
 -- The secretary's buffer ------------------------------------------------------------------------

@@ -11,6 +11,48 @@ import type {
   SearchRecord,
 } from "./types.ts";
 
+/** The set-based `log_*` function of each lumberjack message. */
+const LOG_FUNCTIONS = {
+  LOGDOWNLOAD: "log_downloads",
+  LOGSEARCH: "log_searches",
+  LOGPROJECT: "log_project_hits",
+  LOGJSON: "log_json_downloads",
+  LOGPAGE: "log_page_hits",
+} as const;
+
+type LogName = keyof typeof LOG_FUNCTIONS;
+const LOG_NAMES = Object.keys(LOG_FUNCTIONS) as LogName[];
+
+/**
+ * Access-log rows per lumberjack message name (LOGDOWNLOAD, LOGSEARCH, LOGPROJECT, LOGJSON,
+ * LOGPAGE): each a JSON array of that message's wire tuples, times as ISO 8601 text.
+ */
+export type AccessLogJson = Partial<Record<LogName, string>>;
+
+// One statement for every kind, so a batch is all or nothing. The rows go as text cast to jsonb
+// (postgres.js would encode a string bound to a jsonb parameter a second time).
+const BATCH_SQL = "SELECT " +
+  LOG_NAMES.map((name, i) => `${LOG_FUNCTIONS[name]}($${i + 1}::text::jsonb)`).join(" + ") +
+  " AS n";
+
+/**
+ * Log many access-log rows in one statement: one set-based insert per table rather than a
+ * function call (and a trigger) per row. One bad row fails the whole batch. Returns the count.
+ */
+export async function logAccess(sql: SqlClient, rows: AccessLogJson): Promise<number> {
+  for (const name of Object.keys(rows)) {
+    if (!(name in LOG_FUNCTIONS)) throw new Error(`not an access-log message: ${name}`);
+  }
+  const params = LOG_NAMES.map((name) => rows[name] ?? "[]");
+  const [row] = await sql.query<{ n: number | string }>(BATCH_SQL, params);
+  return Number(row.n);
+}
+
+/** Write rows of one kind (wire tuples; Dates become ISO 8601 text in the JSON). */
+async function logRows(sql: SqlClient, name: LogName, rows: unknown[][]): Promise<void> {
+  await sql.query(`SELECT ${LOG_FUNCTIONS[name]}($1::text::jsonb)`, [JSON.stringify(rows)]);
+}
+
 function clientDetails(r: Omit<DownloadRecord, "filename">): unknown[] {
   return [
     r.host,
@@ -28,49 +70,29 @@ function clientDetails(r: Omit<DownloadRecord, "filename">): unknown[] {
   ];
 }
 
-const THIRTEEN = "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13";
-
 /** Log a download of a wheel. */
 export async function logDownload(sql: SqlClient, download: DownloadRecord): Promise<void> {
-  await sql.query(`SELECT log_download(${THIRTEEN})`, [
-    download.filename,
-    ...clientDetails(download),
-  ]);
+  await logRows(sql, "LOGDOWNLOAD", [[download.filename, ...clientDetails(download)]]);
 }
 
 /** Log a pip search. */
 export async function logSearch(sql: SqlClient, search: SearchRecord): Promise<void> {
-  await sql.query(`SELECT log_search(${THIRTEEN})`, [search.package, ...clientDetails(search)]);
+  await logRows(sql, "LOGSEARCH", [[search.package, ...clientDetails(search)]]);
 }
 
 /** Log a hit on a project page. */
 export async function logProject(sql: SqlClient, hit: ProjectHitRecord): Promise<void> {
-  await sql.query("SELECT log_project($1, $2, $3, $4)", [
-    hit.package,
-    hit.host,
-    hit.timestamp,
-    hit.userAgent,
-  ]);
+  await logRows(sql, "LOGPROJECT", [[hit.package, hit.host, hit.timestamp, hit.userAgent]]);
 }
 
 /** Log a download of a project's JSON. */
 export async function logJson(sql: SqlClient, hit: ProjectHitRecord): Promise<void> {
-  await sql.query("SELECT log_json($1, $2, $3, $4)", [
-    hit.package,
-    hit.host,
-    hit.timestamp,
-    hit.userAgent,
-  ]);
+  await logRows(sql, "LOGJSON", [[hit.package, hit.host, hit.timestamp, hit.userAgent]]);
 }
 
 /** Log a hit on another web page. */
 export async function logPage(sql: SqlClient, hit: PageHitRecord): Promise<void> {
-  await sql.query("SELECT log_page($1, $2, $3, $4)", [
-    hit.page,
-    hit.host,
-    hit.timestamp,
-    hit.userAgent,
-  ]);
+  await logRows(sql, "LOGPAGE", [[hit.page, hit.host, hit.timestamp, hit.userAgent]]);
 }
 
 /** Replace the saved secretary buffer with `rows`. */
@@ -89,47 +111,4 @@ export async function loadRewritesPending(sql: SqlClient): Promise<RewritePendin
     "SELECT package, added_at, command FROM rewrites_pending ORDER BY added_at, package",
   );
   return rows.map((r) => ({ package: r.package, addedAt: r.added_at, command: r.command }));
-}
-
-/**
- * A batch of access-log rows as the lumberjack queue carries them: `[message name, wire tuple]`
- * with the tuple of LOGDOWNLOAD/LOGSEARCH (13 fields) or LOGPROJECT/LOGJSON/LOGPAGE (4 fields).
- */
-export type AccessLogBatch = [name: string, data: unknown[]][];
-
-const DETAILS = "r->>3, r->>4, r->>5, r->>6, r->>7, r->>8, r->>9, r->>10, r->>11, r->>12";
-const BATCH_CALLS: Record<string, string> = {
-  LOGDOWNLOAD: `log_download(r->>0, (r->>1)::inet, (r->>2)::timestamptz, ${DETAILS})`,
-  LOGSEARCH: `log_search(r->>0, (r->>1)::inet, (r->>2)::timestamptz, ${DETAILS})`,
-  LOGPROJECT: "log_project(r->>0, (r->>1)::inet, (r->>2)::timestamptz, r->>3)",
-  LOGJSON: "log_json(r->>0, (r->>1)::inet, (r->>2)::timestamptz, r->>3)",
-  LOGPAGE: "log_page(r->>0, (r->>1)::inet, (r->>2)::timestamptz, r->>3)",
-};
-
-const BATCH_SQL = (() => {
-  const kinds = Object.keys(BATCH_CALLS);
-  // A CTE holding a volatile call is evaluated in full when it is counted, so every row is
-  // logged though only the count comes back; one statement makes the batch all or nothing.
-  const ctes = kinds.map((kind, i) =>
-    `${kind} AS (SELECT ${BATCH_CALLS[kind]} FROM jsonb_array_elements($${i + 1}::text::jsonb) r)`
-  );
-  const counts = kinds.map((kind) => `(SELECT count(*) FROM ${kind})`);
-  return `WITH ${ctes.join(", ")} SELECT ${counts.join(" + ")} AS n`;
-})();
-
-/**
- * Log many access-log rows in one statement (thousands of single calls would each pay a round
- * trip). The rows go through the same `log_*` functions as single calls, so truncation,
- * triggers and grants are the same; one bad row fails the whole batch. Returns the row count.
- */
-export async function logAccessBatch(sql: SqlClient, batch: AccessLogBatch): Promise<number> {
-  const byKind = new Map<string, unknown[][]>(Object.keys(BATCH_CALLS).map((k) => [k, []]));
-  for (const [name, data] of batch) {
-    const rows = byKind.get(name);
-    if (!rows) throw new Error(`not an access-log message: ${name}`);
-    rows.push(data);
-  }
-  const params = [...byKind.values()].map((rows) => JSON.stringify(rows));
-  const [row] = await sql.query<{ n: number | string }>(BATCH_SQL, params);
-  return Number(row.n);
 }

@@ -225,10 +225,11 @@ export class Database {
 
   // Access logs and the secretary's buffer
 
-  /** Log a batch of access-log rows (`[message name, wire tuple]`); resolves to the count. */
-  logAccessBatch(batch: access.AccessLogBatch): Promise<number> {
-    return access.logAccessBatch(this.client, batch);
+  /** Log batches of access-log rows (JSON per message name) in one statement; the count. */
+  logAccess(rows: access.AccessLogJson): Promise<number> {
+    return access.logAccess(this.client, rows);
   }
+
   /** Log a wheel download. */
   logDownload(download: DownloadRecord): Promise<void> {
     return access.logDownload(this.client, download);

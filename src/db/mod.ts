@@ -10,5 +10,5 @@ export { DatabaseError } from "./errors.ts";
 export { EPOCH } from "./packages.ts";
 export type { ProjectVersion } from "./project.ts";
 export { checkSchemaVersion, compareVersions, detectSchemaVersion } from "./schema.ts";
-export type { AccessLogBatch } from "./access.ts";
+export type { AccessLogJson } from "./access.ts";
 export type * from "./types.ts";

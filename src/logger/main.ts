@@ -10,7 +10,7 @@ import { PiwError, UsageError } from "../errors.ts";
 import { getLogger } from "../log.ts";
 import { Context, SocketOption } from "../transport/mod.ts";
 import { classify } from "./classify.ts";
-import { encodeLogMessage } from "./encode.ts";
+import { encodeLogFrame } from "./encode.ts";
 import { compileFormat, LogFormatError } from "./format.ts";
 import { openLog, readLineBatches } from "./lines.ts";
 
@@ -69,11 +69,11 @@ export async function run(options: LoggerOptions): Promise<number> {
             counts.ignored++;
             continue;
           }
-          const frame = encodeLogMessage(msg);
+          const frame = encodeLogFrame(msg);
           // Only wait (asynchronously) when the queue is full: most records go straight in.
           if (
             queue.trySend([frame]) ||
-            await queue.send([frame], options.drop ? { timeoutMs: DROP_AFTER_MS } : {})
+            await queue.send([frame.slice()], options.drop ? { timeoutMs: DROP_AFTER_MS } : {})
           ) {
             counts.sent++;
             dropping = false;

@@ -19,8 +19,8 @@ import {
 export const masterOracleProtocol = new Protocol("the_oracle", {
   ...theOracleProtocol.recv,
   GETQUEUE: schema.int,
-  // Lumberjack's batched writes: `[[message name, lumberjack tuple], ...]` (→ rows written).
-  LOGBATCH: schema.list(schema.tuple(["name", schema.str], ["data", schema.list(schema.any)])),
+  // Lumberjack's batched writes: `{message name: JSON array of its tuples}` (→ rows written).
+  LOGBATCH: schema.mapOf(schema.str),
 }, theOracleProtocol.send);
 
 /** The `OK` data of each request of {@link masterOracleProtocol}. */

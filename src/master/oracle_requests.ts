@@ -182,5 +182,5 @@ export const oracleHandlers: OracleHandlers = {
   LOADRWP: async (db) =>
     (await db.loadRewritesPending()).map((row) => [row.package, row.addedAt, row.command]),
   GETQUEUE: (db, limit) => db.getBuildQueue(limit),
-  LOGBATCH: (db, batch) => db.logAccessBatch(batch),
+  LOGBATCH: (db, rows) => db.logAccess(rows),
 };

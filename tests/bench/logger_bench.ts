@@ -3,10 +3,14 @@
  * subprocess) parses and classifies combined-format lines and PUSHes them; an in-process
  * Lumberjack PULLs and writes them in batches. Target: ≥ 100,000 lines/s on PostgreSQL.
  *
+ * Besides the rate it prints the CPU time each process used per line (the logger, this process,
+ * the PostgreSQL backend): on a busy machine those say more than the wall time.
+ *
  * Run: `deno run -A tests/bench/logger_bench.ts [lines]` (default 1,000,000). Uses the test
  * cluster (PIW_TEST_PG_SUPER_DSN); with PIW_SKIP_PG=1 it uses PGlite (much slower).
  * @module
  */
+import process from "node:process";
 import { Context } from "../../src/transport/mod.ts";
 import { openClient } from "../../src/db/mod.ts";
 import { Lumberjack } from "../../src/master/tasks/lumberjack.ts";
@@ -14,45 +18,26 @@ import { Seraph } from "../../src/master/tasks/seraph.ts";
 import { TheOracle } from "../../src/master/tasks/the_oracle.ts";
 import { startTask, testConfig, testDatabase, waitFor } from "../master/helpers.ts";
 import { SKIP_PG } from "../db/harness.ts";
-import { BROWSER, combined, OLD_PIP_AGENT, PIP_AGENT, UV_AGENT } from "../logger/corpus.ts";
+import { writeLog } from "./logger_corpus.ts";
 
 const count = Number(Deno.args.find((arg) => /^\d+$/.test(arg)) ?? 1_000_000);
 const kind = SKIP_PG ? "pglite" : "postgres";
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
-/** A day of traffic: mostly wheel downloads and pip searches, some pages, some noise. */
-function writeLog(path: string, lines: number): number {
-  const file = Deno.openSync(path, { write: true, create: true, truncate: true });
-  const encoder = new TextEncoder();
-  const agents = [PIP_AGENT, UV_AGENT, OLD_PIP_AGENT];
-  let hits = 0;
-  let chunk: string[] = [];
-  const start = Date.UTC(2026, 10, 24);
-  for (let i = 0; i < lines; i++) {
-    const at = new Date(start + Math.floor(i / 20) * 1000).toUTCString().split(" ");
-    const time = `${at[1]}/${at[2]}/${at[3]}:${at[4]} +0000`;
-    const host = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
-    const pkg = `pkg${i % 5000}`;
-    const agent = agents[i % 3];
-    const r = i % 20;
-    let line;
-    if (r < 12) {
-      line = combined(`/simple/${pkg}/${pkg}-1.0-py3-none-any.whl`, agent, { host, time });
-    } else if (r < 16) line = combined(`/simple/${pkg}/`, PIP_AGENT, { host, time });
-    else if (r === 16) line = combined(`/project/${pkg}/`, BROWSER, { host, time });
-    else if (r === 17) line = combined(`/project/${pkg}/json/`, BROWSER, { host, time });
-    else if (r === 18) line = combined("/", BROWSER, { host, time });
-    else line = combined(`/simple/${pkg}/`, PIP_AGENT, { host, time, status: 304 });
-    if (r !== 19) hits++;
-    chunk.push(line);
-    if (chunk.length === 10_000) {
-      file.writeSync(encoder.encode(chunk.join("\n") + "\n"));
-      chunk = [];
-    }
+/** CPU seconds a process has used so far (0 once it is gone). */
+function cpuOf(pid: number): number {
+  try {
+    // Fields 14 and 15 of /proc/<pid>/stat: user and system time in clock ticks (100 a second).
+    const fields = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
   }
-  if (chunk.length) file.writeSync(encoder.encode(chunk.join("\n") + "\n"));
-  file.close();
-  return hits;
+}
+
+function ownCpu(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
 }
 
 const dir = Deno.makeTempDirSync({ prefix: "piw-logger-bench-" });
@@ -70,18 +55,35 @@ if (kind === "pglite") {
 }
 const jack = await startTask(new Lumberjack(context, config));
 try {
+  const backends: number[] = [];
+  if (kind === "postgres") {
+    const admin = await openClient(db.dsn);
+    const rows = await admin.query<{ pid: number }>(
+      "SELECT pid FROM pg_stat_activity WHERE datname = current_database() " +
+        "AND pid <> pg_backend_pid()",
+    );
+    await admin.close();
+    backends.push(...rows.map((row) => row.pid));
+  }
+  const backendCpu = () => backends.reduce((sum, pid) => sum + cpuOf(pid), 0);
+  const [masterCpu0, backendCpu0] = [ownCpu(), backendCpu()];
   const started = performance.now();
-  const logger = await new Deno.Command(Deno.execPath(), {
+  const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", MAIN, "logger", "-v", "--log-queue", config.logQueue, logPath],
     env: { PIW_CONFIG_PATHS: "" },
     stdout: "inherit",
     stderr: "inherit",
-  }).output();
+  }).spawn();
+  let loggerCpu = 0;
+  const sampler = setInterval(() => loggerCpu = cpuOf(child.pid) || loggerCpu, 50);
+  const logger = await child.status;
+  clearInterval(sampler);
   if (logger.code !== 0) throw new Error(`piw logger exited ${logger.code}`);
   const parsed = (performance.now() - started) / 1000;
   await waitFor(() => jack.received === hits, 600_000, "every hit received");
   await jack.flush();
   const seconds = (performance.now() - started) / 1000;
+  const cpu = [loggerCpu, ownCpu() - masterCpu0, backendCpu() - backendCpu0];
   const admin = await openClient(db.dsn);
   const [{ n }] = await admin.query<{ n: number }>(
     "SELECT (SELECT count(*) FROM downloads) + (SELECT count(*) FROM searches) + " +
@@ -94,6 +96,11 @@ try {
     `logger done in ${parsed.toFixed(2)} s; all ${hits} rows in the database after ` +
       `${seconds.toFixed(2)} s: ${Math.round(count / seconds).toLocaleString("en")} lines/s ` +
       `(target 100,000)`,
+  );
+  const us = (seconds: number) => (seconds / count * 1e6).toFixed(1);
+  console.log(
+    `CPU per line: logger ${us(cpu[0])} µs (sampled), master ${us(cpu[1])} µs, ` +
+      `database ${us(cpu[2])} µs`,
   );
 } finally {
   await jack.stop();

@@ -7,7 +7,7 @@ import {
   ruleFor,
 } from "../../src/logger/classify.ts";
 import { encodeLogMessage } from "../../src/logger/encode.ts";
-import { decodeLogMessage } from "../../src/logger/decode.ts";
+import { AccessLogRows } from "../../src/logger/rows.ts";
 import {
   decodeMessage,
   encodeMessage,
@@ -17,6 +17,7 @@ import {
 import { encodeCbor } from "../../src/protocols/cbor.ts";
 import { compileFormat } from "../../src/logger/format.ts";
 import { CORPUS, MALFORMED, PIP_AGENT } from "./corpus.ts";
+import { fromHex, vectors } from "../protocols/_helpers.ts";
 
 const combined = compileFormat("combined");
 
@@ -95,19 +96,104 @@ Deno.test("the fast encoder writes exactly what encodeMessage writes", () => {
   }
 });
 
-Deno.test("the fast decoder reads what the encoder writes and refuses what it should", () => {
-  const msgs = CORPUS.map(([line]) => classify(combined.parse(line)!)).filter((m) => m !== null);
-  for (const msg of msgs) {
-    const frame = encodeLogMessage(msg);
-    const plain = (v: unknown) => JSON.parse(JSON.stringify(v));
-    assert.deepEqual(plain(decodeLogMessage(frame)), plain(msg));
-    assert.deepEqual(
-      plain(decodeLogMessage(frame)),
-      plain(decodeMessage(lumberjackProtocol, frame)),
-    );
+/** The rows an AccessLogRows holds per message name, times as milliseconds. */
+function heldRows(rows: AccessLogRows): Record<string, unknown[][]> {
+  const held: Record<string, unknown[][]> = {};
+  for (const [name, json] of Object.entries(rows.json())) {
+    held[name] = (JSON.parse(json!) as unknown[][]).map((row) => {
+      const copy = [...row];
+      copy[2] = Date.parse(row[2] as string);
+      return copy;
+    });
   }
-  // A PAGE hit with a null agent: not the fast shape, and invalid for the protocol.
-  const bad = encodeCbor(["LOGPAGE", ["home", "::1", new Date(0), null]]);
-  assert.throws(() => decodeLogMessage(bad), ProtocolError);
-  assert.throws(() => decodeLogMessage(new Uint8Array([0x82, 0x61])), ProtocolError);
+  return held;
+}
+
+/** What `rows` should hold for `msgs` (decoded by the protocol, not the fast path). */
+function expectedRows(frames: Uint8Array[]): Record<string, unknown[][]> {
+  const expected: Record<string, unknown[][]> = {};
+  for (const frame of frames) {
+    const msg = decodeMessage(lumberjackProtocol, frame);
+    const row = JSON.parse(JSON.stringify(msg.data)) as unknown[];
+    row[2] = (msg.data as unknown[])[2] instanceof Date ? Date.parse(row[2] as string) : NaN;
+    (expected[msg.name] ??= []).push(row);
+  }
+  return expected;
+}
+
+Deno.test("Lumberjack's rows hold what the encoder writes, as the protocol reads it", () => {
+  const msgs = CORPUS.map(([line]) => classify(combined.parse(line)!)).filter((m) => m !== null);
+  // Texts that JSON must escape or that are not ASCII take the slow path; so do other encoders.
+  const at = new Date(Date.UTC(2026, 10, 24, 1, 2, 3));
+  const odd: LogMessage[] = [
+    { name: "LOGPAGE", data: ["home", "192.0.2.1", at, 'say "hi"\\ \u0000 é ✓'] },
+    { name: "LOGPROJECT", data: ["numpy", "::1", at, "tab\there"] },
+    {
+      name: "LOGSEARCH",
+      data: [
+        "pkg",
+        "192.0.2.2",
+        at,
+        "x".repeat(300),
+        null,
+        null,
+        null,
+        null,
+        null,
+        null,
+        null,
+        "",
+        null,
+      ],
+    },
+  ];
+  const frames = [...msgs, ...odd].map((msg) => encodeLogMessage(msg));
+  frames.push(
+    encodeMessage(lumberjackProtocol.reversed(), "LOGJSON", ["foo", "192.0.2.3", at, "curl"]),
+  );
+  const rows = new AccessLogRows();
+  const names = frames.map((frame) => rows.add(frame));
+  assert.deepEqual(names, [...msgs, ...odd].map((msg) => msg.name).concat(["LOGJSON"]));
+  assert.equal(rows.length, frames.length);
+  assert.deepEqual(heldRows(rows), expectedRows(frames));
+  // Each row alone, to find a bad one in a failed batch.
+  const single = [...rows.rows()];
+  assert.equal(single.length, frames.length);
+  for (const [name, json] of single) {
+    assert.deepEqual(Object.keys(json), [name]);
+    assert.equal((JSON.parse(json[name]!) as unknown[]).length, 1);
+  }
+});
+
+Deno.test("Lumberjack's rows refuse malformed frames and keep the rest", () => {
+  const rows = new AccessLogRows();
+  const at = new Date(Date.UTC(2026, 10, 24));
+  rows.add(encodeLogMessage({ name: "LOGPAGE", data: ["home", "::1", at, "wget"] }));
+  const bad = [
+    // A PAGE hit with a null agent: not the fast shape, and invalid for the protocol.
+    encodeCbor(["LOGPAGE", ["home", "::1", new Date(0), null]]),
+    new Uint8Array([0x82, 0x61]),
+    encodeCbor(["LOGNOTHING", ["home", "::1", at, "wget"]]),
+    encodeCbor(["LOGPAGE", ["home", "::1", "2026-02-30T00:00:00Z", "wget"]]),
+    // A valid frame with a trailing byte.
+    new Uint8Array([...encodeLogMessage({ name: "LOGJSON", data: ["a", "::1", at, "b"] }), 0]),
+  ];
+  for (const frame of bad) assert.throws(() => rows.add(frame), ProtocolError);
+  assert.equal(rows.length, 1);
+  assert.deepEqual(rows.json(), { LOGPAGE: '[["home","::1","2026-11-24T00:00:00Z","wget"]]' });
+});
+
+Deno.test("Lumberjack's rows read the recorded messages of piwheels' logger", () => {
+  const recorded = vectors.filter((v) => v.queue.startsWith("lumberjack"));
+  assert.ok(recorded.length >= 3);
+  const frames = recorded.map((v) => fromHex(v.hex));
+  const rows = new AccessLogRows();
+  for (const frame of frames) rows.add(frame);
+  const held = heldRows(rows);
+  assert.deepEqual(held, expectedRows(frames));
+  for (const v of recorded) {
+    const data = [...v.data as unknown[]];
+    data[2] = Date.parse((data[2] as { $dt: string }).$dt);
+    assert.ok(held[v.message].some((row) => JSON.stringify(row) === JSON.stringify(data)));
+  }
 });

@@ -8,6 +8,7 @@ import {
   lumberjackProtocol,
 } from "../../src/protocols/mod.ts";
 import { openClient } from "../../src/db/mod.ts";
+import { encodeCbor } from "../../src/protocols/cbor.ts";
 import { Seraph } from "../../src/master/tasks/seraph.ts";
 import { TheOracle } from "../../src/master/tasks/the_oracle.ts";
 import { Lumberjack } from "../../src/master/tasks/lumberjack.ts";
@@ -67,7 +68,11 @@ for (const kind of ENGINES) {
           // Not an IP: the database refuses it, and only this row is lost.
           encodeMessage(send, "LOGPAGE", ["home", "example.org", T, "wget"]),
         ];
-        for (const msg of msgs) assert.ok(await push.send([msg]));
+        // A malformed message among them is logged and dropped; the rest are written.
+        const malformed = encodeCbor(["LOGPAGE", ["home", "192.0.2.6", T, null]]);
+        for (const msg of [...msgs.slice(0, 3), malformed, ...msgs.slice(3)]) {
+          assert.ok(await push.send([msg]));
+        }
         const received = () => [...jack.counts.values()].reduce((a, b) => a + b, 0);
         await waitFor(() => received() === msgs.length, 10_000, "every hit received");
         await jack.stop(); // stopping flushes the buffer
@@ -104,6 +109,11 @@ for (const kind of ENGINES) {
         }
         assert.ok(
           logs.lines.some((line) => line.includes("dropped LOGPAGE home")),
+          logs.lines.join("\n"),
+        );
+        assert.equal(
+          logs.lines.filter((line) => line.includes("dropped malformed message")).length,
+          1,
           logs.lines.join("\n"),
         );
       } finally {

@@ -7,9 +7,9 @@
  * @module
  */
 import type { Context, Socket } from "../../transport/mod.ts";
-import { type AccessLogBatch, openDatabase } from "../../db/mod.ts";
-import { bigBrotherProtocol, encodeMessage } from "../../protocols/mod.ts";
-import { decodeLogMessage } from "../../logger/decode.ts";
+import { type AccessLogJson, openDatabase } from "../../db/mod.ts";
+import { bigBrotherProtocol, encodeMessage, ProtocolError } from "../../protocols/mod.ts";
+import { AccessLogRows, LOG_NAMES } from "../../logger/rows.ts";
 import { DbClient, type MasterConfig, Task } from "../task.ts";
 
 /** Hits buffered before a write. */
@@ -18,14 +18,21 @@ export const BATCH_SIZE = 5000;
 export const FLUSH_MS = 1000;
 /** How often the counts are logged and reported. */
 export const REPORT_MS = 60_000;
+/**
+ * Hits read in one go once the queue has one: going back to the task loop for each would cost
+ * more than the hit itself at a busy web server's rate.
+ */
+const DRAIN = 1000;
 
 const statsSide = bigBrotherProtocol.reversed();
 
 /** The access-log writer (Pauseable). */
 export class Lumberjack extends Task {
   readonly name = "lumberjack";
-  #write: ((batch: AccessLogBatch) => Promise<number>) | null = null;
-  #buffer: AccessLogBatch = [];
+  #write: ((rows: AccessLogJson) => Promise<number>) | null = null;
+  #buffer = new AccessLogRows();
+  /** The buffer of the last write, kept for the next batch. */
+  #spare = new AccessLogRows();
   /** The write in progress: hits keep arriving while the database works. */
   #writing: Promise<void> | null = null;
   #stats: Socket;
@@ -43,11 +50,11 @@ export class Lumberjack extends Task {
       // piw logger runs as the web server's user; let its group write to the queue.
       Deno.chmodSync(config.logQueue.slice("ipc://".length), 0o770);
     }
-    this.register(logs, ([frame]) => this.#onLog(frame));
+    this.register(logs, (frames) => this.#onLogs(logs, frames));
     const stats = this.#stats = this.socket("PUSH", { hwm: 10 });
     stats.connect(config.statsQueue);
     this.every(FLUSH_MS, () => {
-      if (!this.#writing) this.#startWrite();
+      this.#startWrite();
     });
     let first = true;
     this.every(REPORT_MS, () => {
@@ -61,10 +68,10 @@ export class Lumberjack extends Task {
   protected override async setup(): Promise<void> {
     if (this.config.dbEngine === "postgres") {
       const db = this.track(await openDatabase(this.config.dsn));
-      this.#write = (batch) => db.logAccessBatch(batch);
+      this.#write = (rows) => db.logAccess(rows);
     } else {
       const db = this.track(new DbClient(this.context, this.config));
-      this.#write = (batch) => db.call("LOGBATCH", batch);
+      this.#write = (rows) => db.call("LOGBATCH", rows);
     }
   }
 
@@ -73,44 +80,64 @@ export class Lumberjack extends Task {
     await this.flush();
   }
 
-  async #onLog(frame: Uint8Array): Promise<void> {
-    const msg = decodeLogMessage(frame);
-    this.#buffer.push([msg.name, msg.data as unknown[]]);
-    this.counts.set(msg.name, (this.counts.get(msg.name) ?? 0) + 1);
-    this.received++;
-    if (this.#buffer.length >= BATCH_SIZE) {
-      // One write at a time: a full buffer waits for the previous write (back-pressure).
-      await this.#writing;
-      this.#startWrite();
+  async #onLogs(logs: Socket, first: Uint8Array[]): Promise<void> {
+    let frames: Uint8Array[] | null = first;
+    for (let n = 1; frames !== null; n++) {
+      try {
+        const name = this.#buffer.add(frames[0]);
+        this.counts.set(name, (this.counts.get(name) ?? 0) + 1);
+        this.received++;
+      } catch (error) {
+        if (!(error instanceof ProtocolError)) throw error;
+        this.log.error(`dropped malformed message: ${error.message}`);
+      }
+      if (this.#buffer.length >= BATCH_SIZE) {
+        // One write at a time: a full buffer waits for the previous write (back-pressure).
+        await this.#writing;
+        this.#startWrite();
+      }
+      frames = n < DRAIN && !this.paused ? logs.tryRecv() : null;
     }
   }
 
   /** Write every buffered hit; resolves once they are in the database. */
   async flush(): Promise<void> {
-    await this.#writing;
-    this.#startWrite();
-    await this.#writing;
+    while (this.#write && (this.#writing || this.#buffer.length)) {
+      await this.#writing;
+      this.#startWrite();
+    }
   }
 
+  /** Start writing the buffer, unless a write is under way (it will be the spare buffer). */
   #startWrite(): void {
-    if (this.#buffer.length === 0 || !this.#write) return;
+    if (this.#writing || this.#buffer.length === 0 || !this.#write) return;
     const batch = this.#buffer;
-    this.#buffer = [];
+    this.#buffer = this.#spare;
     this.#writing = this.#writeBatch(batch).finally(() => this.#writing = null);
   }
 
-  async #writeBatch(batch: AccessLogBatch): Promise<void> {
+  async #writeBatch(batch: AccessLogRows): Promise<void> {
     try {
-      await this.#write!(batch);
+      await this.#tryWrite(batch);
+    } finally {
+      batch.clear();
+      this.#spare = batch;
+    }
+  }
+
+  async #tryWrite(batch: AccessLogRows): Promise<void> {
+    try {
+      await this.#write!(batch.json());
     } catch (error) {
       // One bad row (say, a host that is not an IP) fails the whole statement: write the rows
       // one by one so only the bad ones are lost.
       this.log.warning(`batch of ${batch.length} failed (${(error as Error).message}); retrying`);
-      for (const row of batch) {
+      for (const [name, row] of batch.rows()) {
         try {
-          await this.#write!([row]);
+          await this.#write!(row);
         } catch (rowError) {
-          this.log.error(`dropped ${row[0]} ${row[1][0]}: ${(rowError as Error).message}`);
+          const [[first]] = JSON.parse(row[name]!) as unknown[][];
+          this.log.error(`dropped ${name} ${first}: ${(rowError as Error).message}`);
         }
       }
     }
@@ -119,8 +146,7 @@ export class Lumberjack extends Task {
   /** Log the counts since the last report, send BigBrother the downloads, start afresh. */
   report(): void {
     const downloads = this.counts.get("LOGDOWNLOAD") ?? 0;
-    const text = ["LOGDOWNLOAD", "LOGSEARCH", "LOGPROJECT", "LOGJSON", "LOGPAGE"]
-      .map((name) => `${name} ${this.counts.get(name) ?? 0}`).join(", ");
+    const text = LOG_NAMES.map((name) => `${name} ${this.counts.get(name) ?? 0}`).join(", ");
     this.log.info(`logged ${text}`);
     this.counts.clear();
     this.#stats.trySend([encodeMessage(statsSide, "LOGDOWNLOAD", downloads)]);
