@@ -183,4 +183,22 @@ export const oracleHandlers: OracleHandlers = {
     (await db.loadRewritesPending()).map((row) => [row.package, row.addedAt, row.command]),
   GETQUEUE: (db, limit) => db.getBuildQueue(limit),
   LOGBATCH: (db, batch) => db.logAccessBatch(batch),
+  MARKDEL: async (db, targets) => {
+    await db.markDeleted(targets);
+    return null;
+  },
+  PYPIBATCH: (db, [events, names, newPackageSkip, fromSerial, toSerial]) =>
+    db.applyChangelog({
+      events: events.map(([action, pkg, version, timestamp, description]) => ({
+        action,
+        package: pkg,
+        version,
+        timestamp,
+        description,
+      })),
+      names: names.map(([pkg, name, seen]) => ({ package: pkg, name, seen })),
+      newPackageSkip,
+      fromSerial,
+      toSerial,
+    }),
 };
