@@ -90,8 +90,8 @@ export interface WriterBatch {
   told: number;
 }
 
-/** An event as PYPIBATCH carries it: action, package, version, time, summary. */
-type ChangelogTuple = [PackageAction, string, string | null, Date, string | null];
+/** An event as PYPIBATCH carries it: action, package, version, time (ms), summary. */
+type ChangelogTuple = [PackageAction, string, string | null, number, string | null];
 
 /** Skip reason of a version that has only binary files on PyPI so far. */
 export const BINARY_ONLY = "binary only";
@@ -203,15 +203,15 @@ export class PyPIWriter {
    * `OracleError` if the database refuses it; then nothing of it was written.
    */
   async commit(batch: WriterBatch, fromSerial: number, toSerial: number): Promise<void> {
-    const names: [string, string, Date][] = [];
+    const names: [string, string, number][] = [];
     for (const [pkg, seen] of batch.names) {
-      for (const [name, at] of seen) names.push([pkg, name, at]);
+      for (const [name, at] of seen) names.push([pkg, name, at.getTime()]);
     }
     const events = batch.events.map((e): ChangelogTuple => [
       e.action,
       e.package,
       e.version,
-      e.timestamp,
+      e.timestamp.getTime(),
       e.description,
     ]);
     const outcomes = await this.#call("PYPIBATCH", [
