@@ -459,6 +459,40 @@ gazerTest(
   { onQueue: () => delay(30) },
 );
 
+gazerTest("batches fetched ahead are written in order, each with its own serial", async (env) => {
+  const logs = captureLogs("error");
+  try {
+    await env.db.addNewPackage("ahead", "", "");
+    // 400 s apart, so that each answer of 5 entries releases some (the window is 5 minutes);
+    // removals, whose slow telling gives the next fetch time to finish first.
+    for (let i = 0; i < 20; i++) {
+      await env.db.addNewPackageVersion("ahead", `1.${i}`, new Date(0), "");
+      env.event("ahead", `1.${i}`, "remove release", 400);
+    }
+    const last = env.release();
+    const gazer = await env.start();
+    await waitFor(() => gazer.counts.events > 0, 10_000, "the first batch");
+    env.oracle.failNext("PYPIBATCH"); // a later batch fails while the next one is fetched
+    await env.stored(last, 30_000);
+    const got = await rows<{ n: number }>(env, "SELECT count(*)::int AS n FROM versions");
+    assert.equal(got[0].n, 0);
+    assert.ok(logs.lines.some((l) => l.includes("batch abandoned")), logs.lines.join("\n"));
+    const ends = new Set([0]);
+    const batches = env.oracle.received.filter(([name]) => name === "PYPIBATCH");
+    for (const [, data] of batches) {
+      const [events, , , from, to] = data as [unknown[], unknown, unknown, number, number];
+      assert.ok(events.length ? to > from : to >= from, "a batch moves its own serial on");
+      assert.ok(ends.has(from), `a batch starts at ${from}, where none ended`);
+      assert.ok(events.length <= 5, "one batch per answer");
+      ends.add(to);
+    }
+    assert.ok(ends.has(last));
+    assert.ok(batches.length >= 5, "a batch per fetch (and the failed one again)");
+  } finally {
+    logs.stop();
+  }
+}, { batchSize: 5, onQueue: () => delay(300) });
+
 gazerTest("keeps to 2 requests/s while catching up", async (env) => {
   for (let i = 0; i < 30; i++) env.event(`r${i}`, "1.0", `add source file r${i}-1.0.tar.gz`);
   const last = env.release();

@@ -6,10 +6,10 @@
  *   batch, written with the new serial in one transaction (PYPIBATCH; the serial never goes
  *   backwards), so a restart resumes where the last batch ended and nothing is applied twice.
  * - Polls every `pypiInterval(config)` (10 s; 2 s in dev mode). While PyPI has a backlog it goes
- *   on at once, waking itself through an inproc queue so PAUSE and QUIT are heard between
- *   batches, and between removals told to the queues when there are many (slices of at most
- *   {@link SLICE_MS}). The XML-RPC source keeps to 2 requests/s and backs off after faults and
- *   rate-limit answers (`src/pypi`).
+ *   on at once, fetching the next batch while it writes the last, and waking itself through an
+ *   inproc queue so PAUSE and QUIT are heard between batches, and between removals told to the
+ *   queues when there are many (slices of at most {@link SLICE_MS}). The XML-RPC source keeps
+ *   to 2 requests/s and backs off after faults and rate-limit answers (`src/pypi`).
  * - A failed database write abandons the batch: the task starts again from the stored serial,
  *   as after a restart (the failed batch wrote nothing; marks and queue messages are repeated,
  *   which is harmless).
@@ -21,6 +21,7 @@ import type { Context, Socket } from "../../transport/mod.ts";
 import { cloudGazerProtocol, theScribeProtocol } from "../../protocols/mod.ts";
 import {
   DescriptionFetcher,
+  type PackageEvent,
   type PyPIChangelogSource,
   PyPIEvents,
   type RateLimit,
@@ -66,8 +67,11 @@ export class CloudGazer extends Task {
   #stored = -1;
   /** The serial of the last batch finished: stored, and its page rewrites sent. */
   #finished = -1;
-  /** The batch being applied. */
+  /** The batch being applied, and the serial to store with it. */
   #batch: WriterBatch | null = null;
+  #batchSerial = 0;
+  /** The next batch, fetched from PyPI while this one is written (null: not asked for). */
+  #prefetch: Promise<PackageEvent[]> | null = null;
 
   /** Connect to the oracles and both queues, and schedule the PyPI poll. */
   constructor(context: Context, config: MasterConfig, options: CloudGazerOptions = {}) {
@@ -123,7 +127,16 @@ export class CloudGazer extends Task {
   async #step(): Promise<void> {
     try {
       if (this.#stored < 0) await this.#start();
-      this.#batch ??= this.#writer.plan(await this.#pypi!.poll());
+      if (this.#batch === null) {
+        const pypi = this.#pypi!;
+        const fetching = this.#prefetch ?? pypi.poll();
+        this.#prefetch = null;
+        this.#batch = this.#writer.plan(await fetching);
+        this.#batchSerial = pypi.serial;
+        // While PyPI has a backlog, fetch the next batch (and its summaries) while this one is
+        // written: the writes and the fetch no longer wait for each other.
+        if (pypi.more) this.#prefetch = this.#fetchAhead(pypi);
+      }
     } catch (error) {
       // The oracle did not answer, or PyPI failed in a way retrying later may fix (a temporary
       // failure gives an empty batch instead). Nothing was consumed: try again next time.
@@ -168,7 +181,7 @@ export class CloudGazer extends Task {
       }
     }
     if (this.quitting) return;
-    const serial = Math.max(pypi.serial, this.#stored);
+    const serial = Math.max(this.#batchSerial, this.#stored);
     if (batch.events.length || serial > this.#stored) {
       await this.#writer.commit(batch, this.#stored, serial);
       this.#stored = serial;
@@ -179,7 +192,15 @@ export class CloudGazer extends Task {
       this.log.info(`applied ${batch.events.length} events; PyPI serial = ${this.#stored}`);
     }
     this.#batch = null;
-    if (pypi.more) this.#wakeUp();
+    if (this.#prefetch || pypi.more) this.#wakeUp();
+  }
+
+  /** Start fetching the batch after the current one; its failure is reported when it is used. */
+  #fetchAhead(pypi: PyPIEvents): Promise<PackageEvent[]> {
+    const fetching = pypi.poll();
+    // Not awaited until the next step (and never after a rewind, which drops it).
+    fetching.catch(() => {});
+    return fetching;
   }
 
   /** Send the page rewrites already gathered (TheSecretary stops after this task). */
@@ -192,6 +213,8 @@ export class CloudGazer extends Task {
     const text = error instanceof Error ? error.message : String(error);
     this.log.error(`batch abandoned (${text}); resuming from PyPI serial ${this.#stored}`);
     this.#batch = null;
+    // A batch fetched ahead follows the abandoned one: the next run fetches it again.
+    this.#prefetch = null;
     this.#stored = -1;
     this.#writer.reset();
   }
