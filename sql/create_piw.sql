@@ -731,6 +731,9 @@ END;
 $sql$;
 
 -- Packages, versions and names ------------------------------------------------------------------
+-- The writers are plpgsql even when one statement would do: PostgreSQL plans an sql function's
+-- query again at every call (these cannot be inlined), but keeps plpgsql's plans for the session,
+-- and CloudGazer calls them for every PyPI event (see apply_changelog).
 
 -- Add a package; false if it exists already.
 CREATE FUNCTION add_new_package(pkg VARCHAR, skip_reason VARCHAR = '', descr VARCHAR = '')
@@ -765,63 +768,79 @@ $sql$;
 -- Record that pkg was seen under name at seen; a name's last-seen time only moves forward.
 CREATE FUNCTION add_package_name(pkg VARCHAR, alt_name VARCHAR, seen_at TIMESTAMPTZ)
 RETURNS VOID
-LANGUAGE sql SECURITY DEFINER
+LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = public, pg_temp
 AS $sql$
+BEGIN
     INSERT INTO package_names (package, name, seen)
         VALUES (pkg, alt_name, COALESCE(seen_at, '1970-01-01 00:00:00+00'))
-        ON CONFLICT (name) DO UPDATE SET seen = GREATEST(package_names.seen, EXCLUDED.seen)
+        ON CONFLICT (name) DO UPDATE SET seen = GREATEST(package_names.seen, EXCLUDED.seen);
+END;
 $sql$;
 
 CREATE FUNCTION set_package_description(pkg VARCHAR, descr VARCHAR) RETURNS VOID
-LANGUAGE sql SECURITY DEFINER
+LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = public, pg_temp
 AS $sql$
-    UPDATE packages SET description = left(COALESCE(descr, ''), 200) WHERE package = pkg
+BEGIN
+    UPDATE packages SET description = left(COALESCE(descr, ''), 200) WHERE package = pkg;
+END;
 $sql$;
 
 -- Set (or, with '', clear) the reason not to build any version of pkg.
 CREATE FUNCTION skip_package(pkg VARCHAR, reason VARCHAR) RETURNS VOID
-LANGUAGE sql SECURITY DEFINER
+LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = public, pg_temp
 AS $sql$
-    UPDATE packages SET skip = COALESCE(reason, '') WHERE package = pkg
+BEGIN
+    UPDATE packages SET skip = COALESCE(reason, '') WHERE package = pkg;
+END;
 $sql$;
 
 -- Set (or, with '', clear) the reason not to build one version.
 CREATE FUNCTION skip_package_version(pkg VARCHAR, ver VARCHAR, reason VARCHAR) RETURNS VOID
-LANGUAGE sql SECURITY DEFINER
+LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = public, pg_temp
 AS $sql$
-    UPDATE versions SET skip = COALESCE(reason, '') WHERE package = pkg AND version = ver
+BEGIN
+    UPDATE versions SET skip = COALESCE(reason, '') WHERE package = pkg AND version = ver;
+END;
 $sql$;
 
 CREATE FUNCTION delete_package(pkg VARCHAR) RETURNS VOID
-LANGUAGE sql SECURITY DEFINER
+LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = public, pg_temp
 AS $sql$
-    DELETE FROM packages WHERE package = pkg
+BEGIN
+    DELETE FROM packages WHERE package = pkg;
+END;
 $sql$;
 
 CREATE FUNCTION delete_version(pkg VARCHAR, ver VARCHAR) RETURNS VOID
-LANGUAGE sql SECURITY DEFINER
+LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = public, pg_temp
 AS $sql$
-    DELETE FROM versions WHERE package = pkg AND version = ver
+BEGIN
+    DELETE FROM versions WHERE package = pkg AND version = ver;
+END;
 $sql$;
 
 CREATE FUNCTION yank_version(pkg VARCHAR, ver VARCHAR) RETURNS VOID
-LANGUAGE sql SECURITY DEFINER
+LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = public, pg_temp
 AS $sql$
-    UPDATE versions SET yanked = true WHERE package = pkg AND version = ver
+BEGIN
+    UPDATE versions SET yanked = true WHERE package = pkg AND version = ver;
+END;
 $sql$;
 
 CREATE FUNCTION unyank_version(pkg VARCHAR, ver VARCHAR) RETURNS VOID
-LANGUAGE sql SECURITY DEFINER
+LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = public, pg_temp
 AS $sql$
-    UPDATE versions SET yanked = false WHERE package = pkg AND version = ver
+BEGIN
+    UPDATE versions SET yanked = false WHERE package = pkg AND version = ver;
+END;
 $sql$;
 
 -- CloudGazer's batches ---------------------------------------------------------------------------
