@@ -313,29 +313,36 @@ $sql$;
 -- and version not skipped, not yanked) is queued for its lowest uncovered active ABI only, so a
 -- failed build moves it on to the next ABI and it is never queued for two ABIs at once.
 
--- The lowest active ABI that nothing covers for (pkg, ver), ignoring skips and yanks.
+-- The lowest active ABI that nothing covers for (pkg, ver), ignoring skips and yanks. plpgsql,
+-- not sql: the versions trigger calls it for every new version, and PostgreSQL plans the query
+-- of an sql function (one it cannot inline) again at every call but keeps plpgsql's plans for
+-- the session, which makes adding versions several times faster.
 CREATE FUNCTION next_build_abi(pkg VARCHAR, ver VARCHAR) RETURNS VARCHAR
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = public, pg_temp
 AS $sql$
-    SELECT a.abi_tag
-    FROM build_abis a
-    WHERE a.skip = ''
-    AND NOT EXISTS (
-        SELECT 1
-        FROM builds b
-        LEFT JOIN files f ON f.build_id = b.build_id
-        WHERE b.package = pkg
-        AND b.version = ver
-        AND (
-            b.abi_tag = a.abi_tag
-            OR f.abi_tag = a.abi_tag
-            OR f.abi_tag = 'none'
-            OR (f.abi_tag = 'abi3' AND abi3_covers(f.py_version_tag, a.abi_tag))
+BEGIN
+    RETURN (
+        SELECT a.abi_tag
+        FROM build_abis a
+        WHERE a.skip = ''
+        AND NOT EXISTS (
+            SELECT 1
+            FROM builds b
+            LEFT JOIN files f ON f.build_id = b.build_id
+            WHERE b.package = pkg
+            AND b.version = ver
+            AND (
+                b.abi_tag = a.abi_tag
+                OR f.abi_tag = a.abi_tag
+                OR f.abi_tag = 'none'
+                OR (f.abi_tag = 'abi3' AND abi3_covers(f.py_version_tag, a.abi_tag))
+            )
         )
-    )
-    ORDER BY abi_order(a.abi_tag), a.abi_tag
-    LIMIT 1
+        ORDER BY abi_order(a.abi_tag), a.abi_tag
+        LIMIT 1
+    );
+END;
 $sql$;
 
 -- Recompute one version's queued_abi after its builds or files changed.
@@ -729,6 +736,9 @@ END;
 $sql$;
 
 -- Packages, versions and names ------------------------------------------------------------------
+-- The writers are plpgsql even when one statement would do: PostgreSQL plans an sql function's
+-- query again at every call (these cannot be inlined), but keeps plpgsql's plans for the session,
+-- and CloudGazer calls them for every PyPI event (see apply_changelog).
 
 -- Add a package; false if it exists already.
 CREATE FUNCTION add_new_package(pkg VARCHAR, skip_reason VARCHAR = '', descr VARCHAR = '')
@@ -763,63 +773,195 @@ $sql$;
 -- Record that pkg was seen under name at seen; a name's last-seen time only moves forward.
 CREATE FUNCTION add_package_name(pkg VARCHAR, alt_name VARCHAR, seen_at TIMESTAMPTZ)
 RETURNS VOID
-LANGUAGE sql SECURITY DEFINER
+LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = public, pg_temp
 AS $sql$
+BEGIN
     INSERT INTO package_names (package, name, seen)
         VALUES (pkg, alt_name, COALESCE(seen_at, '1970-01-01 00:00:00+00'))
-        ON CONFLICT (name) DO UPDATE SET seen = GREATEST(package_names.seen, EXCLUDED.seen)
+        ON CONFLICT (name) DO UPDATE SET seen = GREATEST(package_names.seen, EXCLUDED.seen);
+END;
 $sql$;
 
 CREATE FUNCTION set_package_description(pkg VARCHAR, descr VARCHAR) RETURNS VOID
-LANGUAGE sql SECURITY DEFINER
+LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = public, pg_temp
 AS $sql$
-    UPDATE packages SET description = left(COALESCE(descr, ''), 200) WHERE package = pkg
+BEGIN
+    UPDATE packages SET description = left(COALESCE(descr, ''), 200) WHERE package = pkg;
+END;
 $sql$;
 
 -- Set (or, with '', clear) the reason not to build any version of pkg.
 CREATE FUNCTION skip_package(pkg VARCHAR, reason VARCHAR) RETURNS VOID
-LANGUAGE sql SECURITY DEFINER
+LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = public, pg_temp
 AS $sql$
-    UPDATE packages SET skip = COALESCE(reason, '') WHERE package = pkg
+BEGIN
+    UPDATE packages SET skip = COALESCE(reason, '') WHERE package = pkg;
+END;
 $sql$;
 
 -- Set (or, with '', clear) the reason not to build one version.
 CREATE FUNCTION skip_package_version(pkg VARCHAR, ver VARCHAR, reason VARCHAR) RETURNS VOID
-LANGUAGE sql SECURITY DEFINER
+LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = public, pg_temp
 AS $sql$
-    UPDATE versions SET skip = COALESCE(reason, '') WHERE package = pkg AND version = ver
+BEGIN
+    UPDATE versions SET skip = COALESCE(reason, '') WHERE package = pkg AND version = ver;
+END;
 $sql$;
 
 CREATE FUNCTION delete_package(pkg VARCHAR) RETURNS VOID
-LANGUAGE sql SECURITY DEFINER
+LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = public, pg_temp
 AS $sql$
-    DELETE FROM packages WHERE package = pkg
+BEGIN
+    DELETE FROM packages WHERE package = pkg;
+END;
 $sql$;
 
 CREATE FUNCTION delete_version(pkg VARCHAR, ver VARCHAR) RETURNS VOID
-LANGUAGE sql SECURITY DEFINER
+LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = public, pg_temp
 AS $sql$
-    DELETE FROM versions WHERE package = pkg AND version = ver
+BEGIN
+    DELETE FROM versions WHERE package = pkg AND version = ver;
+END;
 $sql$;
 
 CREATE FUNCTION yank_version(pkg VARCHAR, ver VARCHAR) RETURNS VOID
-LANGUAGE sql SECURITY DEFINER
+LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = public, pg_temp
 AS $sql$
-    UPDATE versions SET yanked = true WHERE package = pkg AND version = ver
+BEGIN
+    UPDATE versions SET yanked = true WHERE package = pkg AND version = ver;
+END;
 $sql$;
 
 CREATE FUNCTION unyank_version(pkg VARCHAR, ver VARCHAR) RETURNS VOID
-LANGUAGE sql SECURITY DEFINER
+LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = public, pg_temp
 AS $sql$
-    UPDATE versions SET yanked = false WHERE package = pkg AND version = ver
+BEGIN
+    UPDATE versions SET yanked = false WHERE package = pkg AND version = ver;
+END;
+$sql$;
+
+-- CloudGazer's batches ---------------------------------------------------------------------------
+-- One fetch of PyPI's changelog is applied in one transaction, event by event through the
+-- functions above, so a batch costs one round trip and one commit instead of one per write.
+
+-- Mark packages and versions about to be removed as 'deleted' (so nothing builds them while the
+-- web and skip queues hear of the removal; apply_changelog removes the rows afterwards).
+-- targets: a JSON array of [package, version or null for the whole package].
+CREATE FUNCTION mark_deleted(targets JSONB) RETURNS VOID
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = public, pg_temp
+AS $sql$
+DECLARE
+    target JSONB;
+BEGIN
+    FOR target IN SELECT value FROM jsonb_array_elements(targets) LOOP
+        IF target->>1 IS NULL THEN
+            PERFORM skip_package(target->>0, 'deleted');
+        ELSE
+            PERFORM skip_package_version(target->>0, target->>1, 'deleted');
+        END IF;
+    END LOOP;
+END;
+$sql$;
+
+-- Apply a batch of PyPI package events in order, then the name sightings, then the serial.
+-- events: a JSON array of [action, package, version or null, time (Unix seconds), summary or
+-- null], action one of create, source (a source file), remove, yank, unyank. An event other
+-- than remove adds its package if unknown (skipped new_package_skip) or else writes a non-empty
+-- summary that differs; a version event then yanks, unyanks, or adds the version (skipped
+-- 'binary only' unless a source file), and a source file for a known 'binary only' version
+-- clears the skip. names: a JSON array of [package, name, seen (Unix seconds)].
+-- The stored serial must be base_serial (else the batch was applied already, or another writer
+-- moved on: nothing is applied) and becomes new_serial, which must not be smaller.
+-- Returns one digit per event, the sum of 1 (package added), 2 (version added) and 4 (version's
+-- 'binary only' skip cleared).
+CREATE FUNCTION apply_changelog(
+    events JSONB, names JSONB, new_package_skip VARCHAR, base_serial BIGINT, new_serial BIGINT
+)
+RETURNS TEXT
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = public, pg_temp
+AS $sql$
+DECLARE
+    old_serial BIGINT;
+    ev JSONB;
+    act TEXT;
+    pkg VARCHAR;
+    ver VARCHAR;
+    descr VARCHAR;
+    outcome INTEGER;
+    outcomes INTEGER[] := '{}';
+BEGIN
+    SELECT pypi_serial INTO old_serial FROM configuration WHERE id = 1 FOR UPDATE;
+    IF old_serial <> base_serial THEN
+        RAISE EXCEPTION 'PyPI serial is % where the batch expects %', old_serial, base_serial
+            USING ERRCODE = 'serialization_failure';
+    END IF;
+    IF new_serial < old_serial THEN
+        RAISE EXCEPTION 'PyPI serial cannot go backwards (from % to %)', old_serial, new_serial
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    FOR ev IN SELECT value FROM jsonb_array_elements(events) LOOP
+        act := ev->>0;
+        pkg := ev->>1;
+        ver := ev->>2;
+        outcome := 0;
+        IF act = 'remove' THEN
+            IF ver IS NULL THEN
+                PERFORM delete_package(pkg);
+            ELSE
+                PERFORM delete_version(pkg, ver);
+            END IF;
+        ELSIF act IN ('create', 'source', 'yank', 'unyank') THEN
+            descr := ev->>4;
+            IF NOT EXISTS (SELECT 1 FROM packages WHERE package = pkg) THEN
+                IF add_new_package(pkg, new_package_skip, COALESCE(descr, '')) THEN
+                    outcome := 1;
+                END IF;
+            END IF;
+            IF outcome = 0 AND descr <> '' AND EXISTS (
+                SELECT 1 FROM packages WHERE package = pkg AND description <> left(descr, 200)
+            ) THEN
+                PERFORM set_package_description(pkg, descr);
+            END IF;
+            IF ver IS NULL THEN
+                NULL;
+            ELSIF act = 'yank' THEN
+                PERFORM yank_version(pkg, ver);
+            ELSIF act = 'unyank' THEN
+                PERFORM unyank_version(pkg, ver);
+            ELSIF add_new_package_version(pkg, ver, to_timestamp((ev->>3)::DOUBLE PRECISION),
+                CASE WHEN act = 'source' THEN '' ELSE 'binary only' END) THEN
+                outcome := outcome + 2;
+            ELSIF act = 'source' AND (
+                SELECT CASE WHEN v.skip <> '' THEN v.skip ELSE p.skip END
+                FROM versions v JOIN packages p ON p.package = v.package
+                WHERE v.package = pkg AND v.version = ver
+            ) = 'binary only' THEN
+                PERFORM skip_package_version(pkg, ver, '');
+                outcome := outcome + 4;
+            END IF;
+        ELSE
+            RAISE EXCEPTION 'unknown PyPI event action %', act
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        outcomes := outcomes || outcome;
+    END LOOP;
+    PERFORM add_package_name(n->>0, n->>1, to_timestamp((n->>2)::DOUBLE PRECISION))
+        FROM jsonb_array_elements(names) n;
+    IF new_serial > old_serial THEN
+        PERFORM set_pypi_serial(new_serial);
+    END IF;
+    RETURN array_to_string(outcomes, '');
+END;
 $sql$;
 
 -- Builds ----------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import type { Dsn } from "./dsn.ts";
 import { checkSchemaVersion } from "./schema.ts";
 import * as access from "./access.ts";
 import * as builds from "./builds.ts";
+import * as changelog from "./changelog.ts";
 import * as packages from "./packages.ts";
 import * as project from "./project.ts";
 import * as stats from "./stats.ts";
@@ -149,6 +150,17 @@ export class Database {
   /** Why a version is not built (its reason, else its package's; '' if buildable). */
   getVersionSkip(pkg: string, version: string): Promise<string | null> {
     return packages.getVersionSkip(this.client, pkg, version);
+  }
+
+  // CloudGazer's batches
+
+  /** Apply one PyPI changelog batch and its serial in one transaction; outcomes per event. */
+  applyChangelog(batch: changelog.ChangelogBatch): Promise<number[]> {
+    return changelog.applyChangelog(this.client, batch);
+  }
+  /** Mark packages (version null) and versions 'deleted' ahead of their removal. */
+  markDeleted(targets: [pkg: string, version: string | null][]): Promise<void> {
+    return changelog.markDeleted(this.client, targets);
   }
 
   // PyPI and build ABIs

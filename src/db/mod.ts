@@ -11,4 +11,13 @@ export { EPOCH } from "./packages.ts";
 export type { ProjectVersion } from "./project.ts";
 export { checkSchemaVersion, compareVersions, detectSchemaVersion } from "./schema.ts";
 export type { AccessLogJson } from "./access.ts";
+export {
+  type ChangelogAction,
+  type ChangelogBatch,
+  type ChangelogEvent,
+  type NameSighting,
+  PACKAGE_ADDED,
+  VERSION_ADDED,
+  VERSION_ENABLED,
+} from "./changelog.ts";
 export type * from "./types.ts";

@@ -3,7 +3,7 @@
  * wire tuples to the database layer's records and back.
  * @module
  */
-import type { Database } from "../db/mod.ts";
+import type { ChangelogAction, Database } from "../db/mod.ts";
 import type { FileRecord } from "../db/types.ts";
 import type { DataOf, FileStateTuple, PageLog, SearchLog } from "../protocols/mod.ts";
 import type {
@@ -183,4 +183,22 @@ export const oracleHandlers: OracleHandlers = {
     (await db.loadRewritesPending()).map((row) => [row.package, row.addedAt, row.command]),
   GETQUEUE: (db, limit) => db.getBuildQueue(limit),
   LOGBATCH: (db, rows) => db.logAccess(rows),
+  MARKDEL: async (db, targets) => {
+    await db.markDeleted(targets);
+    return null;
+  },
+  PYPIBATCH: (db, [events, names, newPackageSkip, fromSerial, toSerial]) =>
+    db.applyChangelog({
+      events: events.map(([action, pkg, version, timestampMs, description]) => ({
+        action: action as ChangelogAction,
+        package: pkg,
+        version,
+        timestamp: new Date(timestampMs),
+        description,
+      })),
+      names: names.map(([pkg, name, seenMs]) => ({ package: pkg, name, seen: new Date(seenMs) })),
+      newPackageSkip,
+      fromSerial,
+      toSerial,
+    }),
 };

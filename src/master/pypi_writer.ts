@@ -3,27 +3,33 @@
  * database through the oracle, and tells the web queue (TheSecretary) and the skip queue
  * (SlaveDriver) what changed, as piwheels' `CloudGazer.read_pypi` does (piwheels-current §3):
  *
- * - `remove` of a package: SKIPPKG 'deleted', DELPKG to the web and skip queues, DELPKG;
- *   of a version: SKIPVER 'deleted', DELVER to both queues, DELVER.
- * - anything else: NEWPKG for a package not seen before (skip '' or 'development mode'; then
- *   BOTH), or SETDESC when a known package comes with a summary; the name PyPI used is recorded
- *   with the event's time (and the canonical name with 1970, so it never becomes the display
- *   name); then for a version: YANKVER, UNYANKVER, or NEWVER (skip 'binary only' unless the
- *   event is a source file), clearing 'binary only' when a source arrives (PROJECT, else BOTH).
+ * - `remove` of a package: marked skipped 'deleted', DELPKG to the web and skip queues, then
+ *   deleted; of a version: marked 'deleted', DELVER to both queues, then deleted.
+ * - anything else: the package is added if new (skip '' or 'development mode'; then BOTH), or
+ *   its summary written when a non-empty one differs; the name PyPI used is recorded with the
+ *   event's time (and the canonical name with 1970, so it never becomes the display name); then
+ *   for a version: yank, unyank, or add it (skipped 'binary only' unless the event is a source
+ *   file), clearing 'binary only' when a source arrives (PROJECT, else BOTH).
  *
- * Two kinds of write are gathered per batch and made by `flush()`, because both are idempotent
- * and a busy package appears in many events of one batch: name sightings (NEWPKGNAME keeps the
- * latest time per name, so only the latest per batch matters) and PROJECT/BOTH (TheSecretary
- * merges those anyway). Deletions go out at once and in order, as the scribe and SlaveDriver
- * must hear of them before the rows go.
+ * One fetch of the changelog is one batch, written in one oracle request (PYPIBATCH) that the
+ * database applies in order in one transaction together with the new serial (`apply_changelog`
+ * in sql/create_piw.sql), so a failure leaves nothing half done and a batch is never applied
+ * twice. Removals must reach the queues before their rows go, so before PYPIBATCH the batch's
+ * removals are marked 'deleted' in one request (MARKDEL) and told to both queues in order. A
+ * removal is marked early only if no earlier event of the batch touches what it removes (else
+ * the mark would change what those events do); PYPIBATCH removes the rows either way.
+ *
+ * Name sightings are gathered per batch (only the latest time per name matters) and written by
+ * PYPIBATCH after the events; page rewrites (PROJECT/BOTH) are gathered and sent after it
+ * (TheSecretary merges them anyway). A package removal drops both for that package.
  * @module
  */
-import type { PackageEvent } from "../pypi/mod.ts";
-import { EPOCH } from "../db/mod.ts";
+import type { PackageAction, PackageEvent } from "../pypi/mod.ts";
+import { EPOCH, PACKAGE_ADDED, VERSION_ADDED, VERSION_ENABLED } from "../db/mod.ts";
 import type { Logger } from "../log.ts";
 import type { DbClient } from "./task.ts";
 
-/** The oracle calls the writer makes (`DbClient` has it; tests may fake it). */
+/** The oracle calls the writer makes (`DbClient` has it; tests may call the handlers directly). */
 export type OracleCaller = Pick<DbClient, "call">;
 
 /** A request to the web queue (TheSecretary, `the_scribe` protocol). */
@@ -50,8 +56,6 @@ export interface PyPIWriterOptions {
   devMode?: boolean;
   /** Where additions and removals are logged (info) and unanswered queues (warning). */
   log: Logger;
-  /** How many packages' last written summaries to remember (default 10,000). */
-  descriptionCacheSize?: number;
 }
 
 /** What the writer has done since it was created (for logs, tests and benchmarks). */
@@ -70,6 +74,25 @@ export interface WriterCounts {
   byRequest: Record<string, number>;
 }
 
+/** One batch of events on its way to the database (see {@link PyPIWriter.plan}). */
+export interface WriterBatch {
+  /** The events, in the order they are applied. */
+  readonly events: readonly PackageEvent[];
+  /** Removals whose target no earlier event touches: marked 'deleted' before telling. */
+  readonly marks: [pkg: string, version: string | null][];
+  /** The removal events, in order, to tell the queues of before PYPIBATCH. */
+  readonly removals: PackageEvent[];
+  /** Name sightings: package → name → latest time. */
+  readonly names: Map<string, Map<string, Date>>;
+  /** Whether MARKDEL was sent. */
+  marked: boolean;
+  /** How many removals the queues were told of. */
+  told: number;
+}
+
+/** An event as PYPIBATCH carries it: action, package, version, time (ms), summary. */
+type ChangelogTuple = [PackageAction, string, string | null, number, string | null];
+
 /** Skip reason of a version that has only binary files on PyPI so far. */
 export const BINARY_ONLY = "binary only";
 /** Skip reason of a package or version removed from PyPI. */
@@ -77,7 +100,7 @@ export const DELETED = "deleted";
 /** Skip reason of new packages in development mode. */
 export const DEV_MODE_SKIP = "development mode";
 
-/** Applies package events to the database and the web and skip queues. */
+/** Applies package events to the database and the web and skip queues, a batch at a time. */
 export class PyPIWriter {
   /** Running totals. */
   readonly counts: WriterCounts = {
@@ -92,15 +115,8 @@ export class PyPIWriter {
   readonly #queues: GazerQueues;
   readonly #log: Logger;
   readonly #skipDefault: string;
-  readonly #descriptionCacheSize: number;
-  /** Packages known to exist, so NEWPKG is asked once per package (null until `load()`). */
-  #known: Set<string> | null = null;
-  /** Packages whose canonical name was recorded (with 1970) since `load()`. */
+  /** Packages whose canonical name was recorded (with 1970) since the last `reset()`. */
   #canonical = new Set<string>();
-  /** Last summary written per package (LRU), so an unchanged summary is not written again. */
-  #descriptions = new Map<string, string>();
-  /** Name sightings to record: package → name → latest time. */
-  #names = new Map<string, Map<string, Date>>();
   /** Pages to rewrite: package → PROJECT or BOTH (BOTH wins). */
   #web = new Map<string, "PROJECT" | "BOTH">();
 
@@ -110,73 +126,105 @@ export class PyPIWriter {
     this.#queues = queues;
     this.#log = options.log;
     this.#skipDefault = options.devMode ? DEV_MODE_SKIP : "";
-    this.#descriptionCacheSize = options.descriptionCacheSize ?? 10_000;
   }
 
-  /** Package pages waiting for `flush()` (PROJECT or BOTH), for tests. */
+  /** Package pages waiting for `flushPages()` (PROJECT or BOTH), for tests. */
   get pendingPages(): ReadonlyMap<string, "PROJECT" | "BOTH"> {
     return this.#web;
   }
 
-  /** Read the known packages (ALLPKGS); call before the first event and after `reset()`. */
-  async load(): Promise<void> {
-    this.#known = await this.#call("ALLPKGS");
-  }
-
   /**
-   * Forget everything cached and every unwritten name, as after a restart (the caller replays
-   * events from the stored serial). Pending page rewrites are kept: sending one more is harmless.
+   * Forget what was cached, as after a restart (the caller replays events from the stored
+   * serial). Pending page rewrites are kept: sending one more is harmless.
    */
   reset(): void {
-    this.#known = null;
     this.#canonical.clear();
-    this.#descriptions.clear();
-    this.#names.clear();
   }
 
-  /** Apply one event. Throws `OracleError` if the database refuses a write. */
-  async apply(event: PackageEvent): Promise<void> {
-    this.counts.events++;
-    const { package: pkg, version } = event;
-    if (event.action === "remove") {
-      if (version === null) await this.#removePackage(pkg);
-      else await this.#removeVersion(pkg, version);
-      return;
-    }
-    let update: "PROJECT" | "BOTH" | null = null;
-    if (await this.#addPackage(pkg, event.description)) update = "BOTH";
-    this.#noteName(pkg, event.alias, event.timestamp);
-    if (version !== null) {
-      update = "BOTH";
-      if (event.action === "yank") {
-        await this.#call("YANKVER", [pkg, version]);
-        this.#log.info(`yanked package ${pkg} version ${version}`);
-      } else if (event.action === "unyank") {
-        await this.#call("UNYANKVER", [pkg, version]);
-        this.#log.info(`unyanked package ${pkg} version ${version}`);
-      } else if (await this.#addVersion(pkg, version, event)) {
-        // added; the log line says so
-      } else if (
-        event.action === "source" && await this.#call("GETSKIP", [pkg, version]) === BINARY_ONLY
-      ) {
-        await this.#call("SKIPVER", [pkg, version, ""]);
-        this.#log.info(`enabled package ${pkg} version ${version}`);
-        update = "PROJECT";
+  /** Gather what `events` need before they can be written: marks, removals, names. */
+  plan(events: readonly PackageEvent[]): WriterBatch {
+    const batch: WriterBatch = {
+      events,
+      marks: [],
+      removals: [],
+      names: new Map(),
+      marked: false,
+      told: 0,
+    };
+    const touchedPackages = new Set<string>();
+    const touchedVersions = new Set<string>();
+    for (const event of events) {
+      const { package: pkg, version } = event;
+      const versionKey = `${pkg}\u0000${version}`;
+      if (event.action === "remove") {
+        batch.removals.push(event);
+        if (version === null) {
+          if (!touchedPackages.has(pkg)) batch.marks.push([pkg, null]);
+          batch.names.delete(pkg);
+          this.#canonical.delete(pkg);
+        } else if (!touchedVersions.has(versionKey)) {
+          batch.marks.push([pkg, version]);
+        }
+      } else {
+        this.#noteName(batch.names, pkg, event.alias, event.timestamp);
       }
+      touchedPackages.add(pkg);
+      if (version !== null) touchedVersions.add(versionKey);
     }
-    if (update) this.#notePage(pkg, update);
+    return batch;
+  }
+
+  /** Mark the batch's removals 'deleted' (once). */
+  async mark(batch: WriterBatch): Promise<void> {
+    if (!batch.marked && batch.marks.length) await this.#call("MARKDEL", batch.marks);
+    batch.marked = true;
+  }
+
+  /** Tell both queues of the next removal; false when there is none left. */
+  async tellNext(batch: WriterBatch): Promise<boolean> {
+    const event = batch.removals[batch.told];
+    if (!event) return false;
+    const { package: pkg, version } = event;
+    if (version === null) {
+      this.#log.info(`marking package ${pkg} for deletion`);
+      await this.#tell({ name: "DELPKG", data: pkg }, { name: "DELPKG", data: pkg });
+    } else {
+      this.#log.info(`marking package ${pkg} version ${version} for deletion`);
+      const data: [string, string] = [pkg, version];
+      await this.#tell({ name: "DELVER", data }, { name: "DELVER", data });
+    }
+    batch.told++;
+    return batch.told < batch.removals.length;
   }
 
   /**
-   * Write the gathered name sightings, then send the gathered page rewrites. Rewrites the web
-   * queue did not answer stay pending for the next flush.
+   * Write the batch with the serial moving from `fromSerial` to `toSerial` in one transaction
+   * (call `mark` and `tellNext` first), then gather the page rewrites it causes. Throws
+   * `OracleError` if the database refuses it; then nothing of it was written.
    */
-  async flush(): Promise<void> {
-    for (const [pkg, names] of this.#names) {
-      for (const [name, seen] of names) await this.#call("NEWPKGNAME", [pkg, name, seen]);
-      this.#names.delete(pkg);
+  async commit(batch: WriterBatch, fromSerial: number, toSerial: number): Promise<void> {
+    const names: [string, string, number][] = [];
+    for (const [pkg, seen] of batch.names) {
+      for (const [name, at] of seen) names.push([pkg, name, at.getTime()]);
     }
-    await this.flushPages();
+    const events = batch.events.map((e): ChangelogTuple => [
+      e.action,
+      e.package,
+      e.version,
+      e.timestamp.getTime(),
+      e.description,
+    ]);
+    const outcomes = await this.#call("PYPIBATCH", [
+      events,
+      names,
+      this.#skipDefault,
+      fromSerial,
+      toSerial,
+    ]);
+    if (outcomes.length !== batch.events.length) {
+      throw new Error(`PYPIBATCH answered ${outcomes.length} outcomes for ${batch.events.length}`);
+    }
+    batch.events.forEach((event, i) => this.#applied(event, outcomes[i]));
   }
 
   /** Send the gathered page rewrites; those the web queue did not take stay pending. */
@@ -190,57 +238,40 @@ export class PyPIWriter {
     }
   }
 
-  /** NEWPKG unless known; true if the package is new. Updates a changed summary otherwise. */
-  async #addPackage(pkg: string, description: string | null): Promise<boolean> {
-    const known = this.#known ??= await this.#call("ALLPKGS");
-    if (!known.has(pkg)) {
-      known.add(pkg);
-      if (await this.#call("NEWPKG", [pkg, this.#skipDefault, description ?? ""])) {
-        this.counts.packages++;
-        this.#log.info(`added package ${pkg}`);
-        if (description !== null) this.#rememberDescription(pkg, description);
-        return true;
+  /** Count, log and note the page rewrites of one written event. */
+  #applied(event: PackageEvent, outcome: number): void {
+    this.counts.events++;
+    const { package: pkg, version } = event;
+    if (event.action === "remove") {
+      // TheSecretary drops its buffered rewrites of a deleted package; so do we.
+      if (version === null) this.#web.delete(pkg);
+      this.counts.removals++;
+      return;
+    }
+    let update: "PROJECT" | "BOTH" | null = null;
+    if (outcome & PACKAGE_ADDED) {
+      this.counts.packages++;
+      this.#log.info(`added package ${pkg}`);
+      update = "BOTH";
+    }
+    if (version !== null) {
+      update = "BOTH";
+      if (event.action === "yank") {
+        this.#log.info(`yanked package ${pkg} version ${version}`);
+      } else if (event.action === "unyank") {
+        this.#log.info(`unyanked package ${pkg} version ${version}`);
+      } else if (outcome & VERSION_ADDED) {
+        this.counts.versions++;
+        this.#log.info(`added package ${pkg} version ${version}`);
+        if (event.action !== "source") {
+          this.#log.info(`disabled package ${pkg} version ${version} (${BINARY_ONLY})`);
+        }
+      } else if (outcome & VERSION_ENABLED) {
+        this.#log.info(`enabled package ${pkg} version ${version}`);
+        update = "PROJECT";
       }
     }
-    // piwheels only writes a non-empty summary over an existing one.
-    if (description && this.#descriptions.get(pkg) !== description) {
-      await this.#call("SETDESC", [pkg, description]);
-      this.#rememberDescription(pkg, description);
-    }
-    return false;
-  }
-
-  /** NEWVER; true if the version is new. */
-  async #addVersion(pkg: string, version: string, event: PackageEvent): Promise<boolean> {
-    const skip = event.action === "source" ? "" : BINARY_ONLY;
-    if (!await this.#call("NEWVER", [pkg, version, event.timestamp, skip])) return false;
-    this.counts.versions++;
-    this.#log.info(`added package ${pkg} version ${version}`);
-    if (skip) this.#log.info(`disabled package ${pkg} version ${version} (${skip})`);
-    return true;
-  }
-
-  async #removePackage(pkg: string): Promise<void> {
-    this.#log.info(`marking package ${pkg} for deletion`);
-    await this.#call("SKIPPKG", [pkg, DELETED]);
-    // TheSecretary drops its buffered rewrites of a deleted package; so do we, and the names.
-    this.#web.delete(pkg);
-    this.#names.delete(pkg);
-    await this.#tell({ name: "DELPKG", data: pkg }, { name: "DELPKG", data: pkg });
-    await this.#call("DELPKG", pkg);
-    this.#known?.delete(pkg);
-    this.#canonical.delete(pkg);
-    this.#descriptions.delete(pkg);
-    this.counts.removals++;
-  }
-
-  async #removeVersion(pkg: string, version: string): Promise<void> {
-    this.#log.info(`marking package ${pkg} version ${version} for deletion`);
-    await this.#call("SKIPVER", [pkg, version, DELETED]);
-    const data: [string, string] = [pkg, version];
-    await this.#tell({ name: "DELVER", data }, { name: "DELVER", data });
-    await this.#call("DELVER", data);
-    this.counts.removals++;
+    if (update && (update === "BOTH" || !this.#web.has(pkg))) this.#web.set(pkg, update);
   }
 
   /** Send a deletion to both queues at once (as piwheels does) and wait for both. */
@@ -251,27 +282,15 @@ export class PyPIWriter {
     if (!skipOk) this.#log.warning(`skip queue did not take ${what}; a build may still run`);
   }
 
-  #noteName(pkg: string, name: string, seen: Date): void {
-    let names = this.#names.get(pkg);
-    if (!names) this.#names.set(pkg, names = new Map());
+  #noteName(all: Map<string, Map<string, Date>>, pkg: string, name: string, seen: Date): void {
+    let names = all.get(pkg);
+    if (!names) all.set(pkg, names = new Map());
     const previous = names.get(name);
     if (!previous || previous < seen) names.set(name, seen);
     if (name !== pkg && !this.#canonical.has(pkg)) {
       // The canonical name must exist (so it can be looked up) but never be the display name.
       this.#canonical.add(pkg);
       if (!names.has(pkg)) names.set(pkg, EPOCH);
-    }
-  }
-
-  #notePage(pkg: string, command: "PROJECT" | "BOTH"): void {
-    if (command === "BOTH" || !this.#web.has(pkg)) this.#web.set(pkg, command);
-  }
-
-  #rememberDescription(pkg: string, description: string): void {
-    this.#descriptions.delete(pkg);
-    this.#descriptions.set(pkg, description);
-    if (this.#descriptions.size > this.#descriptionCacheSize) {
-      this.#descriptions.delete(this.#descriptions.keys().next().value!);
     }
   }
 

@@ -7,7 +7,8 @@
  * Summaries come from the stand-in's JSON API for every project unless `--no-describe`.
  *
  * Needs PostgreSQL: `eval "$(bash scripts/test-services)"` (a scratch database is created and
- * dropped). Run: `deno run -A tests/bench/cloud_gazer_bench.ts [--events N] [--no-describe]`
+ * dropped). Run: `deno run -A tests/bench/cloud_gazer_bench.ts [--events N] [--no-describe]
+ * [--db-profile]` (`--db-profile`: time spent per SQL function, from pg_stat_user_functions).
  * @module
  */
 import { Context } from "../../src/transport/mod.ts";
@@ -42,12 +43,17 @@ export interface CloudGazerBenchResult {
   eventsPerSecond: number;
   /** Rows in `versions` afterwards. */
   versions: number;
+  /** Summaries fetched from the stand-in's JSON API. */
+  jsonRequests: number;
+  /** With `dbProfile`: seconds the database spent in each function (total, children included). */
+  dbSeconds?: Record<string, number>;
 }
 
 /** Ingest `count` journal events into a scratch PostgreSQL database; see the module doc. */
 export async function benchCloudGazer(
   count = 1_000_000,
-  options: { describe?: boolean; oracles?: number; asyncCommit?: boolean } = {},
+  options: { describe?: boolean; oracles?: number; asyncCommit?: boolean; dbProfile?: boolean } =
+    {},
 ): Promise<CloudGazerBenchResult> {
   const describe = options.describe ?? true;
   const journal = syntheticJournal(count);
@@ -71,6 +77,9 @@ export async function benchCloudGazer(
     if (options.asyncCommit) {
       // What-if: commits no longer wait for the WAL to reach the disk.
       await admin.query(`ALTER DATABASE "${scratch.name}" SET synchronous_commit = off`);
+    }
+    if (options.dbProfile) {
+      await admin.query(`ALTER DATABASE "${scratch.name}" SET track_functions = 'all'`);
     }
     const config = makeMasterConfig({
       dsn: pgDsn(scratch.name, MASTER_ROLE),
@@ -119,6 +128,17 @@ export async function benchCloudGazer(
     const [{ versions }] = await admin.query<{ versions: number }>(
       "SELECT count(*)::int AS versions FROM versions",
     );
+    let dbSeconds: Record<string, number> | undefined;
+    if (options.dbProfile) {
+      // The oracles' sessions report their statistics when they end.
+      for (const worker of workers.splice(0).reverse()) await worker.stop(5000);
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      const rows = await admin.query<{ name: string; ms: number }>(
+        `SELECT funcname AS name, total_time AS ms FROM pg_stat_user_functions
+         ORDER BY total_time DESC LIMIT 6`,
+      );
+      dbSeconds = Object.fromEntries(rows.map((r) => [r.name, Number(r.ms) / 1000]));
+    }
     await admin.close();
     return {
       events: count,
@@ -129,6 +149,8 @@ export async function benchCloudGazer(
       sourceSeconds: sourceMs / 1000,
       eventsPerSecond: count / seconds,
       versions,
+      jsonRequests: pypi.requestsTo("json").length,
+      dbSeconds,
     };
   } finally {
     for (const worker of workers.reverse()) await worker.stop(5000);
@@ -142,7 +164,8 @@ if (import.meta.main) {
   const count = at >= 0 ? Number(Deno.args[at + 1]) : 1_000_000;
   const describe = !Deno.args.includes("--no-describe");
   const asyncCommit = Deno.args.includes("--async-commit");
-  const result = await benchCloudGazer(count, { describe, asyncCommit });
+  const dbProfile = Deno.args.includes("--db-profile");
+  const result = await benchCloudGazer(count, { describe, asyncCommit, dbProfile });
   console.log(
     `cloud_gazer: ingested ${result.events.toLocaleString("en")} journal events ` +
       `(${result.packageEvents.toLocaleString("en")} package events, ` +
@@ -157,6 +180,11 @@ if (import.meta.main) {
   const perCall = (result.seconds - result.sourceSeconds) * 1000 / result.oracleCalls;
   console.log(
     `  oracle calls: ${JSON.stringify(result.byRequest)}; ` +
-      `${perCall.toFixed(2)} ms of the rest per call`,
+      `${perCall.toFixed(2)} ms of the rest per call; ` +
+      `${result.jsonRequests.toLocaleString("en")} summaries fetched`,
   );
+  if (result.dbSeconds) {
+    const parts = Object.entries(result.dbSeconds).map(([f, t]) => `${f} ${t.toFixed(1)} s`);
+    console.log(`  database time by function (children included): ${parts.join(", ")}`);
+  }
 }

@@ -42,21 +42,26 @@ export interface Listener {
   close(): Promise<void>;
 }
 
-/** Bind a REP at `address` answering each `protocol` request with `reply`. */
+/**
+ * Bind a REP at `address` answering each `protocol` request with `reply`, after `before` (if
+ * given) has looked at it.
+ */
 export function listen<R extends MessageTable, S extends MessageTable>(
   context: Context,
   address: string,
   protocol: Protocol<R, S>,
   reply: keyof S & string,
+  before?: (name: string, data: unknown) => Promise<void>,
 ): Listener {
   const socket = context.socket("REP", { linger: 0 });
   socket.bind(address);
   const received: Received[] = [];
   const answer = encodeMessage(protocol as unknown as Protocol, reply);
-  return serve(socket, received, (frame) => {
+  return serve(socket, received, async (frame) => {
     const msg = decodeMessage(protocol, frame);
     received.push([msg.name, msg.data]);
-    return Promise.resolve(answer);
+    await before?.(msg.name, msg.data);
+    return answer;
   });
 }
 
@@ -64,6 +69,8 @@ export function listen<R extends MessageTable, S extends MessageTable>(
 export interface OracleStub extends Listener {
   /** Make the next request named `name` fail with ERROR. */
   failNext(name: MasterOracleRequest): void;
+  /** Carry out the next request named `name`, then answer ERROR (as if the reply was lost). */
+  loseNextReply(name: MasterOracleRequest): void;
 }
 
 /** Serve `config.dbQueue` (REP, which DbClient's REQ talks to directly) from `db`. */
@@ -72,6 +79,7 @@ export function serveOracle(context: Context, address: string, db: Database): Or
   socket.bind(address);
   const received: Received[] = [];
   const failing = new Set<string>();
+  const losing = new Set<string>();
   const listener = serve(socket, received, async (frame) => {
     const msg = decodeMessage(masterOracleProtocol, frame);
     received.push([msg.name, msg.data]);
@@ -81,13 +89,27 @@ export function serveOracle(context: Context, address: string, db: Database): Or
     try {
       const handler = oracleHandlers[msg.name] as (db: Database, data: unknown) => Promise<unknown>;
       const result = await handler(db, msg.data);
+      if (losing.delete(msg.name)) {
+        return encodeMessage(masterOracleProtocol, "ERROR", `injected lost reply to ${msg.name}`);
+      }
       const data = encodeData(masterOracleResults[msg.name], result, "the_oracle", msg.name);
       return encodeMessage(masterOracleProtocol, "OK", data);
     } catch (error) {
       return encodeMessage(masterOracleProtocol, "ERROR", (error as Error).message);
     }
   });
-  return { ...listener, failNext: (name) => failing.add(name) };
+  return {
+    ...listener,
+    failNext: (name) => failing.add(name),
+    loseNextReply: (name) => losing.add(name),
+  };
+}
+
+/** The events of each PYPIBATCH the oracle received: `[action, package, version]` each. */
+export function batchesSent(oracle: Listener): [string, string, string | null][][] {
+  return oracle.received.filter(([name]) => name === "PYPIBATCH").map(([, data]) =>
+    (data as [[string, string, string | null][]])[0].map(([a, p, v]) => [a, p, v])
+  );
 }
 
 function serve(
@@ -146,7 +168,7 @@ export interface GazerEnv {
   event(name: string, version: string | null, action: string, seconds?: number): number;
   /** Append an ignored event 10 min later, so the 5-minute window releases all before it. */
   release(): number;
-  /** Wait until the database holds serial `serial` or more. */
+  /** Wait until the database holds serial `serial` or more and CloudGazer has finished it. */
   stored(serial: number, timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 }
@@ -159,6 +181,8 @@ export interface GazerEnvOptions {
   noWeb?: boolean;
   /** Most events per XML-RPC answer from the stand-in (default PyPI's 50,000). */
   batchSize?: number;
+  /** Called with each request to the web or skip queue before it is answered. */
+  onQueue?: (env: GazerEnv, queue: "web" | "skip", name: string, data: unknown) => Promise<void>;
 }
 
 /** Start the stand-in, the database and the listeners (not CloudGazer: see `start`). */
@@ -174,10 +198,13 @@ export async function gazerEnv(options: GazerEnvOptions = {}): Promise<GazerEnv>
     ...options.config,
   } as Partial<MasterConfig>);
   const oracle = serveOracle(context, config.dbQueue, db);
+  const onQueue = options.onQueue;
+  const hook = (queue: "web" | "skip") =>
+    onQueue && ((name: string, data: unknown) => onQueue(env, queue, name, data));
   const web = options.noWeb
     ? { received: [], close: () => Promise.resolve() }
-    : listen(context, config.webQueue, theScribeProtocol, "DONE");
-  const skip = listen(context, config.skipQueue, cloudGazerProtocol, "OK");
+    : listen(context, config.webQueue, theScribeProtocol, "DONE", hook("web"));
+  const skip = listen(context, config.skipQueue, cloudGazerProtocol, "OK", hook("skip"));
   let time = T0;
   let gazer: (CloudGazer & { stop(): Promise<void> }) | null = null;
   const env: GazerEnv = {
@@ -221,7 +248,8 @@ export async function gazerEnv(options: GazerEnvOptions = {}): Promise<GazerEnv>
     },
     async stored(serial, timeoutMs = 5000) {
       const deadline = performance.now() + timeoutMs;
-      while (await db.getPypiSerial() < serial) {
+      // The batch's page rewrites are sent after the serial is stored: wait for those too.
+      while (await db.getPypiSerial() < serial || (gazer && gazer.storedSerial < serial)) {
         if (performance.now() > deadline) {
           throw new Error(`serial ${serial} not stored (at ${await db.getPypiSerial()})`);
         }

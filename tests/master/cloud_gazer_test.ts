@@ -11,6 +11,7 @@ import {
 } from "../../src/protocols/mod.ts";
 import { controlAddress } from "../../src/master/task.ts";
 import {
+  batchesSent,
   type GazerEnv,
   gazerEnv,
   type GazerEnvOptions,
@@ -105,8 +106,9 @@ gazerTest("a new version of a known package is added", async (env) => {
   assert.equal((await version(env, "bar", "2.0"))?.skip, "");
   assert.equal(await env.db.getPackageDescription("bar"), "old summary", "no summary: kept");
   assert.deepEqual(env.web.received, [["BOTH", "bar"]]);
-  const calls = names(env.oracle).filter((n) => n === "NEWPKG" || n === "NEWVER");
-  assert.deepEqual(calls, ["NEWVER"], "a known package is not added again; wheels are dupes");
+  assert.deepEqual(batchesSent(env.oracle), [[["source", "bar", "2.0"]]], "wheels are dupes");
+  assert.equal(env.gazer.counts.packages, 0, "a known package is not added again");
+  assert.equal(env.gazer.counts.versions, 1);
 });
 
 gazerTest("a binary-only version is skipped until its source arrives", async (env) => {
@@ -139,6 +141,9 @@ gazerTest("yank and unyank mark the version", async (env) => {
   assert.deepEqual(names(env.web), ["BOTH", "BOTH"]);
 });
 
+/** What the database held for each removal when the web and skip queues were told of it. */
+const seenWhenTold: string[] = [];
+
 gazerTest("removing a version tells both queues, then deletes it", async (env) => {
   await env.db.addNewPackage("gone", "", "");
   await env.db.addNewPackageVersion("gone", "1.0", new Date(0), "");
@@ -151,8 +156,18 @@ gazerTest("removing a version tells both queues, then deletes it", async (env) =
   assert.ok(await version(env, "gone", "2.0"), "the other version stays");
   assert.deepEqual(env.web.received, [["DELVER", ["gone", "1.0"]]]);
   assert.deepEqual(env.skip.received, [["DELVER", ["gone", "1.0"]]]);
-  const order = names(env.oracle).filter((n) => ["SKIPVER", "DELVER"].includes(n));
-  assert.deepEqual(order, ["SKIPVER", "DELVER"], "marked deleted first, removed last");
+  assert.deepEqual(seenWhenTold, ["web: skip deleted", "skip: skip deleted"], "marked, not gone");
+  const order = names(env.oracle).filter((n) => ["MARKDEL", "PYPIBATCH"].includes(n));
+  assert.deepEqual(order, ["MARKDEL", "PYPIBATCH"], "marked deleted first, removed last");
+}, {
+  async onQueue(env, queue, _name, data) {
+    const [pkg, ver] = data as [string, string];
+    const [row] = await env.sql.query<{ skip: string }>(
+      "SELECT skip FROM versions WHERE package = $1 AND version = $2",
+      [pkg, ver],
+    );
+    seenWhenTold.push(`${queue}: ${row ? `skip ${row.skip}` : "gone"}`);
+  },
 });
 
 gazerTest("removing a package tells both queues, then deletes it", async (env) => {
@@ -164,8 +179,42 @@ gazerTest("removing a package tells both queues, then deletes it", async (env) =
   assert.equal(await env.db.testPackage("doomed"), false);
   assert.deepEqual(env.web.received, [["DELPKG", "doomed"]], "its pending BOTH was dropped");
   assert.deepEqual(env.skip.received, [["DELPKG", "doomed"]]);
-  const order = names(env.oracle).filter((n) => ["SKIPPKG", "DELPKG", "NEWPKGNAME"].includes(n));
-  assert.deepEqual(order, ["SKIPPKG", "DELPKG"], "no names recorded for a deleted package");
+  const [batch] = env.oracle.received.filter(([n]) => n === "PYPIBATCH").map(([, d]) => d);
+  assert.deepEqual((batch as unknown[])[1], [], "no names recorded for a deleted package");
+  assert.deepEqual(batchesSent(env.oracle), [[
+    ["source", "doomed", "1.0"],
+    ["remove", "doomed", null],
+  ]]);
+  assert.ok(!names(env.oracle).includes("MARKDEL"), "added in the batch: removed in order");
+});
+
+gazerTest("a batch is applied in order: removed, added again, yanked", async (env) => {
+  await env.db.addNewPackage("again", "", "");
+  await env.db.addNewPackageVersion("again", "1.0", new Date(0), "");
+  await env.db.addPackageName("again", "AGAIN", new Date(1000));
+  env.event("Again", null, "remove project");
+  env.event("Again", "1.0", "add cp311 file Again-1.0-cp311-cp311-linux_armv7l.whl");
+  env.event("Again", "1.0", "add source file Again-1.0.tar.gz");
+  env.event("Again", "2.0", "add source file Again-2.0.tar.gz");
+  env.event("Again", "2.0", "yank release");
+  env.event("Again", "2.0", "unyank release");
+  env.event("Again", "2.0", "yank release");
+  const last = env.release();
+  await env.start();
+  await env.stored(last);
+  const got = await rows<{ version: string; skip: string; yanked: boolean }>(
+    env,
+    "SELECT version, skip, yanked FROM versions WHERE package = 'again' ORDER BY version",
+  );
+  assert.deepEqual(got, [
+    { version: "1.0", skip: "", yanked: false },
+    { version: "2.0", skip: "", yanked: true },
+  ]);
+  assert.deepEqual(await env.db.getPackageAliases("again"), ["Again"], "the old names went");
+  assert.deepEqual(env.web.received, [["DELPKG", "again"], ["BOTH", "again"]]);
+  assert.equal(env.gazer.counts.packages, 1, "added again");
+  assert.equal(env.gazer.counts.versions, 2);
+  assert.deepEqual(names(env.oracle).filter((n) => n === "PYPIBATCH").length, 1);
 });
 
 gazerTest("a restart resumes from the stored serial and repeats nothing", async (env) => {
@@ -184,17 +233,51 @@ gazerTest("a restart resumes from the stored serial and repeats nothing", async 
   assert.equal(gazer.counts.events, 1, "only the new event");
   const calls = env.oracle.received.slice(before);
   assert.deepEqual(
-    calls.filter(([n]) => n === "NEWVER").map(([, d]) => {
-      const [pkg, ver, released, skip] = d as [string, string, Date, string];
-      return [pkg, ver, released.getTime(), skip];
-    }),
-    [["two", "1.0", (T0 + 602) * 1000, ""]],
+    calls.filter(([n]) => n === "PYPIBATCH").flatMap(([, d]) =>
+      (d as [[string, string, string, number, null][]])[0].map(([action, pkg, ver, released]) => [
+        action,
+        pkg,
+        ver,
+        released,
+      ])
+    ),
+    [["source", "two", "1.0", (T0 + 602) * 1000]],
   );
   assert.deepEqual(env.web.received, [["BOTH", "one"], ["BOTH", "two"]]);
   const asked = env.pypi.requestsTo("xmlrpc").map((r) => r.serial!);
   assert.ok(asked.some((s) => s > 0 && s === first - 2000), `re-read from ${first} - margin`);
-  const stores = env.oracle.received.filter(([n]) => n === "SETPYPI").map(([, d]) => d as number);
-  assert.deepEqual(stores, [...stores].sort((a, b) => a - b), "the serial never went back");
+  const moves = env.oracle.received.filter(([n]) => n === "PYPIBATCH").map(([, d]) => {
+    const [, , , from, to] = d as [unknown, unknown, unknown, number, number];
+    return [from, to];
+  });
+  for (let i = 0; i < moves.length; i++) {
+    assert.ok(moves[i][1] >= moves[i][0], "the serial never went back");
+    if (i > 0) assert.equal(moves[i][0], moves[i - 1][1], "each batch starts where one ended");
+  }
+  assert.equal(moves[moves.length - 1][1], second);
+});
+
+gazerTest("a batch written but not acknowledged is not written again", async (env) => {
+  const logs = captureLogs("error");
+  try {
+    await env.start();
+    await env.stored(0);
+    env.oracle.loseNextReply("PYPIBATCH");
+    env.event("lost", "1.0", "add source file lost-1.0.tar.gz");
+    env.event("lost", "1.0", "add cp311 file lost-1.0-cp311-cp311-linux_armv7l.whl");
+    const last = env.release();
+    await env.stored(last);
+    await waitFor(() => logs.lines.some((l) => l.includes("batch abandoned")), 2000, "rewind");
+    env.event("after", "1.0", "add source file after-1.0.tar.gz");
+    await env.stored(env.release());
+    assert.deepEqual(batchesSent(env.oracle).filter((b) => b.length), [
+      [["source", "lost", "1.0"]],
+      [["source", "after", "1.0"]],
+    ], "resumed after the batch the database holds");
+    assert.ok(!logs.lines.some((l) => l.includes("expects")), logs.lines.join("\n"));
+  } finally {
+    logs.stop();
+  }
 });
 
 gazerTest("events are applied in time order, not serial order", async (env) => {
@@ -251,13 +334,16 @@ gazerTest(
     try {
       await env.start();
       await env.stored(0);
-      env.oracle.failNext("NEWVER");
+      env.oracle.failNext("PYPIBATCH");
       for (let i = 0; i < 3; i++) env.event(`re${i}`, "1.0", `add source file re${i}-1.0.tar.gz`);
       const last = env.release();
       await env.stored(last);
       const got = await rows<{ package: string }>(env, "SELECT package FROM versions ORDER BY 1");
       assert.deepEqual(got.map((r) => r.package), ["re0", "re1", "re2"]);
       assert.ok(logs.lines.some((l) => l.includes("batch abandoned")), logs.lines.join("\n"));
+      const sent = batchesSent(env.oracle).filter((b) => b.length);
+      assert.equal(sent.length, 2, "sent twice: refused, then replayed whole");
+      assert.deepEqual(sent[0], sent[1]);
     } finally {
       logs.stop();
     }
@@ -343,6 +429,69 @@ gazerTest("a long backlog is applied in slices, hearing QUIT in between", async 
   );
   assert.equal(count, 600);
 });
+
+gazerTest(
+  "QUIT while removals are told writes nothing; the next run replays the batch",
+  async (env) => {
+    await env.db.addNewPackage("many", "", "");
+    for (let i = 0; i < 20; i++) {
+      await env.db.addNewPackageVersion("many", `1.${i}`, new Date(0), "");
+      env.event("many", `1.${i}`, "remove release");
+    }
+    env.event("many", "2.0", "add source file many-2.0.tar.gz");
+    const last = env.release();
+    const gazer = await env.start();
+    await waitFor(() => env.skip.received.length >= 3, 5000, "the removals to be told");
+    await gazer.stop();
+    assert.ok(env.skip.received.length < 20, "QUIT heard between removals");
+    assert.equal(await env.db.getPypiSerial(), 0, "nothing stored");
+    assert.equal(await version(env, "many", "2.0"), null, "nothing written");
+    assert.equal((await env.db.getVersionsDeleted("many")).length, 20, "all marked deleted");
+
+    await env.start();
+    await env.stored(last, 10_000);
+    const left = await rows<{ version: string }>(env, "SELECT version FROM versions");
+    assert.deepEqual(left, [{ version: "2.0" }]);
+    const told = new Set(env.skip.received.map(([, d]) => (d as string[])[1]));
+    assert.equal(told.size, 20, "every removal told (some twice)");
+    assert.equal(batchesSent(env.oracle).filter((b) => b.length).length, 1, "written once");
+  },
+  { onQueue: () => delay(30) },
+);
+
+gazerTest("batches fetched ahead are written in order, each with its own serial", async (env) => {
+  const logs = captureLogs("error");
+  try {
+    await env.db.addNewPackage("ahead", "", "");
+    // 400 s apart, so that each answer of 5 entries releases some (the window is 5 minutes);
+    // removals, whose slow telling gives the next fetch time to finish first.
+    for (let i = 0; i < 20; i++) {
+      await env.db.addNewPackageVersion("ahead", `1.${i}`, new Date(0), "");
+      env.event("ahead", `1.${i}`, "remove release", 400);
+    }
+    const last = env.release();
+    const gazer = await env.start();
+    await waitFor(() => gazer.counts.events > 0, 10_000, "the first batch");
+    env.oracle.failNext("PYPIBATCH"); // a later batch fails while the next one is fetched
+    await env.stored(last, 30_000);
+    const got = await rows<{ n: number }>(env, "SELECT count(*)::int AS n FROM versions");
+    assert.equal(got[0].n, 0);
+    assert.ok(logs.lines.some((l) => l.includes("batch abandoned")), logs.lines.join("\n"));
+    const ends = new Set([0]);
+    const batches = env.oracle.received.filter(([name]) => name === "PYPIBATCH");
+    for (const [, data] of batches) {
+      const [events, , , from, to] = data as [unknown[], unknown, unknown, number, number];
+      assert.ok(events.length ? to > from : to >= from, "a batch moves its own serial on");
+      assert.ok(ends.has(from), `a batch starts at ${from}, where none ended`);
+      assert.ok(events.length <= 5, "one batch per answer");
+      ends.add(to);
+    }
+    assert.ok(ends.has(last));
+    assert.ok(batches.length >= 5, "a batch per fetch (and the failed one again)");
+  } finally {
+    logs.stop();
+  }
+}, { batchSize: 5, onQueue: () => delay(300) });
 
 gazerTest("keeps to 2 requests/s while catching up", async (env) => {
   for (let i = 0; i < 30; i++) env.event(`r${i}`, "1.0", `add source file r${i}-1.0.tar.gz`);

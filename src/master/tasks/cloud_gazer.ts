@@ -1,15 +1,18 @@
 /**
  * CloudGazer: follows PyPI's journal and writes new packages, versions, removals and yanks to
- * the database (piwheels-current §3; the work per event is {@link PyPIWriter}'s).
+ * the database (piwheels-current §3; the work per batch is {@link PyPIWriter}'s).
  *
- * - Starts from the serial stored in the database (GETPYPI) and stores the new one after each
- *   batch (SETPYPI, never backwards), so a restart resumes where the last batch ended.
+ * - Starts from the serial stored in the database (GETPYPI). Each fetch of the journal is one
+ *   batch, written with the new serial in one transaction (PYPIBATCH; the serial never goes
+ *   backwards), so a restart resumes where the last batch ended and nothing is applied twice.
  * - Polls every `pypiInterval(config)` (10 s; 2 s in dev mode). While PyPI has a backlog it goes
- *   on at once, in slices of at most {@link SLICE_MS}, waking itself through an inproc queue so
- *   PAUSE and QUIT are heard between slices. The XML-RPC source keeps to 2 requests/s and backs
- *   off after faults and rate-limit answers (`src/pypi`).
+ *   on at once, fetching the next batch while it writes the last, and waking itself through an
+ *   inproc queue so PAUSE and QUIT are heard between batches, and between removals told to the
+ *   queues when there are many (slices of at most {@link SLICE_MS}). The XML-RPC source keeps
+ *   to 2 requests/s and backs off after faults and rate-limit answers (`src/pypi`).
  * - A failed database write abandons the batch: the task starts again from the stored serial,
- *   as after a restart (every write is idempotent, so replaying is safe).
+ *   as after a restart (the failed batch wrote nothing; marks and queue messages are repeated,
+ *   which is harmless).
  * - The web queue (TheSecretary) and the skip queue (SlaveDriver) are REQ with a timeout: a
  *   missing listener is logged and its messages dropped, never waited for forever.
  * @module
@@ -26,9 +29,9 @@ import {
 } from "../../pypi/mod.ts";
 import { DbClient, type MasterConfig, Task, type TaskOptions } from "../task.ts";
 import { ReqClient } from "../req_client.ts";
-import { type GazerQueues, PyPIWriter } from "../pypi_writer.ts";
+import { type GazerQueues, PyPIWriter, type WriterBatch } from "../pypi_writer.ts";
 
-/** Longest stretch of event handling before the task lets its control queue be read, ms. */
+/** Longest stretch of telling queues of removals before the control queue is read, ms. */
 export const SLICE_MS = 250;
 
 /** Options of {@link CloudGazer} beyond the config (tests and benchmarks). */
@@ -62,9 +65,13 @@ export class CloudGazer extends Task {
   #pypi: PyPIEvents | null = null;
   /** The serial in the database; -1 until read (and again after a failed batch). */
   #stored = -1;
-  /** The batch being applied, and the index of its next event. */
-  #batch: PackageEvent[] | null = null;
-  #next = 0;
+  /** The serial of the last batch finished: stored, and its page rewrites sent. */
+  #finished = -1;
+  /** The batch being applied, and the serial to store with it. */
+  #batch: WriterBatch | null = null;
+  #batchSerial = 0;
+  /** The next batch, fetched from PyPI while this one is written (null: not asked for). */
+  #prefetch: Promise<PackageEvent[]> | null = null;
 
   /** Connect to the oracles and both queues, and schedule the PyPI poll. */
   constructor(context: Context, config: MasterConfig, options: CloudGazerOptions = {}) {
@@ -111,9 +118,9 @@ export class CloudGazer extends Task {
     return this.#writer.counts;
   }
 
-  /** The serial last stored in the database (-1 before the first read). */
+  /** The serial of the last batch stored and its page rewrites sent (-1 before the first read). */
   get storedSerial(): number {
-    return this.#stored;
+    return this.#finished;
   }
 
   /** Make progress: read the state if needed, fetch a batch if none is open, apply a slice. */
@@ -121,8 +128,14 @@ export class CloudGazer extends Task {
     try {
       if (this.#stored < 0) await this.#start();
       if (this.#batch === null) {
-        this.#batch = await this.#pypi!.poll();
-        this.#next = 0;
+        const pypi = this.#pypi!;
+        const fetching = this.#prefetch ?? pypi.poll();
+        this.#prefetch = null;
+        this.#batch = this.#writer.plan(await fetching);
+        this.#batchSerial = pypi.serial;
+        // While PyPI has a backlog, fetch the next batch (and its summaries) while this one is
+        // written: the writes and the fetch no longer wait for each other.
+        if (pypi.more) this.#prefetch = this.#fetchAhead(pypi);
       }
     } catch (error) {
       // The oracle did not answer, or PyPI failed in a way retrying later may fix (a temporary
@@ -137,10 +150,9 @@ export class CloudGazer extends Task {
     }
   }
 
-  /** Read the stored serial and the known packages; follow PyPI from there. */
+  /** Read the stored serial; follow PyPI from there. */
   async #start(): Promise<void> {
     const serial = await this.#db.call("GETPYPI");
-    await this.#writer.load();
     this.#pypi = new PyPIEvents({
       source: this.#source,
       serial,
@@ -148,32 +160,47 @@ export class CloudGazer extends Task {
       // The poll interval paces idle reads; PyPIEvents need not hold back on its own.
       idleMs: 0,
     });
-    this.#stored = serial;
+    this.#stored = this.#finished = serial;
     this.log.info(`PyPI serial = ${serial}`);
   }
 
-  /** Apply events for up to SLICE_MS; at the end of the batch, flush and store the serial. */
-  async #applySlice(pypi: PyPIEvents, batch: PackageEvent[]): Promise<void> {
+  /**
+   * Mark the batch's removals and tell the queues of them (for up to SLICE_MS at a time), then
+   * write the batch with its serial and send the page rewrites it caused.
+   */
+  async #applySlice(pypi: PyPIEvents, batch: WriterBatch): Promise<void> {
     const until = performance.now() + SLICE_MS;
-    while (this.#next < batch.length) {
-      // On QUIT mid-batch the serial stays where it was; the rest is replayed next time.
+    // On QUIT mid-batch the serial stays where it was; the batch is replayed next time.
+    if (this.quitting) return;
+    await this.#writer.mark(batch);
+    while (await this.#writer.tellNext(batch)) {
       if (this.quitting) return;
-      await this.#writer.apply(batch[this.#next++]);
-      if (this.#next < batch.length && performance.now() > until) {
+      if (performance.now() > until) {
         this.#wakeUp();
         return;
       }
     }
-    await this.#writer.flush();
-    if (pypi.serial > this.#stored) {
-      await this.#db.call("SETPYPI", pypi.serial);
-      this.#stored = pypi.serial;
+    if (this.quitting) return;
+    const serial = Math.max(this.#batchSerial, this.#stored);
+    if (batch.events.length || serial > this.#stored) {
+      await this.#writer.commit(batch, this.#stored, serial);
+      this.#stored = serial;
     }
-    if (batch.length) {
-      this.log.info(`applied ${batch.length} events; PyPI serial = ${this.#stored}`);
+    await this.#writer.flushPages();
+    this.#finished = this.#stored;
+    if (batch.events.length) {
+      this.log.info(`applied ${batch.events.length} events; PyPI serial = ${this.#stored}`);
     }
     this.#batch = null;
-    if (pypi.more) this.#wakeUp();
+    if (this.#prefetch || pypi.more) this.#wakeUp();
+  }
+
+  /** Start fetching the batch after the current one; its failure is reported when it is used. */
+  #fetchAhead(pypi: PyPIEvents): Promise<PackageEvent[]> {
+    const fetching = pypi.poll();
+    // Not awaited until the next step (and never after a rewind, which drops it).
+    fetching.catch(() => {});
+    return fetching;
   }
 
   /** Send the page rewrites already gathered (TheSecretary stops after this task). */
@@ -186,6 +213,8 @@ export class CloudGazer extends Task {
     const text = error instanceof Error ? error.message : String(error);
     this.log.error(`batch abandoned (${text}); resuming from PyPI serial ${this.#stored}`);
     this.#batch = null;
+    // A batch fetched ahead follows the abandoned one: the next run fetches it again.
+    this.#prefetch = null;
     this.#stored = -1;
     this.#writer.reset();
   }
