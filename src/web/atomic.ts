@@ -63,6 +63,47 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
 }
 
 /**
+ * Whether `old` is `text` but for the time of writing: where `text` holds `stamp`, `old` may
+ * hold any other text of the same length (an earlier stamp); everywhere else they are equal.
+ */
+export function sameButStamp(old: string, text: string, stamp: string): boolean {
+  if (old.length !== text.length) return false;
+  if (!stamp) return old === text;
+  let from = 0;
+  for (let at = text.indexOf(stamp); at >= 0; at = text.indexOf(stamp, from)) {
+    if (old.slice(from, at) !== text.slice(from, at)) return false;
+    from = at + stamp.length;
+  }
+  return old.slice(from) === text.slice(from);
+}
+
+const decoder = new TextDecoder();
+
+/**
+ * {@link writeFileAtomic}, unless `path` holds `text` already apart from the time of writing
+ * (`stamp`, see {@link sameButStamp}); true if it wrote. An unchanged page keeps its mtime, so
+ * web caches and mirrors keep their copies, and a rebuild of the whole site costs a read per
+ * unchanged page instead of a create, a rename and a freed inode, which is what a busy disk is
+ * slow at. The page's own "last updated" then says when its content last changed.
+ */
+export function writeTextIfChanged(path: string, text: string, stamp = ""): boolean {
+  const data = encoder.encode(text);
+  let old: Uint8Array | null = null;
+  try {
+    old = Deno.readFileSync(path);
+  } catch {
+    // Missing or unreadable: writing replaces it (or reports why it cannot).
+  }
+  if (
+    old !== null && old.length === data.length && sameButStamp(decoder.decode(old), text, stamp)
+  ) {
+    return false;
+  }
+  writeFileAtomic(path, data);
+  return true;
+}
+
+/**
  * Create `path` with `data` atomically, only if nothing is there (a hard link never replaces);
  * throws `Deno.errors.AlreadyExists` otherwise. Build logs are written once, like this.
  */
