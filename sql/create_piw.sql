@@ -1234,10 +1234,15 @@ $sql$;
 -- skip (the version's, else the package's), yanked, queuedAbi, builds, files, abis}]}, releases
 -- newest first. abis maps each build ABI to {status: success|fail|skip|pending, buildId}; apt
 -- dependencies leave out what the builder ABI's OS image has preinstalled.
+-- PL/pgSQL, not SQL: a SQL function's body is planned again on every call (some 20 ms for this
+-- query, 20 times its run time), where PL/pgSQL keeps the plan for the session, and the scribe
+-- asks once per package (100,000 times in a full rebuild) on the oracles' long-lived connections.
 CREATE FUNCTION get_project_data(pkg VARCHAR) RETURNS JSON
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = public, pg_temp
-AS $sql$
+AS $fn$
+BEGIN
+    RETURN (
     WITH pkg_builds AS (
         SELECT * FROM builds WHERE package = pkg
     ),
@@ -1355,8 +1360,9 @@ AS $sql$
         ), '[]')
     )
     FROM packages p
-    WHERE p.package = pkg
-$sql$;
+    WHERE p.package = pkg);
+END;
+$fn$;
 
 -- Files of one package's successful builds: what its simple index lists.
 CREATE FUNCTION get_package_files(pkg VARCHAR) RETURNS TABLE (

@@ -126,6 +126,13 @@ const master: CommandSpec<"master"> = {
         "defaults",
     },
     {
+      flags: "--site-url <URL>",
+      help: "The public address of the website, from which the absolute URLs it contains " +
+        "(sitemaps, project JSON, the install instructions) are made",
+      kind: "origin",
+      default: "https://www.piwheels.org",
+    },
+    {
       flags: "--pypi-xmlrpc <URL>",
       help: "The URL of the PyPI XML-RPC service",
       default: "https://pypi.org/pypi",

@@ -50,6 +50,8 @@ export interface MasterOptions extends LoggingOptions {
   outputPath: string;
   /** `--dev-mode`: shorter timeouts, new packages skipped, debug logging. */
   devMode: boolean;
+  /** `--site-url URL`: the site's origin, no trailing slash (default `https://www.piwheels.org`). */
+  siteUrl: string;
   /** `--pypi-xmlrpc URL` (default `https://pypi.org/pypi`). */
   pypiXmlrpc: string;
   /** `--pypi-simple URL` (default `https://pypi.org/simple`). */

@@ -15,7 +15,8 @@ export type ValueKind =
   | "datetime"
   | "int"
   | "flag"
-  | "list";
+  | "list"
+  | "origin";
 
 const SIZE_UNITS: Record<string, number> = {
   "": 1,
@@ -85,6 +86,30 @@ export function parseList(text: string): string[] {
   return inner.split(",").map((item) => item.trim()).filter((item) => item !== "");
 }
 
+/**
+ * Parse a web site's origin (`http` or `https`, a host and perhaps a port, nothing after): the
+ * site URL that absolute links are made from. The result has no trailing slash.
+ * @example
+ * parseOrigin("https://piw.example.org/"); // "https://piw.example.org"
+ */
+export function parseOrigin(text: string): string {
+  const problem = `invalid site URL '${text}': expected an http(s) origin such as ` +
+    "https://www.piwheels.org (no path, query or fragment)";
+  let url: URL;
+  try {
+    url = new URL(text.trim());
+  } catch {
+    throw new UsageError(problem);
+  }
+  // The pages link to /simple/... from the root, so a path prefix could not work.
+  const plain = url.pathname === "/" && !url.search && !url.hash && !url.username &&
+    !url.password && !text.trim().endsWith("?") && !text.trim().endsWith("#");
+  if ((url.protocol !== "http:" && url.protocol !== "https:") || !url.hostname || !plain) {
+    throw new UsageError(problem);
+  }
+  return url.origin;
+}
+
 /** Expand a leading `~` to the home directory, as piwheels does for paths. */
 export function expandHome(path: string, home = Deno.env.get("HOME")): string {
   if (home && (path === "~" || path.startsWith("~/"))) return home + path.slice(1);
@@ -110,6 +135,8 @@ export function convertValue(kind: ValueKind, text: string): unknown {
       return parseFlag(text);
     case "path":
       return expandHome(text);
+    case "origin":
+      return parseOrigin(text);
     case "string":
     case "list":
       return text;

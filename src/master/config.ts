@@ -6,6 +6,7 @@
 import type { MasterOptions } from "../cli/options.ts";
 import type { LogLevel } from "../log.ts";
 import { parseDsn } from "../db/dsn.ts";
+import { DEFAULT_SITE_URL } from "../web/site.ts";
 
 /** Logging settings a Worker re-applies, since each Worker has its own copy of `src/log.ts`. */
 export interface LoggingConfig {
@@ -31,6 +32,8 @@ export interface MasterConfig {
   outputPath: string;
   /** `--dev-mode`: shorter timers, new packages skipped. */
   devMode: boolean;
+  /** The website's public origin (`--site-url`), for every absolute URL the pages hold. */
+  siteUrl: string;
   pypiXmlrpc: string;
   pypiSimple: string;
   pypiJson: string;
@@ -77,6 +80,7 @@ const DEFAULTS: MasterConfig = {
   dbEngine: "postgres",
   outputPath: "/var/www",
   devMode: false,
+  siteUrl: DEFAULT_SITE_URL,
   pypiXmlrpc: "https://pypi.org/pypi",
   pypiSimple: "https://pypi.org/simple",
   pypiJson: "https://pypi.org/pypi",
@@ -129,6 +133,7 @@ export function configFromOptions(options: MasterOptions, outputPath: string): M
     dsn: options.dsn,
     outputPath,
     devMode: options.devMode,
+    siteUrl: options.siteUrl,
     pypiXmlrpc: options.pypiXmlrpc,
     pypiSimple: options.pypiSimple,
     pypiJson: options.pypiJson,

@@ -4,6 +4,13 @@
  * target (rename within a directory is atomic on POSIX file systems). The calls are synchronous:
  * the scribe writes one thing at a time, and the sync ops are several times cheaper per file
  * than their async twins, which matters when 100,000 projects are rewritten.
+ *
+ * Nothing here calls fsync, on purpose. Atomicity against readers needs only the rename; fsync
+ * adds durability across a power cut, and costs a journal commit per file (a full rewrite makes
+ * 400,000 files). Everything written here is regenerable from the database (`piw rebuild`),
+ * so a page lost or emptied by a crash is repaired by rewriting it. Wheels are different: they
+ * cannot be regenerated, and FileJuggler publishes them (`src/master/publish.ts`), not these
+ * helpers.
  * @module
  */
 
@@ -30,16 +37,11 @@ function writeTemp(path: string, data: Uint8Array): string {
   for (;;) {
     const temp = `${dir}/.${base}.${Math.random().toString(36).slice(2, 10)}.tmp`;
     try {
+      // Deno applies `mode` with fchmod after opening ("always applied"), so the umask cannot
+      // mask it and no separate chmod is needed: one metadata write less per file.
       Deno.writeFileSync(temp, data, { createNew: true, mode: FILE_MODE });
     } catch (error) {
       if (error instanceof Deno.errors.AlreadyExists) continue;
-      throw error;
-    }
-    try {
-      // The mode given at creation is masked by the umask; published files must be 0644.
-      Deno.chmodSync(temp, FILE_MODE);
-    } catch (error) {
-      removeFile(temp);
       throw error;
     }
     return temp;
@@ -58,6 +60,47 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
     removeFile(temp);
     throw error;
   }
+}
+
+/**
+ * Whether `old` is `text` but for the time of writing: where `text` holds `stamp`, `old` may
+ * hold any other text of the same length (an earlier stamp); everywhere else they are equal.
+ */
+export function sameButStamp(old: string, text: string, stamp: string): boolean {
+  if (old.length !== text.length) return false;
+  if (!stamp) return old === text;
+  let from = 0;
+  for (let at = text.indexOf(stamp); at >= 0; at = text.indexOf(stamp, from)) {
+    if (old.slice(from, at) !== text.slice(from, at)) return false;
+    from = at + stamp.length;
+  }
+  return old.slice(from) === text.slice(from);
+}
+
+const decoder = new TextDecoder();
+
+/**
+ * {@link writeFileAtomic}, unless `path` holds `text` already apart from the time of writing
+ * (`stamp`, see {@link sameButStamp}); true if it wrote. An unchanged page keeps its mtime, so
+ * web caches and mirrors keep their copies, and a rebuild of the whole site costs a read per
+ * unchanged page instead of a create, a rename and a freed inode, which is what a busy disk is
+ * slow at. The page's own "last updated" then says when its content last changed.
+ */
+export function writeTextIfChanged(path: string, text: string, stamp = ""): boolean {
+  const data = encoder.encode(text);
+  let old: Uint8Array | null = null;
+  try {
+    old = Deno.readFileSync(path);
+  } catch {
+    // Missing or unreadable: writing replaces it (or reports why it cannot).
+  }
+  if (
+    old !== null && old.length === data.length && sameButStamp(decoder.decode(old), text, stamp)
+  ) {
+    return false;
+  }
+  writeFileAtomic(path, data);
+  return true;
 }
 
 /**

@@ -71,6 +71,11 @@ function pipLink(name: string): { name: string; href: string | null } {
   };
 }
 
+/** The project page's "last updated" text for a page written at `now`. */
+export function projectStamp(now: Date): string {
+  return formatMinute(now);
+}
+
 /** The view of a project page. */
 export function projectView(
   data: ProjectData,
@@ -134,7 +139,7 @@ export function projectView(
     hasReleases: releases.length > 0,
     versionCount: releases.length,
     fileCount,
-    timestamp: formatMinute(now),
+    timestamp: projectStamp(now),
   };
 }
 

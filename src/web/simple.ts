@@ -29,12 +29,17 @@ export interface ListedRelease {
   files: ListedFile[];
 }
 
+/** The timestamp comment of a simple page written at `now`. */
+export function simpleStamp(now: Date): string {
+  return now.toISOString();
+}
+
 /** The root index (HTML): one link per project, relative, ending in `/` as PEP 503 wants. */
 export function renderSimpleRoot(templates: Templates, packages: string[], now: Date): string {
   return templates.render("simple_root", {
     apiVersion: API_VERSION,
     packages,
-    timestamp: now.toISOString(),
+    timestamp: simpleStamp(now),
   });
 }
 
@@ -64,7 +69,7 @@ export function renderSimpleProject(
       yanked: f.yanked,
       metadata: f.metadataHash,
     })),
-    timestamp: now.toISOString(),
+    timestamp: simpleStamp(now),
   });
 }
 

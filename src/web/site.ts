@@ -27,6 +27,7 @@ import {
   removeTree,
   symlinkOnce,
   writeFileAtomic,
+  writeTextIfChanged,
 } from "./atomic.ts";
 import { Templates } from "./templates.ts";
 import { DELETED, indexProject } from "./files.ts";
@@ -38,8 +39,9 @@ import {
   renderSimpleRoot,
   simpleProjectJson,
   simpleRootJson,
+  simpleStamp,
 } from "./simple.ts";
-import { projectJson, renderProjectPage } from "./project.ts";
+import { projectJson, projectStamp, renderProjectPage } from "./project.ts";
 import { StatsHistory } from "./charts.ts";
 import { renderHome, sampleOf } from "./home.ts";
 import { renderSitemaps } from "./sitemap.ts";
@@ -235,6 +237,7 @@ export class WebSite {
     let present = new Set<string>();
     // A directory just made is empty: no need to list it.
     if (what.simple && !this.#realDir(simpleDir)) present = listDir(simpleDir);
+    const simpleExisted = present.has("index.html");
     const releases: ListedRelease[] = [];
     for (const r of index.releases) {
       const files: ListedFile[] = [];
@@ -255,11 +258,15 @@ export class WebSite {
       releases.push({ release: r.release, files });
     }
     if (what.simple) {
-      writeFileAtomic(
-        `${simpleDir}/index.html`,
-        renderSimpleProject(this.templates, pkg, releases, now),
-      );
-      writeFileAtomic(`${simpleDir}/index.json`, simpleProjectJson(pkg, releases));
+      const html = renderSimpleProject(this.templates, pkg, releases, now);
+      const json = simpleProjectJson(pkg, releases);
+      if (simpleExisted) {
+        writeTextIfChanged(`${simpleDir}/index.html`, html, simpleStamp(now));
+        writeTextIfChanged(`${simpleDir}/index.json`, json);
+      } else {
+        writeFileAtomic(`${simpleDir}/index.html`, html);
+        writeFileAtomic(`${simpleDir}/index.json`, json);
+      }
       if (!this.#packages.has(pkg)) {
         // Written by flushSimpleRoot, not here: a burst of new packages would otherwise
         // rewrite the whole root index once per package.
@@ -270,16 +277,18 @@ export class WebSite {
     }
     if (what.project) {
       const projectDir = `${this.root}/project/${pkg}`;
-      this.#realDir(projectDir);
+      // Pages in a directory made just now are new: no old page to compare with.
+      const fresh = this.#realDir(projectDir);
       this.#realDir(`${projectDir}/json`);
-      writeFileAtomic(
-        `${projectDir}/index.html`,
-        renderProjectPage(this.templates, data, releases, now),
-      );
-      writeFileAtomic(
-        `${projectDir}/json/index.json`,
-        projectJson(data, releases, { siteUrl: this.siteUrl }),
-      );
+      const html = renderProjectPage(this.templates, data, releases, now);
+      const json = projectJson(data, releases, { siteUrl: this.siteUrl });
+      if (fresh) {
+        writeFileAtomic(`${projectDir}/index.html`, html);
+        writeFileAtomic(`${projectDir}/json/index.json`, json);
+      } else {
+        writeTextIfChanged(`${projectDir}/index.html`, html, projectStamp(now));
+        writeTextIfChanged(`${projectDir}/json/index.json`, json);
+      }
       this.#linkAliases(pkg, data.aliases);
     }
     return releases;

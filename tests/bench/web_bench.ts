@@ -5,16 +5,25 @@
  * scribe's own `WebSite`. Target: under 2 minutes. Wheels are not on disk, so no `.metadata`
  * is extracted (each file still costs the two stats that look for it).
  *
- * Run: `deno run -A tests/bench/web_bench.ts [--packages N] [--dir PARENT] [--baseline] [--keep]`
+ * Run: `deno run -A tests/bench/web_bench.ts [--packages N] [--dir PARENT] [--baseline]
+ * [--rewrite] [--db DSN] [--keep]`
  * (`--baseline` makes the same directories and atomic writes with fixed content: the disk's
  * share of the figure).
+ * (`--rewrite` then writes everything a second time, an hour later by the site's clock, as
+ * `piw rebuild` does on a live site: pages whose content has not changed are left alone.)
+ * (`--db DSN` takes each project's data from a database, one `getProjectData` per package as
+ * the scribe asks for it, instead of generating it: e.g. the database `db_bench.ts` keeps
+ * with `PIW_BENCH_KEEP=1 PIW_BENCH_PACKAGES=100000 PIW_BENCH_VERSIONS=300000
+ * PIW_BENCH_BUILDS=450000 PIW_BENCH_ABIS=2`; the figure then includes the queries.)
  * (`--dir /dev/shm` measures piw rather than the disk: on a busy disk, creating 400,000 files
  * and 300,000 directories costs more than rendering them).
  * @module
  */
 import type { ProjectData, ProjectFile, ProjectRelease } from "../../src/db/types.ts";
 import { makeRealDir, WebSite, writeFileAtomic } from "../../src/web/mod.ts";
+import { cpuUsage } from "node:process";
 import { configureLogging } from "../../src/log.ts";
+import { type Database, openDatabase } from "../../src/db/mod.ts";
 
 /** What one run measured. */
 export interface WebBenchResult {
@@ -26,6 +35,35 @@ export interface WebBenchResult {
   /** Of which rendering and writing the projects. */
   projectSeconds: number;
   packagesPerSecond: number;
+  /** Of the project seconds, waiting for the database (`--db` only). */
+  dbSeconds: number;
+  /**
+   * CPU seconds the process used (user + system, all threads): on a machine shared with other
+   * work, a steadier figure than the wall-clock seconds.
+   */
+  cpuSeconds: number;
+}
+
+/** Where each project's data comes from. */
+export interface ProjectSource {
+  /** The package names, in writing order. */
+  packages: string[];
+  /** The data of package `packages[i]`. */
+  project(i: number): Promise<ProjectData | null>;
+}
+
+/** `count` synthetic projects. */
+export function syntheticSource(count: number): ProjectSource {
+  return {
+    packages: Array.from({ length: count }, (_, i) => `package-${i}`),
+    project: (i) => Promise.resolve(syntheticProject(i)),
+  };
+}
+
+/** The first `count` packages of a database, each fetched as the scribe fetches it. */
+export async function databaseSource(db: Database, count: number): Promise<ProjectSource> {
+  const packages = [...await db.getAllPackages()].sort().slice(0, count);
+  return { packages, project: (i) => db.getProjectData(packages[i]) };
 }
 
 const ABIS = ["cp39", "cp311", "cp313"];
@@ -90,26 +128,42 @@ export function syntheticProject(i: number): ProjectData {
   };
 }
 
-/** Write `packages` synthetic projects under `root` and time it. */
-export async function runWebBench(packages: number, root: string): Promise<WebBenchResult> {
-  const site = new WebSite({ outputPath: root, siteUrl: "https://example.org" });
+/**
+ * Write every project of `source` under `root` and time it (`now`: the site's clock, so a
+ * second run can be an hour later).
+ */
+export async function runWebBench(
+  source: ProjectSource,
+  root: string,
+  now?: () => Date,
+): Promise<WebBenchResult> {
+  const packages = source.packages.length;
+  const site = new WebSite({ outputPath: root, siteUrl: "https://example.org", now });
   site.setup();
   // As the scribe starts: the package cache holds every known package (ALLPKGS).
-  site.setPackages(Array.from({ length: packages }, (_, i) => `package-${i}`));
+  site.setPackages(source.packages);
+  let dbSeconds = 0;
+  const cpuStart = cpuUsage();
   const start = performance.now();
   for (let i = 0; i < packages; i++) {
-    await site.writeProject(syntheticProject(i), { simple: true, project: true });
+    const asked = performance.now();
+    const data = await source.project(i);
+    dbSeconds += (performance.now() - asked) / 1000;
+    if (data) await site.writeProject(data, { simple: true, project: true });
   }
   const projectSeconds = (performance.now() - start) / 1000;
   site.writeSimpleRoot();
   site.writeSitemaps();
   const seconds = (performance.now() - start) / 1000;
+  const cpu = cpuUsage(cpuStart);
   return {
     packages,
     files: packages * 4 + 2 + Math.ceil(packages / 50_000) + 2,
     seconds,
     projectSeconds,
     packagesPerSecond: packages / seconds,
+    dbSeconds,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
   };
 }
 
@@ -150,13 +204,32 @@ if (import.meta.main) {
           `content in ${seconds.toFixed(1)} s (the filesystem's share)`,
       );
     } else {
-      const r = await runWebBench(packages, root);
-      console.log(
-        `web: ${r.packages} packages (3 releases x 4 files), ${r.files} files written to ` +
-          `${root} in ${r.seconds.toFixed(1)} s (projects ${r.projectSeconds.toFixed(1)} s, ` +
-          `${r.packagesPerSecond.toFixed(0)} packages/s); target 120 s: ` +
-          (r.seconds <= 120 ? "met" : "MISSED"),
-      );
+      const dsn = option("--db");
+      const db = dsn ? await openDatabase(dsn) : null;
+      try {
+        const source = db ? await databaseSource(db, packages) : syntheticSource(packages);
+        const what = db
+          ? `packages of ${dsn!.replace(/:[^:@/]*@/, "@")}`
+          : "packages (3 releases x 4 files)";
+        const report = (label: string, r: WebBenchResult) =>
+          console.log(
+            `web${label}: ${r.packages} ${what}, ${r.files} files written to ` +
+              `${root} in ${r.seconds.toFixed(1)} s (projects ${r.projectSeconds.toFixed(1)} s` +
+              (db ? `, of which database ${r.dbSeconds.toFixed(1)} s` : "") +
+              `, ${r.packagesPerSecond.toFixed(0)} packages/s, CPU ${
+                r.cpuSeconds.toFixed(1)
+              } s); ` +
+              "target 120 s: " +
+              (r.seconds <= 120 ? "met" : "MISSED"),
+          );
+        report("", await runWebBench(source, root));
+        if (args.includes("--rewrite")) {
+          const later = new Date(Date.now() + 3_600_000);
+          report(" (rewrite)", await runWebBench(source, root, () => later));
+        }
+      } finally {
+        await db?.close();
+      }
     }
   } finally {
     if (args.includes("--keep")) console.log(`output kept in ${root}`);

@@ -52,6 +52,7 @@ const DOCUMENTED: Record<string, [string, string][]> = {
   master: [
     ["-d, --dsn <DSN>", "postgres:///piwheels"],
     ["-o, --output-path <PATH>", "/var/www"],
+    ["--site-url <URL>", "https://www.piwheels.org"],
     ["--pypi-xmlrpc <URL>", "https://pypi.org/pypi"],
     ["--pypi-simple <URL>", "https://pypi.org/simple"],
     ["--pypi-json <URL>", "https://pypi.org/pypi"],

@@ -16,6 +16,7 @@ Deno.test("piw master runs with the documented defaults", async () => {
     dsn: "postgres:///piwheels",
     outputPath: "/var/www",
     devMode: false,
+    siteUrl: "https://www.piwheels.org",
     pypiXmlrpc: "https://pypi.org/pypi",
     pypiSimple: "https://pypi.org/simple",
     pypiJson: "https://pypi.org/pypi",
@@ -209,4 +210,30 @@ Deno.test("piw sense --rotate is a number from the allowed set", async () => {
 Deno.test("piw initdb options", async () => {
   const o = (await run(["initdb", "-d", "postgres://su@db/piw", "-u", "piw", "-y"])).options!;
   assertEquals([o.dsn, o.user, o.yes, o.debug], ["postgres://su@db/piw", "piw", true, false]);
+});
+
+Deno.test("piw master --site-url takes an origin, from the command line or a file", async () => {
+  const cli = await run(["master", "--site-url", "https://piw.example.org/"]);
+  assertEquals(cli.code, 0);
+  assertEquals(cli.options!.siteUrl, "https://piw.example.org");
+  const dir = await Deno.makeTempDir({ prefix: "piw-cli-site-" });
+  try {
+    await Deno.writeTextFile(`${dir}/piw.conf`, "[master]\nsite_url = http://localhost:8080\n");
+    const file = await run(["master"], { env: { PIW_CONFIG_PATHS: `${dir}/piw.conf` } });
+    assertEquals(file.stderr, "");
+    assertEquals(file.options!.siteUrl, "http://localhost:8080");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("piw master refuses a site URL that is not an http(s) origin", async () => {
+  for (const bad of ["www.example.org", "ftp://example.org", "https://example.org/piw", ""]) {
+    const result = await run(["master", `--site-url=${bad}`]);
+    assertEquals(result.code, 2, bad);
+    assertEquals(result.command, undefined);
+    const first = result.stderr.split("\n")[0];
+    assertStringIncludes(first, `--site-url`);
+    assertStringIncludes(first, `invalid site URL '${bad}'`);
+  }
 });

@@ -3,6 +3,7 @@ import {
   expandHome,
   parseFlag,
   parseList,
+  parseOrigin,
   parseSize,
   parseTimestamp,
 } from "../../src/cli/values.ts";
@@ -41,4 +42,23 @@ Deno.test("expandHome expands only a leading ~", () => {
   assertEquals(expandHome("~", "/home/piw"), "/home/piw");
   assertEquals(expandHome("/srv/~x", "/home/piw"), "/srv/~x");
   assertEquals(expandHome("~other/x", "/home/piw"), "~other/x");
+});
+
+Deno.test("parseOrigin keeps an http(s) origin and refuses anything more or less", () => {
+  assertEquals(parseOrigin("https://piw.example.org"), "https://piw.example.org");
+  assertEquals(parseOrigin(" https://PIW.example.org/ "), "https://piw.example.org");
+  assertEquals(parseOrigin("http://localhost:8080/"), "http://localhost:8080");
+  for (
+    const bad of [
+      "",
+      "piw.example.org",
+      "ftp://piw.example.org",
+      "https://piw.example.org/piw",
+      "https://piw.example.org/?x=1",
+      "https://piw.example.org/#top",
+      "https://user:pw@piw.example.org",
+    ]
+  ) {
+    assertThrows(() => parseOrigin(bad), UsageError);
+  }
 });

@@ -38,6 +38,20 @@ async function request<N extends keyof typeof theScribeProtocol.recv & string>(
   assert.equal(decodeMessage(toScribe, reply[0]).name, "DONE");
 }
 
+/** Every HTML, JSON and XML file under `root`, by path relative to it. */
+function textFiles(root: string, dir = ""): Map<string, string> {
+  const found = new Map<string, string>();
+  for (const entry of Deno.readDirSync(`${root}/${dir}`)) {
+    const path = dir ? `${dir}/${entry.name}` : entry.name;
+    if (entry.isDirectory) {
+      for (const [p, text] of textFiles(root, path)) found.set(p, text);
+    } else if (entry.isFile && /\.(html|json|xml)$/.test(entry.name)) {
+      found.set(path, Deno.readTextFileSync(`${root}/${path}`));
+    }
+  }
+  return found;
+}
+
 function stats(): MasterStats {
   return [
     new Date(),
@@ -96,9 +110,9 @@ for (const kind of ENGINES) {
     sanitizeResources: false,
     async fn() {
       await withMaster(kind, async ({ context, config, out, fx }) => {
+        // The site URL comes from the config, as `piw master --site-url` sets it.
         const scribe = await startTask(
-          new TheScribe(context, config, {
-            siteUrl: "https://piw.example.org",
+          new TheScribe(context, { ...config, siteUrl: "https://piw.example.org" }, {
             rootIntervalMs: 50,
           }),
         );
@@ -153,6 +167,16 @@ for (const kind of ENGINES) {
             ["foo-bar", 3, 30],
             ["other", 0, 0],
           ]);
+
+          // Every absolute URL written uses the configured site, none the default.
+          const texts = textFiles(out);
+          assert.ok(texts.size > 10);
+          for (const [path, text] of texts) {
+            assert.ok(!text.includes("www.piwheels.org"), `${path} names www.piwheels.org`);
+          }
+          for (const path of ["sitemap.xml", "sitemap1.xml", "faq.html", "index.html"]) {
+            assert.ok(texts.get(path)?.includes("https://piw.example.org/"), path);
+          }
 
           await request(client, "LOG", [15712701, "build output"]);
           assert.equal(

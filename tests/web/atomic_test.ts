@@ -3,9 +3,11 @@ import {
   FILE_MODE,
   makeRealDir,
   removeFile,
+  sameButStamp,
   symlinkOnce,
   writeFileAtomic,
   writeFileExclusive,
+  writeTextIfChanged,
 } from "../../src/web/mod.ts";
 
 function tempDir(): string {
@@ -142,6 +144,36 @@ Deno.test("symlinkOnce makes a relative link and leaves an existing entry alone"
     assert.equal(Deno.readLinkSync(`${dir}/Foo`), "foo");
     assert.equal(removeFile(`${dir}/Foo`), true);
     assert.equal(removeFile(`${dir}/Foo`), false);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("sameButStamp lets only the stamp's places differ", () => {
+  const stamp = "2024-06-01 12:05";
+  const text = `<p>a</p><!-- ${stamp} --><p>b</p><!-- ${stamp} -->`;
+  assert.ok(sameButStamp(text.replaceAll(stamp, "2023-01-01 00:00"), text, stamp));
+  assert.ok(sameButStamp(text, text, ""));
+  assert.ok(!sameButStamp(text.replace("<p>a", "<p>x"), text, stamp));
+  assert.ok(!sameButStamp(text.replace("<p>b", "<p>x"), text, stamp));
+  assert.ok(!sameButStamp(text + " ", text, stamp));
+  assert.ok(!sameButStamp(text.replaceAll(stamp, "2023-01-01 00:00"), text, ""));
+});
+
+Deno.test("writeTextIfChanged leaves a file holding the same text (but for the stamp) alone", () => {
+  const dir = tempDir();
+  const path = `${dir}/index.html`;
+  try {
+    assert.equal(writeTextIfChanged(path, "<p>one</p><!-- 2024-01-01 -->", "2024-01-01"), true);
+    const first = Deno.statSync(path);
+    assert.equal(writeTextIfChanged(path, "<p>one</p><!-- 2024-02-02 -->", "2024-02-02"), false);
+    assert.equal(Deno.statSync(path).ino, first.ino);
+    assert.equal(Deno.readTextFileSync(path), "<p>one</p><!-- 2024-01-01 -->");
+    assert.equal(writeTextIfChanged(path, "<p>two</p><!-- 2024-02-02 -->", "2024-02-02"), true);
+    assert.notEqual(Deno.statSync(path).ino, first.ino);
+    assert.equal(Deno.readTextFileSync(path), "<p>two</p><!-- 2024-02-02 -->");
+    assert.equal(Deno.statSync(path).mode! & 0o777, FILE_MODE);
+    assert.deepEqual(names(dir), ["index.html"]);
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }

@@ -16,7 +16,7 @@ import {
   theScribeProtocol,
 } from "../../protocols/mod.ts";
 import { isCanonicalName } from "../../wheel/mod.ts";
-import { DEFAULT_SITE_URL, type ProjectWrite, toProjectData, WebSite } from "../../web/mod.ts";
+import { type ProjectWrite, toProjectData, WebSite } from "../../web/mod.ts";
 import { DbClient, type MasterConfig, Task, type TaskOptions } from "../task.ts";
 
 type ScribeMessage = MessageOf<typeof theScribeProtocol.recv>;
@@ -27,19 +27,8 @@ const PROJECT: ProjectWrite = { simple: false, project: true };
 
 /** Options of {@link TheScribe}. */
 export interface ScribeOptions extends TaskOptions {
-  /**
-   * The site's public origin for absolute URLs (sitemaps, project JSON). Default: the
-   * config's `siteUrl` if it has one, else {@link DEFAULT_SITE_URL}.
-   */
-  siteUrl?: string;
   /** How often a changed root index is rewritten, ms (default 1 s). */
   rootIntervalMs?: number;
-}
-
-/** The site origin from a config that may carry one (`siteUrl`), else the default. */
-export function siteUrlOf(config: MasterConfig): string {
-  const url = (config as MasterConfig & { siteUrl?: unknown }).siteUrl;
-  return typeof url === "string" && url ? url : DEFAULT_SITE_URL;
 }
 
 /** The web output writer (Pauseable). */
@@ -54,7 +43,7 @@ export class TheScribe extends Task {
     super(context, config, options);
     this.site = new WebSite({
       outputPath: config.outputPath,
-      siteUrl: options.siteUrl ?? siteUrlOf(config),
+      siteUrl: config.siteUrl,
       log: this.log,
     });
     const queue = this.socket("REP", { hwm: 100 });
