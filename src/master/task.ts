@@ -87,6 +87,15 @@ interface Closeable {
   close(): void | Promise<void>;
 }
 
+/** Remove an ipc socket file, if it is still there. */
+function removeSocketFile(path: string): void {
+  try {
+    Deno.removeSync(path);
+  } catch {
+    // Already gone (or never created): nothing to clean up.
+  }
+}
+
 /** A periodic handler and when it is next due (performance.now() ms). */
 interface Interval {
   ms: number;
@@ -142,10 +151,19 @@ export abstract class Task {
     return this.#quitting;
   }
 
-  /** A socket (options as `Context.socket`: hwm, linger, …) closed when the task ends. */
+  /**
+   * A socket (options as `Context.socket`: hwm, linger, …) closed when the task ends; the ipc
+   * socket files it bound are removed then too (libzmq leaves them behind).
+   */
   protected socket(type: SocketType, options: SocketOptions = {}): Socket {
     const socket = this.context.socket(type, options);
-    this.#closeables.push({ close: () => socket.close() });
+    this.#closeables.push({
+      close: () => {
+        const files = socket.boundEndpoints.filter((e) => e.startsWith("ipc://"));
+        socket.close();
+        for (const file of files) removeSocketFile(file.slice("ipc://".length));
+      },
+    });
     return socket;
   }
 
