@@ -127,6 +127,9 @@ export abstract class Task {
 
   #closeables: Closeable[] = [];
   #handlers = new Map<Socket, Handler>();
+  /** The keys of `#handlers`, kept as an array for the poll loop. */
+  #sockets: Socket[] = [];
+  #logger: Logger | null = null;
   #intervals: Interval[] = [];
   #control: Socket | null = null;
   #quitter: Socket | null = null;
@@ -143,7 +146,11 @@ export abstract class Task {
 
   /** The logger `master.<name>`. */
   get log(): Logger {
-    return getLogger(`master.${this.name}`);
+    if (this.#logger) return this.#logger;
+    const logger = getLogger(`master.${this.name}`);
+    // Not cached while a subclass's field initialisers have yet to set `name`.
+    if (this.name !== undefined) this.#logger = logger;
+    return logger;
   }
 
   /** Whether `quit()` was called or QUIT received. */
@@ -179,6 +186,7 @@ export abstract class Task {
    */
   protected register(socket: Socket, handler: Handler): void {
     this.#handlers.set(socket, handler);
+    this.#sockets = [...this.#handlers.keys()];
   }
 
   /**
@@ -288,7 +296,7 @@ export abstract class Task {
       }
     }
     if (this.#quitting) return;
-    const sockets = this.#blocked() ? [this.#control!] : [...this.#handlers.keys()];
+    const sockets = this.#blocked() ? [this.#control!] : this.#sockets;
     const ready = await this.#poller.poll(sockets, Math.ceil(timeout));
     for (const socket of ready) {
       const handler = this.#handlers.get(socket)!;

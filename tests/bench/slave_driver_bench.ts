@@ -12,7 +12,8 @@
  *   runs from the actual send time; how late sends left their schedule is shown beside it.
  * Target: ≥ 5,000 req/s and p99 < 10 ms at N = 100.
  *
- * Run: `deno run -A tests/bench/slave_driver_bench.ts [--quick]`. The same file is the Worker
+ * Run: `deno run -A tests/bench/slave_driver_bench.ts [--quick] [--log-file]` (--log-file: the
+ * SlaveDriver also logs at info level to a file, as `piw master -l FILE` does). The same file is the Worker
  * script (it runs the SlaveDriver) and the client process (`--client ENDPOINT N SECONDS RATE`).
  * @module
  */
@@ -176,15 +177,17 @@ async function client(endpoint: string, n: number, seconds: number, rate: number
 /** The Worker: a SlaveDriver with an in-memory database and a long build queue. */
 function serve(): void {
   const scope = self as unknown as {
-    onmessage: (event: MessageEvent<bigint | "quit">) => void;
+    onmessage: (event: MessageEvent<{ handle: bigint; logFile: string } | "quit">) => void;
     postMessage(data: unknown): void;
   };
   let quit = () => {};
   scope.onmessage = async ({ data }) => {
     if (data === "quit") return quit();
     const { SlaveDriver } = await import("../../src/master/tasks/slave_driver.ts");
-    configureLogging({ level: "error" });
-    const context = Context.fromHandle(data);
+    // Errors only on the console (every HELLO and BYE is a warning); with --log-file, info and
+    // up in a file, as `piw master -l FILE` writes.
+    configureLogging({ level: "error", file: data.logFile, fileLevel: "info" });
+    const context = Context.fromHandle(data.handle);
     const config = makeMasterConfig({ slaveQueue: "tcp://127.0.0.1:*" });
     let logged = 0;
     const driver = new SlaveDriver(context, config, {
@@ -260,15 +263,18 @@ function pacing(r: Result): string {
 
 async function main(): Promise<void> {
   const seconds = Deno.args.includes("--quick") ? 2 : 5;
+  const logDir = Deno.args.includes("--log-file") ? Deno.makeTempDirSync() : null;
+  const logFile = logDir ? `${logDir}/master.log` : "";
   const ctx = new Context();
   const worker = new Worker(import.meta.url, { type: "module" });
   const endpoint = await new Promise<string>((resolve) => {
     worker.onmessage = ({ data }) => resolve(data);
-    worker.postMessage(ctx.handle);
+    worker.postMessage({ handle: ctx.handle, logFile });
   });
   console.log(
     `SlaveDriver in a Worker, slaves in another process, tcp loopback, ${seconds} s per run ` +
-      `(load ${Deno.loadavg()[0].toFixed(2)} on ${navigator.hardwareConcurrency} CPUs)`,
+      `(load ${Deno.loadavg()[0].toFixed(2)} on ${navigator.hardwareConcurrency} CPUs)` +
+      (logDir ? ", logging at info to a file" : ""),
   );
   await runClient(endpoint, 10, 1, 0); // warm-up
   let best = 0;
@@ -290,6 +296,7 @@ async function main(): Promise<void> {
   await done;
   worker.terminate();
   await ctx.close(0);
+  if (logDir) Deno.removeSync(logDir, { recursive: true });
 }
 
 // Last, so every constant above is initialised before any role starts.
