@@ -87,6 +87,15 @@ interface Closeable {
   close(): void | Promise<void>;
 }
 
+/** Remove an ipc socket file, if it is still there. */
+function removeSocketFile(path: string): void {
+  try {
+    Deno.removeSync(path);
+  } catch {
+    // Already gone (or never created): nothing to clean up.
+  }
+}
+
 /** A periodic handler and when it is next due (performance.now() ms). */
 interface Interval {
   ms: number;
@@ -118,6 +127,9 @@ export abstract class Task {
 
   #closeables: Closeable[] = [];
   #handlers = new Map<Socket, Handler>();
+  /** The keys of `#handlers`, kept as an array for the poll loop. */
+  #sockets: Socket[] = [];
+  #logger: Logger | null = null;
   #intervals: Interval[] = [];
   #control: Socket | null = null;
   #quitter: Socket | null = null;
@@ -134,7 +146,11 @@ export abstract class Task {
 
   /** The logger `master.<name>`. */
   get log(): Logger {
-    return getLogger(`master.${this.name}`);
+    if (this.#logger) return this.#logger;
+    const logger = getLogger(`master.${this.name}`);
+    // Not cached while a subclass's field initialisers have yet to set `name`.
+    if (this.name !== undefined) this.#logger = logger;
+    return logger;
   }
 
   /** Whether `quit()` was called or QUIT received. */
@@ -142,10 +158,19 @@ export abstract class Task {
     return this.#quitting;
   }
 
-  /** A socket (options as `Context.socket`: hwm, linger, …) closed when the task ends. */
+  /**
+   * A socket (options as `Context.socket`: hwm, linger, …) closed when the task ends; the ipc
+   * socket files it bound are removed then too (libzmq leaves them behind).
+   */
   protected socket(type: SocketType, options: SocketOptions = {}): Socket {
     const socket = this.context.socket(type, options);
-    this.#closeables.push({ close: () => socket.close() });
+    this.#closeables.push({
+      close: () => {
+        const files = socket.boundEndpoints.filter((e) => e.startsWith("ipc://"));
+        socket.close();
+        for (const file of files) removeSocketFile(file.slice("ipc://".length));
+      },
+    });
     return socket;
   }
 
@@ -161,6 +186,7 @@ export abstract class Task {
    */
   protected register(socket: Socket, handler: Handler): void {
     this.#handlers.set(socket, handler);
+    this.#sockets = [...this.#handlers.keys()];
   }
 
   /**
@@ -270,7 +296,7 @@ export abstract class Task {
       }
     }
     if (this.#quitting) return;
-    const sockets = this.#blocked() ? [this.#control!] : [...this.#handlers.keys()];
+    const sockets = this.#blocked() ? [this.#control!] : this.#sockets;
     const ready = await this.#poller.poll(sockets, Math.ceil(timeout));
     for (const socket of ready) {
       const handler = this.#handlers.get(socket)!;

@@ -3,12 +3,28 @@
  * loads the task class, constructs it on the shared libzmq context, runs `init()`, reports
  * `ready`, runs it until QUIT and reports `done` — or `error` if anything throws. The task's
  * code is the same as on the main thread; only this file knows about Workers.
+ *
+ * An error nothing catches (a throw in a timer, a rejected promise nobody awaits) would kill the
+ * Worker outright, skipping the task's teardown (TheSecretary saves its pending rewrites there).
+ * Instead it is logged with the task's name, the task is asked to quit, its teardown runs, and
+ * `error` is reported, on which the master shuts down (exit code 1).
+ *
+ * Test hook: with `PIW_DEBUG_TASK_FAULT=<task name>[:reject]` in its environment, that task's
+ * Worker (once ready, with a warning in the log) answers SIGUSR2 by throwing such an uncaught
+ * error (or leaving a promise rejection unhandled). Without the variable nothing listens for
+ * SIGUSR2, so it is never triggered by accident; tests/master/master_test.ts uses it.
  * @module
  */
 import { Context } from "../transport/mod.ts";
-import { configureLogging } from "../log.ts";
+import { configureLogging, getLogger } from "../log.ts";
 import type { MasterConfig } from "./config.ts";
+import type { Task } from "./task.ts";
 import { type TaskClass, type TaskModule, TASKS } from "./tasks/mod.ts";
+
+/** The environment variable of the fault-injection test hook (see the module documentation). */
+export const FAULT_VARIABLE = "PIW_DEBUG_TASK_FAULT";
+/** The signal that fires an injected fault. */
+export const FAULT_SIGNAL: Deno.Signal = "SIGUSR2";
 
 /** What the main thread posts to start a task. */
 export interface StartTask {
@@ -35,24 +51,100 @@ export async function runTask(start: StartTask, post: (report: TaskReport) => vo
   let name: string = start.task;
   let context: Context | null = null;
   let report: TaskReport;
+  const uncaught = new UncaughtErrors(() => name);
+  let removeFault = () => {};
   try {
     configureLogging(start.config.logging);
     const Constructor: TaskClass = await TASKS[start.task]();
     context = Context.fromHandle(start.contextHandle);
     const task = new Constructor(context, start.config, { instance: start.instance });
     name = task.name;
+    uncaught.task = task;
     await task.init();
     post({ type: "ready", name });
+    removeFault = armFault(task);
     await task.run();
+    uncaught.check();
     report = { type: "done", name };
   } catch (error) {
-    const e = error instanceof Error ? error : new Error(String(error));
+    const e = uncaught.first ?? (error instanceof Error ? error : new Error(String(error)));
     report = { type: "error", name, message: e.message, stack: e.stack };
+  } finally {
+    removeFault();
+    uncaught.remove();
   }
   // Close whatever the task left open (e.g. after a constructor failed half-way): the master
   // cannot terminate the context while any socket of any thread is open.
   await context?.close(0).catch(() => {});
   post(report);
+}
+
+/**
+ * Catches what nothing else catches in this Worker while a task runs: logs it with the task's
+ * name and asks the task to quit (so its teardown runs); `check()` then throws the first one.
+ */
+class UncaughtErrors {
+  /** The task to stop, once constructed. */
+  task: Task | null = null;
+  /** The first uncaught error, if any. */
+  first: Error | null = null;
+  readonly #name: () => string;
+  readonly #onError = (event: ErrorEvent) => {
+    event.preventDefault();
+    this.#caught(event.error ?? new Error(event.message));
+  };
+  readonly #onRejection = (event: PromiseRejectionEvent) => {
+    event.preventDefault();
+    this.#caught(event.reason);
+  };
+
+  constructor(name: () => string) {
+    this.#name = name;
+    globalThis.addEventListener("error", this.#onError);
+    globalThis.addEventListener("unhandledrejection", this.#onRejection);
+  }
+
+  #caught(error: unknown): void {
+    const e = error instanceof Error ? error : new Error(String(error));
+    this.first ??= e;
+    getLogger(`master.${this.#name()}`).error(
+      `${this.#name()} failed (uncaught): ${e.stack ?? e.message}; stopping`,
+    );
+    this.task?.quit();
+  }
+
+  /** Throw the first uncaught error, if there was one. */
+  check(): void {
+    if (this.first) throw this.first;
+  }
+
+  remove(): void {
+    globalThis.removeEventListener("error", this.#onError);
+    globalThis.removeEventListener("unhandledrejection", this.#onRejection);
+  }
+}
+
+/** The test hook: arm the fault `PIW_DEBUG_TASK_FAULT` asks of `task`, if any; disarms it. */
+function armFault(task: Task): () => void {
+  let spec: string | undefined;
+  try {
+    spec = Deno.env.get(FAULT_VARIABLE);
+  } catch {
+    return () => {}; // no permission to read the environment: no hook
+  }
+  const [target, mode = "throw"] = (spec ?? "").split(":");
+  if (target !== task.name) return () => {};
+  task.log.warning(`${FAULT_VARIABLE} is set: ${FAULT_SIGNAL} injects a fault (${mode})`);
+  const fire = () => {
+    const fault = new Error(`fault injected by ${FAULT_VARIABLE}`);
+    // From a timer, so that it is uncaught rather than thrown into the signal machinery.
+    setTimeout(() => {
+      if (mode === "reject") void Promise.reject(fault);
+      else throw fault;
+    });
+  };
+  Deno.addSignalListener(FAULT_SIGNAL, fire);
+  return () => Deno.removeSignalListener(FAULT_SIGNAL, fire);
 }
 
 // Only act as a Worker when loaded as one (tests may import this module on the main thread).

@@ -157,11 +157,34 @@ function writeBytes(w: Writer, data: Uint8Array): void {
   w.bytes(data);
 }
 
+/** Strings up to this length are tried as ASCII first, without a TextEncoder call (an op). */
+const ASCII_FAST_MAX = 64;
+
 function writeText(w: Writer, text: string): void {
+  if (text.length <= ASCII_FAST_MAX && writeAscii(w, text)) return;
   if (!text.isWellFormed()) throw new CborError("cannot encode a string with lone surrogates");
   const data = textEncoder.encode(text);
   w.head(3, data.length);
   w.bytes(data);
+}
+
+/** Write `text` as a text string if it is all ASCII (then its UTF-8 is its char codes). */
+function writeAscii(w: Writer, text: string): boolean {
+  const start = w.pos;
+  w.head(3, text.length);
+  w.reserve(text.length);
+  const buf = w.buf;
+  let pos = w.pos;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c > 0x7f) {
+      w.pos = start;
+      return false;
+    }
+    buf[pos++] = c;
+  }
+  w.pos = pos;
+  return true;
 }
 
 function writeItem(w: Writer, value: unknown, depth: number): void {
@@ -251,10 +274,21 @@ function writeItem(w: Writer, value: unknown, depth: number): void {
  * ```
  */
 export function encodeCbor(value: unknown): Uint8Array {
-  const w = new Writer();
-  writeItem(w, value, 0);
-  return w.result();
+  // One writer reused for every message (allocating a buffer costs about a microsecond).
+  const w = sharedWriter ?? new Writer();
+  sharedWriter = null;
+  try {
+    w.pos = 0;
+    writeItem(w, value, 0);
+    return w.result();
+  } finally {
+    if (w.buf.length <= KEEP_WRITER_BYTES) sharedWriter = w;
+  }
 }
+
+/** A writer that grew beyond this is dropped after use rather than kept. */
+const KEEP_WRITER_BYTES = 1 << 16;
+let sharedWriter: Writer | null = new Writer();
 
 class Reader {
   readonly data: Uint8Array;
@@ -344,6 +378,17 @@ class Reader {
   }
 
   text(bytes: Uint8Array): string {
+    if (bytes.length <= ASCII_FAST_MAX) {
+      // Short ASCII text (names, dates, versions) without a TextDecoder call (an op).
+      let ascii = true;
+      for (let i = 0; i < bytes.length; i++) {
+        if (bytes[i] > 0x7f) {
+          ascii = false;
+          break;
+        }
+      }
+      if (ascii) return String.fromCharCode.apply(null, bytes as unknown as number[]);
+    }
     try {
       return textDecoder.decode(bytes);
     } catch {

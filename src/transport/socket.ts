@@ -102,6 +102,8 @@ export class Socket implements Pollable {
   #endpoint: string | undefined;
   /** inproc names this socket bound, released before closing. */
   #inprocBound: string[] = [];
+  /** Every endpoint bound and not unbound (wildcards resolved). */
+  #bound: string[] = [];
   readonly #onClose: (socket: Socket) => void;
 
   /** Use `Context.socket`. */
@@ -160,7 +162,14 @@ export class Socket implements Pollable {
     this.#endpoint = endpoint;
     this.#check(this.#z.zmq_bind(this.#live(), cString(endpoint)), "bind", endpoint);
     if (endpoint.startsWith("inproc://")) this.#inprocBound.push(endpoint);
-    return endpoint.includes("*") ? this.lastEndpoint : endpoint;
+    const bound = endpoint.includes("*") ? this.lastEndpoint : endpoint;
+    this.#bound.push(bound);
+    return bound;
+  }
+
+  /** The endpoints this socket is bound to (as `bind` returned them). */
+  get boundEndpoints(): readonly string[] {
+    return this.#bound;
   }
 
   /** Connects to `endpoint` (the peer need not be there yet). */
@@ -172,6 +181,7 @@ export class Socket implements Pollable {
   /** Stops listening on a bound endpoint (as returned by `bind`). */
   unbind(endpoint: string): void {
     this.#check(this.#z.zmq_unbind(this.#live(), cString(endpoint)), "unbind", endpoint);
+    this.#bound = this.#bound.filter((bound) => bound !== endpoint);
   }
 
   /** Drops the connection to `endpoint`. */

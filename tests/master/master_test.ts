@@ -1,6 +1,7 @@
 /**
- * `piw master` as a real subprocess: refusals, start-up, a monitor's HELLO, pause/resume, and
- * clean shut-down on SIGTERM and on QUIT (exit 0, ipc socket files removed).
+ * `piw master` as a real subprocess: refusals, start-up, a monitor's HELLO, pause/resume,
+ * clean shut-down on SIGTERM and on QUIT (exit 0, ipc socket files removed), and on a task
+ * failing while running (exit 1, the task named, pending rewrites saved).
  */
 import assert from "node:assert/strict";
 import { Context, type Socket } from "../../src/transport/mod.ts";
@@ -9,7 +10,10 @@ import {
   encodeMessage,
   masterControlProtocol,
   monitorStatsProtocol,
+  mrChaseProtocol,
 } from "../../src/protocols/mod.ts";
+import { openClient } from "../../src/db/mod.ts";
+import { FAULT_SIGNAL, FAULT_VARIABLE } from "../../src/master/worker.ts";
 import { PIW_VERSION } from "../../src/version.ts";
 import { type TestDatabase, testDatabase, waitFor } from "./helpers.ts";
 import { startPyPIStandIn } from "../fixtures/pypi/mod.ts";
@@ -22,6 +26,8 @@ class MasterProcess {
   readonly id = crypto.randomUUID().slice(0, 8);
   readonly statusPath = `/tmp/piw-test-status-${this.id}`;
   readonly controlPath = `/tmp/piw-test-control-${this.id}`;
+  readonly importPath = `/tmp/piw-test-import-${this.id}`;
+  readonly logPath = `/tmp/piw-test-log-${this.id}`;
   readonly outputPath = Deno.makeTempDirSync({ prefix: "piw-master-www-" });
   readonly stderr: string[] = [];
   #child: Deno.ChildProcess;
@@ -47,9 +53,9 @@ class MasterProcess {
       "--control-queue",
       `ipc://${this.controlPath}`,
       "--import-queue",
-      `ipc:///tmp/piw-test-import-${this.id}`,
+      `ipc://${this.importPath}`,
       "--log-queue",
-      `ipc:///tmp/piw-test-log-${this.id}`,
+      `ipc://${this.logPath}`,
       "--slave-queue",
       "tcp://127.0.0.1:0",
       "--file-queue",
@@ -111,9 +117,9 @@ class MasterProcess {
     return status.code;
   }
 
-  /** Whether either ipc socket file still exists. */
+  /** The ipc socket files that still exist. */
   ipcFilesLeft(): string[] {
-    return [this.statusPath, this.controlPath].filter((path) => {
+    return [this.statusPath, this.controlPath, this.importPath, this.logPath].filter((path) => {
       try {
         Deno.lstatSync(path);
         return true;
@@ -223,13 +229,17 @@ Deno.test({
   },
 });
 
-async function withRunningMaster(fn: (master: MasterProcess, db: TestDatabase) => Promise<void>) {
+async function withRunningMaster(
+  fn: (master: MasterProcess, db: TestDatabase) => Promise<void>,
+  env?: Record<string, string>,
+) {
   const db = await testDatabase("pglite", async (admin) => {
     await admin.query("INSERT INTO build_abis (abi_tag) VALUES ('cp311')");
+    await admin.query("INSERT INTO packages (package) VALUES ('pending-pkg')");
   });
   // CloudGazer follows a local PyPI stand-in: this machine has no route to PyPI.
   const pypi = await startPyPIStandIn();
-  const master = new MasterProcess(db.dsn, undefined, [
+  const master = new MasterProcess(db.dsn, env, [
     "--pypi-xmlrpc",
     pypi.xmlrpcUrl,
     "--pypi-json",
@@ -307,3 +317,54 @@ Deno.test({
     });
   },
 });
+
+/** Ask MrChase (the import queue) to rebuild `pkg`'s project page; resolves to its reply. */
+async function requestRebuild(master: MasterProcess, pkg: string): Promise<string> {
+  const context = new Context();
+  const req = context.socket("REQ", { linger: 0 });
+  try {
+    req.connect(`ipc://${master.importPath}`);
+    const side = mrChaseProtocol.reversed();
+    await req.send([encodeMessage(side, "REBUILD", ["PROJECT", pkg])]);
+    const frames = await req.recv(30_000);
+    assert.ok(frames, "no reply from the import queue");
+    return decodeMessage(side, frames[0]).name;
+  } finally {
+    req.close();
+    await context.close();
+  }
+}
+
+for (const mode of ["throw", "reject"] as const) {
+  Deno.test({
+    name: `piw master stops cleanly when a running task fails (${mode}), keeping pending rewrites`,
+    ...options,
+    async fn() {
+      const env = { PIW_ALLOW_ROOT: "1", [FAULT_VARIABLE]: `the_secretary:${mode}` };
+      await withRunningMaster(async (master, db) => {
+        await master.waitForLine(`${FAULT_VARIABLE} is set`);
+        // A project rewrite TheSecretary holds back for a minute: pending when the fault hits.
+        assert.equal(await requestRebuild(master, "pending-pkg"), "DONE");
+        await master.waitForLine("queued 1 project rebuilds", 30_000);
+        master.kill(FAULT_SIGNAL);
+        const started = performance.now();
+        assert.equal(await master.exit(60_000), 1, master.stderr.join("\n"));
+        const text = master.stderr.join("\n");
+        assert.ok(performance.now() - started < 60_000);
+        assert.match(text, /the_secretary failed \(uncaught\): .*fault injected/);
+        assert.match(text, /master: task the_secretary failed: .*fault injected/);
+        assert.match(text, /shutting down: task the_secretary failed/);
+        assert.match(text, /saved 1 pending rewrites/);
+        assert.match(text, /master: stopped/);
+        assert.deepEqual(master.ipcFilesLeft(), []);
+        const sql = await openClient(db.dsn);
+        try {
+          const rows = await sql.query("SELECT package, command FROM rewrites_pending");
+          assert.deepEqual(rows, [{ package: "pending-pkg", command: "PROJECT" }]);
+        } finally {
+          await sql.close();
+        }
+      }, env);
+    },
+  });
+}

@@ -84,6 +84,20 @@ Deno.test("text is UTF-8 and a leading BOM survives decoding", () => {
   assertThrows(() => encodeCbor("\ud800"), CborError, "lone surrogates");
 });
 
+Deno.test("ASCII and non-ASCII text of every length round-trip, text after either intact", () => {
+  // Short ASCII text takes a path of its own in both directions; these cross its edges.
+  for (const text of ["", "a", "x".repeat(64), "x".repeat(65), "abcé", "é" + "x".repeat(70)]) {
+    const bytes = encodeCbor([text, "tail", text]);
+    assertEquals(bytes, encodeCbor([text, "tail", text]));
+    assertEquals(decodeCbor(bytes), [text, "tail", text]);
+    assertEquals(independentDecode(bytes), [text, "tail", text]);
+  }
+  assertThrows(() => encodeCbor(["ok", "ab\udc00"]), CborError, "lone surrogates");
+  assertEquals(encodeCbor("after"), fromHex("656166746572"));
+  assertThrows(() => dec("62417f" + "ff"), CborError);
+  assertThrows(() => dec("6241ff"), CborError, "invalid UTF-8");
+});
+
 Deno.test("bytes, null, booleans and undefined have their own items", () => {
   assertEquals(hex(Uint8Array.of(1, 2)), "420102");
   assertEquals(dec("420102"), Uint8Array.of(1, 2));
