@@ -5,21 +5,24 @@
  */
 import type { ChangelogAction, Database } from "../db/mod.ts";
 import type { FileRecord } from "../db/types.ts";
-import type { DataOf, FileStateTuple, PageLog, SearchLog } from "../protocols/mod.ts";
 import type {
-  masterOracleProtocol,
-  MasterOracleRequest,
-  MasterOracleResult,
-} from "./oracle_protocol.ts";
+  DataOf,
+  FileStateTuple,
+  OracleRequest,
+  OracleResult,
+  PageLog,
+  SearchLog,
+  theOracleProtocol,
+} from "../protocols/mod.ts";
 
-type Requests = typeof masterOracleProtocol.recv;
+type Requests = typeof theOracleProtocol.recv;
 
 /** One handler per request: the request's data in, the typed `OK` result out. */
 export type OracleHandlers = {
-  [N in MasterOracleRequest]: (
+  [N in OracleRequest]: (
     db: Database,
     data: DataOf<Requests[N]>,
-  ) => Promise<MasterOracleResult<N>>;
+  ) => Promise<OracleResult<N>>;
 };
 
 function accessRecord(log: SearchLog) {

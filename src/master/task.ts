@@ -48,20 +48,18 @@ import { PiwError } from "../errors.ts";
 import {
   type DataArgs,
   decodeMessage,
+  decodeOracleResult,
   encodeMessage,
   type MasterStats,
   monitorStatsProtocol,
+  type OracleRequest,
+  type OracleResult,
   type Protocol,
   ProtocolError,
   taskControlProtocol,
+  theOracleProtocol,
 } from "../protocols/mod.ts";
 import type { MasterConfig } from "./config.ts";
-import {
-  decodeMasterOracleResult,
-  masterOracleProtocol,
-  type MasterOracleRequest,
-  type MasterOracleResult,
-} from "./oracle_protocol.ts";
 
 export type { MasterConfig } from "./config.ts";
 
@@ -364,7 +362,7 @@ export class OracleError extends PiwError {
   }
 }
 
-const oracleClientSide = masterOracleProtocol.reversed();
+const oracleClientSide = theOracleProtocol.reversed();
 
 /**
  * A task's connection to the database: REQ to Seraph (`config.dbQueue`), one request at a
@@ -393,19 +391,19 @@ export class DbClient {
   }
 
   /** Send request `name` and resolve to its typed result; throws OracleError on ERROR. */
-  call<N extends MasterOracleRequest>(
+  call<N extends OracleRequest>(
     name: N,
-    ...args: DataArgs<(typeof masterOracleProtocol.recv)[N]>
-  ): Promise<MasterOracleResult<N>> {
+    ...args: DataArgs<(typeof theOracleProtocol.recv)[N]>
+  ): Promise<OracleResult<N>> {
     const result = this.#queue.then(() => this.#call(name, args[0]));
     this.#queue = result.catch(() => {});
     return result;
   }
 
-  async #call<N extends MasterOracleRequest>(
+  async #call<N extends OracleRequest>(
     name: N,
     data: unknown,
-  ): Promise<MasterOracleResult<N>> {
+  ): Promise<OracleResult<N>> {
     const payload = encodeMessage(oracleClientSide as Protocol, name, data as never);
     await this.#socket.send([payload]);
     const frames = await this.#socket.recv(this.#config.dbTimeout);
@@ -417,7 +415,7 @@ export class DbClient {
     }
     const reply = decodeMessage(oracleClientSide, frames[frames.length - 1]);
     if (reply.name === "ERROR") throw new OracleError(name, reply.data);
-    return decodeMasterOracleResult(name, reply.data);
+    return decodeOracleResult(name, reply.data);
   }
 
   /** Close the socket. */

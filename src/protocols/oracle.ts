@@ -2,7 +2,8 @@
  * the_oracle: database RPC between each task's DbClient and TheOracle workers (via Seraph).
  * Every request is answered `OK <result>` or `ERROR <message>`. Internal only; piw defines the
  * request schemas here and the result of each request in {@link theOracleResults}. To add a
- * request, add it to both tables.
+ * request, add it to both tables. Besides piwheels' requests it has piw's own batched ones
+ * (GETQUEUE, LOGBATCH, MARKDEL, PYPIBATCH).
  * @module
  */
 
@@ -31,7 +32,7 @@ import {
   searchLog,
 } from "./shapes.ts";
 import { decodeData, Protocol } from "./protocol.ts";
-import { searchIndex } from "./internal.ts";
+import { buildQueue, searchIndex } from "./internal.ts";
 
 /** A pending web rewrite saved across restarts: package, when queued, PROJECT or BOTH. */
 export type RewritePending = [pkg: string, addedAt: Date, command: string];
@@ -41,6 +42,25 @@ const rewritePending: Schema<RewritePending> = tuple(
   ["added_at", datetime],
   ["command", str],
 );
+
+/** A package or version (`null`: the whole package) CloudGazer is about to remove. */
+const removalTarget = tuple(["package", str], ["version", nullable(str)]);
+
+/**
+ * One PyPI package event of a PYPIBATCH (src/pypi's `PackageEvent`, less alias and serial). Plain
+ * text and integers rather than literals and datetimes, which cost several times as much to
+ * check and encode at 50,000 events a message; the database refuses any other action.
+ */
+const changelogEvent = tuple(
+  ["action", str], // create, source, remove, yank or unyank
+  ["package", str],
+  ["version", nullable(str)],
+  ["timestamp_ms", int], // Unix time in milliseconds
+  ["description", nullable(str)],
+);
+
+/** A name a package was seen under, with its latest sighting (Unix time in milliseconds). */
+const nameSighting = tuple(["package", str], ["name", str], ["seen_ms", int]);
 
 /** The oracle's requests (from TheOracle's side; DbClient uses `.reversed()`). */
 export const theOracleProtocol = new Protocol("the_oracle", {
@@ -86,6 +106,23 @@ export const theOracleProtocol = new Protocol("the_oracle", {
   FILEDEPS: str,
   SAVERWP: list(rewritePending),
   LOADRWP: null,
+  // piw's own requests. TheArchitect's build queue (`limit` packages per ABI): with PGlite the
+  // database has one connection, owned by the single oracle.
+  GETQUEUE: int,
+  // Lumberjack's batched writes: `{message name: JSON array of its tuples}` (→ rows written).
+  LOGBATCH: mapOf(str),
+  // CloudGazer: mark `[[package, version|None], ...]` 'deleted' before telling the queues.
+  MARKDEL: list(removalTarget),
+  // CloudGazer: one changelog fetch, applied in order in one transaction with its serial by
+  // `apply_changelog` in sql/create_piw.sql (→ one outcome per event: 1 package added +
+  // 2 version added + 4 'binary only' cleared).
+  PYPIBATCH: tuple(
+    ["events", list(changelogEvent)],
+    ["names", list(nameSighting)],
+    ["new_package_skip", str],
+    ["from_serial", int],
+    ["to_serial", int],
+  ),
 }, {
   OK: any,
   ERROR: str,
@@ -136,6 +173,10 @@ export const theOracleResults = {
   FILEDEPS: mapOf(list(str)),
   SAVERWP: none,
   LOADRWP: list(rewritePending),
+  GETQUEUE: buildQueue,
+  LOGBATCH: int,
+  MARKDEL: none,
+  PYPIBATCH: list(int),
 } as const satisfies Record<OracleRequest, Schema<unknown>>;
 
 /** The typed result of oracle request `N`. */

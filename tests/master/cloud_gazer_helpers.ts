@@ -13,14 +13,12 @@ import {
   encodeData,
   encodeMessage,
   type MessageTable,
+  type OracleRequest,
   type Protocol,
+  theOracleProtocol,
+  theOracleResults,
   theScribeProtocol,
 } from "../../src/protocols/mod.ts";
-import {
-  masterOracleProtocol,
-  type MasterOracleRequest,
-  masterOracleResults,
-} from "../../src/master/oracle_protocol.ts";
 import { oracleHandlers } from "../../src/master/oracle_requests.ts";
 import type { MasterConfig } from "../../src/master/config.ts";
 import { CloudGazer, type CloudGazerOptions } from "../../src/master/tasks/cloud_gazer.ts";
@@ -68,9 +66,9 @@ export function listen<R extends MessageTable, S extends MessageTable>(
 /** The oracle queue served in-process: every request goes to the real handler on `db`. */
 export interface OracleStub extends Listener {
   /** Make the next request named `name` fail with ERROR. */
-  failNext(name: MasterOracleRequest): void;
+  failNext(name: OracleRequest): void;
   /** Carry out the next request named `name`, then answer ERROR (as if the reply was lost). */
-  loseNextReply(name: MasterOracleRequest): void;
+  loseNextReply(name: OracleRequest): void;
 }
 
 /** Serve `config.dbQueue` (REP, which DbClient's REQ talks to directly) from `db`. */
@@ -81,21 +79,21 @@ export function serveOracle(context: Context, address: string, db: Database): Or
   const failing = new Set<string>();
   const losing = new Set<string>();
   const listener = serve(socket, received, async (frame) => {
-    const msg = decodeMessage(masterOracleProtocol, frame);
+    const msg = decodeMessage(theOracleProtocol, frame);
     received.push([msg.name, msg.data]);
     if (failing.delete(msg.name)) {
-      return encodeMessage(masterOracleProtocol, "ERROR", `injected failure of ${msg.name}`);
+      return encodeMessage(theOracleProtocol, "ERROR", `injected failure of ${msg.name}`);
     }
     try {
       const handler = oracleHandlers[msg.name] as (db: Database, data: unknown) => Promise<unknown>;
       const result = await handler(db, msg.data);
       if (losing.delete(msg.name)) {
-        return encodeMessage(masterOracleProtocol, "ERROR", `injected lost reply to ${msg.name}`);
+        return encodeMessage(theOracleProtocol, "ERROR", `injected lost reply to ${msg.name}`);
       }
-      const data = encodeData(masterOracleResults[msg.name], result, "the_oracle", msg.name);
-      return encodeMessage(masterOracleProtocol, "OK", data);
+      const data = encodeData(theOracleResults[msg.name], result, "the_oracle", msg.name);
+      return encodeMessage(theOracleProtocol, "OK", data);
     } catch (error) {
-      return encodeMessage(masterOracleProtocol, "ERROR", (error as Error).message);
+      return encodeMessage(theOracleProtocol, "ERROR", (error as Error).message);
     }
   });
   return {

@@ -6,13 +6,16 @@
  */
 import type { Context } from "../../transport/mod.ts";
 import { type Database, openDatabase, redactDsn } from "../../db/mod.ts";
-import { decodeMessage, encodeData, encodeMessage, ProtocolError } from "../../protocols/mod.ts";
-import { type MasterConfig, Task, type TaskOptions } from "../task.ts";
 import {
-  masterOracleProtocol,
-  type MasterOracleRequest,
-  masterOracleResults,
-} from "../oracle_protocol.ts";
+  decodeMessage,
+  encodeData,
+  encodeMessage,
+  type OracleRequest,
+  ProtocolError,
+  theOracleProtocol,
+  theOracleResults,
+} from "../../protocols/mod.ts";
+import { type MasterConfig, Task, type TaskOptions } from "../task.ts";
 import { oracleHandlers } from "../oracle_requests.ts";
 
 /** The raw (not CBOR) frame an oracle sends Seraph when it is ready for work. */
@@ -45,23 +48,23 @@ export class TheOracle extends Task {
 
   /** The encoded reply to one request; never throws. */
   async #answer(request: Uint8Array | undefined): Promise<Uint8Array> {
-    let name: MasterOracleRequest | undefined;
+    let name: OracleRequest | undefined;
     try {
       if (request === undefined) {
-        throw new ProtocolError(masterOracleProtocol.name, undefined, "invalid message structure");
+        throw new ProtocolError(theOracleProtocol.name, undefined, "invalid message structure");
       }
-      const msg = decodeMessage(masterOracleProtocol, request);
+      const msg = decodeMessage(theOracleProtocol, request);
       name = msg.name;
       this.log.debug(`<< ${name}`);
       const handler = oracleHandlers[name] as (db: Database, data: unknown) => Promise<unknown>;
       const result = await handler(this.#db!, msg.data);
-      const data = encodeData(masterOracleResults[name], result, masterOracleProtocol.name, name);
-      return encodeMessage(masterOracleProtocol, "OK", data);
+      const data = encodeData(theOracleResults[name], result, theOracleProtocol.name, name);
+      return encodeMessage(theOracleProtocol, "OK", data);
     } catch (error) {
       const text = error instanceof Error ? error.message : String(error);
       if (error instanceof ProtocolError) this.log.error(`bad request: ${text}`);
       else this.log.error(`${name ?? "request"} failed: ${text}`);
-      return encodeMessage(masterOracleProtocol, "ERROR", text);
+      return encodeMessage(theOracleProtocol, "ERROR", text);
     }
   }
 }
