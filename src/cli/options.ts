@@ -44,13 +44,16 @@ export interface ImportQueueClientOptions extends DebugFlagOptions {
 export interface MasterOptions extends LoggingOptions {
   /** `--debug TASK` (repeatable): fnmatch patterns of task names logged at debug level. */
   debug: string[];
-  /** `-d/--dsn DSN` (default `postgres:///piwheels`). */
+  /** `-d/--dsn DSN`: the database, postgres or pglite (default `postgres:///piwheels`). */
   dsn: string;
-  /** `-o/--output-path PATH` (default `/var/www`; `~` already expanded). */
+  /** `-o/--output-path PATH`: the web output root (default `/var/www`; `~` already expanded). */
   outputPath: string;
   /** `--dev-mode`: shorter timeouts, new packages skipped, debug logging. */
   devMode: boolean;
-  /** `--site-url URL`: the site's origin, no trailing slash (default `https://www.piwheels.org`). */
+  /**
+   * `--site-url URL`: the site's public origin, for every absolute URL the pages hold; no
+   * trailing slash (default `https://www.piwheels.org`).
+   */
   siteUrl: string;
   /** `--pypi-xmlrpc URL` (default `https://pypi.org/pypi`). */
   pypiXmlrpc: string;
@@ -58,9 +61,9 @@ export interface MasterOptions extends LoggingOptions {
   pypiSimple: string;
   /** `--pypi-json URL` (default `https://pypi.org/pypi`). */
   pypiJson: string;
-  /** `--status-queue ADDR` (default `ipc:///tmp/piw-status`). */
+  /** `--status-queue ADDR`: the external PUB to monitors (default `ipc:///tmp/piw-status`). */
   statusQueue: string;
-  /** `--control-queue ADDR` (default `ipc:///tmp/piw-control`). */
+  /** `--control-queue ADDR`: the external PULL from monitors (default `ipc:///tmp/piw-control`). */
   controlQueue: string;
   /** `--import-queue ADDR` (default `ipc:///tmp/piw-import`). */
   importQueue: string;

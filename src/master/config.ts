@@ -22,34 +22,34 @@ export interface LoggingConfig {
   showNames: boolean;
 }
 
+/** The settings of {@link MasterConfig} that `piw master` takes as they are from its options. */
+const FROM_OPTIONS = [
+  "dsn",
+  "devMode",
+  "siteUrl",
+  "pypiXmlrpc",
+  "pypiSimple",
+  "pypiJson",
+  "statusQueue",
+  "controlQueue",
+  "importQueue",
+  "logQueue",
+  "slaveQueue",
+  "fileQueue",
+  "webQueue",
+  "buildsQueue",
+  "dbQueue",
+  "fsQueue",
+  "statsQueue",
+] as const satisfies readonly (keyof MasterOptions)[];
+
+/** The options of `piw master` its tasks see as given. */
+type GivenOptions = Pick<MasterOptions, (typeof FROM_OPTIONS)[number]>;
+
 /** The serialisable settings of the master and its tasks. */
-export interface MasterConfig {
-  /** Database DSN (postgres or pglite). */
-  dsn: string;
+export interface MasterConfig extends GivenOptions, Pick<MasterOptions, "outputPath"> {
   /** Which engine the DSN names; PGlite allows one connection, so one oracle owns it. */
   dbEngine: "postgres" | "pglite";
-  /** Web output root (`~` expanded). */
-  outputPath: string;
-  /** `--dev-mode`: shorter timers, new packages skipped. */
-  devMode: boolean;
-  /** The website's public origin (`--site-url`), for every absolute URL the pages hold. */
-  siteUrl: string;
-  pypiXmlrpc: string;
-  pypiSimple: string;
-  pypiJson: string;
-  /** External PUB to monitors. */
-  statusQueue: string;
-  /** External PULL from monitors. */
-  controlQueue: string;
-  importQueue: string;
-  logQueue: string;
-  slaveQueue: string;
-  fileQueue: string;
-  webQueue: string;
-  buildsQueue: string;
-  dbQueue: string;
-  fsQueue: string;
-  statsQueue: string;
   /** Internal status queue (main PULL ← tasks PUSH); fixed in piwheels. */
   intStatusQueue: string;
   /** Seraph's back end, where oracles connect; fixed in piwheels. */
@@ -129,25 +129,10 @@ export function makeMasterConfig(overrides: Partial<MasterConfig> = {}): MasterC
 /** The config of `piw master` from its parsed options (output path already expanded). */
 export function configFromOptions(options: MasterOptions, outputPath: string): MasterConfig {
   const debug = options.devMode;
+  const given = Object.fromEntries(FROM_OPTIONS.map((key) => [key, options[key]]));
   return makeMasterConfig({
-    dsn: options.dsn,
+    ...given as GivenOptions,
     outputPath,
-    devMode: options.devMode,
-    siteUrl: options.siteUrl,
-    pypiXmlrpc: options.pypiXmlrpc,
-    pypiSimple: options.pypiSimple,
-    pypiJson: options.pypiJson,
-    statusQueue: options.statusQueue,
-    controlQueue: options.controlQueue,
-    importQueue: options.importQueue,
-    logQueue: options.logQueue,
-    slaveQueue: options.slaveQueue,
-    fileQueue: options.fileQueue,
-    webQueue: options.webQueue,
-    buildsQueue: options.buildsQueue,
-    dbQueue: options.dbQueue,
-    fsQueue: options.fsQueue,
-    statsQueue: options.statsQueue,
     // piwheels refreshes the queue hourly; piw's query is cheap enough to run every minute.
     architectInterval: options.devMode ? 10_000 : 60_000,
     pypiInterval: options.devMode ? 2_000 : 10_000,
