@@ -16,6 +16,7 @@
  */
 import type { Context, Socket } from "../../transport/mod.ts";
 import {
+  type DataArgs,
   type DataOf,
   decodeMessage,
   encodeMessage,
@@ -25,6 +26,7 @@ import {
   theScribeProtocol,
 } from "../../protocols/mod.ts";
 import { DbClient, type MasterConfig, OracleError, Task, type TaskOptions } from "../task.ts";
+import { ReqClient } from "../req_client.ts";
 
 /** How long PROJECT/BOTH are held (piwheels: one minute). */
 export const HOLD_MS = 60_000;
@@ -223,58 +225,40 @@ export interface SecretaryClientOptions {
 }
 
 /**
- * How a task asks for web output: REQ to TheSecretary (`config.webQueue`), one request at a
- * time, waiting for DONE. A request not answered in time throws, and the socket is replaced
- * (a REQ that missed its reply can never send again).
+ * How a task asks for web output: a {@link ReqClient} to TheSecretary (`config.webQueue`), one
+ * request at a time, waiting for DONE. A request not answered in time throws; the next one
+ * tries again at once (no `downMs` pause), as every page update counts.
  * @example
  * const web = new SecretaryClient(context, config);
  * await web.send("LOG", [buildId, output]);
  * await web.send("BOTH", "numpy");
  */
 export class SecretaryClient {
-  readonly #context: Context;
-  readonly #address: string;
   readonly #timeoutMs: number;
-  #socket: Socket;
-  #queue: Promise<unknown> = Promise.resolve();
+  readonly #req: ReqClient<typeof toScribe.send, typeof toScribe.recv>;
 
   /** Connect to the web queue of `config`. */
   constructor(context: Context, config: MasterConfig, options: SecretaryClientOptions = {}) {
-    this.#context = context;
-    this.#address = config.webQueue;
     this.#timeoutMs = options.timeoutMs ?? 5000;
-    this.#socket = this.#connect();
-  }
-
-  #connect(): Socket {
-    const socket = this.#context.socket("REQ");
-    socket.connect(this.#address);
-    return socket;
+    this.#req = new ReqClient(context, config.webQueue, toScribe, {
+      timeoutMs: this.#timeoutMs,
+      downMs: 0,
+    });
   }
 
   /** Send one request and wait for DONE. */
-  send<N extends keyof typeof theScribeProtocol.recv & string>(
+  async send<N extends keyof typeof theScribeProtocol.recv & string>(
     name: N,
     data: DataOf<(typeof theScribeProtocol.recv)[N]>,
   ): Promise<void> {
-    const result = this.#queue.then(() => this.#send(name, data));
-    this.#queue = result.catch(() => {});
-    return result;
-  }
-
-  async #send(name: string, data: unknown): Promise<void> {
-    await this.#socket.send([encodeMessage(toScribe, name as "HOME", data as never)]);
-    const reply = await this.#socket.recv(this.#timeoutMs);
-    if (reply === null) {
-      this.#socket.close(0);
-      this.#socket = this.#connect();
+    const args = [data] as DataArgs<(typeof theScribeProtocol.recv)[N]>;
+    if (await this.#req.request(name, ...args) === null) {
       throw new Error(`the_secretary did not answer ${name} within ${this.#timeoutMs / 1000} s`);
     }
-    decodeMessage(toScribe, reply[reply.length - 1]);
   }
 
   /** Close the socket. */
   close(): void {
-    this.#socket.close(0);
+    this.#req.close();
   }
 }
