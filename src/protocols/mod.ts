@@ -68,7 +68,7 @@ export {
   theScribeProtocol,
 } from "./internal.ts";
 export type { BuildQueue, SearchIndex } from "./internal.ts";
-export { decodeOracleResult, theOracleProtocol, theOracleResults } from "./oracle.ts";
+export { decodeOracleResult, ORACLE_READY, theOracleProtocol, theOracleResults } from "./oracle.ts";
 export type { OracleRequest, OracleResult, RewritePending } from "./oracle.ts";
 export {
   encodeFileFrames,

@@ -34,6 +34,12 @@ import {
 import { decodeData, Protocol } from "./protocol.ts";
 import { buildQueue, searchIndex } from "./internal.ts";
 
+/**
+ * The raw (not CBOR) frame an oracle sends Seraph's back end when it is ready for work; Seraph
+ * forwards the oracle's requests and takes its replies as `the_oracle` messages.
+ */
+export const ORACLE_READY: Uint8Array = new TextEncoder().encode("READY");
+
 /** A pending web rewrite saved across restarts: package, when queued, PROJECT or BOTH. */
 export type RewritePending = [pkg: string, addedAt: Date, command: string];
 

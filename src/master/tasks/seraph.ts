@@ -5,13 +5,13 @@
  * @module
  */
 import type { Context } from "../../transport/mod.ts";
+import { ORACLE_READY } from "../../protocols/mod.ts";
 import { type MasterConfig, Task } from "../task.ts";
-import { READY } from "./the_oracle.ts";
 
 const EMPTY = new Uint8Array(0);
 
 function isReady(frame: Uint8Array): boolean {
-  return frame.length === READY.length && frame.every((b, i) => b === READY[i]);
+  return frame.length === ORACLE_READY.length && frame.every((b, i) => b === ORACLE_READY[i]);
 }
 
 /** The database request broker (NonStop). */

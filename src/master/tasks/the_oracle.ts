@@ -10,6 +10,7 @@ import {
   decodeMessage,
   encodeData,
   encodeMessage,
+  ORACLE_READY,
   type OracleRequest,
   ProtocolError,
   theOracleProtocol,
@@ -17,9 +18,6 @@ import {
 } from "../../protocols/mod.ts";
 import { type MasterConfig, Task, type TaskOptions } from "../task.ts";
 import { oracleHandlers } from "../oracle_requests.ts";
-
-/** The raw (not CBOR) frame an oracle sends Seraph when it is ready for work. */
-export const READY = new TextEncoder().encode("READY");
 
 /** A database RPC worker (NonStop). */
 export class TheOracle extends Task {
@@ -43,7 +41,7 @@ export class TheOracle extends Task {
     this.register(queue, async ([client, empty, request]) => {
       await queue.send([client, empty, await this.#answer(request)]);
     });
-    await queue.send([READY]);
+    await queue.send([ORACLE_READY]);
   }
 
   /** The encoded reply to one request; never throws. */
