@@ -56,6 +56,9 @@ export async function publishFile(
     await mkdirOverrideSymlink(pkgDir);
     const final = `${pkgDir}/${file.filename}`;
     await Deno.chmod(tempPath, 0o644);
+    // The bytes reach the disk before the name does: after a power cut, a published name must
+    // not hold a truncated wheel (pages can be rebuilt from the database; wheels cannot).
+    await syncFileData(tempPath);
     let outcome: PublishOutcome = "published";
     try {
       await Deno.link(tempPath, final);
@@ -68,6 +71,11 @@ export async function publishFile(
   } finally {
     await Deno.remove(tempPath).catch(() => {});
   }
+}
+
+async function syncFileData(path: string): Promise<void> {
+  using handle = await Deno.open(path, { read: true });
+  await handle.syncData();
 }
 
 async function replaceExisting(
