@@ -211,6 +211,10 @@ export class Database {
   getProjectData(pkg: string): Promise<ProjectData | null> {
     return project.getProjectData(this.client, pkg);
   }
+  /** The data of several projects in one query, in order (null for an unknown package). */
+  getProjectsData(pkgs: string[]): Promise<(ProjectData | null)[]> {
+    return project.getProjectsData(this.client, pkgs);
+  }
   /** Per release, which ABIs built and which failed (piwheels 0.18 shape). */
   getProjectVersions(pkg: string): Promise<project.ProjectVersion[]> {
     return project.getProjectVersions(this.client, pkg);

@@ -10,11 +10,35 @@ type RawRelease = Raw<Omit<ProjectRelease, "builds">, "released"> & {
   builds: Raw<ProjectRelease["builds"][number], "builtAt">[];
 };
 
+type RawProjectData = (Omit<ProjectData, "releases"> & { releases: RawRelease[] }) | null | string;
+
 /** All of a project's data (see `ProjectData`); null for an unknown package. */
 export async function getProjectData(sql: SqlClient, pkg: string): Promise<ProjectData | null> {
-  const raw = await queryValue<
-    (Omit<ProjectData, "releases"> & { releases: RawRelease[] }) | null | string
-  >(sql, "SELECT get_project_data($1) AS value", [pkg]);
+  const raw = await queryValue<RawProjectData>(sql, "SELECT get_project_data($1) AS value", [pkg]);
+  return parseProjectData(raw);
+}
+
+/**
+ * The data of several projects in one round trip, in the order asked (null for an unknown
+ * package): what a full rebuild of the website reads.
+ */
+export async function getProjectsData(
+  sql: SqlClient,
+  pkgs: string[],
+): Promise<(ProjectData | null)[]> {
+  if (!pkgs.length) return [];
+  // The names go as text cast to json (postgres.js would encode a string bound to json again).
+  const raw = await queryValue<RawProjectData[] | string>(
+    sql,
+    "SELECT json_agg(get_project_data(p) ORDER BY i) AS value " +
+      "FROM json_array_elements_text($1::text::json) WITH ORDINALITY AS t(p, i)",
+    [JSON.stringify(pkgs)],
+  );
+  const list: RawProjectData[] = typeof raw === "string" ? JSON.parse(raw) : raw ?? [];
+  return list.map(parseProjectData);
+}
+
+function parseProjectData(raw: RawProjectData | undefined): ProjectData | null {
   if (raw === null || raw === undefined) return null;
   const data = typeof raw === "string" ? JSON.parse(raw) : raw;
   return {

@@ -154,6 +154,10 @@ export const oracleHandlers: OracleHandlers = {
   // An unknown package gets an empty map (the result must be a map).
   PROJDATA: async (db, pkg) =>
     (await db.getProjectData(pkg) ?? {}) as unknown as Record<string, unknown>,
+  PROJDATAS: async (db, pkgs) =>
+    (await db.getProjectsData(pkgs)).map((data) =>
+      (data ?? {}) as unknown as Record<string, unknown>
+    ),
   VERFILES: async (db, [pkg, version]) => new Set(await db.getVersionFiles(pkg, version)),
   // An unknown version has no skip reason to report.
   GETSKIP: async (db, [pkg, version]) => await db.getVersionSkip(pkg, version) ?? "",

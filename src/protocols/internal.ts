@@ -44,6 +44,8 @@ export const theScribeProtocol = new Protocol("the_scribe", {
   SEARCH: searchIndex,
   PROJECT: str,
   BOTH: str,
+  // piw: many PROJECT/BOTH at once, `[[command, package], ...]` (the secretary's backlog).
+  PROJECTS: list(tuple(["command", str], ["package", str])),
   LOG: tuple(["build_id", int], ["output", str]),
   DELVER: packageVersion,
   DELPKG: str,

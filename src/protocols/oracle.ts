@@ -97,6 +97,8 @@ export const theOracleProtocol = new Protocol("the_oracle", {
   DELBUILD: packageVersion,
   PKGFILES: str,
   PROJDATA: str,
+  // piw: PROJDATA for many packages at once (a full website rebuild).
+  PROJDATAS: list(str),
   VERFILES: packageVersion,
   GETSKIP: packageVersion,
   PKGEXISTS: str,
@@ -164,6 +166,7 @@ export const theOracleResults = {
   DELBUILD: none,
   PKGFILES: mapOf(str),
   PROJDATA: mapOf(any),
+  PROJDATAS: list(mapOf(any)),
   VERFILES: setOf(str),
   GETSKIP: str,
   PKGEXISTS: bool,

@@ -147,6 +147,17 @@ suite("db builds and projects", {
     assertEquals(v1.queuedAbi, null);
     assertEquals(v1.files.map((f) => f.builderAbi), ["cp311"]);
     assertEquals(await db.getProjectData("nope"), null);
+    // Several at once, in the order asked, the same data as one by one.
+    await db.addNewPackage("bar");
+    const many = await db.getProjectsData(["bar", "nope", "foo", "bar"]);
+    assertEquals(many, [
+      await db.getProjectData("bar"),
+      null,
+      data,
+      await db.getProjectData("bar"),
+    ]);
+    assertEquals(many[0]!.package, "bar");
+    assertEquals(await db.getProjectsData([]), []);
 
     const versions = await db.getProjectVersions("foo");
     assertEquals(versions[2].builtAbis, ["cp311"]);

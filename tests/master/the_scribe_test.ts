@@ -157,6 +157,21 @@ for (const kind of ENGINES) {
           assert.ok(Deno.statSync(`${out}/project/foo-bar/index.html`).isFile);
           assert.deepEqual(Deno.statSync(`${out}/simple/foo-bar/index.html`).mtime, simpleStamp);
 
+          // PROJECTS: a backlog, its data read ahead; unknown and hostile names are left out.
+          Deno.removeSync(`${out}/project/foo-bar/index.html`);
+          await request(client, "PROJECTS", [
+            ["BOTH", "other"],
+            ["BOTH", "no-such-package"],
+            ["BOTH", "../evil"],
+            ["PROJECT", "foo-bar"],
+          ]);
+          assert.ok(Deno.statSync(`${out}/simple/other/index.html`).isFile);
+          assert.ok(Deno.statSync(`${out}/project/other/index.html`).isFile);
+          assert.ok(Deno.statSync(`${out}/project/foo-bar/index.html`).isFile);
+          assert.deepEqual(Deno.statSync(`${out}/simple/foo-bar/index.html`).mtime, simpleStamp);
+          assert.throws(() => Deno.statSync(`${out}/simple/no-such-package`), Deno.errors.NotFound);
+          assert.throws(() => Deno.statSync(`${out}/evil`), Deno.errors.NotFound);
+
           await request(client, "HOME", stats());
           const home = parseTags(Deno.readTextFileSync(`${out}/index.html`));
           assert.equal(home.filter((t) => t.name === "svg").length, 2);

@@ -31,22 +31,33 @@ import {
 
 type ScribeMessage = MessageOf<typeof theScribeProtocol.recv>;
 
-/** A stand-in scribe: answers DONE to everything and records it. */
+/**
+ * A stand-in scribe: answers DONE to everything and records it, as sent (`messages`) and with
+ * each PROJECTS unpacked into its PROJECT/BOTH requests (`received`).
+ */
 function fakeScribe(context: Context, config: MasterConfig) {
   const socket = context.socket("REP");
   socket.bind(config.scribeQueue);
   const received: ScribeMessage[] = [];
+  const messages: ScribeMessage[] = [];
   let running = true;
   const loop = (async () => {
     while (running) {
       const frames = await socket.recv(50);
       if (!frames) continue;
-      received.push(decodeMessage(theScribeProtocol, frames[0]));
+      const msg = decodeMessage(theScribeProtocol, frames[0]);
+      messages.push(msg);
+      if (msg.name === "PROJECTS") {
+        for (const [command, pkg] of msg.data) {
+          received.push({ name: command as "PROJECT" | "BOTH", data: pkg });
+        }
+      } else received.push(msg);
       await socket.send([encodeMessage(theScribeProtocol, "DONE")]);
     }
   })();
   return {
     received,
+    messages,
     async stop() {
       running = false;
       await loop;
@@ -162,6 +173,32 @@ Deno.test({
       assert.deepEqual(names(scribe.received), ['BOTH "foo"', 'PROJECT "bar"', 'BOTH "baz"']);
       await delay(400);
       assert.equal(scribe.received.length, 3);
+    });
+  },
+});
+
+Deno.test({
+  name: "a backlog of rewrites reaches the scribe as PROJECTS batches, in order",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await withSecretary(async ({ secretary, client, scribe }) => {
+      // As a rebuild of everything does: many packages at once, one of them twice.
+      const pkgs = Array.from({ length: 1500 }, (_, i) => `pkg-${String(i).padStart(4, "0")}`);
+      await client.send("PROJECTS", pkgs.map((p, i) => [i % 2 ? "PROJECT" : "BOTH", p]));
+      await client.send("BOTH", "pkg-0001");
+      await client.send("PROJECTS", [["bogus", "pkg-x"]]);
+      assert.equal(secretary.buffer.size, 1500);
+      await waitFor(() => scribe.received.length === 1500, 10_000, "release");
+      assert.deepEqual(
+        scribe.received.map((m) => [m.name, m.data]),
+        pkgs.map((p, i) => [i % 2 && i !== 1 ? "PROJECT" : "BOTH", p]),
+      );
+      // At most 1,000 per message, so far fewer messages than rewrites.
+      assert.ok(scribe.messages.every((m) => m.name === "PROJECTS"), names(scribe.messages)[0]);
+      assert.ok(scribe.messages.length >= 2 && scribe.messages.length < 20);
+      assert.ok(scribe.messages.every((m) => (m.data as unknown[]).length <= 1000));
+      await waitFor(() => secretary.outbox.length === 0, 5000, "the outbox to empty");
     });
   },
 });

@@ -4,7 +4,8 @@
  * alias links, build logs, sitemaps — by way of {@link WebSite}, which does the rendering and
  * atomic writing. Requests arrive from TheSecretary on `config.scribeQueue` (REP); each is
  * answered DONE once done (also when it failed, which is logged), so the secretary sends the
- * next one only then.
+ * next one only then. A backlog arrives as PROJECTS: its project data is read from the oracles
+ * a chunk ahead of the pages being written.
  * @module
  */
 import type { Context, Socket } from "../../transport/mod.ts";
@@ -16,7 +17,7 @@ import {
   theScribeProtocol,
 } from "../../protocols/mod.ts";
 import { isCanonicalName } from "../../wheel/mod.ts";
-import { type ProjectWrite, toProjectData, WebSite } from "../../web/mod.ts";
+import { fetchAhead, type ProjectWrite, toProjectData, WebSite } from "../../web/mod.ts";
 import { DbClient, type MasterConfig, Task, type TaskOptions } from "../task.ts";
 
 type ScribeMessage = MessageOf<typeof theScribeProtocol.recv>;
@@ -24,6 +25,8 @@ type ScribeMessage = MessageOf<typeof theScribeProtocol.recv>;
 const DONE = encodeMessage(theScribeProtocol, "DONE");
 const BOTH: ProjectWrite = { simple: true, project: true };
 const PROJECT: ProjectWrite = { simple: false, project: true };
+/** Packages per PROJDATAS request when writing a backlog. */
+const FETCH_CHUNK = 100;
 
 /** Options of {@link TheScribe}. */
 export interface ScribeOptions extends TaskOptions {
@@ -94,6 +97,9 @@ export class TheScribe extends Task {
       case "BOTH":
         await this.#writeProject(msg.data, BOTH);
         break;
+      case "PROJECTS":
+        await this.#writeProjects(msg.data);
+        break;
       case "LOG":
         this.site.writeLog(msg.data[0], msg.data[1]);
         break;
@@ -122,6 +128,37 @@ export class TheScribe extends Task {
     }
     this.log.info(`writing ${what.simple ? "index and project page" : "project page"} for ${pkg}`);
     await this.site.writeProject(data, what);
+  }
+
+  /** Write a backlog of PROJECT/BOTH requests, reading the data ahead of the writing. */
+  async #writeProjects(entries: [string, string][]): Promise<void> {
+    const wanted = entries.filter(([command, pkg]) => {
+      if (command !== "PROJECT" && command !== "BOTH") {
+        this.log.error(
+          `refusing ${JSON.stringify(command)} for ${JSON.stringify(pkg)} in PROJECTS`,
+        );
+        return false;
+      }
+      return this.#acceptable(pkg, command);
+    });
+    let written = 0;
+    const fetch = (chunk: [string, string][]) =>
+      this.#db.call("PROJDATAS", chunk.map(([, pkg]) => pkg));
+    for await (const [[command, pkg], raw] of fetchAhead(wanted, FETCH_CHUNK, fetch)) {
+      try {
+        const data = toProjectData(raw);
+        if (data === null) {
+          this.log.warning(`not writing ${pkg}: unknown package`);
+          continue;
+        }
+        await this.site.writeProject(data, command === "BOTH" ? BOTH : PROJECT);
+        written++;
+      } catch (error) {
+        // One bad project must not cost the rest of the backlog its pages.
+        this.log.error(`writing ${pkg} failed: ${(error as Error).message}`);
+      }
+    }
+    this.log.info(`wrote ${written} of ${entries.length} projects`);
   }
 
   async #deleteVersion(pkg: string, version: string): Promise<void> {

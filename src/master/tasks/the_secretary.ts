@@ -63,9 +63,9 @@ export class TheSecretary extends Task {
   readonly holdMs: number;
   /** Buffered rewrites by package, oldest first (a Map keeps insertion order). */
   readonly buffer = new Map<string, BufferedRewrite>();
-  /** Messages due for the scribe, in order; the first is in flight while `#inFlight`. */
+  /** Messages due for the scribe, in order; the first `#inFlight` are being handled. */
   readonly #outbox: ScribeMessage[] = [];
-  #inFlight = false;
+  #inFlight = 0;
   readonly #scribe: Socket;
   readonly #db: DbClient;
 
@@ -113,7 +113,7 @@ export class TheSecretary extends Task {
     const pending = new Map(this.buffer);
     // Rewrites released but not yet taken by the scribe would be lost otherwise.
     for (const [i, msg] of this.#outbox.entries()) {
-      if (i === 0 && this.#inFlight) continue;
+      if (i < this.#inFlight) continue;
       if (msg.name === "PROJECT" || msg.name === "BOTH") {
         const known = pending.get(msg.data);
         if (!known) {
@@ -152,6 +152,12 @@ export class TheSecretary extends Task {
       case "BOTH":
         this.#buffer(msg.data, msg.name, new Date());
         break;
+      case "PROJECTS":
+        for (const [command, pkg] of msg.data) {
+          if (command === "PROJECT" || command === "BOTH") this.#buffer(pkg, command, new Date());
+          else this.log.error(`dropped ${JSON.stringify(command)} for ${pkg} in PROJECTS`);
+        }
+        break;
       case "DELPKG":
         this.buffer.delete(msg.data);
         this.#send(msg);
@@ -184,8 +190,10 @@ export class TheSecretary extends Task {
     for (const [pkg, rewrite] of this.buffer) {
       if (now - rewrite.addedAt.getTime() < this.holdMs) break;
       this.buffer.delete(pkg);
-      this.#send({ name: rewrite.command, data: pkg });
+      this.#outbox.push({ name: rewrite.command, data: pkg });
     }
+    // Once all are out of the buffer, so that they can leave together.
+    this.#pump();
   }
 
   /** Queue a message for the scribe and send it if nothing is in flight. */
@@ -196,26 +204,43 @@ export class TheSecretary extends Task {
 
   #pump(): void {
     if (this.#inFlight || this.#outbox.length === 0) return;
-    const msg = this.#outbox[0];
+    // A run of rewrites (a rebuild of everything, say) goes as one PROJECTS, so the scribe can
+    // read their data ahead of writing.
+    let count = 1;
+    while (
+      count < PROJECTS_MAX && count < this.#outbox.length && isRewrite(this.#outbox[0]) &&
+      isRewrite(this.#outbox[count])
+    ) count++;
+    const msg: ScribeMessage = count === 1 ? this.#outbox[0] : {
+      name: "PROJECTS",
+      data: this.#outbox.slice(0, count).map((m) => [m.name, m.data as string]),
+    };
     const frame = encodeMessage(toScribe, msg.name, msg.data as never);
     // The empty frame is the envelope delimiter a REQ would add for the REP to strip.
     if (!this.#scribe.trySend([EMPTY, frame])) {
       this.log.warning(`scribe queue full; ${msg.name} waits`);
       return;
     }
-    this.#inFlight = true;
+    this.#inFlight = count;
   }
 
   /** The scribe answered DONE: send the next message. */
   #onDone(frames: Uint8Array[]): void {
-    this.#inFlight = false;
-    this.#outbox.shift();
+    this.#outbox.splice(0, this.#inFlight);
+    this.#inFlight = 0;
     try {
       decodeMessage(toScribe, frames[frames.length - 1]);
     } finally {
       this.#pump();
     }
   }
+}
+
+/** Most rewrites sent to the scribe in one PROJECTS message. */
+const PROJECTS_MAX = 1000;
+
+function isRewrite(msg: ScribeMessage): boolean {
+  return msg.name === "PROJECT" || msg.name === "BOTH";
 }
 
 /** Options of {@link SecretaryClient}. */
