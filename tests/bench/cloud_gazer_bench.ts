@@ -23,7 +23,7 @@ import { startPyPIStandIn } from "../fixtures/pypi/mod.ts";
 import { MASTER_ROLE, PG_USER, pgDsn, scratchDatabase } from "../db/harness.ts";
 import { listen } from "../master/cloud_gazer_helpers.ts";
 import { startTask } from "../master/helpers.ts";
-import { syntheticJournal } from "./pypi_bench.ts";
+import { syntheticJournal, TimedChangelogSource } from "./pypi_bench.ts";
 
 /** What one run measured. */
 export interface CloudGazerBenchResult {
@@ -103,18 +103,7 @@ export async function benchCloudGazer(
     const web = listen(context, config.webQueue, theScribeProtocol, "DONE");
     const skip = listen(context, config.skipQueue, cloudGazerProtocol, "OK");
 
-    const client = new XmlRpcChangelogSource({ url: pypi.xmlrpcUrl });
-    let sourceMs = 0;
-    const source = {
-      async changelogSince(serial: number) {
-        const started = performance.now();
-        try {
-          return await client.changelogSince(serial);
-        } finally {
-          sourceMs += performance.now() - started;
-        }
-      },
-    };
+    const source = new TimedChangelogSource(new XmlRpcChangelogSource({ url: pypi.xmlrpcUrl }));
     const started = performance.now();
     const gazer = await startTask(new CloudGazer(context, config, { source }));
     while (gazer.storedSerial < last) {
@@ -146,7 +135,7 @@ export async function benchCloudGazer(
       oracleCalls: gazer.counts.calls,
       byRequest: gazer.counts.byRequest,
       seconds,
-      sourceSeconds: sourceMs / 1000,
+      sourceSeconds: source.ms / 1000,
       eventsPerSecond: count / seconds,
       versions,
       jsonRequests: pypi.requestsTo("json").length,

@@ -11,7 +11,7 @@
  * @module
  */
 
-import type { PyPIEvent } from "../../src/pypi/changelog.ts";
+import type { PyPIChangelogSource, PyPIEvent } from "../../src/pypi/changelog.ts";
 import { XmlRpcChangelogSource } from "../../src/pypi/changelog.ts";
 import { DescriptionFetcher } from "../../src/pypi/description.ts";
 import { PyPIEvents } from "../../src/pypi/events.ts";
@@ -107,20 +107,31 @@ export async function benchPyPI(
   };
 }
 
+/** A changelog source that adds up the time spent in its calls (`ms`). */
+export class TimedChangelogSource implements PyPIChangelogSource {
+  /** Milliseconds spent in `changelogSince` so far. */
+  ms = 0;
+  readonly #client: PyPIChangelogSource;
+
+  /** Time the calls of `client`. */
+  constructor(client: PyPIChangelogSource) {
+    this.#client = client;
+  }
+
+  /** The client's answer, timed. */
+  async changelogSince(serial: number): Promise<PyPIEvent[]> {
+    const started = performance.now();
+    try {
+      return await this.#client.changelogSince(serial);
+    } finally {
+      this.ms += performance.now() - started;
+    }
+  }
+}
+
 /** Follow the whole journal once, as CloudGazer would while catching up. */
 async function ingest(url: string, fetcher: DescriptionFetcher | null) {
-  const client = new XmlRpcChangelogSource({ url, rateLimit: null });
-  let sourceMs = 0;
-  const source = {
-    async changelogSince(serial: number) {
-      const started = performance.now();
-      try {
-        return await client.changelogSince(serial);
-      } finally {
-        sourceMs += performance.now() - started;
-      }
-    },
-  };
+  const source = new TimedChangelogSource(new XmlRpcChangelogSource({ url, rateLimit: null }));
   const events = new PyPIEvents({
     source,
     serial: FIRST_SERIAL,
@@ -134,7 +145,7 @@ async function ingest(url: string, fetcher: DescriptionFetcher | null) {
   return {
     packageEvents,
     seconds: (performance.now() - started) / 1000,
-    sourceSeconds: sourceMs / 1000,
+    sourceSeconds: source.ms / 1000,
   };
 }
 
