@@ -23,8 +23,11 @@ import { DbClient, type MasterConfig, Task, type TaskOptions } from "../task.ts"
 type ScribeMessage = MessageOf<typeof theScribeProtocol.recv>;
 
 const DONE = encodeMessage(theScribeProtocol, "DONE");
-const BOTH: ProjectWrite = { simple: true, project: true };
-const PROJECT: ProjectWrite = { simple: false, project: true };
+// What each request writes.
+const WRITES: Record<"PROJECT" | "BOTH", ProjectWrite> = {
+  PROJECT: { simple: false, project: true },
+  BOTH: { simple: true, project: true },
+};
 /** Packages per PROJDATAS request when writing a backlog. */
 const FETCH_CHUNK = 100;
 
@@ -92,10 +95,8 @@ export class TheScribe extends Task {
         this.site.writeSearchIndex(msg.data);
         break;
       case "PROJECT":
-        await this.#writeProject(msg.data, PROJECT);
-        break;
       case "BOTH":
-        await this.#writeProject(msg.data, BOTH);
+        await this.#writeProject(msg.data, msg.name);
         break;
       case "PROJECTS":
         await this.#writeProjects(msg.data);
@@ -119,24 +120,19 @@ export class TheScribe extends Task {
     return false;
   }
 
-  async #writeProject(pkg: string, what: ProjectWrite): Promise<void> {
-    if (!this.#acceptable(pkg, what.simple ? "BOTH" : "PROJECT")) return;
-    const data = toProjectData(await this.#db.call("PROJDATA", pkg));
-    if (data === null) {
-      this.log.warning(`not writing ${pkg}: unknown package`);
-      return;
-    }
-    this.log.info(`writing ${what.simple ? "index and project page" : "project page"} for ${pkg}`);
-    await this.site.writeProject(data, what);
+  /** Write one project's pages (a PROJECT or BOTH request). */
+  async #writeProject(pkg: string, command: "PROJECT" | "BOTH"): Promise<void> {
+    await this.#writeProjects([[command, pkg]]);
   }
 
-  /** Write a backlog of PROJECT/BOTH requests, reading the data ahead of the writing. */
+  /**
+   * Write the pages of PROJECT/BOTH requests, reading the data of a backlog a chunk ahead of
+   * the writing. A project that fails is logged and the rest are still written.
+   */
   async #writeProjects(entries: [string, string][]): Promise<void> {
     const wanted = entries.filter(([command, pkg]) => {
-      if (command !== "PROJECT" && command !== "BOTH") {
-        this.log.error(
-          `refusing ${JSON.stringify(command)} for ${JSON.stringify(pkg)} in PROJECTS`,
-        );
+      if (!Object.hasOwn(WRITES, command)) {
+        this.log.error(`refusing ${JSON.stringify(command)} for ${JSON.stringify(pkg)}`);
         return false;
       }
       return this.#acceptable(pkg, command);
@@ -151,14 +147,17 @@ export class TheScribe extends Task {
           this.log.warning(`not writing ${pkg}: unknown package`);
           continue;
         }
-        await this.site.writeProject(data, command === "BOTH" ? BOTH : PROJECT);
+        const what = WRITES[command as keyof typeof WRITES];
+        const pages = what.simple ? "index and project page" : "project page";
+        // One line per project for single requests; a backlog gets a count at the end.
+        this.log[entries.length === 1 ? "info" : "debug"](`writing ${pages} for ${pkg}`);
+        await this.site.writeProject(data, what);
         written++;
       } catch (error) {
-        // One bad project must not cost the rest of the backlog its pages.
         this.log.error(`writing ${pkg} failed: ${(error as Error).message}`);
       }
     }
-    this.log.info(`wrote ${written} of ${entries.length} projects`);
+    if (entries.length > 1) this.log.info(`wrote ${written} of ${entries.length} projects`);
   }
 
   async #deleteVersion(pkg: string, version: string): Promise<void> {
@@ -167,7 +166,7 @@ export class TheScribe extends Task {
     const files = await this.#db.call("VERFILES", [pkg, version]);
     const removed = this.site.deleteVersion(pkg, version, files);
     this.log.info(`deleted ${pkg} ${version} (${removed.length} files)`);
-    await this.#writeProject(pkg, BOTH);
+    await this.#writeProject(pkg, "BOTH");
   }
 
   async #deletePackage(pkg: string): Promise<void> {

@@ -207,10 +207,10 @@ export class TheSecretary extends Task {
     // A run of rewrites (a rebuild of everything, say) goes as one PROJECTS, so the scribe can
     // read their data ahead of writing.
     let count = 1;
-    while (
-      count < PROJECTS_MAX && count < this.#outbox.length && isRewrite(this.#outbox[0]) &&
-      isRewrite(this.#outbox[count])
-    ) count++;
+    if (isRewrite(this.#outbox[0])) {
+      const end = Math.min(PROJECTS_MAX, this.#outbox.length);
+      while (count < end && isRewrite(this.#outbox[count])) count++;
+    }
     const msg: ScribeMessage = count === 1 ? this.#outbox[0] : {
       name: "PROJECTS",
       data: this.#outbox.slice(0, count).map((m) => [m.name, m.data as string]),
