@@ -4,7 +4,7 @@
  * everything in reverse order on SIGTERM, SIGINT, QUIT or a failed task.
  * @module
  */
-import { Context, Poller, type Socket } from "../transport/mod.ts";
+import { Context, ipcPath, Poller, type Socket } from "../transport/mod.ts";
 import { getLogger } from "../log.ts";
 import {
   bigBrotherControlProtocol,
@@ -31,11 +31,6 @@ export const STOP_TIMEOUT = 10_000;
 const HOUSEKEEPING_MS = 5_000;
 const WAKE_QUEUE = "inproc://master-wake";
 const statusSendSide = monitorStatsProtocol.reversed();
-
-/** The path of an `ipc://` address, or null for any other transport. */
-export function ipcPath(address: string): string | null {
-  return address.startsWith("ipc://") ? address.slice("ipc://".length) : null;
-}
 
 /** The master: `run()` resolves to the exit code once everything has stopped. */
 export class Master {

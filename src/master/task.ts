@@ -38,6 +38,7 @@
  */
 import {
   type Context,
+  ipcPath,
   Poller,
   type Socket,
   type SocketOptions,
@@ -164,9 +165,9 @@ export abstract class Task {
     const socket = this.context.socket(type, options);
     this.#closeables.push({
       close: () => {
-        const files = socket.boundEndpoints.filter((e) => e.startsWith("ipc://"));
+        const files = socket.boundEndpoints.map(ipcPath).filter((path) => path !== null);
         socket.close();
-        for (const file of files) removeSocketFile(file.slice("ipc://".length));
+        for (const file of files) removeSocketFile(file);
       },
     });
     return socket;

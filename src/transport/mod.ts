@@ -40,6 +40,7 @@ export {
 } from "./reactor.ts";
 export {
   type Frame,
+  ipcPath,
   type SendOptions,
   Socket,
   type SocketOptions,

@@ -20,6 +20,11 @@ export type SocketType =
   | "PUSH";
 
 /** A frame to send: bytes, or text sent as UTF-8. */
+/** The socket file of an `ipc://` address, or null for any other transport. */
+export function ipcPath(address: string): string | null {
+  return address.startsWith("ipc://") ? address.slice("ipc://".length) : null;
+}
+
 export type Frame = Uint8Array | string;
 
 /** Options applied when a socket is created (see `Context.socket`). */

@@ -6,7 +6,7 @@
  * its own connection; with PGlite (one connection, held by the oracle) it sends LOGBATCH.
  * @module
  */
-import type { Context, Socket } from "../../transport/mod.ts";
+import { type Context, ipcPath, type Socket } from "../../transport/mod.ts";
 import { type AccessLogJson, openDatabase } from "../../db/mod.ts";
 import { bigBrotherProtocol, encodeMessage, ProtocolError } from "../../protocols/mod.ts";
 import { AccessLogRows, LOG_NAMES } from "../../logger/rows.ts";
@@ -46,10 +46,9 @@ export class Lumberjack extends Task {
     super(context, config);
     const logs = this.socket("PULL", { hwm: 100_000 });
     logs.bind(config.logQueue);
-    if (config.logQueue.startsWith("ipc://")) {
-      // piw logger runs as the web server's user; let its group write to the queue.
-      Deno.chmodSync(config.logQueue.slice("ipc://".length), 0o770);
-    }
+    const logFile = ipcPath(config.logQueue);
+    // piw logger runs as the web server's user; let its group write to the queue.
+    if (logFile) Deno.chmodSync(logFile, 0o770);
     this.register(logs, (frames) => this.#onLogs(logs, frames));
     const stats = this.#stats = this.socket("PUSH", { hwm: 10 });
     stats.connect(config.statsQueue);

@@ -13,7 +13,7 @@
  * @module
  */
 
-import type { Context, Socket } from "../../transport/mod.ts";
+import { type Context, ipcPath, type Socket } from "../../transport/mod.ts";
 import {
   bigBrotherProtocol,
   cloudGazerProtocol,
@@ -63,9 +63,7 @@ export class MrChase extends Task {
   #skip: ReqClient<typeof cloudGazerProtocol.recv, typeof cloudGazerProtocol.send>;
   #home: Socket;
   /** The import queue's socket file, if it is an ipc address. */
-  #ipcFile = this.config.importQueue.startsWith("ipc://")
-    ? this.config.importQueue.slice("ipc://".length)
-    : null;
+  #ipcFile = ipcPath(this.config.importQueue);
   /** Page rebuilds still being queued. */
   #rebuilding: Promise<void> = Promise.resolve();
   /** Imports in progress by client routing address. */
@@ -93,16 +91,6 @@ export class MrChase extends Task {
     this.#skip = this.track(
       new ReqClient(context, config.skipQueue, cloudGazerProtocol.reversed(), { log: this.log }),
     );
-  }
-
-  /** Remove the ipc socket file, as the master does its own (libzmq leaves it behind). */
-  protected override teardown(): void {
-    if (!this.#ipcFile) return;
-    try {
-      Deno.removeSync(this.#ipcFile);
-    } catch {
-      // Already gone.
-    }
   }
 
   async #handle(frames: Uint8Array[]): Promise<void> {
