@@ -66,6 +66,8 @@ export interface WriterCounts {
   packages: number;
   /** Versions added. */
   versions: number;
+  /** Versions that became buildable: added with a source, enabled, or unyanked. */
+  buildable: number;
   /** Packages and versions removed. */
   removals: number;
   /** Oracle requests made. */
@@ -107,6 +109,7 @@ export class PyPIWriter {
     events: 0,
     packages: 0,
     versions: 0,
+    buildable: 0,
     removals: 0,
     calls: 0,
     byRequest: {},
@@ -259,14 +262,18 @@ export class PyPIWriter {
       if (event.action === "yank") {
         this.#log.info(`yanked package ${pkg} version ${version}`);
       } else if (event.action === "unyank") {
+        this.counts.buildable++;
         this.#log.info(`unyanked package ${pkg} version ${version}`);
       } else if (outcome & VERSION_ADDED) {
         this.counts.versions++;
         this.#log.info(`added package ${pkg} version ${version}`);
         if (event.action !== "source") {
           this.#log.info(`disabled package ${pkg} version ${version} (${BINARY_ONLY})`);
+        } else {
+          this.counts.buildable++;
         }
       } else if (outcome & VERSION_ENABLED) {
+        this.counts.buildable++;
         this.#log.info(`enabled package ${pkg} version ${version}`);
         update = "PROJECT";
       }

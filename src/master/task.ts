@@ -132,6 +132,8 @@ export abstract class Task {
   #intervals: Interval[] = [];
   #control: Socket | null = null;
   #quitter: Socket | null = null;
+  /** PUSH sockets to other tasks' control queues, by task name (`tellTask`). */
+  #peers = new Map<string, Socket>();
   #poller = new Poller();
   #initialised = false;
   #quitting = false;
@@ -190,12 +192,30 @@ export abstract class Task {
 
   /**
    * Run `handler` at start and then `ms` after each run returns (piwheels semantics). Returns a
-   * function that makes it due at once (e.g. TheArchitect after RESUME).
+   * function that makes it due at once, or by `at` (performance.now() ms) if that is sooner
+   * than its next run (e.g. TheArchitect after RESUME or REFRESH).
    */
-  protected every(ms: number, handler: () => void | Promise<void>): () => void {
+  protected every(
+    ms: number,
+    handler: () => void | Promise<void>,
+  ): (at?: number) => void {
     const interval: Interval = { ms, handler, due: 0 };
     this.#intervals.push(interval);
-    return () => interval.due = 0;
+    return (at = 0) => interval.due = Math.min(interval.due, at);
+  }
+
+  /**
+   * Send a message to another task's control queue (e.g. REFRESH to TheArchitect). Returns
+   * false when it was not taken (the task is not running or its queue is full).
+   */
+  protected tellTask(task: string, protocol: Protocol, name: string, data?: unknown): boolean {
+    let peer = this.#peers.get(task);
+    if (!peer) {
+      peer = this.socket("PUSH", { hwm: 10, linger: 0 });
+      peer.connect(controlAddress(task));
+      this.#peers.set(task, peer);
+    }
+    return peer.trySend([encodeMessage(protocol.reversed() as Protocol, name, data as never)]);
   }
 
   /** Create and bind sockets that need more than the constructor can do (async work). */

@@ -29,6 +29,15 @@ export const bigBrotherControlProtocol = new Protocol("big_brother_control", {
   STATS: null,
 }, {});
 
+/**
+ * TheArchitect's control queue: task control plus REFRESH (versions became buildable: compute
+ * the build queue soon, not at the next periodic refresh). Sent by CloudGazer and MrChase.
+ */
+export const theArchitectControlProtocol = new Protocol("the_architect_control", {
+  ...taskControlProtocol.recv,
+  REFRESH: null,
+}, {});
+
 /** The search index: package → [downloads in the last 30 days, downloads ever]. */
 export type SearchIndex = Record<string, [recent: number, all: number]>;
 

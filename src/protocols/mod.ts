@@ -64,6 +64,7 @@ export {
   searchIndex,
   slaveDriverControlProtocol,
   taskControlProtocol,
+  theArchitectControlProtocol,
   theArchitectProtocol,
   theScribeProtocol,
 } from "./internal.ts";

@@ -15,6 +15,7 @@ import {
   type MessageTable,
   type OracleRequest,
   type Protocol,
+  theArchitectControlProtocol,
   theOracleProtocol,
   theOracleResults,
   theScribeProtocol,
@@ -25,6 +26,7 @@ import { CloudGazer, type CloudGazerOptions } from "../../src/master/tasks/cloud
 import { XmlRpcChangelogSource } from "../../src/pypi/mod.ts";
 import { type PyPIStandIn, startPyPIStandIn } from "../fixtures/pypi/mod.ts";
 import { startTask, testConfig } from "./helpers.ts";
+import { controlAddress } from "../../src/master/task.ts";
 
 /** The first serial the tests use: past PYPI_EPOCH, so the buffer releases at once. */
 export const FIRST_SERIAL = 1_000_000;
@@ -60,6 +62,22 @@ export function listen<R extends MessageTable, S extends MessageTable>(
     received.push([msg.name, msg.data]);
     await before?.(msg.name, msg.data);
     return answer;
+  });
+}
+
+/** Bind a PULL at `address` remembering each `protocol` message (a task's control queue). */
+export function collect<R extends MessageTable, S extends MessageTable>(
+  context: Context,
+  address: string,
+  protocol: Protocol<R, S>,
+): Listener {
+  const socket = context.socket("PULL", { linger: 0 });
+  socket.bind(address);
+  const received: Received[] = [];
+  return serve(socket, received, (frame) => {
+    const msg = decodeMessage(protocol, frame);
+    received.push([msg.name, msg.data]);
+    return Promise.resolve(null);
   });
 }
 
@@ -113,14 +131,15 @@ export function batchesSent(oracle: Listener): [string, string, string | null][]
 function serve(
   socket: Socket,
   received: Received[],
-  answer: (frame: Uint8Array) => Promise<Uint8Array>,
+  answer: (frame: Uint8Array) => Promise<Uint8Array | null>,
 ): Listener {
   let running = true;
   const loop = (async () => {
     while (running) {
       const frames = await socket.recv(20);
       if (frames === null) continue;
-      await socket.send([await answer(frames[frames.length - 1])]);
+      const reply = await answer(frames[frames.length - 1]);
+      if (reply) await socket.send([reply]);
     }
   })();
   return {
@@ -158,6 +177,8 @@ export interface GazerEnv {
   oracle: OracleStub;
   web: Listener;
   skip: Listener;
+  /** TheArchitect's control queue (REFRESH after buildable versions). */
+  architect: Listener;
   /** The running task (after `start()`). */
   gazer: CloudGazer & { stop(): Promise<void> };
   /** Start (or, after `stop`, start another) CloudGazer. */
@@ -203,6 +224,7 @@ export async function gazerEnv(options: GazerEnvOptions = {}): Promise<GazerEnv>
     ? { received: [], close: () => Promise.resolve() }
     : listen(context, config.webQueue, theScribeProtocol, "DONE", hook("web"));
   const skip = listen(context, config.skipQueue, cloudGazerProtocol, "OK", hook("skip"));
+  const architect = collect(context, controlAddress("the_architect"), theArchitectControlProtocol);
   let time = T0;
   let gazer: (CloudGazer & { stop(): Promise<void> }) | null = null;
   const env: GazerEnv = {
@@ -214,6 +236,7 @@ export async function gazerEnv(options: GazerEnvOptions = {}): Promise<GazerEnv>
     oracle,
     web,
     skip,
+    architect,
     get gazer() {
       if (!gazer) throw new Error("CloudGazer not started");
       return gazer;
@@ -259,6 +282,7 @@ export async function gazerEnv(options: GazerEnvOptions = {}): Promise<GazerEnv>
       await oracle.close();
       await web.close();
       await skip.close();
+      await architect.close();
       await context.close();
       await pypi.close();
     },

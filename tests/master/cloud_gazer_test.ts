@@ -109,6 +109,8 @@ gazerTest("a new version of a known package is added", async (env) => {
   assert.deepEqual(batchesSent(env.oracle), [[["source", "bar", "2.0"]]], "wheels are dupes");
   assert.equal(env.gazer.counts.packages, 0, "a known package is not added again");
   assert.equal(env.gazer.counts.versions, 1);
+  await waitFor(() => env.architect.received.length > 0, 5000, "REFRESH to TheArchitect");
+  assert.deepEqual(names(env.architect), ["REFRESH"], "the new version is handed out soon");
 });
 
 gazerTest("a binary-only version is skipped until its source arrives", async (env) => {
@@ -119,12 +121,14 @@ gazerTest("a binary-only version is skipped until its source arrives", async (en
   await env.stored(last);
   assert.equal((await version(env, "baz", "1.0"))?.skip, "binary only");
   assert.deepEqual(env.web.received, [["BOTH", "baz"]]);
+  assert.deepEqual(names(env.architect), [], "nothing to build: no REFRESH");
 
   env.event("baz", "1.0", "add source file baz-1.0.tar.gz");
   last = env.release();
   await env.stored(last);
   assert.equal((await version(env, "baz", "1.0"))?.skip, "", "skip cleared");
   assert.deepEqual(env.web.received, [["BOTH", "baz"], ["PROJECT", "baz"]]);
+  await waitFor(() => env.architect.received.length > 0, 5000, "REFRESH to TheArchitect");
 });
 
 gazerTest("yank and unyank mark the version", async (env) => {

@@ -74,6 +74,8 @@ Deno.test({
             await client.request("ADDVER", [PKG, "1.0", "", false, new Date(), false, false, []]),
             { name: "DONE", data: "NEWVER" },
           );
+          // The new version is handed out at once (REFRESH), not at the next periodic one (60 s).
+          await master.waitForLine("build queue: cp311: 1", 20_000);
           assert.deepEqual(
             await client.request("ADDVER", [
               PKG,

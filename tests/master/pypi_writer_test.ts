@@ -119,6 +119,7 @@ test("a batch is one PYPIBATCH; names keep each name's latest time", async () =>
     events: 3,
     packages: 1,
     versions: 2,
+    buildable: 2,
     removals: 0,
     calls: 1,
     byRequest: { PYPIBATCH: 1 },
@@ -211,6 +212,8 @@ test("binary-only versions, dev mode and yanks", async () => {
   ]);
   assert.equal(await db.getVersionSkip("d", "1.1"), "development mode");
   assert.equal(writer.counts.versions, 2);
+  // The unyank and the source; the binary-only create is not buildable.
+  assert.equal(writer.counts.buildable, 2);
 });
 
 test("rewrites the web queue did not take wait for the next flush", async () => {

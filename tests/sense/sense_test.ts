@@ -40,19 +40,21 @@ Deno.test({
         await new Promise((r) => setTimeout(r, 100));
       }
     };
+    const at = (index: number) => pixel(slavePixel(index).x, slavePixel(index).y);
     try {
       // One slave takes the never-ending build (green), the other waits for work (grey). Slave-a
       // sits under the cursor (its colour pulses towards white), slave-b beside it (exact).
-      const at = (index: number) => pixel(slavePixel(index).x, slavePixel(index).y);
       const green = (p: Rgb) => p[1] > 200 && p[0] < 128 && p[0] === p[2];
       const grey = (p: Rgb) => p[0] >= 64 && p[0] === p[2] && Math.abs(p[0] - p[1]) <= 4;
-      // TheArchitect hands out the new version at its next refresh (every 60 s), and a slave
-      // asks again only after its sleep: under a loaded CI this took over 100 s once.
-      const busy = await waitFor(
-        () => at(1).join() === "0,252,0" ? 1 : green(at(0)) && grey(at(1)) ? 0 : null,
-        240_000,
+      // CloudGazer asks TheArchitect to refresh once it has added the version; a slave asks
+      // again after its sleep.
+      // (An index 0 would read as "not yet" to waitFor: it waits for the pixel's name.)
+      const busyPixel = await waitFor(
+        () => at(1).join() === "0,252,0" ? "second" : green(at(0)) && grey(at(1)) ? "first" : null,
+        120_000,
         "a green (building) slave pixel",
-      ) as number;
+      );
+      const busy = busyPixel === "second" ? 1 : 0;
       const idle = 1 - busy;
       assert.ok(grey(at(idle)), `the idle slave's pixel ${at(idle)}`);
       const idleName = ["slave-a", "slave-b"][idle];
@@ -105,7 +107,8 @@ Deno.test({
       // The matrix is blanked on exit.
       assert.ok(frame().every((p) => p.join() === "0,0,0"));
     } catch (error) {
-      throw new Error(`${(error as Error).message}\n${sense.tail()}\n${farm.tails()}`, {
+      const slaves = `slave pixels: ${JSON.stringify([0, 1, 2].map((i) => at(i)))}`;
+      throw new Error(`${(error as Error).message}\n${slaves}\n${sense.tail()}\n${farm.tails()}`, {
         cause: error,
       });
     } finally {

@@ -5,6 +5,7 @@
  * - Starts from the serial stored in the database (GETPYPI). Each fetch of the journal is one
  *   batch, written with the new serial in one transaction (PYPIBATCH; the serial never goes
  *   backwards), so a restart resumes where the last batch ended and nothing is applied twice.
+ * - After a batch that made versions buildable, asks TheArchitect to REFRESH the build queue.
  * - Polls every `pypiInterval(config)` (10 s; 2 s in dev mode). While PyPI has a backlog it goes
  *   on at once, fetching the next batch while it writes the last, and waking itself through an
  *   inproc queue so PAUSE and QUIT are heard between batches, and between removals told to the
@@ -18,7 +19,11 @@
  * @module
  */
 import type { Context, Socket } from "../../transport/mod.ts";
-import { cloudGazerProtocol, theScribeProtocol } from "../../protocols/mod.ts";
+import {
+  cloudGazerProtocol,
+  theArchitectControlProtocol,
+  theScribeProtocol,
+} from "../../protocols/mod.ts";
 import {
   DescriptionFetcher,
   type PackageEvent,
@@ -70,6 +75,8 @@ export class CloudGazer extends Task {
   /** The batch being applied, and the serial to store with it. */
   #batch: WriterBatch | null = null;
   #batchSerial = 0;
+  /** `counts.buildable` when TheArchitect was last told to refresh. */
+  #buildableTold = 0;
   /** The next batch, fetched from PyPI while this one is written (null: not asked for). */
   #prefetch: Promise<PackageEvent[]> | null = null;
 
@@ -188,6 +195,11 @@ export class CloudGazer extends Task {
     }
     await this.#writer.flushPages();
     this.#finished = this.#stored;
+    if (this.#writer.counts.buildable > this.#buildableTold) {
+      // New work: TheArchitect need not wait for its next periodic refresh to hand it out.
+      this.#buildableTold = this.#writer.counts.buildable;
+      this.tellTask("the_architect", theArchitectControlProtocol, "REFRESH");
+    }
     if (batch.events.length) {
       this.log.info(`applied ${batch.events.length} events; PyPI serial = ${this.#stored}`);
     }

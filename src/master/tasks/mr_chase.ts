@@ -22,6 +22,7 @@ import {
   type MessageOf,
   mrChaseProtocol,
   ProtocolError,
+  theArchitectControlProtocol,
 } from "../../protocols/mod.ts";
 import { canonicaliseName, parseWheelFilename } from "../../wheel/mod.ts";
 import { DbClient, Task, type TaskOptions } from "../task.ts";
@@ -102,7 +103,13 @@ export class MrChase extends Task {
     const key = String.fromCharCode(...address);
     let reply: Reply;
     try {
-      reply = await this.#dispatch(key, decodeMessage(mrChaseProtocol, payload));
+      const request = decodeMessage(mrChaseProtocol, payload);
+      reply = await this.#dispatch(key, request);
+      if (reply.name === "DONE" && request.name !== "REBUILD" && request.name !== "IMPORT") {
+        // A version added, unskipped or unyanked, or its builds deleted, may want building:
+        // TheArchitect need not wait for its next periodic refresh.
+        this.tellTask("the_architect", theArchitectControlProtocol, "REFRESH");
+      }
     } catch (e) {
       const message = e instanceof ProtocolError ? e.message : `internal error: ${e}`;
       this.log.error(`request failed: ${message}`);

@@ -1,17 +1,26 @@
 /**
- * TheArchitect: computes the build queue (`getBuildQueue`) every `config.architectInterval`
- * and after RESUME, and PUSHes it as QUEUE to SlaveDriver (`inproc://builds`). With PostgreSQL
+ * TheArchitect: computes the build queue (`getBuildQueue`) every `config.architectInterval`,
+ * after RESUME, and on REFRESH (CloudGazer or MrChase added something buildable; at most once
+ * per {@link REFRESH_GAP_MS}, as the query is heavy on a big farm), and PUSHes it as QUEUE to SlaveDriver (`inproc://builds`). With PostgreSQL
  * it uses its own connection, as piwheels does; with PGlite (one connection, held by the
  * oracle) it asks the oracle (GETQUEUE).
  * @module
  */
 import type { Context } from "../../transport/mod.ts";
 import { openDatabase } from "../../db/mod.ts";
-import { type BuildQueue, encodeMessage, theArchitectProtocol } from "../../protocols/mod.ts";
+import {
+  type BuildQueue,
+  encodeMessage,
+  theArchitectControlProtocol,
+  theArchitectProtocol,
+} from "../../protocols/mod.ts";
 import { DbClient, type MasterConfig, Task } from "../task.ts";
 
 /** How many versions per ABI the queue holds (piwheels' limit). */
 export const QUEUE_LIMIT = 100_000;
+
+/** Least time between the starts of two refreshes asked for by REFRESH, ms. */
+export const REFRESH_GAP_MS = 5_000;
 
 const sendSide = theArchitectProtocol.reversed();
 
@@ -19,7 +28,10 @@ const sendSide = theArchitectProtocol.reversed();
 export class TheArchitect extends Task {
   readonly name = "the_architect";
   #getQueue: (() => Promise<BuildQueue>) | null = null;
-  #refreshNow: () => void;
+  protected override controlProtocol = theArchitectControlProtocol;
+  #refreshNow: (at?: number) => void;
+  /** When the last refresh started (performance.now() ms). */
+  #lastRefresh = -Infinity;
 
   /** Connect to SlaveDriver's builds queue and schedule the refresh. */
   constructor(context: Context, config: MasterConfig) {
@@ -27,6 +39,7 @@ export class TheArchitect extends Task {
     const builds = this.socket("PUSH", { hwm: 1 });
     builds.connect(config.buildsQueue);
     this.#refreshNow = this.every(config.architectInterval, async () => {
+      this.#lastRefresh = performance.now();
       const queue = await this.#getQueue!();
       const sizes = Object.entries(queue).map(([abi, items]) => `${abi}: ${items.length}`);
       this.log.info(`build queue: ${sizes.join(", ") || "empty"}`);
@@ -48,9 +61,14 @@ export class TheArchitect extends Task {
     }
   }
 
-  /** After RESUME the queue may be stale: rebuild it at once. */
+  /** After RESUME the queue may be stale: rebuild it at once; after REFRESH, soon. */
   protected override onControl(name: string, data: unknown): Promise<void> | void {
     if (name === "RESUME" && this.paused) this.#refreshNow();
+    if (name === "REFRESH") {
+      // While paused, RESUME refreshes anyway.
+      if (!this.paused) this.#refreshNow(this.#lastRefresh + REFRESH_GAP_MS);
+      return;
+    }
     return super.onControl(name, data);
   }
 }
