@@ -16,6 +16,7 @@ import {
   type MessageOf,
   NO_DATA,
   type PackageVersion,
+  PreciseDate,
   type slaveDriverProtocol,
   type SlaveEvent,
   type SlaveHello,
@@ -213,6 +214,55 @@ export type SlaveReply = MessageOf<typeof slaveDriverProtocol.send>;
 export type SlaveEventSink = (event: SlaveEvent) => void;
 
 const STATS_HISTORY = 100;
+/** Numbers kept per stats entry: epoch ms, extra microseconds, and the eight figures. */
+const STATS_WIDTH = 10;
+
+/**
+ * A slave's latest stats (at most {@link STATS_HISTORY}), packed into one Float64Array rather
+ * than kept as decoded messages: at a busy master those would pile up in the old generation
+ * (about 1 kB each) and slow every young-generation collection.
+ */
+export class StatsHistory {
+  #values = new Float64Array(STATS_HISTORY * STATS_WIDTH);
+  #start = 0;
+  #length = 0;
+
+  /** How many entries are kept. */
+  get length(): number {
+    return this.#length;
+  }
+
+  /** Keep `stats`, dropping the oldest entry when full. */
+  push(stats: SlaveStats): void {
+    const slot = (this.#start + this.#length) % STATS_HISTORY;
+    if (this.#length < STATS_HISTORY) this.#length++;
+    else this.#start = (this.#start + 1) % STATS_HISTORY;
+    const at = slot * STATS_WIDTH;
+    const time = stats[0];
+    this.#values[at] = time.getTime();
+    this.#values[at + 1] = time instanceof PreciseDate ? time.extraMicroseconds : 0;
+    for (let i = 1; i < 9; i++) this.#values[at + i + 1] = stats[i] as number;
+  }
+
+  /** The entries, oldest first, as the stats tuples they came from. */
+  *[Symbol.iterator](): Generator<SlaveStats> {
+    for (let n = 0; n < this.#length; n++) {
+      const at = ((this.#start + n) % STATS_HISTORY) * STATS_WIDTH;
+      const v = this.#values;
+      yield [
+        new PreciseDate(v[at], v[at + 1]),
+        v[at + 2],
+        v[at + 3],
+        v[at + 4],
+        v[at + 5],
+        v[at + 6],
+        v[at + 7],
+        v[at + 8],
+        v[at + 9],
+      ];
+    }
+  }
+}
 
 /**
  * A build slave as the master sees it: what it said in HELLO, when it was last heard from, the
@@ -233,7 +283,7 @@ export class SlaveState {
   /** The build reported by BUILT, until DONE. */
   build: BuildState | null = null;
   /** Stats of the latest IDLE/BUSY messages (at most 100). */
-  readonly stats: SlaveStats[] = [];
+  readonly stats = new StatsHistory();
   /** Master clock minus the slave's at the last stats, in ms. */
   clockSkewMs = 0;
   /** Told to die at its next IDLE. */
@@ -292,7 +342,6 @@ export class SlaveState {
     this.request = request;
     if (request.name === "IDLE" || request.name === "BUSY") {
       this.stats.push(request.data);
-      if (this.stats.length > STATS_HISTORY) this.stats.shift();
       this.clockSkewMs = now.getTime() - request.data[0].getTime();
       this.sink([this.slaveId, now, "STATS", request.data]);
     } else if (request.name === "BUILT" && this.reply?.name === "BUILD" && this.job) {

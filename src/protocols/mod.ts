@@ -69,6 +69,7 @@ export {
   theScribeProtocol,
 } from "./internal.ts";
 export type { BuildQueue, SearchIndex } from "./internal.ts";
+export { decodeQueueFrame } from "./queue_decode.ts";
 export { decodeOracleResult, ORACLE_READY, theOracleProtocol, theOracleResults } from "./oracle.ts";
 export type { OracleRequest, OracleResult, RewritePending } from "./oracle.ts";
 export {

@@ -12,8 +12,13 @@
  *   runs from the actual send time; how late sends left their schedule is shown beside it.
  * Target: ≥ 5,000 req/s and p99 < 10 ms at N = 100.
  *
- * Run: `deno run -A tests/bench/slave_driver_bench.ts [--quick] [--log-file]` (--log-file: the
- * SlaveDriver also logs at info level to a file, as `piw master -l FILE` does). The same file is the Worker
+ * The simulated slaves are a small C program (`slave_client.c`, compiled here with `cc`): the
+ * Deno client, which does the same, spends as much CPU per request as the SlaveDriver, and on a
+ * 2-core machine that contention is what would be measured. Without a C compiler, or with
+ * `--deno-client`, the Deno client runs.
+ *
+ * Run: `deno run -A tests/bench/slave_driver_bench.ts [--quick] [--log-file] [--deno-client]`
+ * (--log-file: the SlaveDriver also logs at info level to a file, as `piw master -l FILE` does). The same file is the Worker
  * script (it runs the SlaveDriver) and the client process (`--client ENDPOINT N SECONDS RATE`).
  * @module
  */
@@ -176,7 +181,11 @@ async function client(endpoint: string, n: number, seconds: number, rate: number
   await ctx.close(0);
 }
 
-/** A QUEUE of 300,000 builds (made in a function of its own so the Worker keeps no copy). */
+/**
+ * A QUEUE of 300,000 builds. Made and sent by the main thread, as TheArchitect's Worker does in
+ * the master: building it in the SlaveDriver's Worker would leave that heap full of garbage
+ * (hundreds of MB, until a full collection), which slows every young-generation collection.
+ */
 function longQueue(): Uint8Array {
   const queue = Array.from({ length: 300_000 }, (_, i): [string, string] => [`pkg${i}`, "1.0"]);
   return encodeMessage(theArchitectProtocol.reversed(), "QUEUE", { cp311: queue });
@@ -207,6 +216,9 @@ function serve(): void {
         expect: () => Promise.resolve(),
         verify: () => Promise.resolve({ status: "published" as const }),
       },
+      // TheSecretary answers at once in a master; with no secretary here, every finished build
+      // would wait in line for a queue that never answers (and stay in memory meanwhile).
+      web: { buildLogged: () => Promise.resolve() },
     });
     // The master's main thread drains the status queue; so does this Worker.
     const status = context.socket("PULL", { linger: 0 });
@@ -215,10 +227,8 @@ function serve(): void {
     const drain = (async () => {
       while (draining) await status.recv(100);
     })();
-    const builds = context.socket("PUSH", { linger: 0 });
-    builds.connect(config.buildsQueue);
     await driver.init();
-    await builds.send([longQueue()]);
+    scope.postMessage("send the queue");
     const running = driver.run();
     quit = () => driver.quit();
     // Let the QUEUE (300,000 entries) be decoded before the clients start.
@@ -228,25 +238,49 @@ function serve(): void {
     draining = false;
     await drain;
     status.close(0);
-    builds.close(0);
     await context.close(0);
     scope.postMessage("done");
   };
 }
 
-async function runClient(endpoint: string, n: number, seconds: number, rate: number) {
+/**
+ * The C client (`slave_client.c`), compiled into `dir`; null when there is no C compiler (the
+ * Deno client is used instead).
+ */
+function buildCClient(dir: string): string | null {
+  const source = new URL("./slave_client.c", import.meta.url).pathname;
+  const binary = `${dir}/slave_client`;
+  try {
+    const out = new Deno.Command("cc", {
+      args: ["-O2", "-o", binary, source, "-l:libzmq.so.5"],
+      stderr: "piped",
+    }).outputSync();
+    if (out.success) return binary;
+    console.log(`  (no C client: ${new TextDecoder().decode(out.stderr).trim()})`);
+  } catch (error) {
+    console.log(`  (no C client: ${(error as Error).message})`);
+  }
+  return null;
+}
+
+const hex = (bytes: Uint8Array) =>
+  Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+
+async function runClient(
+  endpoint: string,
+  n: number,
+  seconds: number,
+  rate: number,
+  cClient: string | null,
+) {
   const cpuStart = cpuMicros();
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      new URL(import.meta.url).pathname,
-      "--client",
-      endpoint,
-      `${n}`,
-      `${seconds}`,
-      `${rate}`,
-    ],
+  const run = [endpoint, `${n}`, `${seconds}`, `${rate}`];
+  // The C client sends the same messages; IDLE and BUSY carry fixed stats.
+  const messages = [HELLO, nextRequest("ACK"), nextRequest("BUILD"), BUILT, BYE].map(hex);
+  const out = await new Deno.Command(cClient ?? Deno.execPath(), {
+    args: cClient
+      ? [...run, ...messages]
+      : ["run", "-A", new URL(import.meta.url).pathname, "--client", ...run],
     stdout: "piped",
     stderr: "inherit",
   }).output();
@@ -272,25 +306,34 @@ async function main(): Promise<void> {
   const seconds = Deno.args.includes("--quick") ? 2 : 5;
   const logDir = Deno.args.includes("--log-file") ? Deno.makeTempDirSync() : null;
   const logFile = logDir ? `${logDir}/master.log` : "";
+  const clientDir = Deno.makeTempDirSync({ prefix: "piw-bench-client-" });
+  const cClient = Deno.args.includes("--deno-client") ? null : buildCClient(clientDir);
   const ctx = new Context();
   const worker = new Worker(import.meta.url, { type: "module" });
+  const builds = ctx.socket("PUSH", { linger: 0 });
+  builds.connect(makeMasterConfig({}).buildsQueue);
   const endpoint = await new Promise<string>((resolve) => {
-    worker.onmessage = ({ data }) => resolve(data);
+    worker.onmessage = ({ data }) => {
+      if (data === "send the queue") builds.send([longQueue()]);
+      else resolve(data);
+    };
     worker.postMessage({ handle: ctx.handle, logFile });
   });
+  builds.close(0);
   console.log(
     `SlaveDriver in a Worker, slaves in another process, tcp loopback, ${seconds} s per run ` +
       `(load ${Deno.loadavg()[0].toFixed(2)} on ${navigator.hardwareConcurrency} CPUs)` +
-      (logDir ? ", logging at info to a file" : ""),
+      (logDir ? ", logging at info to a file" : "") +
+      `; client: ${cClient ? "C (slave_client.c)" : "Deno"}`,
   );
-  await runClient(endpoint, 10, 1, 0); // warm-up
+  await runClient(endpoint, 10, 1, 0, cClient); // warm-up
   let best = 0;
   for (const n of [1, 10, 100]) {
-    const r = await runClient(endpoint, n, seconds, 0);
+    const r = await runClient(endpoint, n, seconds, 0, cClient);
     if (n === 100) best = r.rate;
     console.log(line(`closed loop, N=${n}`, r));
   }
-  const paced = await runClient(endpoint, 100, seconds, TARGET_RATE);
+  const paced = await runClient(endpoint, 100, seconds, TARGET_RATE, cClient);
   const met = best >= TARGET_RATE && paced.rate >= TARGET_RATE * 0.95 && paced.p99 < TARGET_P99_MS;
   console.log(line("paced 5,000/s, N=100", paced, met ? "  (target met)" : "  (BELOW TARGET)"));
   console.log(pacing(paced));
@@ -304,6 +347,7 @@ async function main(): Promise<void> {
   worker.terminate();
   await ctx.close(0);
   if (logDir) Deno.removeSync(logDir, { recursive: true });
+  Deno.removeSync(clientDir, { recursive: true });
 }
 
 // Last, so every constant above is initialised before any role starts.

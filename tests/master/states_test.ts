@@ -4,6 +4,7 @@ import { createHash } from "node:crypto";
 import {
   type FileStateTuple,
   NO_DATA,
+  PreciseDate,
   type SlaveEvent,
   TimeDelta,
 } from "../../src/protocols/mod.ts";
@@ -135,6 +136,23 @@ Deno.test("SlaveState keeps at most 100 stats and the clock skew", () => {
   }
   assert.equal(state.stats.length, 100);
   assert.equal(state.clockSkewMs, 2000);
+});
+
+Deno.test("SlaveState's stats history keeps the latest entries whole, oldest first", () => {
+  const state = slave();
+  const sent: unknown[][] = [];
+  for (let i = 0; i < 130; i++) {
+    const stats = statsData();
+    stats[0] = new PreciseDate(Date.UTC(2026, 10, 24, 12, 0, i), i % 1000);
+    stats[1] = 10_000_000_000 + i;
+    stats[7] = 0.25 * i;
+    state.receive({ name: "IDLE", data: stats });
+    sent.push(stats);
+  }
+  const kept = [...state.stats];
+  assert.equal(kept.length, 100);
+  assert.deepEqual(kept, sent.slice(30), "the last 100, in order, equal to what was received");
+  assert.equal((kept[0][0] as PreciseDate).extraMicroseconds, 30, "microseconds are kept");
 });
 
 Deno.test("SlaveState builds a BuildState from BUILT only after BUILD; DONE ends the job", () => {

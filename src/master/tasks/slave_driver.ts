@@ -17,6 +17,7 @@ import {
   type BuildStateTuple,
   cloudGazerProtocol,
   decodeMessage,
+  decodeQueueFrame,
   encodeMessage,
   monitorStatsProtocol,
   NO_DATA,
@@ -202,8 +203,9 @@ export class SlaveDriver extends Task {
     if (frames.length !== 1) {
       throw new ProtocolError(theArchitectProtocol.name, undefined, "invalid message structure");
     }
-    const msg = decodeMessage(theArchitectProtocol, frames[0]);
-    const queue: BuildQueue = msg.data;
+    // Its own decoder: see queue_decode.ts (anything unusual goes to the general one).
+    const queue: BuildQueue = decodeQueueFrame(frames[0]) ??
+      decodeMessage(theArchitectProtocol, frames[0]).data;
     let abis: Iterable<string> = [];
     try {
       abis = await this.#db.buildAbis();
