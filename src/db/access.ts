@@ -29,6 +29,52 @@ const LOG_NAMES = Object.keys(LOG_FUNCTIONS) as LogName[];
  */
 export type AccessLogJson = Partial<Record<LogName, string>>;
 
+/** Access-log rows per lumberjack message name, in PostgreSQL's COPY text format. */
+export type AccessLogText = Partial<Record<LogName, string>>;
+
+const CLIENT_COLUMNS = "accessed_by, accessed_at, arch, distro_name, distro_version, os_name, " +
+  "os_version, py_name, py_version, installer_name, installer_version, setuptools_version";
+
+/** The COPY statement of each lumberjack message: the table and the wire tuple's columns. */
+const COPY_STATEMENTS: Record<LogName, string> = {
+  LOGDOWNLOAD: `COPY downloads (filename, ${CLIENT_COLUMNS}) FROM STDIN`,
+  LOGSEARCH: `COPY searches (package, ${CLIENT_COLUMNS}) FROM STDIN`,
+  LOGPROJECT: "COPY project_page_hits (package, accessed_by, accessed_at, user_agent) FROM STDIN",
+  LOGJSON: "COPY project_json_downloads (package, accessed_by, accessed_at, user_agent) FROM STDIN",
+  LOGPAGE: "COPY web_page_hits (page, accessed_by, accessed_at, user_agent) FROM STDIN",
+};
+
+/** Whether `sql` can COPY access-log rows: PostgreSQL, with INSERT on every log table. */
+export async function canCopyAccess(sql: SqlClient): Promise<boolean> {
+  if (sql.kind !== "postgres" || !sql.copyFrom) return false;
+  const [row] = await sql.query<{ ok: boolean }>(
+    "SELECT bool_and(has_table_privilege(t, 'INSERT')) AS ok FROM unnest($1::text[]) t",
+    [["downloads", "searches", "project_page_hits", "project_json_downloads", "web_page_hits"]],
+  );
+  return row?.ok === true;
+}
+
+/**
+ * Log many access-log rows (COPY text, texts already cut to their columns) with one COPY per
+ * table in one transaction: about half the database's work of {@link logAccess}. One bad row
+ * fails the whole batch. Returns the count.
+ */
+export async function copyAccess(sql: SqlClient, rows: AccessLogText): Promise<number> {
+  const kinds = Object.keys(rows) as LogName[];
+  for (const name of kinds) {
+    if (!(name in COPY_STATEMENTS)) throw new Error(`not an access-log message: ${name}`);
+  }
+  return await sql.transaction(async (tx) => {
+    let count = 0;
+    for (const name of kinds) {
+      const text = rows[name]!;
+      if (text === "") continue;
+      count += await tx.copyFrom!(COPY_STATEMENTS[name], text);
+    }
+    return count;
+  });
+}
+
 // One statement for every kind, so a batch is all or nothing. The rows go as text cast to jsonb
 // (postgres.js would encode a string bound to a jsonb parameter a second time).
 const BATCH_SQL = "SELECT " +

@@ -246,6 +246,16 @@ export class Database {
     return access.logAccess(this.client, rows);
   }
 
+  /** Log many access-log rows with COPY (see `canCopyAccess`); returns the count. */
+  copyAccess(rows: access.AccessLogText): Promise<number> {
+    return access.copyAccess(this.client, rows);
+  }
+
+  /** Whether this connection may COPY access-log rows (PostgreSQL, INSERT on the log tables). */
+  canCopyAccess(): Promise<boolean> {
+    return access.canCopyAccess(this.client);
+  }
+
   /** Log a wheel download. */
   logDownload(download: DownloadRecord): Promise<void> {
     return access.logDownload(this.client, download);

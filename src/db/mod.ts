@@ -10,7 +10,7 @@ export { DatabaseError } from "./errors.ts";
 export { EPOCH } from "./packages.ts";
 export type { ProjectVersion } from "./project.ts";
 export { checkSchemaVersion, compareVersions, detectSchemaVersion } from "./schema.ts";
-export type { AccessLogJson } from "./access.ts";
+export type { AccessLogJson, AccessLogText } from "./access.ts";
 export {
   type ChangelogAction,
   type ChangelogBatch,

@@ -1,14 +1,16 @@
 /**
- * Lumberjack's buffer: lumberjack frames turned straight into the JSON that the set-based
- * `log_*` database functions take (`src/db/access.ts`). Millions of records of two fixed shapes
- * arrive, so a frame of the usual form (ASCII text, a tag 0 time) is copied into the JSON byte
- * for byte, without building strings, arrays or Dates; anything else goes through
- * `decodeMessage`, which validates and explains (`ProtocolError`).
+ * Lumberjack's buffer: lumberjack frames turned straight into the text the database takes —
+ * PostgreSQL's COPY text format (tab-separated, `\N` for null; `src/db/access.ts` COPYs it into
+ * the tables) or the JSON of the set-based `log_*` functions (PGlite, through the oracle).
+ * Millions of records of two fixed shapes arrive, so a frame of the usual form (ASCII text, a
+ * tag 0 time) is copied into the output byte for byte, without building strings, arrays or
+ * Dates; anything else goes through `decodeMessage`, which validates and explains
+ * (`ProtocolError`). Texts longer than their column are cut to fit, as the `log_*` functions do.
  * @module
  */
-import type { AccessLogJson } from "../db/mod.ts";
+import type { AccessLogJson, AccessLogText } from "../db/mod.ts";
 import { decodeMessage, lumberjackProtocol } from "../protocols/mod.ts";
-import { parseDatetime } from "../protocols/values.ts";
+import { formatDatetime, parseDatetime } from "../protocols/values.ts";
 
 /** The lumberjack messages, in the order of their buffers. */
 export const LOG_NAMES = ["LOGDOWNLOAD", "LOGSEARCH", "LOGPROJECT", "LOGJSON", "LOGPAGE"] as const;
@@ -21,18 +23,73 @@ const DECODER = new TextDecoder();
 const NAME_BYTES = LOG_NAMES.map((name) => ENCODER.encode(name));
 /** Fields of each message's tuple: client details for downloads and searches, else an agent. */
 const SIZES = [13, 13, 4, 4, 4];
-const [OPEN, CLOSE, COMMA, QUOTE, BACKSLASH] = [0x5b, 0x5d, 0x2c, 0x22, 0x5c];
-const NULL_JSON = ENCODER.encode("null");
+/** The longest text each field's column takes (0: not text), per message. */
+const CLIENT_LIMITS = [0, 0, 0, 100, 100, 100, 100, 100, 100, 100, 20, 100, 100];
+const LIMITS = [
+  [255, ...CLIENT_LIMITS.slice(1)],
+  [200, ...CLIENT_LIMITS.slice(1)],
+  [200, 0, 0, 2000],
+  [200, 0, 0, 2000],
+  [30, 0, 0, 2000],
+];
+const [OPEN, CLOSE, COMMA, QUOTE, BACKSLASH, TAB, NEWLINE] = [
+  0x5b,
+  0x5d,
+  0x2c,
+  0x22,
+  0x5c,
+  0x09,
+  0x0a,
+];
+
+/** How rows are written: PostgreSQL's COPY text format, or JSON arrays. */
+export type RowFormat = "copy" | "json";
+
+/** The bytes that frame rows and fields in each format. */
+interface Syntax {
+  /** Before and after a row (JSON's brackets), between rows, between fields. */
+  open: number | null;
+  close: number | null;
+  rowSeparator: number | null;
+  rowEnd: number | null;
+  fieldSeparator: number;
+  /** Around a text (JSON's quotes). */
+  quote: number | null;
+  nullValue: Uint8Array;
+}
+
+const SYNTAX: Record<RowFormat, Syntax> = {
+  json: {
+    open: OPEN,
+    close: CLOSE,
+    rowSeparator: COMMA,
+    rowEnd: null,
+    fieldSeparator: COMMA,
+    quote: QUOTE,
+    nullValue: ENCODER.encode("null"),
+  },
+  copy: {
+    open: null,
+    close: null,
+    rowSeparator: null,
+    rowEnd: NEWLINE,
+    fieldSeparator: TAB,
+    quote: null,
+    nullValue: ENCODER.encode("\\N"),
+  },
+};
 const TAG_DATETIME_TEXT = 0xc0;
 const CBOR_NULL = 0xf6;
 
 class Fallback extends Error {}
 
-/** One message's rows: `row,row,...` as UTF-8 JSON, and where each row starts. */
-class JsonRows {
+/** One message's rows as UTF-8 text, and where each row starts. */
+class TextRows {
   bytes = new Uint8Array(1 << 16);
   length = 0;
   starts: number[] = [];
+
+  constructor(readonly format: RowFormat) {}
 
   reserve(n: number): void {
     if (this.length + n <= this.bytes.length) return;
@@ -41,21 +98,34 @@ class JsonRows {
     this.bytes = bigger;
   }
 
-  /** The rows `[from, to)` as a JSON array. */
-  json(from = 0, to = this.starts.length): string {
-    if (from >= to) return "[]";
+  /** The rows `[from, to)`: COPY lines, or a JSON array. */
+  text(from = 0, to = this.starts.length): string {
+    const json = this.format === "json";
+    if (from >= to) return json ? "[]" : "";
     const start = this.starts[from];
-    const end = to < this.starts.length ? this.starts[to] - 1 : this.length;
-    return `[${DECODER.decode(this.bytes.subarray(start, end))}]`;
+    // A JSON row is followed by a comma before the next one.
+    const end = to < this.starts.length ? this.starts[to] - (json ? 1 : 0) : this.length;
+    const text = DECODER.decode(this.bytes.subarray(start, end));
+    return json ? `[${text}]` : text;
   }
 }
 
-/** Access-log rows waiting to be written, as JSON per message name. */
+/** Access-log rows waiting to be written, as text per message name. */
 export class AccessLogRows {
-  #rows = LOG_NAMES.map(() => new JsonRows());
+  /** How the rows are written. */
+  readonly format: RowFormat;
+  #syntax: Syntax;
+  #rows: TextRows[];
   #count = 0;
   /** The last time text seen, and its bytes: lines mostly share their second. */
   #lastTime = new Uint8Array(0);
+
+  /** An empty buffer writing `format` (default: COPY text). */
+  constructor(format: RowFormat = "copy") {
+    this.format = format;
+    this.#syntax = SYNTAX[format];
+    this.#rows = LOG_NAMES.map(() => new TextRows(format));
+  }
 
   /** How many rows are buffered. */
   get length(): number {
@@ -84,42 +154,47 @@ export class AccessLogRows {
     return LOG_NAMES[kind];
   }
 
-  /** Every buffered row as JSON per message name (one write's worth). */
-  json(): AccessLogJson {
-    const json: AccessLogJson = {};
+  /** Every buffered row as text per message name (one write's worth). */
+  text(): AccessLogText | AccessLogJson {
+    const text: AccessLogText = {};
     this.#rows.forEach((rows, kind) => {
-      if (rows.starts.length) json[LOG_NAMES[kind]] = rows.json();
+      if (rows.starts.length) text[LOG_NAMES[kind]] = rows.text();
     });
-    return json;
+    return text;
   }
 
   /** Each buffered row on its own, with its message name (to find the bad one in a batch). */
-  *rows(): Generator<[LogName, AccessLogJson]> {
+  *rows(): Generator<[LogName, AccessLogText | AccessLogJson]> {
     for (let kind = 0; kind < LOG_NAMES.length; kind++) {
       const rows = this.#rows[kind];
       for (let i = 0; i < rows.starts.length; i++) {
-        yield [LOG_NAMES[kind], { [LOG_NAMES[kind]]: rows.json(i, i + 1) }];
+        yield [LOG_NAMES[kind], { [LOG_NAMES[kind]]: rows.text(i, i + 1) }];
       }
     }
-  }
-
-  #startRow(rows: JsonRows): void {
-    if (rows.starts.length) {
-      rows.reserve(1);
-      rows.bytes[rows.length++] = COMMA;
-    }
-    rows.starts.push(rows.length);
   }
 
   #addDecoded(frame: Uint8Array): number {
     const msg = decodeMessage(lumberjackProtocol, frame);
     const kind = LOG_NAMES.indexOf(msg.name as LogName);
     const rows = this.#rows[kind];
-    const json = ENCODER.encode(JSON.stringify(msg.data));
-    this.#startRow(rows);
-    rows.reserve(json.length);
-    rows.bytes.set(json, rows.length);
-    rows.length += json.length;
+    const limits = LIMITS[kind];
+    const fields = (msg.data as unknown[]).map((value, i) => {
+      if (value === null || value === undefined) return null;
+      const text = value instanceof Date ? formatDatetime(value) : String(value);
+      return limits[i] ? Array.from(text).slice(0, limits[i]).join("") : text;
+    });
+    const line = this.format === "json"
+      ? JSON.stringify(fields)
+      : fields.map((field) => field === null ? "\\N" : escapeCopy(field)).join("\t") + "\n";
+    const bytes = ENCODER.encode(line);
+    if (rows.starts.length && this.#syntax.rowSeparator !== null) {
+      rows.reserve(1);
+      rows.bytes[rows.length++] = this.#syntax.rowSeparator;
+    }
+    rows.starts.push(rows.length);
+    rows.reserve(bytes.length);
+    rows.bytes.set(bytes, rows.length);
+    rows.length += bytes.length;
     return kind;
   }
 
@@ -148,38 +223,43 @@ export class AccessLogRows {
     const size = SIZES[kind];
     if (b[pos++] !== (0x80 | size)) fail();
     const rows = this.#rows[kind];
+    const syntax = this.#syntax;
+    const limits = LIMITS[kind];
     const rowStart = rows.length;
     const hadRows = rows.starts.length > 0;
-    // Room for the whole frame as JSON: each text gains two quotes and a comma, nulls grow.
+    // Room for the whole frame as text: each text gains two quotes and a comma, nulls grow.
     rows.reserve(b.length * 2 + 64);
     const out = rows.bytes;
     let at = rowStart;
-    if (hadRows) out[at++] = COMMA;
+    if (hadRows && syntax.rowSeparator !== null) out[at++] = syntax.rowSeparator;
     const start = at;
-    out[at++] = OPEN;
+    if (syntax.open !== null) out[at++] = syntax.open;
     for (let field = 0; field < size; field++) {
-      if (field) out[at++] = COMMA;
+      if (field) out[at++] = syntax.fieldSeparator;
       if (field === 2 && b[pos++] !== TAG_DATETIME_TEXT) fail();
       if (field >= 3 && size === 13 && b[pos] === CBOR_NULL) {
         pos++;
-        out.set(NULL_JSON, at);
-        at += NULL_JSON.length;
+        out.set(syntax.nullValue, at);
+        at += syntax.nullValue.length;
         continue;
       }
       const n = textLength();
       const end = pos + n;
       if (end > b.length) fail();
       if (field === 2) this.#checkTime(b.subarray(pos, end));
-      out[at++] = QUOTE;
-      // Only printable ASCII without quotes or backslashes is copied; JSON needs nothing else.
+      if (syntax.quote !== null) out[at++] = syntax.quote;
+      // Only printable ASCII without quotes or backslashes is copied: neither JSON nor COPY
+      // needs anything escaped then, and a character is a byte (for the column's limit).
+      const limit = limits[field] && n > limits[field] ? pos + limits[field] : end;
       for (; pos < end; pos++) {
         const byte = b[pos];
         if (byte < 0x20 || byte > 0x7e || byte === QUOTE || byte === BACKSLASH) fail();
-        out[at++] = byte;
+        if (pos < limit) out[at++] = byte;
       }
-      out[at++] = QUOTE;
+      if (syntax.quote !== null) out[at++] = syntax.quote;
     }
-    out[at++] = CLOSE;
+    if (syntax.close !== null) out[at++] = syntax.close;
+    if (syntax.rowEnd !== null) out[at++] = syntax.rowEnd;
     if (pos !== b.length) fail();
     rows.length = at;
     rows.starts.push(start);
@@ -193,4 +273,23 @@ export class AccessLogRows {
     parseDatetime(DECODER.decode(text));
     this.#lastTime = text.slice();
   }
+}
+
+/** A text as a field of PostgreSQL's COPY text format. */
+function escapeCopy(text: string): string {
+  return text.replace(
+    /[\\\t\n\r]/g,
+    (c) => c === "\t" ? "\\t" : c === "\n" ? "\\n" : c === "\r" ? "\\r" : "\\\\",
+  );
+}
+
+/** COPY text lines as the JSON rows of the `log_*` functions (to retry them one by one). */
+export function copyLinesToJson(text: string): string {
+  const unescape = (field: string) =>
+    field === "\\N"
+      ? null
+      : field.replace(/\\(.)/g, (_, c: string) =>
+        c === "t" ? "\t" : c === "n" ? "\n" : c === "r" ? "\r" : c);
+  const lines = text.endsWith("\n") ? text.slice(0, -1).split("\n") : text.split("\n");
+  return JSON.stringify(lines.map((line) => line.split("\t").map(unescape)));
 }

@@ -1,7 +1,7 @@
 /**
  * Benchmark: the stages of `piw logger` → Lumberjack one at a time, in-process, to see where the
- * time goes — (1) read + parse + classify, (2) encode, (3) decode into Lumberjack's JSON rows,
- * (4) the database write (`logAccess`, Lumberjack's BATCH_SIZE rows a statement). Each stage
+ * time goes — (1) read + parse + classify, (2) encode, (3) decode into Lumberjack's rows (COPY text on PostgreSQL, JSON on PGlite),
+ * (4) the database write (`copyAccess` or `logAccess`, Lumberjack's BATCH_SIZE rows a statement). Each stage
  * shows its wall time and the CPU time it took (this process, plus the PostgreSQL backend for
  * the write), which says more than wall time on a busy machine.
  *
@@ -15,7 +15,7 @@ import { classify, type LogMessage } from "../../src/logger/classify.ts";
 import { encodeLogMessage } from "../../src/logger/encode.ts";
 import { AccessLogRows } from "../../src/logger/rows.ts";
 import { openLog, readLineBatches } from "../../src/logger/lines.ts";
-import { type AccessLogJson, openDatabase } from "../../src/db/mod.ts";
+import { type AccessLogJson, type AccessLogText, openDatabase } from "../../src/db/mod.ts";
 import { BATCH_SIZE } from "../../src/master/tasks/lumberjack.ts";
 import { testDatabase } from "../master/helpers.ts";
 import { SKIP_PG } from "../db/harness.ts";
@@ -71,17 +71,18 @@ try {
     return msgs;
   });
   const frames = await stage("encode", () => msgs.map(encodeLogMessage));
-  const batches = await stage("decode to JSON rows", () => {
-    const batches: AccessLogJson[] = [];
-    let rows = new AccessLogRows();
+  const format = kind === "postgres" ? "copy" : "json";
+  const batches = await stage(`decode to rows (${format})`, () => {
+    const batches: (AccessLogText | AccessLogJson)[] = [];
+    let rows = new AccessLogRows(format);
     for (const frame of frames) {
       rows.add(frame);
       if (rows.length === BATCH_SIZE) {
-        batches.push(rows.json());
-        rows = new AccessLogRows();
+        batches.push(rows.text());
+        rows = new AccessLogRows(format);
       }
     }
-    batches.push(rows.json());
+    batches.push(rows.text());
     return batches;
   });
   const database = await openDatabase(db.dsn);
@@ -91,7 +92,9 @@ try {
       [{ pid }] = await database.client.query<{ pid: number }>("SELECT pg_backend_pid() AS pid");
     }
     await stage(`database write (${kind}, ${BATCH_SIZE}/batch)`, async () => {
-      for (const batch of batches) await database.logAccess(batch);
+      for (const batch of batches) {
+        await (format === "copy" ? database.copyAccess(batch) : database.logAccess(batch));
+      }
     }, pid);
   } finally {
     await database.close();

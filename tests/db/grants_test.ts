@@ -13,6 +13,7 @@ const WRITERS = [
   "delete_build",
   "delete_package",
   "delete_version",
+  "downloads_trigger",
   "fold_statistics",
   "get_statistics",
   "log_build",
@@ -68,6 +69,8 @@ Deno.test({
           "UPDATE configuration SET pypi_serial = 1",
           "INSERT INTO statistics_deltas (counter, value) VALUES ('files_count', 1)",
           "TRUNCATE downloads",
+          "UPDATE downloads SET arch = 'x'",
+          "DELETE FROM searches",
           "CREATE TABLE mine (x INTEGER)",
           "SELECT refresh_build_queue()",
           "SELECT refresh_statistics()",
@@ -77,6 +80,15 @@ Deno.test({
         assertEquals(error.code, "42501", `${statement}: ${error.message}`);
       }
       assertEquals(await db.getAllPackages(), new Set(["foo"]));
+      // The access logs take rows (Lumberjack COPYs them), and the download statistics follow
+      // through the (owner's) trigger.
+      assertEquals(await db.canCopyAccess(), true);
+      const line = "foo-1.0-py3-none-any.whl\t10.0.0.1\t2026-11-24T10:00:00Z" + "\t\\N".repeat(10);
+      assertEquals(await db.copyAccess({ LOGDOWNLOAD: `${line}\n${line}\n` }), 2);
+      const [{ n }] = await admin.query<{ n: number }>(
+        "SELECT sum(value) AS n FROM statistics_deltas WHERE counter = 'downloads'",
+      );
+      assertEquals(Number(n), 2);
     }),
 });
 

@@ -7,7 +7,7 @@ import {
   ruleFor,
 } from "../../src/logger/classify.ts";
 import { encodeLogMessage } from "../../src/logger/encode.ts";
-import { AccessLogRows } from "../../src/logger/rows.ts";
+import { AccessLogRows, type RowFormat } from "../../src/logger/rows.ts";
 import {
   decodeMessage,
   encodeMessage,
@@ -99,8 +99,8 @@ Deno.test("the fast encoder writes exactly what encodeMessage writes", () => {
 /** The rows an AccessLogRows holds per message name, times as milliseconds. */
 function heldRows(rows: AccessLogRows): Record<string, unknown[][]> {
   const held: Record<string, unknown[][]> = {};
-  for (const [name, json] of Object.entries(rows.json())) {
-    held[name] = (JSON.parse(json!) as unknown[][]).map((row) => {
+  for (const [name, text] of Object.entries(rows.text())) {
+    held[name] = parseRows(rows.format, text!).map((row) => {
       const copy = [...row];
       copy[2] = Date.parse(row[2] as string);
       return copy;
@@ -109,6 +109,28 @@ function heldRows(rows: AccessLogRows): Record<string, unknown[][]> {
   return held;
 }
 
+/** Rows as PostgreSQL reads them: COPY text lines, or a JSON array. */
+function parseRows(format: RowFormat, text: string): unknown[][] {
+  if (format === "json") return JSON.parse(text) as unknown[][];
+  const unescape = (field: string) =>
+    field === "\\N"
+      ? null
+      : field.replace(/\\(.)/g, (_, c: string) =>
+        c === "t" ? "\t" : c === "n" ? "\n" : c === "r" ? "\r" : c);
+  assert.ok(text.endsWith("\n"), "every COPY line ends with a newline");
+  return text.slice(0, -1).split("\n").map((line) => line.split("\t").map(unescape));
+}
+
+/** The longest text of each field's column (0: not cut), per message. */
+const CLIENT = [0, 0, 0, 100, 100, 100, 100, 100, 100, 100, 20, 100, 100];
+const COLUMN_LIMITS: Record<string, number[]> = {
+  LOGDOWNLOAD: [255, ...CLIENT.slice(1)],
+  LOGSEARCH: [200, ...CLIENT.slice(1)],
+  LOGPROJECT: [200, 0, 0, 2000],
+  LOGJSON: [200, 0, 0, 2000],
+  LOGPAGE: [30, 0, 0, 2000],
+};
+
 /** What `rows` should hold for `msgs` (decoded by the protocol, not the fast path). */
 function expectedRows(frames: Uint8Array[]): Record<string, unknown[][]> {
   const expected: Record<string, unknown[][]> = {};
@@ -116,7 +138,11 @@ function expectedRows(frames: Uint8Array[]): Record<string, unknown[][]> {
     const msg = decodeMessage(lumberjackProtocol, frame);
     const row = JSON.parse(JSON.stringify(msg.data)) as unknown[];
     row[2] = (msg.data as unknown[])[2] instanceof Date ? Date.parse(row[2] as string) : NaN;
-    (expected[msg.name] ??= []).push(row);
+    const limits = COLUMN_LIMITS[msg.name];
+    const cut = row.map((field, i) =>
+      typeof field === "string" && limits[i] ? [...field].slice(0, limits[i]).join("") : field
+    );
+    (expected[msg.name] ??= []).push(cut);
   }
   return expected;
 }
@@ -150,18 +176,25 @@ Deno.test("Lumberjack's rows hold what the encoder writes, as the protocol reads
   const frames = [...msgs, ...odd].map((msg) => encodeLogMessage(msg));
   frames.push(
     encodeMessage(lumberjackProtocol.reversed(), "LOGJSON", ["foo", "192.0.2.3", at, "curl"]),
+    // Longer than its column (fast path): cut to fit, as the log_* functions do.
+    encodeLogMessage({ name: "LOGPAGE", data: ["p".repeat(40), "::1", at, "a".repeat(2100)] }),
   );
-  const rows = new AccessLogRows();
-  const names = frames.map((frame) => rows.add(frame));
-  assert.deepEqual(names, [...msgs, ...odd].map((msg) => msg.name).concat(["LOGJSON"]));
-  assert.equal(rows.length, frames.length);
-  assert.deepEqual(heldRows(rows), expectedRows(frames));
-  // Each row alone, to find a bad one in a failed batch.
-  const single = [...rows.rows()];
-  assert.equal(single.length, frames.length);
-  for (const [name, json] of single) {
-    assert.deepEqual(Object.keys(json), [name]);
-    assert.equal((JSON.parse(json[name]!) as unknown[]).length, 1);
+  for (const format of ["copy", "json"] as const) {
+    const rows = new AccessLogRows(format);
+    const names = frames.map((frame) => rows.add(frame));
+    assert.deepEqual(
+      names,
+      [...msgs, ...odd].map((msg) => msg.name).concat(["LOGJSON", "LOGPAGE"]),
+    );
+    assert.equal(rows.length, frames.length);
+    assert.deepEqual(heldRows(rows), expectedRows(frames), format);
+    // Each row alone, to find a bad one in a failed batch.
+    const single = [...rows.rows()];
+    assert.equal(single.length, frames.length);
+    for (const [name, text] of single) {
+      assert.deepEqual(Object.keys(text), [name]);
+      assert.equal(parseRows(format, text[name]!).length, 1);
+    }
   }
 });
 
@@ -180,7 +213,7 @@ Deno.test("Lumberjack's rows refuse malformed frames and keep the rest", () => {
   ];
   for (const frame of bad) assert.throws(() => rows.add(frame), ProtocolError);
   assert.equal(rows.length, 1);
-  assert.deepEqual(rows.json(), { LOGPAGE: '[["home","::1","2026-11-24T00:00:00Z","wget"]]' });
+  assert.deepEqual(rows.text(), { LOGPAGE: "home\t::1\t2026-11-24T00:00:00Z\twget\n" });
 });
 
 Deno.test("Lumberjack's rows read the recorded messages of piwheels' logger", () => {

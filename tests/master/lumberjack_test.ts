@@ -70,9 +70,9 @@ for (const kind of ENGINES) {
         ];
         // A malformed message among them is logged and dropped; the rest are written.
         const malformed = encodeCbor(["LOGPAGE", ["home", "192.0.2.6", T, null]]);
-        for (const msg of [...msgs.slice(0, 3), malformed, ...msgs.slice(3)]) {
-          assert.ok(await push.send([msg]));
-        }
+        for (const msg of [...msgs.slice(0, 3), malformed]) assert.ok(await push.send([msg]));
+        // piw's logger sends many records in one multipart message, one a frame.
+        assert.ok(await push.send(msgs.slice(3)));
         const received = () => [...jack.counts.values()].reduce((a, b) => a + b, 0);
         await waitFor(() => received() === msgs.length, 10_000, "every hit received");
         await jack.stop(); // stopping flushes the buffer

@@ -3,13 +3,15 @@
  * writes them to the database in batches (every {@link BATCH_SIZE} hits or every second), so
  * a busy web server costs one statement per batch rather than one per hit. Once a minute it
  * logs the hit counts and PUSHes `LOGDOWNLOAD <count>` to BigBrother. With PostgreSQL it uses
- * its own connection; with PGlite (one connection, held by the oracle) it sends LOGBATCH.
+ * its own connection and COPYs the rows (or, on a database whose role may not insert into the
+ * log tables, calls the `log_*` functions); with PGlite (one connection, held by the oracle) it
+ * sends LOGBATCH.
  * @module
  */
 import { type Context, ipcPath, type Socket } from "../../transport/mod.ts";
-import { type AccessLogJson, openDatabase } from "../../db/mod.ts";
+import { type AccessLogJson, type AccessLogText, openDatabase } from "../../db/mod.ts";
 import { bigBrotherProtocol, encodeMessage, ProtocolError } from "../../protocols/mod.ts";
-import { AccessLogRows, LOG_NAMES } from "../../logger/rows.ts";
+import { AccessLogRows, copyLinesToJson, LOG_NAMES, type RowFormat } from "../../logger/rows.ts";
 import { DbClient, type MasterConfig, Task } from "../task.ts";
 
 /** Hits buffered before a write. */
@@ -19,8 +21,8 @@ export const FLUSH_MS = 1000;
 /** How often the counts are logged and reported. */
 export const REPORT_MS = 60_000;
 /**
- * Hits read in one go once the queue has one: going back to the task loop for each would cost
- * more than the hit itself at a busy web server's rate.
+ * Hits read in one go (whole messages) once the queue has one: going back to the task loop for
+ * each would cost more than the hit itself at a busy web server's rate.
  */
 const DRAIN = 1000;
 
@@ -29,7 +31,9 @@ const statsSide = bigBrotherProtocol.reversed();
 /** The access-log writer (Pauseable). */
 export class Lumberjack extends Task {
   readonly name = "lumberjack";
-  #write: ((rows: AccessLogJson) => Promise<number>) | null = null;
+  #write: ((rows: AccessLogText | AccessLogJson) => Promise<number>) | null = null;
+  /** Writes one row at a time, as JSON (the database explains a refusal there). */
+  #writeJson: ((rows: AccessLogJson) => Promise<number>) | null = null;
   #buffer = new AccessLogRows();
   /** The buffer of the last write, kept for the next batch. */
   #spare = new AccessLogRows();
@@ -65,13 +69,23 @@ export class Lumberjack extends Task {
 
   /** Choose where the rows go. */
   protected override async setup(): Promise<void> {
+    let format: RowFormat = "json";
     if (this.config.dbEngine === "postgres") {
       const db = this.track(await openDatabase(this.config.dsn));
-      this.#write = (rows) => db.logAccess(rows);
+      this.#writeJson = (rows) => db.logAccess(rows);
+      if (await db.canCopyAccess()) {
+        format = "copy";
+        this.#write = (rows) => db.copyAccess(rows);
+      } else {
+        this.log.warning("the master's role may not insert into the access logs: run piw initdb");
+        this.#write = this.#writeJson;
+      }
     } else {
       const db = this.track(new DbClient(this.context, this.config));
-      this.#write = (rows) => db.call("LOGBATCH", rows);
+      this.#write = this.#writeJson = (rows) => db.call("LOGBATCH", rows);
     }
+    this.#buffer = new AccessLogRows(format);
+    this.#spare = new AccessLogRows(format);
   }
 
   /** Write what is still buffered before the connection closes. */
@@ -81,21 +95,26 @@ export class Lumberjack extends Task {
 
   async #onLogs(logs: Socket, first: Uint8Array[]): Promise<void> {
     let frames: Uint8Array[] | null = first;
-    for (let n = 1; frames !== null; n++) {
-      try {
-        const name = this.#buffer.add(frames[0]);
-        this.counts.set(name, (this.counts.get(name) ?? 0) + 1);
-        this.received++;
-      } catch (error) {
-        if (!(error instanceof ProtocolError)) throw error;
-        this.log.error(`dropped malformed message: ${error.message}`);
+    let read = 0;
+    while (frames !== null) {
+      read += frames.length;
+      // One record per frame: piwheels' logger sends one a message, piw's many.
+      for (const frame of frames) {
+        try {
+          const name = this.#buffer.add(frame);
+          this.counts.set(name, (this.counts.get(name) ?? 0) + 1);
+          this.received++;
+        } catch (error) {
+          if (!(error instanceof ProtocolError)) throw error;
+          this.log.error(`dropped malformed message: ${error.message}`);
+        }
+        if (this.#buffer.length >= BATCH_SIZE) {
+          // One write at a time: a full buffer waits for the previous write (back-pressure).
+          await this.#writing;
+          this.#startWrite();
+        }
       }
-      if (this.#buffer.length >= BATCH_SIZE) {
-        // One write at a time: a full buffer waits for the previous write (back-pressure).
-        await this.#writing;
-        this.#startWrite();
-      }
-      frames = n < DRAIN && !this.paused ? logs.tryRecv() : null;
+      frames = read < DRAIN && !this.paused ? logs.tryRecv() : null;
     }
   }
 
@@ -126,16 +145,17 @@ export class Lumberjack extends Task {
 
   async #tryWrite(batch: AccessLogRows): Promise<void> {
     try {
-      await this.#write!(batch.json());
+      await this.#write!(batch.text());
     } catch (error) {
       // One bad row (say, a host that is not an IP) fails the whole statement: write the rows
       // one by one so only the bad ones are lost.
       this.log.warning(`batch of ${batch.length} failed (${(error as Error).message}); retrying`);
       for (const [name, row] of batch.rows()) {
+        const json = batch.format === "json" ? row[name]! : copyLinesToJson(row[name]!);
         try {
-          await this.#write!(row);
+          await this.#writeJson!({ [name]: json });
         } catch (rowError) {
-          const [[first]] = JSON.parse(row[name]!) as unknown[][];
+          const [[first]] = JSON.parse(json) as unknown[][];
           this.log.error(`dropped ${name} ${first}: ${(rowError as Error).message}`);
         }
       }
