@@ -44,11 +44,15 @@ const COPY_STATEMENTS: Record<LogName, string> = {
   LOGPAGE: "COPY web_page_hits (page, accessed_by, accessed_at, user_agent) FROM STDIN",
 };
 
-/** Whether `sql` can COPY access-log rows: PostgreSQL, with INSERT on every log table. */
+/**
+ * Whether `sql` can COPY access-log rows: PostgreSQL, with INSERT on every log table and a
+ * download-statistics trigger that runs as its owner (databases made by this piw's initdb).
+ */
 export async function canCopyAccess(sql: SqlClient): Promise<boolean> {
   if (sql.kind !== "postgres" || !sql.copyFrom) return false;
   const [row] = await sql.query<{ ok: boolean }>(
-    "SELECT bool_and(has_table_privilege(t, 'INSERT')) AS ok FROM unnest($1::text[]) t",
+    "SELECT bool_and(has_table_privilege(t, 'INSERT')) AND (SELECT prosecdef FROM pg_proc " +
+      "WHERE oid = 'downloads_trigger'::regproc) AS ok FROM unnest($1::text[]) t",
     [["downloads", "searches", "project_page_hits", "project_json_downloads", "web_page_hits"]],
   );
   return row?.ok === true;

@@ -77,7 +77,8 @@ export class Lumberjack extends Task {
         format = "copy";
         this.#write = (rows) => db.copyAccess(rows);
       } else {
-        this.log.warning("the master's role may not insert into the access logs: run piw initdb");
+        // A database initialised before piw granted this: correct, only slower.
+        this.log.warning("access logs written through the log_* functions, not COPY");
         this.#write = this.#writeJson;
       }
     } else {
