@@ -68,15 +68,11 @@ export async function copyAccess(sql: SqlClient, rows: AccessLogText): Promise<n
   for (const name of kinds) {
     if (!(name in COPY_STATEMENTS)) throw new Error(`not an access-log message: ${name}`);
   }
-  return await sql.transaction(async (tx) => {
-    let count = 0;
-    for (const name of kinds) {
-      const text = rows[name]!;
-      if (text === "") continue;
-      count += await tx.copyFrom!(COPY_STATEMENTS[name], text);
-    }
-    return count;
-  });
+  const copies = kinds.filter((name) => rows[name] !== "").map((name) => ({
+    statement: COPY_STATEMENTS[name],
+    data: rows[name]!,
+  }));
+  return await sql.transaction((tx) => tx.copyFrom!(copies));
 }
 
 // One statement for every kind, so a batch is all or nothing. The rows go as text cast to jsonb

@@ -27,12 +27,18 @@ export interface SqlClient {
    */
   transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T>;
   /**
-   * Run `COPY … FROM STDIN` with `data` (PostgreSQL only); resolves to the rows copied.
-   * Absent on PGlite.
+   * Run `COPY … FROM STDIN` statements with their data, one after another (PostgreSQL only);
+   * resolves to the rows copied. Absent on PGlite.
    */
-  copyFrom?(statement: string, data: string): Promise<number>;
+  copyFrom?(copies: readonly CopyIn[]): Promise<number>;
   /** Close the connection (the last user of a shared PGlite directory closes the engine). */
   close(): Promise<void>;
+}
+
+/** One `COPY … FROM STDIN` and its data (text format). */
+export interface CopyIn {
+  statement: string;
+  data: string;
 }
 
 /** The `value` column of the first row of a query (undefined when there is no row). */
@@ -160,33 +166,41 @@ class PostgresClient implements SqlClient {
     }
   }
 
-  async copyFrom(statement: string, data: string): Promise<number> {
-    let finished = false;
-    try {
-      const writable = await this.sql.unsafe(statement).writable();
-      writable.on("finish", () => finished = true);
-      writable.on("error", () => {});
-      await new Promise<void>((resolve, reject) => {
-        writable.write(data, (error) => error ? reject(error) : resolve());
-      });
-      writable.end();
-      // The stream ends the COPY on a later tick; until then the connection takes no query.
-      await new Promise((resolve) => setTimeout(resolve, 0));
-      // postgres.js 3.4 never settles a COPY the server refused (its stream waits forever), but
-      // the connection moves on: a query sent now runs after the COPY either way, and by then a
-      // COPY that succeeded has finished. (In a transaction it fails if the COPY aborted it.)
-      await this.sql.unsafe("SELECT 1").catch(() => {});
-      // The stream reports its end a few ticks after the COPY's completion.
-      await new Promise((resolve) => setTimeout(resolve, 0));
-    } catch (error) {
-      throw toDatabaseError(error);
-    }
-    if (!finished) {
-      throw new DatabaseError(`${statement.split(" (")[0]}: the database refused a row`);
-    }
-    // COPY's row count is not reported through the stream: every line is a row.
+  async copyFrom(copies: readonly CopyIn[]): Promise<number> {
     let rows = 0;
-    for (let at = data.indexOf("\n"); at >= 0; at = data.indexOf("\n", at + 1)) rows++;
+    for (const { statement, data } of copies) {
+      let finished = false;
+      try {
+        const writable = await this.sql.unsafe(statement).writable();
+        writable.on("finish", () => finished = true);
+        // The connection takes another query once the stream has sent CopyDone (in its
+        // _final, called when all the data is written).
+        const ended = new Promise<void>((resolve, reject) => {
+          writable.on("error", reject);
+          const final = writable._final!;
+          writable._final = (callback) => {
+            final.call(writable, callback);
+            resolve();
+          };
+        });
+        writable.end(data);
+        await ended;
+        // postgres.js 3.4 never settles a COPY the server refused (its stream waits forever),
+        // but the connection moves on: a query sent now runs after the COPY either way, and by
+        // then a COPY that succeeded has finished. (In a transaction it fails if the COPY
+        // aborted it.)
+        await this.sql.unsafe("SELECT 1").catch(() => {});
+        // The stream reports its end a few ticks after the COPY's completion.
+        await new Promise((resolve) => setTimeout(resolve, 0));
+      } catch (error) {
+        throw toDatabaseError(error);
+      }
+      if (!finished) {
+        throw new DatabaseError(`${statement.split(" (")[0]}: the database refused a row`);
+      }
+      // COPY's row count is not reported through the stream: every line is a row.
+      for (let at = data.indexOf("\n"); at >= 0; at = data.indexOf("\n", at + 1)) rows++;
+    }
     return rows;
   }
 

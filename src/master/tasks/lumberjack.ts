@@ -14,8 +14,12 @@ import { bigBrotherProtocol, encodeMessage, ProtocolError } from "../../protocol
 import { AccessLogRows, copyLinesToJson, LOG_NAMES, type RowFormat } from "../../logger/rows.ts";
 import { DbClient, type MasterConfig, Task } from "../task.ts";
 
-/** Hits buffered before a write. */
-export const BATCH_SIZE = 5000;
+/**
+ * Hits buffered before a write (a busy site's second or so; quieter ones flush every
+ * {@link FLUSH_MS}). Each write is a transaction of a few round trips: at 5,000 rows a write
+ * those cost more than the rows (measured: 55,000 against 90,000 lines a second).
+ */
+export const BATCH_SIZE = 50_000;
 /** The longest a hit waits in the buffer. */
 export const FLUSH_MS = 1000;
 /** How often the counts are logged and reported. */
