@@ -172,3 +172,62 @@ Deno.test({
     }
   },
 });
+
+for (const kind of ENGINES) {
+  Deno.test({
+    name: `Lumberjack finds the few bad rows of a large batch and keeps the rest (${kind})`,
+    sanitizeOps: false,
+    sanitizeResources: false,
+    async fn() {
+      const db = await testDatabase(kind);
+      const config = testConfig({ dsn: db.dsn, dbEngine: kind });
+      const context = new Context();
+      const stats = context.socket("PULL", { linger: 0 });
+      stats.bind(config.statsQueue);
+      const seraph = await startTask(new Seraph(context, config));
+      const oracle = await startTask(new TheOracle(context, config));
+      const logs = captureLogs("warning");
+      const jack = await startTask(new Lumberjack(context, config));
+      const push = context.socket("PUSH", { linger: 1000 });
+      push.connect(config.logQueue);
+      try {
+        // 2,000 page hits in multipart messages of 100; two hosts are names, not addresses.
+        const bad = new Set([137, 1590]);
+        const hits = Array.from({ length: 2000 }, (_, i) =>
+          encodeMessage(send, "LOGPAGE", [
+            "home",
+            bad.has(i) ? `host${i}.example.org` : `10.0.${i >> 8}.${i & 255}`,
+            T,
+            "wget",
+          ]));
+        for (let i = 0; i < hits.length; i += 100) {
+          assert.ok(await push.send(hits.slice(i, i + 100)));
+        }
+        await waitFor(() => jack.received === hits.length, 10_000, "every hit received");
+        await jack.stop(); // stopping flushes the buffer
+        await oracle.stop();
+        const admin = await openClient(db.dsn);
+        try {
+          const [{ n }] = await admin.query<{ n: number }>(
+            "SELECT count(*) AS n FROM web_page_hits",
+          );
+          assert.equal(Number(n), hits.length - bad.size);
+        } finally {
+          await admin.close();
+        }
+        const dropped = logs.lines.filter((line) => line.includes("dropped LOGPAGE"));
+        assert.equal(dropped.length, 2, logs.lines.join("\n"));
+        for (const i of bad) assert.ok(dropped.some((line) => line.includes(`host${i}.`)));
+      } finally {
+        logs.stop();
+        push.close(0);
+        stats.close(0);
+        await jack.stop();
+        await oracle.stop();
+        await seraph.stop();
+        await context.close();
+        await db.remove();
+      }
+    },
+  });
+}
