@@ -15,7 +15,7 @@ import { PiwError, UsageError } from "../errors.ts";
 import { getLogger } from "../log.ts";
 import { Context, SocketOption } from "../transport/mod.ts";
 import { classify } from "./classify.ts";
-import { encodeLogFrame } from "./encode.ts";
+import { encodeLogMessage } from "./encode.ts";
 import { compileFormat, LogFormatError } from "./format.ts";
 import { openLog, readLineBatches } from "./lines.ts";
 
@@ -96,7 +96,7 @@ export async function run(options: LoggerOptions): Promise<number> {
             counts.ignored++;
             continue;
           }
-          frames.push(encodeLogFrame(msg).slice());
+          frames.push(encodeLogMessage(msg));
           if (frames.length === FRAMES_PER_SEND) await flush();
         }
         // What was read at once goes at once: a quiet web server's lines are not held back.

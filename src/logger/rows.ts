@@ -163,14 +163,14 @@ export class AccessLogRows {
     return text;
   }
 
-  /** Each buffered row on its own, with its message name (to find the bad one in a batch). */
-  *rows(): Generator<[LogName, AccessLogText | AccessLogJson]> {
-    for (let kind = 0; kind < LOG_NAMES.length; kind++) {
-      const rows = this.#rows[kind];
-      for (let i = 0; i < rows.starts.length; i++) {
-        yield [LOG_NAMES[kind], { [LOG_NAMES[kind]]: rows.text(i, i + 1) }];
-      }
-    }
+  /** How many rows of message `name` are buffered. */
+  count(name: LogName): number {
+    return this.#rows[LOG_NAMES.indexOf(name)].starts.length;
+  }
+
+  /** Rows `[from, to)` of message `name` alone (to find the bad rows of a failed batch). */
+  slice(name: LogName, from: number, to: number): string {
+    return this.#rows[LOG_NAMES.indexOf(name)].text(from, to);
   }
 
   #addDecoded(frame: Uint8Array): number {

@@ -1,8 +1,8 @@
 /**
  * Benchmark: the stages of `piw logger` → Lumberjack one at a time, in-process, to see where the
- * time goes — (1) read + parse + classify, (2) encode, (3) decode into Lumberjack's rows (COPY text on PostgreSQL, JSON on PGlite),
- * (4) the database write (`copyAccess` or `logAccess`, Lumberjack's BATCH_SIZE rows a statement). Each stage
- * shows its wall time and the CPU time it took (this process, plus the PostgreSQL backend for
+ * time goes — (1) read + parse + classify, (2) encode, (3) decode into Lumberjack's rows (COPY
+ * text on PostgreSQL, JSON on PGlite), (4) the database write (`copyAccess` or `logAccess`,
+ * Lumberjack's BATCH_SIZE rows a statement). Each stage shows its wall time and the CPU time it took (this process, plus the PostgreSQL backend for
  * the write), which says more than wall time on a busy machine.
  *
  * Run: `deno run -A tests/bench/logger_stages_bench.ts [lines]` (default 200,000). Uses the test

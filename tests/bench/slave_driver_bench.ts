@@ -18,8 +18,9 @@
  * `--deno-client`, the Deno client runs.
  *
  * Run: `deno run -A tests/bench/slave_driver_bench.ts [--quick] [--log-file] [--deno-client]`
- * (--log-file: the SlaveDriver also logs at info level to a file, as `piw master -l FILE` does). The same file is the Worker
- * script (it runs the SlaveDriver) and the client process (`--client ENDPOINT N SECONDS RATE`).
+ * (--log-file: the SlaveDriver also logs at info level to a file, as `piw master -l FILE` does).
+ * The same file is the Worker script (it runs the SlaveDriver) and the Deno client process
+ * (`--client ENDPOINT N SECONDS RATE`).
  * @module
  */
 import { Context, Poller, type Socket } from "../../src/transport/mod.ts";

@@ -7,7 +7,7 @@ import {
   ruleFor,
 } from "../../src/logger/classify.ts";
 import { encodeLogMessage } from "../../src/logger/encode.ts";
-import { AccessLogRows, type RowFormat } from "../../src/logger/rows.ts";
+import { AccessLogRows, LOG_NAMES, type RowFormat } from "../../src/logger/rows.ts";
 import {
   decodeMessage,
   encodeMessage,
@@ -188,13 +188,22 @@ Deno.test("Lumberjack's rows hold what the encoder writes, as the protocol reads
     );
     assert.equal(rows.length, frames.length);
     assert.deepEqual(heldRows(rows), expectedRows(frames), format);
-    // Each row alone, to find a bad one in a failed batch.
-    const single = [...rows.rows()];
-    assert.equal(single.length, frames.length);
-    for (const [name, text] of single) {
-      assert.deepEqual(Object.keys(text), [name]);
-      assert.equal(parseRows(format, text[name]!).length, 1);
+    // Each row alone and any run of rows, to find the bad ones in a failed batch.
+    const held = heldRows(rows);
+    let counted = 0;
+    for (const name of LOG_NAMES) {
+      const n = rows.count(name);
+      counted += n;
+      assert.equal(n, held[name]?.length ?? 0, name);
+      for (let i = 0; i < n; i++) {
+        assert.equal(parseRows(format, rows.slice(name, i, i + 1)).length, 1, `${name} ${i}`);
+      }
+      if (n > 1) {
+        const whole = parseRows(format, rows.text()[name]!);
+        assert.deepEqual(parseRows(format, rows.slice(name, 1, n)), whole.slice(1), name);
+      }
     }
+    assert.equal(counted, frames.length);
   }
 });
 

@@ -1,6 +1,6 @@
 /** Lumberjack writes logger hits to the database in batches and reports download counts. */
 import assert from "node:assert/strict";
-import { Context } from "../../src/transport/mod.ts";
+import { Context, type Socket } from "../../src/transport/mod.ts";
 import {
   bigBrotherProtocol,
   decodeMessage,
@@ -12,7 +12,15 @@ import { encodeCbor } from "../../src/protocols/cbor.ts";
 import { Seraph } from "../../src/master/tasks/seraph.ts";
 import { TheOracle } from "../../src/master/tasks/the_oracle.ts";
 import { Lumberjack } from "../../src/master/tasks/lumberjack.ts";
-import { captureLogs, ENGINES, startTask, testConfig, testDatabase, waitFor } from "./helpers.ts";
+import {
+  captureLogs,
+  ENGINES,
+  startTask,
+  testConfig,
+  type TestDatabase,
+  testDatabase,
+  waitFor,
+} from "./helpers.ts";
 
 const send = lumberjackProtocol.reversed();
 const T = new Date("2026-11-24T00:41:26Z");
@@ -30,24 +38,54 @@ const DETAILS = [
 ] as const;
 const NO_DETAILS = [null, null, null, null, null, null, null, null, null, null] as const;
 
+type Stoppable<T> = T & { stop(): Promise<void> };
+
+/** What a Lumberjack test works with (the task, its queues, its database and its logs). */
+interface JackEnv {
+  db: TestDatabase;
+  oracle: Stoppable<TheOracle>;
+  jack: Stoppable<Lumberjack>;
+  /** Connected to the log queue, as piw logger is. */
+  push: Socket;
+  /** BigBrother's stats queue. */
+  stats: Socket;
+  logs: ReturnType<typeof captureLogs>;
+}
+
+/** Run `body` against a Lumberjack on a fresh `kind` database (with the oracle it may use). */
+async function withLumberjack(kind: "postgres" | "pglite", body: (env: JackEnv) => Promise<void>) {
+  const db = await testDatabase(kind);
+  const config = testConfig({ dsn: db.dsn, dbEngine: kind });
+  const context = new Context();
+  const stats = context.socket("PULL", { linger: 0 });
+  stats.bind(config.statsQueue);
+  const seraph = await startTask(new Seraph(context, config));
+  const oracle = await startTask(new TheOracle(context, config));
+  const logs = captureLogs("warning");
+  const jack = await startTask(new Lumberjack(context, config));
+  const push = context.socket("PUSH", { linger: 1000 });
+  push.connect(config.logQueue);
+  try {
+    await body({ db, oracle, jack, push, stats, logs });
+  } finally {
+    logs.stop();
+    push.close(0);
+    stats.close(0);
+    await jack.stop();
+    await oracle.stop();
+    await seraph.stop();
+    await context.close();
+    await db.remove();
+  }
+}
+
 for (const kind of ENGINES) {
   Deno.test({
     name: `Lumberjack writes every kind of hit and skips bad rows (${kind})`,
     sanitizeOps: false,
     sanitizeResources: false,
-    async fn() {
-      const db = await testDatabase(kind);
-      const config = testConfig({ dsn: db.dsn, dbEngine: kind });
-      const context = new Context();
-      const stats = context.socket("PULL", { linger: 0 });
-      stats.bind(config.statsQueue);
-      const seraph = await startTask(new Seraph(context, config));
-      const oracle = await startTask(new TheOracle(context, config));
-      const logs = captureLogs("warning");
-      const jack = await startTask(new Lumberjack(context, config));
-      const push = context.socket("PUSH", { linger: 1000 });
-      push.connect(config.logQueue);
-      try {
+    fn: () =>
+      withLumberjack(kind, async ({ db, oracle, jack, push, logs }) => {
         const msgs = [
           encodeMessage(send, "LOGDOWNLOAD", [
             "foo-1.0-py3-none-any.whl",
@@ -116,17 +154,7 @@ for (const kind of ENGINES) {
           1,
           logs.lines.join("\n"),
         );
-      } finally {
-        logs.stop();
-        push.close(0);
-        stats.close(0);
-        await jack.stop();
-        await oracle.stop();
-        await seraph.stop();
-        await context.close();
-        await db.remove();
-      }
-    },
+      }),
   });
 }
 
@@ -134,18 +162,8 @@ Deno.test({
   name: "Lumberjack reports the minute's downloads to BigBrother",
   sanitizeOps: false,
   sanitizeResources: false,
-  async fn() {
-    const db = await testDatabase("pglite");
-    const config = testConfig({ dsn: db.dsn, dbEngine: "pglite" });
-    const context = new Context();
-    const stats = context.socket("PULL", { linger: 0 });
-    stats.bind(config.statsQueue);
-    const seraph = await startTask(new Seraph(context, config));
-    const oracle = await startTask(new TheOracle(context, config));
-    const jack = await startTask(new Lumberjack(context, config));
-    const push = context.socket("PUSH", { linger: 0 });
-    push.connect(config.logQueue);
-    try {
+  fn: () =>
+    withLumberjack("pglite", async ({ jack, push, stats }) => {
       for (let i = 0; i < 3; i++) {
         await push.send([
           encodeMessage(send, "LOGDOWNLOAD", ["a-1-py3-none-any.whl", "10.0.0.1", T, ...DETAILS]),
@@ -161,16 +179,7 @@ Deno.test({
         data: 3,
       });
       assert.equal(jack.counts.size, 0);
-    } finally {
-      push.close(0);
-      stats.close(0);
-      await jack.stop();
-      await oracle.stop();
-      await seraph.stop();
-      await context.close();
-      await db.remove();
-    }
-  },
+    }),
 });
 
 for (const kind of ENGINES) {
@@ -178,19 +187,8 @@ for (const kind of ENGINES) {
     name: `Lumberjack finds the few bad rows of a large batch and keeps the rest (${kind})`,
     sanitizeOps: false,
     sanitizeResources: false,
-    async fn() {
-      const db = await testDatabase(kind);
-      const config = testConfig({ dsn: db.dsn, dbEngine: kind });
-      const context = new Context();
-      const stats = context.socket("PULL", { linger: 0 });
-      stats.bind(config.statsQueue);
-      const seraph = await startTask(new Seraph(context, config));
-      const oracle = await startTask(new TheOracle(context, config));
-      const logs = captureLogs("warning");
-      const jack = await startTask(new Lumberjack(context, config));
-      const push = context.socket("PUSH", { linger: 1000 });
-      push.connect(config.logQueue);
-      try {
+    fn: () =>
+      withLumberjack(kind, async ({ db, oracle, jack, push, logs }) => {
         // 2,000 page hits in multipart messages of 100; two hosts are names, not addresses.
         const bad = new Set([137, 1590]);
         const hits = Array.from({ length: 2000 }, (_, i) =>
@@ -218,16 +216,6 @@ for (const kind of ENGINES) {
         const dropped = logs.lines.filter((line) => line.includes("dropped LOGPAGE"));
         assert.equal(dropped.length, 2, logs.lines.join("\n"));
         for (const i of bad) assert.ok(dropped.some((line) => line.includes(`host${i}.`)));
-      } finally {
-        logs.stop();
-        push.close(0);
-        stats.close(0);
-        await jack.stop();
-        await oracle.stop();
-        await seraph.stop();
-        await context.close();
-        await db.remove();
-      }
-    },
+      }),
   });
 }

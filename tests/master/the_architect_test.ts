@@ -22,57 +22,95 @@ async function nextQueue(builds: Socket) {
   return msg.data;
 }
 
+/** What a TheArchitect test works with. */
+interface ArchitectEnv {
+  /** SlaveDriver's side of the builds queue. */
+  builds: Socket;
+  /** The oracle, through which the test adds packages and versions. */
+  client: DbClient;
+  /** Connected to TheArchitect's control queue (once it is started). */
+  control: Socket;
+  /** Start TheArchitect (stopped after the test). */
+  start(): Promise<void>;
+}
+
+/**
+ * Run `body` with the oracle on a fresh `kind` database holding build ABIs `abis`, and
+ * TheArchitect refreshing every `intervalMs` once started.
+ */
+async function withArchitect(
+  kind: "postgres" | "pglite",
+  abis: string[],
+  intervalMs: number,
+  body: (env: ArchitectEnv) => Promise<void>,
+) {
+  const db = await testDatabase(kind, async (admin) => {
+    for (const abi of abis) {
+      await admin.query("INSERT INTO build_abis (abi_tag) VALUES ($1)", [abi]);
+    }
+  });
+  const config = testConfig({ dsn: db.dsn, architectInterval: intervalMs });
+  const context = new Context();
+  const builds = context.socket("PULL", { linger: 0 });
+  builds.bind(config.buildsQueue);
+  const seraph = await startTask(new Seraph(context, config));
+  const oracle = await startTask(new TheOracle(context, config));
+  const client = new DbClient(context, config);
+  const control = context.socket("PUSH", { linger: 0 });
+  const running: { stop(): Promise<void> }[] = [];
+  try {
+    await body({
+      builds,
+      client,
+      control,
+      async start() {
+        running.push(await startTask(new TheArchitect(context, config)));
+        control.connect(controlAddress("the_architect"));
+      },
+    });
+  } finally {
+    for (const task of running) await task.stop();
+    control.close();
+    client.close();
+    builds.close();
+    await oracle.stop();
+    await seraph.stop();
+    await context.close();
+    await db.remove();
+  }
+}
+
 for (const kind of ENGINES) {
   Deno.test({
     name: `TheArchitect pushes the build queue at start and after RESUME (${kind})`,
     sanitizeOps: false,
     sanitizeResources: false,
-    async fn() {
-      const db = await testDatabase(kind, async (admin) => {
-        await admin.query("INSERT INTO build_abis (abi_tag) VALUES ('cp311'), ('cp313')");
-      });
-      // A long interval: every QUEUE after the first comes from RESUME.
-      const config = testConfig({ dsn: db.dsn, architectInterval: 60_000 });
-      const context = new Context();
-      const builds = context.socket("PULL", { linger: 0 });
-      builds.bind(config.buildsQueue);
-      const seraph = await startTask(new Seraph(context, config));
-      const oracle = await startTask(new TheOracle(context, config));
-      const client = new DbClient(context, config);
-      const ctrl = context.socket("PUSH", { linger: 0 });
-      try {
-        await client.call("NEWPKG", ["foo", "", ""]);
-        await client.call("NEWVER", ["foo", "1.0", new Date(Date.UTC(2024, 0, 1)), ""]);
-        await client.call("NEWVER", ["foo", "2.0", new Date(Date.UTC(2024, 6, 1)), ""]);
-        const architect = await startTask(new TheArchitect(context, config));
-        try {
+    // A long interval: every QUEUE after the first comes from RESUME.
+    fn: () =>
+      withArchitect(
+        kind,
+        ["cp311", "cp313"],
+        60_000,
+        async ({ builds, client, control, start }) => {
+          await client.call("NEWPKG", ["foo", "", ""]);
+          await client.call("NEWVER", ["foo", "1.0", new Date(Date.UTC(2024, 0, 1)), ""]);
+          await client.call("NEWVER", ["foo", "2.0", new Date(Date.UTC(2024, 6, 1)), ""]);
+          await start();
           assert.deepEqual(await nextQueue(builds), {
             cp311: [["foo", "1.0"], ["foo", "2.0"]],
             cp313: [],
           });
           await client.call("NEWVER", ["foo", "0.9", new Date(Date.UTC(2023, 0, 1)), ""]);
-          ctrl.connect(controlAddress("the_architect"));
-          const control = taskControlProtocol.reversed();
-          await ctrl.send([encodeMessage(control, "PAUSE")]);
-          await ctrl.send([encodeMessage(control, "RESUME")]);
+          const side = taskControlProtocol.reversed();
+          await control.send([encodeMessage(side, "PAUSE")]);
+          await control.send([encodeMessage(side, "RESUME")]);
           assert.deepEqual((await nextQueue(builds)).cp311, [
             ["foo", "0.9"],
             ["foo", "1.0"],
             ["foo", "2.0"],
           ]);
-        } finally {
-          await architect.stop();
-        }
-      } finally {
-        ctrl.close();
-        client.close();
-        builds.close();
-        await oracle.stop();
-        await seraph.stop();
-        await context.close();
-        await db.remove();
-      }
-    },
+        },
+      ),
   });
 }
 
@@ -80,46 +118,20 @@ Deno.test({
   name: "TheArchitect refreshes on REFRESH, at most once per gap, however many arrive",
   sanitizeOps: false,
   sanitizeResources: false,
-  async fn() {
-    const db = await testDatabase("pglite", async (admin) => {
-      await admin.query("INSERT INTO build_abis (abi_tag) VALUES ('cp311')");
-    });
-    // A long interval: every QUEUE after the first comes from REFRESH.
-    const config = testConfig({ dsn: db.dsn, architectInterval: 600_000 });
-    const context = new Context();
-    const builds = context.socket("PULL", { linger: 0 });
-    builds.bind(config.buildsQueue);
-    const seraph = await startTask(new Seraph(context, config));
-    const oracle = await startTask(new TheOracle(context, config));
-    const client = new DbClient(context, config);
-    const ctrl = context.socket("PUSH", { linger: 0 });
-    const refresh = () =>
-      ctrl.send([encodeMessage(theArchitectControlProtocol.reversed(), "REFRESH")]);
-    try {
+  // A long interval: every QUEUE after the first comes from REFRESH.
+  fn: () =>
+    withArchitect("pglite", ["cp311"], 600_000, async ({ builds, client, control, start }) => {
       await client.call("NEWPKG", ["foo", "", ""]);
-      const architect = await startTask(new TheArchitect(context, config));
-      try {
-        const started = performance.now();
-        assert.deepEqual(await nextQueue(builds), { cp311: [] });
-        await client.call("NEWVER", ["foo", "1.0", new Date(Date.UTC(2024, 0, 1)), ""]);
-        ctrl.connect(controlAddress("the_architect"));
-        for (let i = 0; i < 5; i++) await refresh();
-        assert.deepEqual(await nextQueue(builds), { cp311: [["foo", "1.0"]] });
-        const waited = performance.now() - started;
-        assert.ok(waited >= REFRESH_GAP_MS - 50, `the refresh came after ${waited} ms`);
-        // The five REFRESHes made one refresh, not five.
-        assert.equal(await builds.recv(REFRESH_GAP_MS + 1000), null, "no further QUEUE");
-      } finally {
-        await architect.stop();
-      }
-    } finally {
-      ctrl.close();
-      client.close();
-      builds.close();
-      await oracle.stop();
-      await seraph.stop();
-      await context.close();
-      await db.remove();
-    }
-  },
+      await start();
+      const started = performance.now();
+      assert.deepEqual(await nextQueue(builds), { cp311: [] });
+      await client.call("NEWVER", ["foo", "1.0", new Date(Date.UTC(2024, 0, 1)), ""]);
+      const refresh = encodeMessage(theArchitectControlProtocol.reversed(), "REFRESH");
+      for (let i = 0; i < 5; i++) await control.send([refresh]);
+      assert.deepEqual(await nextQueue(builds), { cp311: [["foo", "1.0"]] });
+      const waited = performance.now() - started;
+      assert.ok(waited >= REFRESH_GAP_MS - 50, `the refresh came after ${waited} ms`);
+      // The five REFRESHes made one refresh, not five.
+      assert.equal(await builds.recv(REFRESH_GAP_MS + 1000), null, "no further QUEUE");
+    }),
 });

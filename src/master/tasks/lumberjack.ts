@@ -162,17 +162,17 @@ export class Lumberjack extends Task {
       // and halves of the half that fails, so only the bad rows are lost (a few dozen writes
       // for one bad row in 50,000, rather than 50,000).
       this.log.warning(`batch of ${batch.length} failed (${(error as Error).message}); retrying`);
-      const rows = [...batch.rows()].map(([name, row]) => [name, row[name]!] as const);
-      await this.#writeHalves(rows, batch.format);
+      for (const name of LOG_NAMES) await this.#writeRange(batch, name, 0, batch.count(name));
     }
   }
 
-  /** Write `rows` (single-row texts) in halves until the bad ones are alone, and drop those. */
-  async #writeHalves(rows: (readonly [LogName, string])[], format: RowFormat): Promise<void> {
-    if (rows.length === 1) {
-      const [name, text] = rows[0];
+  /** Write rows `[from, to)` of `name`, in halves until the bad ones are alone; drop those. */
+  async #writeRange(batch: AccessLogRows, name: LogName, from: number, to: number) {
+    if (from >= to) return;
+    const text = batch.slice(name, from, to);
+    if (to - from === 1) {
       // Alone, through the log_* functions: the database says why it refuses the row.
-      const json = format === "json" ? text : copyLinesToJson(text);
+      const json = batch.format === "json" ? text : copyLinesToJson(text);
       try {
         await this.#writeJson!({ [name]: json });
       } catch (rowError) {
@@ -181,22 +181,12 @@ export class Lumberjack extends Task {
       }
       return;
     }
-    const middle = rows.length >> 1;
-    for (const half of [rows.slice(0, middle), rows.slice(middle)]) {
-      const texts: Partial<Record<LogName, string[]>> = {};
-      for (const [name, text] of half) (texts[name] ??= []).push(text);
-      const joined = Object.fromEntries(
-        Object.entries(texts).map(([name, parts]) => [
-          name,
-          // COPY lines follow each other; JSON rows (`[[...]]` each) go in one array.
-          format === "copy" ? parts.join("") : `[${parts.map((p) => p.slice(1, -1)).join(",")}]`,
-        ]),
-      );
-      try {
-        await this.#write!(joined);
-      } catch {
-        await this.#writeHalves(half, format);
-      }
+    try {
+      await this.#write!({ [name]: text });
+    } catch {
+      const middle = (from + to) >> 1;
+      await this.#writeRange(batch, name, from, middle);
+      await this.#writeRange(batch, name, middle, to);
     }
   }
 

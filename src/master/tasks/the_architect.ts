@@ -1,9 +1,9 @@
 /**
  * TheArchitect: computes the build queue (`getBuildQueue`) every `config.architectInterval`,
  * after RESUME, and on REFRESH (CloudGazer or MrChase added something buildable; at most once
- * per {@link REFRESH_GAP_MS}, as the query is heavy on a big farm), and PUSHes it as QUEUE to SlaveDriver (`inproc://builds`). With PostgreSQL
- * it uses its own connection, as piwheels does; with PGlite (one connection, held by the
- * oracle) it asks the oracle (GETQUEUE).
+ * per {@link REFRESH_GAP_MS}, as the query is heavy on a big farm), and PUSHes it as QUEUE to
+ * SlaveDriver (`inproc://builds`). With PostgreSQL it uses its own connection, as piwheels does;
+ * with PGlite (one connection, held by the oracle) it asks the oracle (GETQUEUE).
  * @module
  */
 import type { Context } from "../../transport/mod.ts";
