@@ -108,7 +108,7 @@ Deno.test({
         `SELECT proname AS name FROM pg_proc
          WHERE pronamespace = 'public'::regnamespace
          AND NOT COALESCE('search_path=public, pg_temp' = ANY(proconfig), false)
-         AND proname NOT IN ('abi_order', 'abi3_covers', 'utc_day')`,
+         AND proname NOT IN ('abi_order', 'abi3_covers', 'utc_date', 'utc_day')`,
       );
       assertEquals(unpinned, []);
       const [publicGrants] = await admin.query<{ n: number }>(
