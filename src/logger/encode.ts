@@ -79,16 +79,39 @@ let lastTimeText = "";
 
 /** The CBOR frame of a lumberjack message (`[name, data]`). */
 export function encodeLogMessage(msg: LogMessage): Uint8Array {
-  return encodeLogFrame(msg).slice();
+  writer.length = 0;
+  writeLogMessage(writer, msg);
+  return writer.bytes.slice(0, writer.length);
 }
 
 /**
- * The CBOR frame of a lumberjack message as a view of a buffer that the next call overwrites:
- * send (or copy) it before encoding another. Saves an allocation per line.
+ * Lumberjack messages back to back in one frame (a CBOR sequence): what piw's logger sends, as
+ * one frame per record costs ZeroMQ (and the FFI) more than encoding the record.
  */
-export function encodeLogFrame(msg: LogMessage): Uint8Array {
-  const w = writer;
-  w.length = 0;
+export class LogFrame {
+  #writer = new Writer();
+  /** How many records it holds. */
+  count = 0;
+
+  /** Append one message. */
+  add(msg: LogMessage): void {
+    writeLogMessage(this.#writer, msg);
+    this.count++;
+  }
+
+  /** The frame so far: a view, valid until the next `add` or `clear`. */
+  bytes(): Uint8Array {
+    return this.#writer.bytes.subarray(0, this.#writer.length);
+  }
+
+  /** Empty it, keeping the memory. */
+  clear(): void {
+    this.#writer.length = 0;
+    this.count = 0;
+  }
+}
+
+function writeLogMessage(w: Writer, msg: LogMessage): void {
   w.head(4, 2);
   w.text(msg.name);
   const data = msg.data;
@@ -107,5 +130,4 @@ export function encodeLogFrame(msg: LogMessage): Uint8Array {
       w.text(lastTimeText);
     }
   }
-  return w.bytes.subarray(0, w.length);
 }

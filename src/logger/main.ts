@@ -4,10 +4,10 @@
  * as an Apache piped log; with `--drop` a record the master cannot take within 10 ms is dropped
  * rather than holding Apache up.
  *
- * Records go as piwheels' lumberjack messages, one per frame, but up to {@link FRAMES_PER_SEND}
- * of them in one multipart message (what was read at once): one message per record costs the
- * ZeroMQ I/O threads a wake-up each, which at 100,000 lines a second was most of the logger's
- * time. Lumberjack takes either.
+ * Records go as piwheels' lumberjack messages, but up to {@link RECORDS_PER_FRAME} of them back to
+ * back in one frame (what was read at once): a message per record costs ZeroMQ and its I/O
+ * threads more than the record, which at 100,000 lines a second was most of the logger's time.
+ * Lumberjack takes either.
  * @module
  */
 import type { LoggerOptions } from "../cli/options.ts";
@@ -15,7 +15,7 @@ import { PiwError, UsageError } from "../errors.ts";
 import { getLogger } from "../log.ts";
 import { Context, SocketOption } from "../transport/mod.ts";
 import { classify } from "./classify.ts";
-import { encodeLogMessage } from "./encode.ts";
+import { LogFrame } from "./encode.ts";
 import { compileFormat, LogFormatError } from "./format.ts";
 import { openLog, readLineBatches } from "./lines.ts";
 
@@ -23,8 +23,8 @@ const log = getLogger("logger");
 
 /** How long `--drop` waits for the queue to take a record. */
 export const DROP_AFTER_MS = 10;
-/** Most records sent in one multipart message. */
-export const FRAMES_PER_SEND = 100;
+/** Most records sent in one frame. */
+export const RECORDS_PER_FRAME = 100;
 
 /** What happened to the lines read. */
 export interface LoggerCounts {
@@ -53,32 +53,32 @@ export async function run(options: LoggerOptions): Promise<number> {
     throw error;
   }
   const context = new Context();
-  const queue = context.socket("PUSH", { hwm: 10_000 });
+  // A frame holds up to RECORDS_PER_FRAME records: about 100,000 may wait here.
+  const queue = context.socket("PUSH", { hwm: 1_000 });
   // With --drop, queue nothing for a master that is not connected (it may be down for hours);
   // send only succeeds once the master has taken the connection.
   if (options.drop) queue.setIntOption(SocketOption.IMMEDIATE, 1);
   queue.connect(options.logQueue);
   const counts: LoggerCounts = { lines: 0, malformed: 0, ignored: 0, sent: 0, dropped: 0 };
   let dropping = false;
-  let frames: Uint8Array[] = [];
+  const frame = new LogFrame();
   /** Send the records gathered, waiting (or, with --drop, dropping them) if the queue is full. */
   const flush = async () => {
-    if (frames.length === 0) return;
-    const batch = frames;
-    frames = [];
-    // Only wait (asynchronously) when the queue is full: most batches go straight in.
-    if (
-      queue.trySend(batch) ||
-      await queue.send(batch, options.drop ? { timeoutMs: DROP_AFTER_MS } : {})
-    ) {
-      counts.sent += batch.length;
+    if (frame.count === 0) return;
+    const records = frame.count;
+    // Only wait (asynchronously) when the queue is full: most frames go straight in.
+    const sent = queue.trySend([frame.bytes()]) ||
+      await queue.send([frame.bytes()], options.drop ? { timeoutMs: DROP_AFTER_MS } : {});
+    frame.clear();
+    if (sent) {
+      counts.sent += records;
       dropping = false;
       return;
     }
     // One warning per run of drops, so a stopped master does not flood Apache's error log.
     if (!dropping) log.warning(`dropping records: the master is not keeping up`);
     dropping = true;
-    counts.dropped += batch.length;
+    counts.dropped += records;
   };
   try {
     for (const file of options.files.length ? options.files : ["-"]) {
@@ -96,8 +96,8 @@ export async function run(options: LoggerOptions): Promise<number> {
             counts.ignored++;
             continue;
           }
-          frames.push(encodeLogMessage(msg));
-          if (frames.length === FRAMES_PER_SEND) await flush();
+          frame.add(msg);
+          if (frame.count === RECORDS_PER_FRAME) await flush();
         }
         // What was read at once goes at once: a quiet web server's lines are not held back.
         await flush();

@@ -1,15 +1,22 @@
 /**
- * Lumberjack's buffer: lumberjack frames turned straight into the text the database takes —
+ * Lumberjack's buffer: lumberjack messages (one a frame from piwheels' logger, many back to back
+ * from piw's) turned straight into the text the database takes —
  * PostgreSQL's COPY text format (tab-separated, `\N` for null; `src/db/access.ts` COPYs it into
  * the tables) or the JSON of the set-based `log_*` functions (PGlite, through the oracle).
- * Millions of records of two fixed shapes arrive, so a frame of the usual form (ASCII text, a
+ * Millions of records of two fixed shapes arrive, so a record of the usual form (ASCII text, a
  * tag 0 time) is copied into the output byte for byte, without building strings, arrays or
  * Dates; anything else goes through `decodeMessage`, which validates and explains
  * (`ProtocolError`). Texts longer than their column are cut to fit, as the `log_*` functions do.
  * @module
  */
 import type { AccessLogJson, AccessLogText } from "../db/mod.ts";
-import { decodeMessage, lumberjackProtocol } from "../protocols/mod.ts";
+import {
+  CborError,
+  cborItemEnd,
+  decodeMessage,
+  lumberjackProtocol,
+  ProtocolError,
+} from "../protocols/mod.ts";
 import { formatDatetime, parseDatetime } from "../protocols/values.ts";
 
 /** The lumberjack messages, in the order of their buffers. */
@@ -83,6 +90,8 @@ const CBOR_NULL = 0xf6;
 
 class Fallback extends Error {}
 
+const NO_ERRORS: ProtocolError[] = [];
+
 /** One message's rows as UTF-8 text, and where each row starts. */
 class TextRows {
   bytes = new Uint8Array(1 << 16);
@@ -117,6 +126,8 @@ export class AccessLogRows {
   #syntax: Syntax;
   #rows: TextRows[];
   #count = 0;
+  /** The kind of the record #addFast added last (it returns where the record ends). */
+  #lastKind = 0;
   /** The last time text seen, and its bytes: lines mostly share their second. */
   #lastTime = new Uint8Array(0);
 
@@ -141,17 +152,46 @@ export class AccessLogRows {
     this.#count = 0;
   }
 
-  /** Add the record in one lumberjack frame; its name. Throws `ProtocolError` when malformed. */
-  add(frame: Uint8Array): LogName {
-    let kind: number;
-    try {
-      kind = this.#addFast(frame);
-    } catch (error) {
-      if (!(error instanceof Fallback) && !(error instanceof RangeError)) throw error;
-      kind = this.#addDecoded(frame);
+  /**
+   * Add the records of one frame: a lumberjack message, or several back to back (a CBOR
+   * sequence, as piw's logger sends them). Each record added counts one for its name in
+   * `counts`. Returns the errors of the malformed records, which are skipped (with the rest of
+   * the frame when where one ends cannot be told).
+   */
+  addFrame(frame: Uint8Array, counts: Map<string, number>): ProtocolError[] {
+    let errors = NO_ERRORS;
+    let pos = 0;
+    while (pos < frame.length) {
+      const start = pos;
+      let kind: number;
+      try {
+        pos = this.#addFast(frame, start);
+        kind = this.#lastKind;
+      } catch (error) {
+        if (!(error instanceof Fallback) && !(error instanceof RangeError)) throw error;
+        try {
+          pos = cborItemEnd(frame, start);
+          kind = this.#addDecoded(frame.subarray(start, pos));
+        } catch (error) {
+          if (!(error instanceof ProtocolError) && !(error instanceof CborError)) throw error;
+          if (errors === NO_ERRORS) errors = [];
+          errors.push(
+            error instanceof ProtocolError ? error : new ProtocolError(
+              lumberjackProtocol.name,
+              undefined,
+              `unable to deserialize data: ${error.message}`,
+            ),
+          );
+          // Past a record that cannot be delimited, nothing else can be either.
+          if (pos === start) break;
+          continue;
+        }
+      }
+      this.#count++;
+      const name = LOG_NAMES[kind];
+      counts.set(name, (counts.get(name) ?? 0) + 1);
     }
-    this.#count++;
-    return LOG_NAMES[kind];
+    return errors;
   }
 
   /** Every buffered row as text per message name (one write's worth). */
@@ -198,8 +238,8 @@ export class AccessLogRows {
     return kind;
   }
 
-  #addFast(b: Uint8Array): number {
-    let pos = 0;
+  /** Add the record at `pos` of `b` (its kind in #lastKind); where it ends. */
+  #addFast(b: Uint8Array, pos: number): number {
     const fail = (): never => {
       throw new Fallback();
     };
@@ -260,10 +300,10 @@ export class AccessLogRows {
     }
     if (syntax.close !== null) out[at++] = syntax.close;
     if (syntax.rowEnd !== null) out[at++] = syntax.rowEnd;
-    if (pos !== b.length) fail();
     rows.length = at;
     rows.starts.push(start);
-    return kind;
+    this.#lastKind = kind;
+    return pos;
   }
 
   /** Check a datetime's text as the protocol does (throws RangeError), once per new second. */

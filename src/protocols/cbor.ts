@@ -584,3 +584,14 @@ export function decodeCbor(bytes: Uint8Array): unknown {
   }
   return value;
 }
+
+/**
+ * Where the CBOR item starting at `start` in `bytes` ends (to split a CBOR sequence); throws
+ * {@link CborError} when it is malformed or truncated.
+ */
+export function cborItemEnd(bytes: Uint8Array, start: number): number {
+  const r = new Reader(bytes);
+  r.pos = start;
+  r.item(0);
+  return r.pos;
+}

@@ -38,7 +38,7 @@ export {
   TimeDelta,
 } from "./values.ts";
 export type { NoData } from "./values.ts";
-export { CborError, decodeCbor, encodeCbor } from "./cbor.ts";
+export { CborError, cborItemEnd, decodeCbor, encodeCbor } from "./cbor.ts";
 export { SchemaError } from "./schema.ts";
 export type { Infer, Schema } from "./schema.ts";
 /** Schema combinators (`int`, `float`, `str`, `tuple`, `mapOf`, …) for stating new messages. */

@@ -12,7 +12,8 @@
 import process from "node:process";
 import { compileFormat } from "../../src/logger/format.ts";
 import { classify, type LogMessage } from "../../src/logger/classify.ts";
-import { encodeLogMessage } from "../../src/logger/encode.ts";
+import { LogFrame } from "../../src/logger/encode.ts";
+import { RECORDS_PER_FRAME } from "../../src/logger/main.ts";
 import { AccessLogRows } from "../../src/logger/rows.ts";
 import { openLog, readLineBatches } from "../../src/logger/lines.ts";
 import { type AccessLogJson, type AccessLogText, openDatabase } from "../../src/db/mod.ts";
@@ -70,14 +71,24 @@ try {
     }
     return msgs;
   });
-  const frames = await stage("encode", () => msgs.map(encodeLogMessage));
+  const frames = await stage(`encode (${RECORDS_PER_FRAME} records a frame)`, () => {
+    const frames: Uint8Array[] = [];
+    const frame = new LogFrame();
+    for (const msg of msgs) {
+      frame.add(msg);
+      if (frame.count === RECORDS_PER_FRAME) frames.push(frame.bytes().slice()), frame.clear();
+    }
+    frames.push(frame.bytes().slice());
+    return frames;
+  });
   const format = kind === "postgres" ? "copy" : "json";
   const batches = await stage(`decode to rows (${format})`, () => {
     const batches: (AccessLogText | AccessLogJson)[] = [];
     let rows = new AccessLogRows(format);
+    const counts = new Map<string, number>();
     for (const frame of frames) {
-      rows.add(frame);
-      if (rows.length === BATCH_SIZE) {
+      rows.addFrame(frame, counts);
+      if (rows.length >= BATCH_SIZE) {
         batches.push(rows.text());
         rows = new AccessLogRows(format);
       }

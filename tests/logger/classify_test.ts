@@ -179,15 +179,24 @@ Deno.test("Lumberjack's rows hold what the encoder writes, as the protocol reads
     // Longer than its column (fast path): cut to fit, as the log_* functions do.
     encodeLogMessage({ name: "LOGPAGE", data: ["p".repeat(40), "::1", at, "a".repeat(2100)] }),
   );
+  const names = [...msgs, ...odd].map((msg) => msg.name).concat(["LOGJSON", "LOGPAGE"]);
+  const expectedCounts: Record<string, number> = {};
+  for (const name of names) expectedCounts[name] = (expectedCounts[name] ?? 0) + 1;
+  // piw's logger sends the records back to back in one frame: the same rows.
+  const sequence = new Uint8Array(frames.reduce((n, frame) => n + frame.length, 0));
+  frames.reduce((at, frame) => (sequence.set(frame, at), at + frame.length), 0);
   for (const format of ["copy", "json"] as const) {
+    const alone = new AccessLogRows(format);
+    const counts = new Map<string, number>();
+    for (const frame of frames) assert.deepEqual(alone.addFrame(frame, counts), []);
+    assert.deepEqual(Object.fromEntries(counts), expectedCounts);
     const rows = new AccessLogRows(format);
-    const names = frames.map((frame) => rows.add(frame));
-    assert.deepEqual(
-      names,
-      [...msgs, ...odd].map((msg) => msg.name).concat(["LOGJSON", "LOGPAGE"]),
-    );
+    const sequenceCounts = new Map<string, number>();
+    assert.deepEqual(rows.addFrame(sequence, sequenceCounts), []);
+    assert.deepEqual(sequenceCounts, counts);
     assert.equal(rows.length, frames.length);
     assert.deepEqual(heldRows(rows), expectedRows(frames), format);
+    assert.deepEqual(heldRows(alone), heldRows(rows), format);
     // Each row alone and any run of rows, to find the bad ones in a failed batch.
     const held = heldRows(rows);
     let counted = 0;
@@ -207,22 +216,36 @@ Deno.test("Lumberjack's rows hold what the encoder writes, as the protocol reads
   }
 });
 
-Deno.test("Lumberjack's rows refuse malformed frames and keep the rest", () => {
-  const rows = new AccessLogRows();
+Deno.test("Lumberjack's rows refuse malformed records and keep the rest", () => {
   const at = new Date(Date.UTC(2026, 10, 24));
-  rows.add(encodeLogMessage({ name: "LOGPAGE", data: ["home", "::1", at, "wget"] }));
+  const good = encodeLogMessage({ name: "LOGPAGE", data: ["home", "::1", at, "wget"] });
   const bad = [
     // A PAGE hit with a null agent: not the fast shape, and invalid for the protocol.
     encodeCbor(["LOGPAGE", ["home", "::1", new Date(0), null]]),
-    new Uint8Array([0x82, 0x61]),
     encodeCbor(["LOGNOTHING", ["home", "::1", at, "wget"]]),
     encodeCbor(["LOGPAGE", ["home", "::1", "2026-02-30T00:00:00Z", "wget"]]),
-    // A valid frame with a trailing byte.
-    new Uint8Array([...encodeLogMessage({ name: "LOGJSON", data: ["a", "::1", at, "b"] }), 0]),
+    // Not a message at all.
+    new Uint8Array([0]),
   ];
-  for (const frame of bad) assert.throws(() => rows.add(frame), ProtocolError);
-  assert.equal(rows.length, 1);
-  assert.deepEqual(rows.text(), { LOGPAGE: "home\t::1\t2026-11-24T00:00:00Z\twget\n" });
+  const rows = new AccessLogRows();
+  const counts = new Map<string, number>();
+  for (const frame of [good, ...bad]) {
+    const errors = rows.addFrame(frame, counts);
+    assert.equal(errors.length, frame === good ? 0 : 1);
+    for (const error of errors) assert.ok(error instanceof ProtocolError);
+  }
+  // In one frame, each bad record is skipped and the records around it are kept.
+  const sequence = [good, bad[0], good, bad[1], good, bad[2], good, bad[3], good];
+  const errors = rows.addFrame(
+    new Uint8Array(sequence.flatMap((frame) => [...frame])),
+    counts,
+  );
+  assert.equal(errors.length, 4);
+  // A truncated record ends the frame: where the next one starts cannot be told.
+  assert.equal(rows.addFrame(new Uint8Array([...good, 0x82, 0x61]), counts).length, 1);
+  assert.equal(rows.length, 7);
+  assert.deepEqual(Object.fromEntries(counts), { LOGPAGE: 7 });
+  assert.deepEqual(rows.text(), { LOGPAGE: "home\t::1\t2026-11-24T00:00:00Z\twget\n".repeat(7) });
 });
 
 Deno.test("Lumberjack's rows read the recorded messages of piwheels' logger", () => {
@@ -230,7 +253,7 @@ Deno.test("Lumberjack's rows read the recorded messages of piwheels' logger", ()
   assert.ok(recorded.length >= 3);
   const frames = recorded.map((v) => fromHex(v.hex));
   const rows = new AccessLogRows();
-  for (const frame of frames) rows.add(frame);
+  for (const frame of frames) assert.deepEqual(rows.addFrame(frame, new Map()), []);
   const held = heldRows(rows);
   assert.deepEqual(held, expectedRows(frames));
   for (const v of recorded) {

@@ -1,7 +1,7 @@
 /** `piw logger` as a subprocess: files (plain and gzipped) in, lumberjack messages out. */
 import assert from "node:assert/strict";
 import { Context } from "../../src/transport/mod.ts";
-import { decodeMessage, lumberjackProtocol } from "../../src/protocols/mod.ts";
+import { cborItemEnd, decodeMessage, lumberjackProtocol } from "../../src/protocols/mod.ts";
 import { openLog, readLines } from "../../src/logger/lines.ts";
 import { CORPUS, MALFORMED } from "./corpus.ts";
 
@@ -50,15 +50,18 @@ Deno.test("sends every hit of plain and gzipped files, counting the rest", async
       `${dir}/access.log.1.gz`,
     ]);
     assert.equal(result.code, 0, result.stderr);
-    // One record a frame; what was read at once (here each file) in one multipart message.
+    // What was read at once (here each file) comes as lumberjack messages back to back in
+    // one frame.
     const got = [];
     let messages = 0;
     while (got.length < EXPECTED.length * 2) {
       const frames = await pull.recv(5000);
       assert.ok(frames, `record ${got.length} missing`);
+      assert.equal(frames.length, 1);
       messages++;
-      for (const frame of frames) {
-        const msg = decodeMessage(lumberjackProtocol, frame);
+      for (let at = 0, end = 0; at < frames[0].length; at = end) {
+        end = cborItemEnd(frames[0], at);
+        const msg = decodeMessage(lumberjackProtocol, frames[0].subarray(at, end));
         got.push(plain([msg.name, msg.data]));
       }
     }

@@ -10,7 +10,7 @@
  */
 import { type Context, ipcPath, type Socket } from "../../transport/mod.ts";
 import { type AccessLogJson, type AccessLogText, openDatabase } from "../../db/mod.ts";
-import { bigBrotherProtocol, encodeMessage, ProtocolError } from "../../protocols/mod.ts";
+import { bigBrotherProtocol, encodeMessage } from "../../protocols/mod.ts";
 import {
   AccessLogRows,
   copyLinesToJson,
@@ -34,7 +34,7 @@ export const REPORT_MS = 60_000;
  * Hits read in one go (whole messages) once the queue has one: going back to the task loop for
  * each would cost more than the hit itself at a busy web server's rate.
  */
-const DRAIN = 1000;
+const DRAIN = 10_000;
 
 const statsSide = bigBrotherProtocol.reversed();
 
@@ -58,7 +58,9 @@ export class Lumberjack extends Task {
   /** Bind the log queue, connect to BigBrother, schedule flushes and reports. */
   constructor(context: Context, config: MasterConfig) {
     super(context, config);
-    const logs = this.socket("PULL", { hwm: 100_000 });
+    // The high-water mark counts frames: 10,000 of piwheels' logger's single records, or up to a
+    // million of piw's (100 a frame), some 130 MB, may wait for a slow database.
+    const logs = this.socket("PULL", { hwm: 10_000 });
     logs.bind(config.logQueue);
     const logFile = ipcPath(config.logQueue);
     // piw logger runs as the web server's user; let its group write to the queue.
@@ -106,26 +108,21 @@ export class Lumberjack extends Task {
 
   async #onLogs(logs: Socket, first: Uint8Array[]): Promise<void> {
     let frames: Uint8Array[] | null = first;
-    let read = 0;
+    const received = this.received;
     while (frames !== null) {
-      read += frames.length;
-      // One record per frame: piwheels' logger sends one a message, piw's many.
+      // piwheels' logger sends one record a message; piw's sends many in a frame.
       for (const frame of frames) {
-        try {
-          const name = this.#buffer.add(frame);
-          this.counts.set(name, (this.counts.get(name) ?? 0) + 1);
-          this.received++;
-        } catch (error) {
-          if (!(error instanceof ProtocolError)) throw error;
-          this.log.error(`dropped malformed message: ${error.message}`);
-        }
+        const before = this.#buffer.length;
+        const errors = this.#buffer.addFrame(frame, this.counts);
+        this.received += this.#buffer.length - before;
+        for (const error of errors) this.log.error(`dropped malformed message: ${error.message}`);
         if (this.#buffer.length >= BATCH_SIZE) {
           // One write at a time: a full buffer waits for the previous write (back-pressure).
           await this.#writing;
           this.#startWrite();
         }
       }
-      frames = read < DRAIN && !this.paused ? logs.tryRecv() : null;
+      frames = this.received - received < DRAIN && !this.paused ? logs.tryRecv() : null;
     }
   }
 
