@@ -31,8 +31,8 @@ export const FLUSH_MS = 1000;
 /** How often the counts are logged and reported. */
 export const REPORT_MS = 60_000;
 /**
- * Hits read in one go (whole messages) once the queue has one: going back to the task loop for
- * each would cost more than the hit itself at a busy web server's rate.
+ * Records read in one go (whole messages) once the queue has one: going back to the task loop
+ * for each would cost more than the record itself at a busy web server's rate.
  */
 const DRAIN = 10_000;
 
@@ -108,13 +108,15 @@ export class Lumberjack extends Task {
 
   async #onLogs(logs: Socket, first: Uint8Array[]): Promise<void> {
     let frames: Uint8Array[] | null = first;
-    const received = this.received;
+    let handled = 0;
     while (frames !== null) {
       // piwheels' logger sends one record a message; piw's sends many in a frame.
       for (const frame of frames) {
         const before = this.#buffer.length;
         const errors = this.#buffer.addFrame(frame, this.counts);
-        this.received += this.#buffer.length - before;
+        const added = this.#buffer.length - before;
+        this.received += added;
+        handled += added + errors.length;
         for (const error of errors) this.log.error(`dropped malformed message: ${error.message}`);
         if (this.#buffer.length >= BATCH_SIZE) {
           // One write at a time: a full buffer waits for the previous write (back-pressure).
@@ -122,7 +124,7 @@ export class Lumberjack extends Task {
           this.#startWrite();
         }
       }
-      frames = this.received - received < DRAIN && !this.paused ? logs.tryRecv() : null;
+      frames = handled < DRAIN && !this.paused ? logs.tryRecv() : null;
     }
   }
 
