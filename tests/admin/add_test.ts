@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { pypiDescription } from "../../src/add/main.ts";
 import { configureLogging } from "../../src/log.ts";
 import { startPyPIStandIn } from "../fixtures/pypi/mod.ts";
-import { closedPort } from "./harness.ts";
+import { freePort } from "../fixtures/piw_process.ts";
 
 /** Run `fn` with console log lines (warnings and up, the tools' default) collected. */
 async function capturing<T>(fn: (lines: string[]) => Promise<T>): Promise<T> {
@@ -38,7 +38,7 @@ Deno.test("piw add takes a new package's summary from PyPI's JSON API", async ()
 Deno.test("piw add warns and goes on without a description when PyPI cannot give one", async () => {
   await using pypi = await startPyPIStandIn();
   pypi.setJson("foo", { summary: "Foo" });
-  const nowhere = `http://127.0.0.1:${closedPort()}/pypi`;
+  const nowhere = `http://127.0.0.1:${freePort()}/pypi`;
   const cases: [string, () => void][] = [
     ["unreachable", () => {}],
     ["HTTP 500", () => pypi.injectFault({ kind: "http", status: 500, target: "json" })],

@@ -6,14 +6,8 @@ import assert from "node:assert/strict";
 import { openClient } from "../../src/db/mod.ts";
 import { waitFor } from "../master/helpers.ts";
 import { writeWheel } from "../web/helpers.ts";
-import {
-  adminWheel,
-  closedPort,
-  exists,
-  runTool,
-  runToolAnswering,
-  withMaster,
-} from "./harness.ts";
+import { freePort } from "../fixtures/piw_process.ts";
+import { adminWheel, exists, runTool, runToolAnswering, withMaster } from "./harness.ts";
 
 const options = { sanitizeOps: false, sanitizeResources: false };
 const PKG = "piw-admin-pkg";
@@ -240,7 +234,7 @@ Deno.test({
         assert.match(failing.stdout, /updated package other-pkg/);
         assert.match(failing.stderr, /couldn't fetch the description of other-pkg .*adding it/);
         // No route to PyPI at all: the package is added without a description.
-        const nowhere = `http://127.0.0.1:${closedPort()}/pypi`;
+        const nowhere = `http://127.0.0.1:${freePort()}/pypi`;
         const offline = await ok(["add", "-y", "third-pkg", "-s", "private"], [
           "--pypi-json",
           nowhere,

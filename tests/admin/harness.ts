@@ -4,8 +4,8 @@
  * and a pure-Python wheel built once with the slave's builder.
  * @module
  */
-import { waitFor } from "../master/helpers.ts";
 import { type TestDatabase, testDatabase } from "../master/helpers.ts";
+import { freePort, PiwProcess } from "../fixtures/piw_process.ts";
 import { type PyPIStandIn, startPyPIStandIn } from "../fixtures/pypi/mod.ts";
 import { createFixtureIndex, hermeticPipEnv } from "../fixtures/package_index.ts";
 import { build } from "../../src/slave/builder.ts";
@@ -14,14 +14,6 @@ import assert from "node:assert/strict";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
-/** A port nobody listens on right now. */
-export function closedPort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
-
 /** What a client tool printed and how it exited. */
 export interface ToolResult {
   code: number;
@@ -29,74 +21,55 @@ export interface ToolResult {
   stderr: string;
 }
 
+/** The queues and output directory of one test master. */
+function masterPlaces() {
+  const id = crypto.randomUUID().slice(0, 8);
+  return {
+    id,
+    importQueue: `ipc:///tmp/piw-test-import-${id}`,
+    fileQueue: `tcp://127.0.0.1:${freePort()}`,
+    outputPath: Deno.makeTempDirSync({ prefix: "piw-admin-www-" }),
+  };
+}
+
 /** A running `piw master` and how to reach it. */
-export class MasterProcess {
-  readonly id = crypto.randomUUID().slice(0, 8);
-  readonly importQueue = `ipc:///tmp/piw-test-import-${this.id}`;
-  readonly fileQueue = `tcp://127.0.0.1:${closedPort()}`;
-  readonly outputPath = Deno.makeTempDirSync({ prefix: "piw-admin-www-" });
-  readonly stderr: string[] = [];
-  #child: Deno.ChildProcess;
-  #reading: Promise<void>;
+export class MasterProcess extends PiwProcess {
+  readonly importQueue: string;
+  readonly fileQueue: string;
+  readonly outputPath: string;
 
   /** Start `piw master` on `dsn`, following the PyPI stand-in `pypi`. */
-  constructor(dsn: string, readonly pypi: PyPIStandIn) {
-    const args = [
-      "run",
-      "-A",
-      MAIN,
+  constructor(dsn: string, readonly pypi: PyPIStandIn, places = masterPlaces()) {
+    super("master", [
       "master",
       "-v",
       "--dev-mode",
       "--dsn",
       dsn,
       "-o",
-      this.outputPath,
+      places.outputPath,
       "--status-queue",
-      `ipc:///tmp/piw-test-status-${this.id}`,
+      `ipc:///tmp/piw-test-status-${places.id}`,
       "--control-queue",
-      `ipc:///tmp/piw-test-control-${this.id}`,
+      `ipc:///tmp/piw-test-control-${places.id}`,
       "--import-queue",
-      this.importQueue,
+      places.importQueue,
       "--log-queue",
-      `ipc:///tmp/piw-test-log-${this.id}`,
+      `ipc:///tmp/piw-test-log-${places.id}`,
       "--slave-queue",
       "tcp://127.0.0.1:0",
       "--file-queue",
-      this.fileQueue,
+      places.fileQueue,
       "--pypi-xmlrpc",
       pypi.xmlrpcUrl,
       "--pypi-json",
       pypi.jsonUrl,
       "--pypi-simple",
       pypi.simpleUrl,
-    ]; // deno-fmt-ignore
-    const child = new Deno.Command(Deno.execPath(), {
-      args,
-      env: { PIW_ALLOW_ROOT: "1" },
-      stdin: "null",
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
-    this.#child = child;
-    this.#reading = (async () => {
-      let rest = "";
-      for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
-        const lines = (rest + chunk).split("\n");
-        rest = lines.pop()!;
-        this.stderr.push(...lines);
-      }
-      if (rest) this.stderr.push(rest);
-    })();
-  }
-
-  /** Wait for a stderr line containing `text`. */
-  async waitForLine(text: string, timeoutMs = 60_000): Promise<string> {
-    return (await waitFor(
-      () => this.stderr.find((line) => line.includes(text)),
-      timeoutMs,
-      `${JSON.stringify(text)} in:\n${this.stderr.join("\n")}`,
-    ))!;
+    ]); // deno-fmt-ignore
+    this.importQueue = places.importQueue;
+    this.fileQueue = places.fileQueue;
+    this.outputPath = places.outputPath;
   }
 
   /** The arguments of `piw <args>` against this master (its queues, its PyPI stand-in). */
@@ -110,20 +83,6 @@ export class MasterProcess {
   /** Run `piw <args>` against this master. */
   tool(args: string[], extra: string[] = []): Promise<ToolResult> {
     return runTool(this.toolArgs(args, extra));
-  }
-
-  /** Stop with SIGTERM; resolves to the exit code. */
-  async stop(): Promise<number> {
-    try {
-      this.#child.kill("SIGTERM");
-    } catch {
-      // Already gone.
-    }
-    const timer = setTimeout(() => this.#child.kill("SIGKILL"), 60_000);
-    const status = await this.#child.status;
-    clearTimeout(timer);
-    await this.#reading;
-    return status.code;
   }
 
   /** Remove the output directory. */
@@ -190,11 +149,11 @@ export async function withMaster(
   try {
     await master.waitForLine("master: ready", 120_000);
     await fn(master, db);
-    assert.equal(await master.stop(), 0, "the master stops cleanly");
+    assert.equal(await master.stop(60_000), 0, "the master stops cleanly");
     assert.ok(!exists(master.importQueue.slice("ipc://".length)), "import queue file removed");
     await afterStop(db);
   } catch (error) {
-    throw new Error(`${(error as Error).message}\nmaster stderr:\n${master.stderr.join("\n")}`, {
+    throw new Error(`${(error as Error).message}\nmaster stderr:\n${master.lines.join("\n")}`, {
       cause: error,
     });
   } finally {

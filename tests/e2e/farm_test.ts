@@ -8,13 +8,13 @@ import { createFixtureIndex, hermeticPipEnv } from "../fixtures/package_index.ts
 import { moduleName } from "../fixtures/sdists.ts";
 import { startPyPIStandIn } from "../fixtures/pypi/mod.ts";
 import { serveDirectory } from "../fixtures/static_server.ts";
+import { freePort, PiwProcess } from "../fixtures/piw_process.ts";
 import { testDatabase } from "../master/helpers.ts";
 import { pgDsn, SKIP_PG } from "../db/harness.ts";
 import { openClient } from "../../src/db/mod.ts";
 import { interpreterFacts } from "../../src/slave/facts.ts";
 import { fileSha256 } from "../../src/slave/inspect.ts";
 
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 const SPECS = [
   { name: "piw-e2e-pure", version: "0.9", requiresPython: ">=3.8" },
   { name: "piw-e2e-pure", version: "1.0", requiresPython: ">=3.8" },
@@ -22,60 +22,11 @@ const SPECS = [
   { name: "piw-e2e-broken", version: "0.1", kind: "fail" as const },
 ];
 
-/** A child process whose stderr is kept, for failure messages. */
-class Child {
-  readonly lines: string[] = [];
-  readonly process: Deno.ChildProcess;
-  readonly done: Promise<void>;
-  constructor(readonly name: string, args: string[], env: Record<string, string>) {
-    const process = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", MAIN, ...args],
-      env: { PIW_ALLOW_ROOT: "1", PIW_CONFIG_PATHS: "", ...env },
-      stdin: "null",
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
-    this.process = process;
-    this.done = (async () => {
-      let rest = "";
-      for await (const chunk of process.stderr.pipeThrough(new TextDecoderStream())) {
-        const parts = (rest + chunk).split("\n");
-        rest = parts.pop()!;
-        this.lines.push(...parts);
-      }
-    })();
-  }
-  async stop(): Promise<number> {
-    try {
-      this.process.kill("SIGTERM");
-    } catch { /* gone */ }
-    const timer = setTimeout(() => {
-      try {
-        this.process.kill("SIGKILL");
-      } catch { /* gone */ }
-    }, 30_000);
-    const status = await this.process.status;
-    clearTimeout(timer);
-    await this.done;
-    return status.code;
-  }
-  tail(n = 40): string {
-    return `--- ${this.name}:\n${this.lines.slice(-n).join("\n")}`;
-  }
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
-
 async function waitUntil(
   what: string,
   check: () => Promise<boolean>,
   ms: number,
-  children: Child[],
+  children: PiwProcess[],
 ) {
   const deadline = Date.now() + ms;
   while (!(await check())) {
@@ -164,7 +115,7 @@ Deno.test({
     const pypi = await startPyPIStandIn({ simpleIndex: index });
     const www = await Deno.makeTempDir({ prefix: "piw-e2e-www-" });
     const ipc = await Deno.makeTempDir({ prefix: "piw-e2e-ipc-" });
-    const children: Child[] = [];
+    const children: PiwProcess[] = [];
     let server: Deno.HttpServer | null = null;
     try {
       const past = Date.now() / 1000 - 3600;
@@ -185,7 +136,7 @@ Deno.test({
       pypi.addEvent("piw-e2e-clock", null, Date.now() / 1000, "docupdate", ++serial);
 
       const [slavePort, filePort] = [freePort(), freePort()];
-      const master = new Child("master", [
+      const master = new PiwProcess("master", [
         "master",
         "-v",
         "--dsn",
@@ -215,7 +166,7 @@ Deno.test({
       const pipEnv = Object.fromEntries(
         Object.entries(hermeticPipEnv()).map(([k, v]) => [k, v ?? ""]),
       );
-      const slave = new Child("slave", [
+      const slave = new PiwProcess("slave", [
         "slave",
         "-v",
         "--master",

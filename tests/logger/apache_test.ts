@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { openClient } from "../../src/db/mod.ts";
 import { delay, ENGINES, testDatabase, waitFor } from "../master/helpers.ts";
 import { startPyPIStandIn } from "../fixtures/pypi/mod.ts";
+import { freePort, PiwProcess } from "../fixtures/piw_process.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 const APACHE = "/usr/sbin/apache2";
@@ -43,13 +44,6 @@ function exists(path: string): boolean {
   } catch {
     return false;
   }
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
 }
 
 function apacheConf(root: string, www: string, port: number, logQueue: string): string {
@@ -98,52 +92,37 @@ for (const kind of ENGINES) {
       const db = await testDatabase(kind);
       const pypi = await startPyPIStandIn();
       Deno.mkdirSync(`${root}/output`);
-      const master = new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "-A",
-          MAIN,
-          "master",
-          "-v",
-          "--dsn",
-          db.dsn,
-          "-o",
-          `${root}/output`,
-          "--status-queue",
-          `ipc://${root}/status`,
-          "--control-queue",
-          `ipc://${root}/control`,
-          "--import-queue",
-          `ipc://${root}/import`,
-          "--log-queue",
-          logQueue,
-          "--slave-queue",
-          "tcp://127.0.0.1:0",
-          "--file-queue",
-          "tcp://127.0.0.1:0",
-          "--pypi-xmlrpc",
-          pypi.xmlrpcUrl,
-          "--pypi-json",
-          pypi.jsonUrl,
-          "--pypi-simple",
-          pypi.simpleUrl,
-        ],
-        env: { PIW_ALLOW_ROOT: "1", PIW_CONFIG_PATHS: "" },
-        stdin: "null",
-        stdout: "null",
-        stderr: "piped",
-      }).spawn();
-      const masterLog: string[] = [];
-      const reading = (async () => {
-        for await (const chunk of master.stderr.pipeThrough(new TextDecoderStream())) {
-          masterLog.push(chunk);
-        }
-      })();
+      const master = new PiwProcess("master", [
+        "master",
+        "-v",
+        "--dsn",
+        db.dsn,
+        "-o",
+        `${root}/output`,
+        "--status-queue",
+        `ipc://${root}/status`,
+        "--control-queue",
+        `ipc://${root}/control`,
+        "--import-queue",
+        `ipc://${root}/import`,
+        "--log-queue",
+        logQueue,
+        "--slave-queue",
+        "tcp://127.0.0.1:0",
+        "--file-queue",
+        "tcp://127.0.0.1:0",
+        "--pypi-xmlrpc",
+        pypi.xmlrpcUrl,
+        "--pypi-json",
+        pypi.jsonUrl,
+        "--pypi-simple",
+        pypi.simpleUrl,
+      ]);
       const port = freePort();
       Deno.writeTextFileSync(`${root}/httpd.conf`, apacheConf(root, www, port, logQueue));
       let apache: Deno.ChildProcess | null = null;
       try {
-        await waitFor(() => masterLog.join("").includes("master: ready"), 120_000, "master ready");
+        await master.waitForLine("master: ready", 120_000);
         apache = new Deno.Command(APACHE, {
           args: ["-f", `${root}/httpd.conf`, "-DFOREGROUND"],
           env: { PIW_CONFIG_PATHS: "" },
@@ -210,7 +189,7 @@ for (const kind of ENGINES) {
           apacheLog = Deno.readTextFileSync(`${root}/error.log`);
         } catch { /* none */ }
         throw new Error(
-          `${(error as Error).message}\nmaster:\n${masterLog.join("")}\napache:\n${apacheLog}`,
+          `${(error as Error).message}\nmaster:\n${master.lines.join("\n")}\napache:\n${apacheLog}`,
           { cause: error },
         );
       } finally {
@@ -221,9 +200,7 @@ for (const kind of ENGINES) {
           await apache.status;
           await apache.stderr.cancel().catch(() => {});
         }
-        master.kill("SIGTERM");
-        await master.status;
-        await reading;
+        await master.stop();
         await delay(100);
         await pypi.close();
         await db.remove();

@@ -15,106 +15,71 @@ import {
 import { openClient } from "../../src/db/mod.ts";
 import { FAULT_SIGNAL, FAULT_VARIABLE } from "../../src/master/worker.ts";
 import { PIW_VERSION } from "../../src/version.ts";
-import { type TestDatabase, testDatabase, waitFor } from "./helpers.ts";
+import { type TestDatabase, testDatabase } from "./helpers.ts";
 import { startPyPIStandIn } from "../fixtures/pypi/mod.ts";
+import { PiwProcess } from "../fixtures/piw_process.ts";
 
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 const control = masterControlProtocol.reversed();
 
+/** The queues (ipc socket paths) and output directory of one test master. */
+function masterPlaces() {
+  const id = crypto.randomUUID().slice(0, 8);
+  return {
+    statusPath: `/tmp/piw-test-status-${id}`,
+    controlPath: `/tmp/piw-test-control-${id}`,
+    importPath: `/tmp/piw-test-import-${id}`,
+    logPath: `/tmp/piw-test-log-${id}`,
+    outputPath: Deno.makeTempDirSync({ prefix: "piw-master-www-" }),
+  };
+}
+
 /** A `piw master` subprocess with its own database, output path and queues. */
-class MasterProcess {
-  readonly id = crypto.randomUUID().slice(0, 8);
-  readonly statusPath = `/tmp/piw-test-status-${this.id}`;
-  readonly controlPath = `/tmp/piw-test-control-${this.id}`;
-  readonly importPath = `/tmp/piw-test-import-${this.id}`;
-  readonly logPath = `/tmp/piw-test-log-${this.id}`;
-  readonly outputPath = Deno.makeTempDirSync({ prefix: "piw-master-www-" });
-  readonly stderr: string[] = [];
-  #child: Deno.ChildProcess;
-  #reading: Promise<void>;
+class MasterProcess extends PiwProcess {
+  readonly statusPath: string;
+  readonly controlPath: string;
+  readonly importPath: string;
+  readonly logPath: string;
+  readonly outputPath: string;
 
   constructor(
     dsn: string,
-    env: Record<string, string> = { PIW_ALLOW_ROOT: "1" },
+    env: Record<string, string> = {},
     extra: string[] = [],
+    places = masterPlaces(),
   ) {
-    const args = [
-      "run",
-      "-A",
-      MAIN,
+    super("master", [
       "master",
       "-v",
       "--dsn",
       dsn,
       "-o",
-      this.outputPath,
+      places.outputPath,
       "--status-queue",
-      `ipc://${this.statusPath}`,
+      `ipc://${places.statusPath}`,
       "--control-queue",
-      `ipc://${this.controlPath}`,
+      `ipc://${places.controlPath}`,
       "--import-queue",
-      `ipc://${this.importPath}`,
+      `ipc://${places.importPath}`,
       "--log-queue",
-      `ipc://${this.logPath}`,
+      `ipc://${places.logPath}`,
       "--slave-queue",
       "tcp://127.0.0.1:0",
       "--file-queue",
       "tcp://127.0.0.1:0",
       ...extra,
-    ];
-    this.#child = new Deno.Command(Deno.execPath(), {
-      args,
-      env,
-      clearEnv: false,
-      stdin: "null",
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
-    this.#reading = this.#read();
+    ], env);
+    ({
+      statusPath: this.statusPath,
+      controlPath: this.controlPath,
+      importPath: this.importPath,
+      logPath: this.logPath,
+      outputPath: this.outputPath,
+    } = places);
   }
 
-  async #read(): Promise<void> {
-    let rest = "";
-    for await (const chunk of this.#child.stderr.pipeThrough(new TextDecoderStream())) {
-      const lines = (rest + chunk).split("\n");
-      rest = lines.pop()!;
-      this.stderr.push(...lines);
-    }
-    if (rest) this.stderr.push(rest);
-  }
-
-  /** Wait for a stderr line containing `text`. */
-  async waitForLine(text: string, timeoutMs = 60_000): Promise<string> {
-    return (await waitFor(
-      () => this.stderr.find((line) => line.includes(text)),
-      timeoutMs,
-      `${JSON.stringify(text)} in:\n${this.stderr.join("\n")}`,
-    ))!;
-  }
-
-  /** Send a signal to the master. */
-  kill(signal: Deno.Signal): void {
-    try {
-      this.#child.kill(signal);
-    } catch {
-      // Already exited.
-    }
-  }
-
-  /** The exit code (after stderr is read to its end). */
-  async exit(timeoutMs = 120_000): Promise<number> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const status = await Promise.race([
-      this.#child.status,
-      new Promise<null>((resolve) => timer = setTimeout(() => resolve(null), timeoutMs)),
-    ]);
-    clearTimeout(timer);
-    if (status === null) {
-      this.#child.kill("SIGKILL");
-      throw new Error(`the master did not exit:\n${this.stderr.join("\n")}`);
-    }
-    await this.#reading;
-    return status.code;
+  /** The exit code; a master may take a while to stop on a busy machine. */
+  override exit(timeoutMs = 120_000): Promise<number> {
+    return super.exit(timeoutMs);
   }
 
   /** The ipc socket files that still exist. */
@@ -177,7 +142,7 @@ Deno.test({
     const master = new MasterProcess("pglite:///nonexistent", { PIW_ALLOW_ROOT: "" });
     try {
       assert.equal(await master.exit(), 1);
-      assert.match(master.stderr.join("\n"), /must not run as root/);
+      assert.match(master.lines.join("\n"), /must not run as root/);
     } finally {
       master.cleanUp();
     }
@@ -194,7 +159,7 @@ Deno.test({
     const master = new MasterProcess(db.dsn);
     try {
       assert.equal(await master.exit(), 1);
-      const text = master.stderr.join("\n");
+      const text = master.lines.join("\n");
       assert.match(text, /0\.0\.1/);
       assert.ok(text.includes(PIW_VERSION), text);
       assert.match(text, /piw initdb/);
@@ -217,7 +182,7 @@ Deno.test({
     const master = new MasterProcess(db.dsn, undefined, ["--slave-queue", taken]);
     try {
       assert.equal(await master.exit(), 1);
-      const text = master.stderr.join("\n");
+      const text = master.lines.join("\n");
       assert.match(text, /cannot start: slave_driver failed to start/);
       assert.deepEqual(master.ipcFilesLeft(), []);
     } finally {
@@ -253,7 +218,7 @@ async function withRunningMaster(
   } catch (error) {
     master.kill("SIGKILL");
     await master.exit().catch(() => {});
-    throw new Error(`${(error as Error).message}\nmaster stderr:\n${master.stderr.join("\n")}`, {
+    throw new Error(`${(error as Error).message}\nmaster stderr:\n${master.lines.join("\n")}`, {
       cause: error,
     });
   } finally {
@@ -291,10 +256,10 @@ Deno.test({
         await mon.close();
       }
       master.kill("SIGTERM");
-      assert.equal(await master.exit(), 0, master.stderr.join("\n"));
-      assert.ok(master.stderr.some((l) => l.includes("received SIGTERM")));
+      assert.equal(await master.exit(), 0, master.lines.join("\n"));
+      assert.ok(master.lines.some((l) => l.includes("received SIGTERM")));
       assert.deepEqual(master.ipcFilesLeft(), []);
-      assert.ok(!master.stderr.some((l) => / failed|Error/.test(l)), master.stderr.join("\n"));
+      assert.ok(!master.lines.some((l) => / failed|Error/.test(l)), master.lines.join("\n"));
     });
   },
 });
@@ -310,9 +275,9 @@ Deno.test({
       } finally {
         await mon.close();
       }
-      assert.equal(await master.exit(), 0, master.stderr.join("\n"));
-      assert.ok(master.stderr.some((l) => l.includes("QUIT from a monitor")));
-      assert.ok(master.stderr.some((l) => l.includes("master: stopped")));
+      assert.equal(await master.exit(), 0, master.lines.join("\n"));
+      assert.ok(master.lines.some((l) => l.includes("QUIT from a monitor")));
+      assert.ok(master.lines.some((l) => l.includes("master: stopped")));
       assert.deepEqual(master.ipcFilesLeft(), []);
     });
   },
@@ -348,8 +313,8 @@ for (const mode of ["throw", "reject"] as const) {
         await master.waitForLine("queued 1 project rebuilds", 30_000);
         master.kill(FAULT_SIGNAL);
         const started = performance.now();
-        assert.equal(await master.exit(60_000), 1, master.stderr.join("\n"));
-        const text = master.stderr.join("\n");
+        assert.equal(await master.exit(60_000), 1, master.lines.join("\n"));
+        const text = master.lines.join("\n");
         assert.ok(performance.now() - started < 60_000);
         assert.match(text, /the_secretary failed \(uncaught\): .*fault injected/);
         assert.match(text, /master: task the_secretary failed: .*fault injected/);

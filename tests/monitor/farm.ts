@@ -1,9 +1,10 @@
 /**
  * A small running farm for the monitor and sense tests: `piw master` (PGlite, a PyPI stand-in)
- * and two real `piw slave`s, each a subprocess whose stderr is kept. Nothing to build, or (with
+ * and two real `piw slave`s, each a {@link PiwProcess}. Nothing to build, or (with
  * `hang`) one package whose build never ends, so that one slave stays busy until told otherwise.
  */
-import { testDatabase, waitFor } from "../master/helpers.ts";
+import { testDatabase } from "../master/helpers.ts";
+import { freePort, PiwProcess } from "../fixtures/piw_process.ts";
 import { interpreterFacts } from "../../src/slave/facts.ts";
 import { startPyPIStandIn } from "../fixtures/pypi/mod.ts";
 import {
@@ -11,73 +12,6 @@ import {
   type FixtureIndex,
   hermeticPipEnv,
 } from "../fixtures/package_index.ts";
-
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
-
-/** A `piw` subprocess whose stderr lines are kept. */
-export class PiwProcess {
-  readonly lines: string[] = [];
-  readonly process: Deno.ChildProcess;
-  readonly #done: Promise<void>;
-
-  constructor(readonly name: string, args: string[], env: Record<string, string> = {}) {
-    const process = this.process = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", MAIN, ...args],
-      env: { PIW_ALLOW_ROOT: "1", PIW_CONFIG_PATHS: "", NO_COLOR: "1", ...env },
-      stdin: "null",
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
-    this.#done = (async () => {
-      let rest = "";
-      for await (const chunk of process.stderr.pipeThrough(new TextDecoderStream())) {
-        const parts = (rest + chunk).split("\n");
-        rest = parts.pop()!;
-        this.lines.push(...parts);
-      }
-      if (rest) this.lines.push(rest);
-    })();
-  }
-
-  /** Wait for a stderr line containing `text`. */
-  waitForLine(text: string, timeoutMs = 60_000): Promise<string> {
-    return waitFor(
-      () => this.lines.find((line) => line.includes(text)),
-      timeoutMs,
-      `${JSON.stringify(text)} from ${this.name}:\n${this.tail()}`,
-    ) as Promise<string>;
-  }
-
-  /** The exit code, waiting at most `timeoutMs` (then SIGKILL and throw). */
-  async exit(timeoutMs = 30_000): Promise<number> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const status = await Promise.race([
-      this.process.status,
-      new Promise<null>((resolve) => timer = setTimeout(() => resolve(null), timeoutMs)),
-    ]);
-    clearTimeout(timer);
-    if (status === null) {
-      this.kill("SIGKILL");
-      throw new Error(`${this.name} did not exit:\n${this.tail()}`);
-    }
-    await this.#done;
-    return status.code;
-  }
-
-  /** Signal it (ignored once it exited). */
-  kill(signal: Deno.Signal = "SIGTERM"): void {
-    try {
-      this.process.kill(signal);
-    } catch {
-      // Already gone.
-    }
-  }
-
-  /** The last lines of its stderr, for failure messages. */
-  tail(n = 30): string {
-    return `--- ${this.name}:\n${this.lines.slice(-n).join("\n")}`;
-  }
-}
 
 /** The package a `hang` farm offers: its build starts child processes and sleeps forever. */
 export const HANG_PACKAGE = "piw-monitor-hang";
@@ -227,11 +161,4 @@ export async function startFarm(options: FarmOptions = {}): Promise<Farm> {
     await farm.stop();
     throw error;
   }
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
 }

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { waitFor } from "../master/helpers.ts";
-import { PiwProcess } from "../monitor/farm.ts";
+import { PiwProcess } from "../fixtures/piw_process.ts";
 import { fromRgb565 } from "../../src/sense/hat.ts";
 import { press } from "./joystick.ts";
 import { COLORS } from "../../src/sense/screens.ts";

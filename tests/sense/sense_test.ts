@@ -7,7 +7,8 @@
  */
 import assert from "node:assert/strict";
 import { waitFor } from "../master/helpers.ts";
-import { PiwProcess, startFarm } from "../monitor/farm.ts";
+import { startFarm } from "../monitor/farm.ts";
+import { PiwProcess } from "../fixtures/piw_process.ts";
 import { fromRgb565 } from "../../src/sense/hat.ts";
 import { type KEY, press } from "./joystick.ts";
 import { type Rgb, slavePixel } from "../../src/sense/screens.ts";

@@ -8,6 +8,7 @@ import { WebSite } from "../../src/web/mod.ts";
 import { configureLogging } from "../../src/log.ts";
 import type { ProjectData } from "../../src/db/types.ts";
 import { writeWheel } from "./helpers.ts";
+import { freePort } from "../fixtures/piw_process.ts";
 
 configureLogging({ level: "error" });
 
@@ -61,13 +62,6 @@ async function rawGet(port: number, path: string): Promise<{ head: string; body:
   } finally {
     conn.close();
   }
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
 }
 
 /** A small site: foo with one real wheel and its metadata, a build log, a stray temp file. */
