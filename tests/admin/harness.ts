@@ -5,7 +5,7 @@
  * @module
  */
 import { type TestDatabase, testDatabase } from "../master/helpers.ts";
-import { freePort, PiwProcess } from "../fixtures/piw_process.ts";
+import { freePort, masterQueues, PiwProcess, queueArgs } from "../fixtures/piw_process.ts";
 import { type PyPIStandIn, startPyPIStandIn } from "../fixtures/pypi/mod.ts";
 import { createFixtureIndex, hermeticPipEnv } from "../fixtures/package_index.ts";
 import { build } from "../../src/slave/builder.ts";
@@ -21,17 +21,6 @@ export interface ToolResult {
   stderr: string;
 }
 
-/** The queues and output directory of one test master. */
-function masterPlaces() {
-  const id = crypto.randomUUID().slice(0, 8);
-  return {
-    id,
-    importQueue: `ipc:///tmp/piw-test-import-${id}`,
-    fileQueue: `tcp://127.0.0.1:${freePort()}`,
-    outputPath: Deno.makeTempDirSync({ prefix: "piw-admin-www-" }),
-  };
-}
-
 /** A running `piw master` and how to reach it. */
 export class MasterProcess extends PiwProcess {
   readonly importQueue: string;
@@ -39,7 +28,12 @@ export class MasterProcess extends PiwProcess {
   readonly outputPath: string;
 
   /** Start `piw master` on `dsn`, following the PyPI stand-in `pypi`. */
-  constructor(dsn: string, readonly pypi: PyPIStandIn, places = masterPlaces()) {
+  constructor(
+    dsn: string,
+    readonly pypi: PyPIStandIn,
+    queues = masterQueues(`/tmp/piw-test-${crypto.randomUUID().slice(0, 8)}-`, 0, freePort()),
+    outputPath = Deno.makeTempDirSync({ prefix: "piw-admin-www-" }),
+  ) {
     super("master", [
       "master",
       "-v",
@@ -47,29 +41,13 @@ export class MasterProcess extends PiwProcess {
       "--dsn",
       dsn,
       "-o",
-      places.outputPath,
-      "--status-queue",
-      `ipc:///tmp/piw-test-status-${places.id}`,
-      "--control-queue",
-      `ipc:///tmp/piw-test-control-${places.id}`,
-      "--import-queue",
-      places.importQueue,
-      "--log-queue",
-      `ipc:///tmp/piw-test-log-${places.id}`,
-      "--slave-queue",
-      "tcp://127.0.0.1:0",
-      "--file-queue",
-      places.fileQueue,
-      "--pypi-xmlrpc",
-      pypi.xmlrpcUrl,
-      "--pypi-json",
-      pypi.jsonUrl,
-      "--pypi-simple",
-      pypi.simpleUrl,
-    ]); // deno-fmt-ignore
-    this.importQueue = places.importQueue;
-    this.fileQueue = places.fileQueue;
-    this.outputPath = places.outputPath;
+      outputPath,
+      ...queueArgs(queues),
+      ...pypi.masterArgs,
+    ]);
+    this.importQueue = queues.import;
+    this.fileQueue = queues.file;
+    this.outputPath = outputPath;
   }
 
   /** The arguments of `piw <args>` against this master (its queues, its PyPI stand-in). */

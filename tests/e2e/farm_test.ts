@@ -8,7 +8,7 @@ import { createFixtureIndex, hermeticPipEnv } from "../fixtures/package_index.ts
 import { moduleName } from "../fixtures/sdists.ts";
 import { startPyPIStandIn } from "../fixtures/pypi/mod.ts";
 import { serveDirectory } from "../fixtures/static_server.ts";
-import { freePort, PiwProcess } from "../fixtures/piw_process.ts";
+import { freePort, masterQueues, PiwProcess, queueArgs } from "../fixtures/piw_process.ts";
 import { testDatabase } from "../master/helpers.ts";
 import { pgDsn, SKIP_PG } from "../db/harness.ts";
 import { openClient } from "../../src/db/mod.ts";
@@ -143,25 +143,9 @@ Deno.test({
         db.dsn,
         "-o",
         www,
-        "--pypi-xmlrpc",
-        pypi.xmlrpcUrl,
-        "--pypi-json",
-        pypi.jsonUrl,
-        "--pypi-simple",
-        pypi.simpleUrl,
-        "--status-queue",
-        `ipc://${ipc}/status`,
-        "--control-queue",
-        `ipc://${ipc}/control`,
-        "--import-queue",
-        `ipc://${ipc}/import`,
-        "--log-queue",
-        `ipc://${ipc}/log`,
-        "--slave-queue",
-        `tcp://127.0.0.1:${slavePort}`,
-        "--file-queue",
-        `tcp://127.0.0.1:${filePort}`,
-      ], {});
+        ...pypi.masterArgs,
+        ...queueArgs(masterQueues(`${ipc}/`, slavePort, filePort)),
+      ]);
       children.push(master);
       const pipEnv = Object.fromEntries(
         Object.entries(hermeticPipEnv()).map(([k, v]) => [k, v ?? ""]),

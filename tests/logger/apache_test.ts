@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { openClient } from "../../src/db/mod.ts";
 import { delay, ENGINES, testDatabase, waitFor } from "../master/helpers.ts";
 import { startPyPIStandIn } from "../fixtures/pypi/mod.ts";
-import { freePort, PiwProcess } from "../fixtures/piw_process.ts";
+import { freePort, masterQueues, PiwProcess, queueArgs } from "../fixtures/piw_process.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 const APACHE = "/usr/sbin/apache2";
@@ -88,7 +88,7 @@ for (const kind of ENGINES) {
         `<!DOCTYPE html><html><body><a href="${wheel}">${wheel}</a></body></html>\n`,
       );
       Deno.writeTextFileSync(`${www}/index.html`, "<html>home</html>\n");
-      const logQueue = `ipc://${root}/logger`;
+      const queues = masterQueues(`${root}/`);
       const db = await testDatabase(kind);
       const pypi = await startPyPIStandIn();
       Deno.mkdirSync(`${root}/output`);
@@ -99,27 +99,11 @@ for (const kind of ENGINES) {
         db.dsn,
         "-o",
         `${root}/output`,
-        "--status-queue",
-        `ipc://${root}/status`,
-        "--control-queue",
-        `ipc://${root}/control`,
-        "--import-queue",
-        `ipc://${root}/import`,
-        "--log-queue",
-        logQueue,
-        "--slave-queue",
-        "tcp://127.0.0.1:0",
-        "--file-queue",
-        "tcp://127.0.0.1:0",
-        "--pypi-xmlrpc",
-        pypi.xmlrpcUrl,
-        "--pypi-json",
-        pypi.jsonUrl,
-        "--pypi-simple",
-        pypi.simpleUrl,
+        ...queueArgs(queues),
+        ...pypi.masterArgs,
       ]);
       const port = freePort();
-      Deno.writeTextFileSync(`${root}/httpd.conf`, apacheConf(root, www, port, logQueue));
+      Deno.writeTextFileSync(`${root}/httpd.conf`, apacheConf(root, www, port, queues.log));
       let apache: Deno.ChildProcess | null = null;
       try {
         await master.waitForLine("master: ready", 120_000);

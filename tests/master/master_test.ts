@@ -17,35 +17,18 @@ import { FAULT_SIGNAL, FAULT_VARIABLE } from "../../src/master/worker.ts";
 import { PIW_VERSION } from "../../src/version.ts";
 import { type TestDatabase, testDatabase } from "./helpers.ts";
 import { startPyPIStandIn } from "../fixtures/pypi/mod.ts";
-import { PiwProcess } from "../fixtures/piw_process.ts";
+import { masterQueues, PiwProcess, queueArgs } from "../fixtures/piw_process.ts";
 
 const control = masterControlProtocol.reversed();
 
-/** The queues (ipc socket paths) and output directory of one test master. */
-function masterPlaces() {
-  const id = crypto.randomUUID().slice(0, 8);
-  return {
-    statusPath: `/tmp/piw-test-status-${id}`,
-    controlPath: `/tmp/piw-test-control-${id}`,
-    importPath: `/tmp/piw-test-import-${id}`,
-    logPath: `/tmp/piw-test-log-${id}`,
-    outputPath: Deno.makeTempDirSync({ prefix: "piw-master-www-" }),
-  };
-}
-
 /** A `piw master` subprocess with its own database, output path and queues. */
 class MasterProcess extends PiwProcess {
-  readonly statusPath: string;
-  readonly controlPath: string;
-  readonly importPath: string;
-  readonly logPath: string;
-  readonly outputPath: string;
-
   constructor(
     dsn: string,
     env: Record<string, string> = {},
     extra: string[] = [],
-    places = masterPlaces(),
+    readonly queues = masterQueues(`/tmp/piw-test-${crypto.randomUUID().slice(0, 8)}-`),
+    readonly outputPath = Deno.makeTempDirSync({ prefix: "piw-master-www-" }),
   ) {
     super("master", [
       "master",
@@ -53,28 +36,10 @@ class MasterProcess extends PiwProcess {
       "--dsn",
       dsn,
       "-o",
-      places.outputPath,
-      "--status-queue",
-      `ipc://${places.statusPath}`,
-      "--control-queue",
-      `ipc://${places.controlPath}`,
-      "--import-queue",
-      `ipc://${places.importPath}`,
-      "--log-queue",
-      `ipc://${places.logPath}`,
-      "--slave-queue",
-      "tcp://127.0.0.1:0",
-      "--file-queue",
-      "tcp://127.0.0.1:0",
+      outputPath,
+      ...queueArgs(queues),
       ...extra,
     ], env);
-    ({
-      statusPath: this.statusPath,
-      controlPath: this.controlPath,
-      importPath: this.importPath,
-      logPath: this.logPath,
-      outputPath: this.outputPath,
-    } = places);
   }
 
   /** The exit code; a master may take a while to stop on a busy machine. */
@@ -84,14 +49,16 @@ class MasterProcess extends PiwProcess {
 
   /** The ipc socket files that still exist. */
   ipcFilesLeft(): string[] {
-    return [this.statusPath, this.controlPath, this.importPath, this.logPath].filter((path) => {
-      try {
-        Deno.lstatSync(path);
-        return true;
-      } catch {
-        return false;
-      }
-    });
+    const { status, control, import: imports, log } = this.queues;
+    return [status, control, imports, log].map((queue) => queue.slice("ipc://".length))
+      .filter((path) => {
+        try {
+          Deno.lstatSync(path);
+          return true;
+        } catch {
+          return false;
+        }
+      });
   }
 
   cleanUp(): void {
@@ -103,10 +70,10 @@ class MasterProcess extends PiwProcess {
 function monitor(master: MasterProcess) {
   const context = new Context();
   const status = context.socket("SUB", { subscribe: "", linger: 0 });
-  status.connect(`ipc://${master.statusPath}`);
+  status.connect(master.queues.status);
   // Linger so a QUIT sent just before closing still goes out.
   const ctrl = context.socket("PUSH", { linger: 2000 });
-  ctrl.connect(`ipc://${master.controlPath}`);
+  ctrl.connect(master.queues.control);
   return {
     status,
     send: (name: "HELLO" | "QUIT" | "SLEEP" | "WAKE", data?: number | null) =>
@@ -288,7 +255,7 @@ async function requestRebuild(master: MasterProcess, pkg: string): Promise<strin
   const context = new Context();
   const req = context.socket("REQ", { linger: 0 });
   try {
-    req.connect(`ipc://${master.importPath}`);
+    req.connect(master.queues.import);
     const side = mrChaseProtocol.reversed();
     await req.send([encodeMessage(side, "REBUILD", ["PROJECT", pkg])]);
     const frames = await req.recv(30_000);

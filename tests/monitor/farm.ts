@@ -4,7 +4,7 @@
  * `hang`) one package whose build never ends, so that one slave stays busy until told otherwise.
  */
 import { testDatabase } from "../master/helpers.ts";
-import { freePort, PiwProcess } from "../fixtures/piw_process.ts";
+import { freePort, masterQueues, PiwProcess, queueArgs } from "../fixtures/piw_process.ts";
 import { interpreterFacts } from "../../src/slave/facts.ts";
 import { startPyPIStandIn } from "../fixtures/pypi/mod.ts";
 import {
@@ -78,9 +78,8 @@ export async function startFarm(options: FarmOptions = {}): Promise<Farm> {
     );
     pypi.addEvent("piw-monitor-clock", null, Date.now() / 1000, "docupdate", 9_000_003);
   }
-  const statusQueue = `ipc:///tmp/piw-mon-status-${id}`;
-  const controlQueue = `ipc:///tmp/piw-mon-control-${id}`;
   const [slavePort, filePort] = [freePort(), freePort()];
+  const queues = masterQueues(`/tmp/piw-mon-${id}-`, slavePort, filePort);
   const masterArgs = [
     "master",
     "-v",
@@ -88,29 +87,13 @@ export async function startFarm(options: FarmOptions = {}): Promise<Farm> {
     db.dsn,
     "-o",
     www,
-    "--status-queue",
-    statusQueue,
-    "--control-queue",
-    controlQueue,
-    "--import-queue",
-    `ipc:///tmp/piw-mon-import-${id}`,
-    "--log-queue",
-    `ipc:///tmp/piw-mon-log-${id}`,
-    "--slave-queue",
-    `tcp://127.0.0.1:${slavePort}`,
-    "--file-queue",
-    `tcp://127.0.0.1:${filePort}`,
-    "--pypi-xmlrpc",
-    pypi.xmlrpcUrl,
-    "--pypi-json",
-    pypi.jsonUrl,
-    "--pypi-simple",
-    pypi.simpleUrl,
+    ...queueArgs(queues),
+    ...pypi.masterArgs,
   ];
   const slaves: PiwProcess[] = [];
   const farm: Farm = {
-    statusQueue,
-    controlQueue,
+    statusQueue: queues.status,
+    controlQueue: queues.control,
     master: new PiwProcess("master", masterArgs),
     slaves,
     pidFile,
