@@ -5,7 +5,7 @@
  * @module
  */
 
-import termkit from "terminal-kit";
+import { releaseTerminal, takeTerminal, type Terminal, terminal } from "../cli/terminal.ts";
 import type { Line } from "./view.ts";
 
 /** A key press (terminal-kit's name) or a mouse click at a 1-based cell. */
@@ -15,14 +15,11 @@ export type InputEvent = { key: string } | { click: { x: number; y: number } } |
 
 /** The full-screen terminal. */
 export class Screen {
-  #term = termkit.terminal;
+  #term: Terminal = terminal();
 
   /** Take over the terminal and deliver input to `onInput`. */
   open(onInput: (event: InputEvent) => void): void {
-    const term = this.#term;
-    term.fullscreen(true);
-    term.hideCursor(true);
-    term.grabInput({ mouse: "button" });
+    const term = takeTerminal({ mouse: true });
     term.on("key", (name: string) => onInput({ key: name }));
     term.on("mouse", (name: string, data: { x: number; y: number }) => {
       if (name === "MOUSE_LEFT_BUTTON_PRESSED") onInput({ click: { x: data.x, y: data.y } });
@@ -56,10 +53,6 @@ export class Screen {
 
   /** Give the terminal back as it was. */
   close(): void {
-    const term = this.#term;
-    term.grabInput(false);
-    term.styleReset();
-    term.hideCursor(false);
-    term.fullscreen(false);
+    releaseTerminal();
   }
 }

@@ -4,7 +4,7 @@
  * @module
  */
 
-import termkit from "terminal-kit";
+import { releaseTerminal, takeTerminal, type Terminal, terminal } from "../cli/terminal.ts";
 import type { Frame, Stick } from "./screens.ts";
 
 const KEYS: Record<string, Stick> = {
@@ -18,15 +18,12 @@ const KEYS: Record<string, Stick> = {
 
 /** The emulated HAT: a matrix on screen, the keyboard as its joystick. */
 export class Emulator {
-  #term = termkit.terminal;
+  #term: Terminal = terminal();
   #last = "";
 
   /** Take over the terminal; joystick moves go to `onStick`, `q` or Ctrl-C to `onQuit`. */
   open(onStick: (stick: Stick) => void, onQuit: () => void): void {
-    const term = this.#term;
-    term.fullscreen(true);
-    term.hideCursor(true);
-    term.grabInput(true);
+    const term = takeTerminal();
     term.on("key", (name: string) => {
       if (name === "q" || name === "CTRL_C") onQuit();
       else if (KEYS[name]) onStick(KEYS[name]);
@@ -52,10 +49,6 @@ export class Emulator {
 
   /** Give the terminal back. */
   close(): void {
-    const term = this.#term;
-    term.grabInput(false);
-    term.styleReset();
-    term.hideCursor(false);
-    term.fullscreen(false);
+    releaseTerminal();
   }
 }
