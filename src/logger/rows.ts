@@ -159,6 +159,9 @@ export class AccessLogRows {
    * the frame when where one ends cannot be told).
    */
   addFrame(frame: Uint8Array, counts: Map<string, number>): ProtocolError[] {
+    if (frame.length === 0) {
+      return [new ProtocolError(lumberjackProtocol.name, undefined, "empty frame")];
+    }
     let errors = NO_ERRORS;
     let pos = 0;
     while (pos < frame.length) {

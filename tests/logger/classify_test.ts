@@ -229,6 +229,7 @@ Deno.test("Lumberjack's rows refuse malformed records and keep the rest", () => 
   ];
   const rows = new AccessLogRows();
   const counts = new Map<string, number>();
+  assert.equal(rows.addFrame(new Uint8Array(0), counts).length, 1, "an empty frame");
   for (const frame of [good, ...bad]) {
     const errors = rows.addFrame(frame, counts);
     assert.equal(errors.length, frame === good ? 0 : 1);
