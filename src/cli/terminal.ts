@@ -15,7 +15,7 @@ export function terminal(): Terminal {
 
 /** Take the terminal over: full screen, no cursor, raw keys (and mouse buttons when asked). */
 export function takeTerminal(options: { mouse?: boolean } = {}): Terminal {
-  const term = termkit.terminal;
+  const term = terminal();
   term.fullscreen(true);
   term.hideCursor(true);
   term.grabInput(options.mouse ? { mouse: "button" } : true);
@@ -24,7 +24,7 @@ export function takeTerminal(options: { mouse?: boolean } = {}): Terminal {
 
 /** Give the terminal back as it was. */
 export function releaseTerminal(): void {
-  const term = termkit.terminal;
+  const term = terminal();
   term.grabInput(false);
   term.styleReset();
   term.hideCursor(false);

@@ -5,7 +5,7 @@
  * @module
  */
 import { type TestDatabase, testDatabase } from "../master/helpers.ts";
-import { freePort, masterQueues, PiwProcess, queueArgs } from "../fixtures/piw_process.ts";
+import { freePort, masterCommand, masterQueues, PiwProcess } from "../fixtures/piw_process.ts";
 import { type PyPIStandIn, startPyPIStandIn } from "../fixtures/pypi/mod.ts";
 import { createFixtureIndex, hermeticPipEnv } from "../fixtures/package_index.ts";
 import { build } from "../../src/slave/builder.ts";
@@ -35,14 +35,8 @@ export class MasterProcess extends PiwProcess {
     outputPath = Deno.makeTempDirSync({ prefix: "piw-admin-www-" }),
   ) {
     super("master", [
-      "master",
-      "-v",
+      ...masterCommand(dsn, outputPath, queues),
       "--dev-mode",
-      "--dsn",
-      dsn,
-      "-o",
-      outputPath,
-      ...queueArgs(queues),
       ...pypi.masterArgs,
     ]);
     this.importQueue = queues.import;

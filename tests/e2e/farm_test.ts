@@ -8,7 +8,7 @@ import { createFixtureIndex, hermeticPipEnv } from "../fixtures/package_index.ts
 import { moduleName } from "../fixtures/sdists.ts";
 import { startPyPIStandIn } from "../fixtures/pypi/mod.ts";
 import { serveDirectory } from "../fixtures/static_server.ts";
-import { freePort, masterQueues, PiwProcess, queueArgs } from "../fixtures/piw_process.ts";
+import { freePort, masterCommand, masterQueues, PiwProcess } from "../fixtures/piw_process.ts";
 import { testDatabase } from "../master/helpers.ts";
 import { pgDsn, SKIP_PG } from "../db/harness.ts";
 import { openClient } from "../../src/db/mod.ts";
@@ -137,14 +137,8 @@ Deno.test({
 
       const [slavePort, filePort] = [freePort(), freePort()];
       const master = new PiwProcess("master", [
-        "master",
-        "-v",
-        "--dsn",
-        db.dsn,
-        "-o",
-        www,
+        ...masterCommand(db.dsn, www, masterQueues(`${ipc}/`, slavePort, filePort)),
         ...pypi.masterArgs,
-        ...queueArgs(masterQueues(`${ipc}/`, slavePort, filePort)),
       ]);
       children.push(master);
       const pipEnv = Object.fromEntries(

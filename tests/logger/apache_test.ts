@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { openClient } from "../../src/db/mod.ts";
 import { delay, ENGINES, testDatabase, waitFor } from "../master/helpers.ts";
 import { startPyPIStandIn } from "../fixtures/pypi/mod.ts";
-import { freePort, masterQueues, PiwProcess, queueArgs } from "../fixtures/piw_process.ts";
+import { freePort, masterCommand, masterQueues, PiwProcess } from "../fixtures/piw_process.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 const APACHE = "/usr/sbin/apache2";
@@ -93,13 +93,7 @@ for (const kind of ENGINES) {
       const pypi = await startPyPIStandIn();
       Deno.mkdirSync(`${root}/output`);
       const master = new PiwProcess("master", [
-        "master",
-        "-v",
-        "--dsn",
-        db.dsn,
-        "-o",
-        `${root}/output`,
-        ...queueArgs(queues),
+        ...masterCommand(db.dsn, `${root}/output`, queues),
         ...pypi.masterArgs,
       ]);
       const port = freePort();

@@ -17,7 +17,7 @@ import { FAULT_SIGNAL, FAULT_VARIABLE } from "../../src/master/worker.ts";
 import { PIW_VERSION } from "../../src/version.ts";
 import { type TestDatabase, testDatabase } from "./helpers.ts";
 import { startPyPIStandIn } from "../fixtures/pypi/mod.ts";
-import { masterQueues, PiwProcess, queueArgs } from "../fixtures/piw_process.ts";
+import { masterCommand, masterQueues, PiwProcess } from "../fixtures/piw_process.ts";
 
 const control = masterControlProtocol.reversed();
 
@@ -30,16 +30,7 @@ class MasterProcess extends PiwProcess {
     readonly queues = masterQueues(`/tmp/piw-test-${crypto.randomUUID().slice(0, 8)}-`),
     readonly outputPath = Deno.makeTempDirSync({ prefix: "piw-master-www-" }),
   ) {
-    super("master", [
-      "master",
-      "-v",
-      "--dsn",
-      dsn,
-      "-o",
-      outputPath,
-      ...queueArgs(queues),
-      ...extra,
-    ], env);
+    super("master", [...masterCommand(dsn, outputPath, queues), ...extra], env);
   }
 
   /** The exit code; a master may take a while to stop on a busy machine. */

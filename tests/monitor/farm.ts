@@ -4,7 +4,7 @@
  * `hang`) one package whose build never ends, so that one slave stays busy until told otherwise.
  */
 import { testDatabase } from "../master/helpers.ts";
-import { freePort, masterQueues, PiwProcess, queueArgs } from "../fixtures/piw_process.ts";
+import { freePort, masterCommand, masterQueues, PiwProcess } from "../fixtures/piw_process.ts";
 import { interpreterFacts } from "../../src/slave/facts.ts";
 import { startPyPIStandIn } from "../fixtures/pypi/mod.ts";
 import {
@@ -80,16 +80,7 @@ export async function startFarm(options: FarmOptions = {}): Promise<Farm> {
   }
   const [slavePort, filePort] = [freePort(), freePort()];
   const queues = masterQueues(`/tmp/piw-mon-${id}-`, slavePort, filePort);
-  const masterArgs = [
-    "master",
-    "-v",
-    "--dsn",
-    db.dsn,
-    "-o",
-    www,
-    ...queueArgs(queues),
-    ...pypi.masterArgs,
-  ];
+  const masterArgs = [...masterCommand(db.dsn, www, queues), ...pypi.masterArgs];
   const slaves: PiwProcess[] = [];
   const farm: Farm = {
     statusQueue: queues.status,
