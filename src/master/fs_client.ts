@@ -1,6 +1,6 @@
 /**
  * `FsClient`: how SlaveDriver (and MrChase) talk to FileJuggler's `file_juggler_fs` queue —
- * EXPECT a file from a slave, then VERIFY it arrived intact and publish it.
+ * EXPECT a file from a slave, then VERIFY it arrived intact and stage it for publishing.
  * @module
  */
 
@@ -15,11 +15,12 @@ export class FsError extends PiwError {
 }
 
 /**
- * What VERIFY found: the file is published (or the same bytes already were), it did not arrive
- * intact (send it again), or it arrived but will never be published (refused, with why).
+ * What VERIFY found: the file is staged (`<output>/.piw-incoming/staged/`, published once the
+ * build is recorded), it did not arrive intact (send it again), or it arrived but will never be
+ * published (refused, with why).
  */
 export type VerifyOutcome =
-  | { status: "published" | "unchanged" }
+  | { status: "staged" }
   | { status: "failed"; reason: string }
   | { status: "refused"; reason: string };
 
@@ -30,7 +31,7 @@ export const REFUSED_PREFIX = "refused: ";
 export interface FileJugglerClient {
   /** Tell FileJuggler that slave `slaveId` is about to send `file`. */
   expect(slaveId: number, file: FileState): Promise<void>;
-  /** Check the file slave `slaveId` sent and publish it under `pkg`. */
+  /** Check the file slave `slaveId` sent and stage it for `pkg`. */
   verify(slaveId: number, pkg: string): Promise<VerifyOutcome>;
 }
 
@@ -78,7 +79,7 @@ export class FsClient implements FileJugglerClient {
     }
     if (reply.name === "ERROR") return { status: "failed", reason: reply.data };
     const data = reply.data;
-    if (data === "published" || data === "unchanged") return { status: data };
+    if (data === "staged") return { status: data };
     if (typeof data === "string" && data.startsWith(REFUSED_PREFIX)) {
       return { status: "refused", reason: data.slice(REFUSED_PREFIX.length) };
     }

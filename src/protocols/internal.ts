@@ -97,9 +97,9 @@ export const cloudGazerProtocol = new Protocol("cloud_gazer", {
 });
 
 /**
- * file_juggler_fs (`inproc://fs`, FileJuggler REP ← SlaveDriver, MrChase REQ): EXPECT a file
- * from a slave, then VERIFY it arrived and move it under the package. Answered OK (data
- * unspecified, usually null) or ERROR with a message.
+ * file_juggler_fs (`inproc://fs`, FileJuggler REP ← SlaveDriver, MrChase REQ; piw-internal): EXPECT
+ * a file from a slave (OK null), then VERIFY it arrived intact and stage it (OK "staged", or OK
+ * "refused: <why>" for a file that will never be published), or ERROR with a message.
  */
 export const fileJugglerFsProtocol = new Protocol("file_juggler_fs", {
   EXPECT: tuple(["slave_id", int], ["file_state", fileState]),

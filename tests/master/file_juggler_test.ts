@@ -15,6 +15,7 @@ import {
 import { FileJuggler, type FileJugglerOptions } from "../../src/master/tasks/file_juggler.ts";
 import { FsClient, FsError } from "../../src/master/fs_client.ts";
 import { FileState } from "../../src/master/states.ts";
+import { stagedPath } from "../../src/master/build_journal.ts";
 import { captureLogs, startTask, testConfig, waitFor } from "./helpers.ts";
 
 const sender = fileJugglerProtocol.reversed();
@@ -160,7 +161,12 @@ async function tree(dir: string, prefix = ""): Promise<string[]> {
 
 const WHEEL = "foo-1.0-py3-none-any.whl";
 
-Deno.test("a file arrives in 64 KiB FETCHes, ten in flight, and is published 0644", async () => {
+/** Where VERIFY stages `data` sent as {@link WHEEL}. */
+function staged(output: string, data: Uint8Array, filename = WHEEL): string {
+  return stagedPath(output, { filename, filehash: sha256(data) });
+}
+
+Deno.test("a file arrives in 64 KiB FETCHes, ten in flight, and is staged 0644, nothing published", async () => {
   await withJuggler(async (h) => {
     const data = bytes(1_000_000);
     await h.fs.expect(1, fileState(WHEEL, data));
@@ -174,11 +180,15 @@ Deno.test("a file arrives in 64 KiB FETCHes, ten in flight, and is published 064
     assert.ok(first.every((f) => f.length === 65536));
     for (const f of first) await s.chunk(f.offset, data.subarray(f.offset, f.offset + f.length));
     await s.serve(data);
-    assert.deepEqual(await h.fs.verify(1, "foo"), { status: "published" });
-    const path = `${h.output}/simple/foo/${WHEEL}`;
+    assert.deepEqual(await h.fs.verify(1, "foo"), { status: "staged" });
+    const path = staged(h.output, data);
     assert.deepEqual(await Deno.readFile(path), data);
     assert.equal((await Deno.stat(path)).mode! & 0o777, 0o644);
-    assert.deepEqual(await tree(`${h.output}/simple`), [`foo/${WHEEL}`], "no temporary left");
+    assert.deepEqual(
+      await tree(h.output),
+      [path.slice(h.output.length + 1)],
+      "nothing published before the build is recorded, no temporary left",
+    );
   });
 });
 
@@ -213,8 +223,8 @@ Deno.test("dropped chunks are asked for again after silence", async () => {
       (f, n) => dropped.has(n) ? null : [data.subarray(f.offset, f.offset + f.length)],
     );
     assert.ok(fetches.length >= 11 + dropped.size, `${fetches.length} fetches`);
-    assert.deepEqual(await h.fs.verify(1, "foo"), { status: "published" });
-    assert.deepEqual(await Deno.readFile(`${h.output}/simple/foo/${WHEEL}`), data);
+    assert.deepEqual(await h.fs.verify(1, "foo"), { status: "staged" });
+    assert.deepEqual(await Deno.readFile(staged(h.output, data)), data);
   });
 });
 
@@ -231,8 +241,8 @@ Deno.test("HELLO mid-transfer resets the credit; duplicate chunks do no harm", a
       return [chunk, chunk]; // every chunk twice
     });
     assert.ok(fetches.some((f) => f.offset === first.offset));
-    assert.deepEqual(await h.fs.verify(1, "foo"), { status: "published" });
-    assert.deepEqual(await Deno.readFile(`${h.output}/simple/foo/${WHEEL}`), data);
+    assert.deepEqual(await h.fs.verify(1, "foo"), { status: "staged" });
+    assert.deepEqual(await Deno.readFile(staged(h.output, data)), data);
   });
 });
 
@@ -255,7 +265,7 @@ Deno.test("corrupted data fails VERIFY, leaves nothing behind, and succeeds when
     await h.fs.expect(1, state);
     await s.hello(1);
     await s.serve(data);
-    assert.deepEqual(await h.fs.verify(1, "foo"), { status: "published" });
+    assert.deepEqual(await h.fs.verify(1, "foo"), { status: "staged" });
   });
 });
 
@@ -290,7 +300,7 @@ Deno.test("stray chunks (no transfer, outside the file, empty) are ignored", asy
       data.subarray(f.offset, f.offset + f.length),
     ]);
     // The 10 random bytes landed at the right offsets but were overwritten by the real ones.
-    assert.deepEqual(await h.fs.verify(1, "foo"), { status: "published" });
+    assert.deepEqual(await h.fs.verify(1, "foo"), { status: "staged" });
     await s.chunk(99_990, bytes(20)); // beyond the end: ignored
     assert.ok(h.logs.some((l) => l.includes("unexpected transfer from slave 7")));
   });
@@ -303,8 +313,8 @@ Deno.test("an empty file is DONE at once", async () => {
     const s = h.sender();
     await s.hello(1);
     assert.equal(await s.next(), "DONE");
-    assert.deepEqual(await h.fs.verify(1, "foo"), { status: "published" });
-    assert.equal((await Deno.stat(`${h.output}/simple/foo/${WHEEL}`)).size, 0);
+    assert.deepEqual(await h.fs.verify(1, "foo"), { status: "staged" });
+    assert.equal((await Deno.stat(staged(h.output, data))).size, 0);
   });
 });
 
@@ -346,53 +356,29 @@ Deno.test("hostile filenames and package names are refused with a reason", async
   });
 });
 
-Deno.test("published bytes never change: same bytes are a no-op, different ones refused", async () => {
-  await withJuggler(async (h) => {
-    const send = async (data: Uint8Array) => {
-      await h.fs.expect(1, fileState(WHEEL, data));
-      const s = h.sender();
-      await s.hello(1);
-      await s.serve(data);
-      return await h.fs.verify(1, "foo");
-    };
-    const original = bytes(5000, 1);
-    assert.deepEqual(await send(original), { status: "published" });
-    assert.deepEqual(await send(original), { status: "unchanged" });
-    const other = await send(bytes(5000, 2));
-    assert.equal(other.status, "refused");
-    assert.match((other as { reason: string }).reason, /never change/);
-    assert.deepEqual(await Deno.readFile(`${h.output}/simple/foo/${WHEEL}`), original);
-    assert.deepEqual(await tree(`${h.output}/simple`), [`foo/${WHEEL}`]);
-    assert.ok(h.logs.some((l) => l.includes("not publishing")));
-  });
-});
-
-Deno.test("an armv7l wheel gets a relative armv6l symlink unless a real armv6l file exists", async () => {
-  await withJuggler(async (h) => {
-    const send = async (filename: string, data: Uint8Array, pkg = "foo") => {
-      await h.fs.expect(1, fileState(filename, data));
-      const s = h.sender();
-      await s.hello(1);
-      await s.serve(data);
-      return await h.fs.verify(1, pkg);
-    };
-    const v7 = "foo-1.0-cp311-cp311-linux_armv7l.whl";
-    const v6 = "foo-1.0-cp311-cp311-linux_armv6l.whl";
-    assert.deepEqual(await send(v7, bytes(3000, 7)), { status: "published" });
-    assert.equal(await Deno.readLink(`${h.output}/simple/foo/${v6}`), v7);
-    // A real armv6l build replaces the twin symlink...
-    const real6 = bytes(3000, 6);
-    assert.deepEqual(await send(v6, real6), { status: "published" });
-    assert.ok((await Deno.lstat(`${h.output}/simple/foo/${v6}`)).isFile);
-    // ...and is never replaced by a symlink again.
-    const v7b = "bar-2.0-cp311-cp311-linux_armv7l.whl";
-    const v6b = "bar-2.0-cp311-cp311-linux_armv6l.whl";
-    await Deno.mkdir(`${h.output}/simple/bar`, { recursive: true });
-    await Deno.writeFile(`${h.output}/simple/bar/${v6b}`, real6);
-    assert.deepEqual(await send(v7b, bytes(3000, 8), "bar"), { status: "published" });
-    assert.deepEqual(await Deno.readFile(`${h.output}/simple/bar/${v6b}`), real6);
-    assert.ok((await Deno.lstat(`${h.output}/simple/bar/${v6b}`)).isFile);
-  });
+Deno.test("the .part files of interrupted transfers are deleted at start, legacy ones too", async () => {
+  const output = await Deno.makeTempDir({ prefix: "piw-juggler-parts-" });
+  try {
+    await Deno.mkdir(`${output}/.piw-incoming`, { recursive: true });
+    await Deno.mkdir(`${output}/simple/foo`, { recursive: true });
+    const part = `${output}/.piw-incoming/.piw-transfer-abc.part`;
+    const legacy = `${output}/simple/foo/.piw-transfer-def.part`;
+    await Deno.writeFile(part, bytes(10));
+    await Deno.writeFile(legacy, bytes(10));
+    await Deno.writeFile(`${output}/simple/foo/${WHEEL}`, bytes(10));
+    const context = new Context();
+    const config = testConfig({ outputPath: output, fileQueue: "tcp://127.0.0.1:*" });
+    const juggler = await startTask(new FileJuggler(context, config));
+    try {
+      await waitFor(async () => (await tree(output)).length === 1, 10_000, "parts removed");
+      assert.deepEqual(await tree(output), [`simple/foo/${WHEEL}`]);
+    } finally {
+      await juggler.stop();
+      await context.close(0);
+    }
+  } finally {
+    await Deno.remove(output, { recursive: true });
+  }
 });
 
 Deno.test("a new EXPECT for a slave replaces its unfinished transfer", async () => {
@@ -408,7 +394,7 @@ Deno.test("a new EXPECT for a slave replaces its unfinished transfer", async () 
     const fresh = h.sender();
     await fresh.hello(1);
     await fresh.serve(data);
-    assert.deepEqual(await h.fs.verify(1, "foo"), { status: "published" });
-    assert.deepEqual(await tree(`${h.output}/simple`), [`foo/${WHEEL}`]);
+    assert.deepEqual(await h.fs.verify(1, "foo"), { status: "staged" });
+    assert.deepEqual(await tree(`${h.output}/.piw-incoming`), [`staged/${sha256(data)}-${WHEEL}`]);
   });
 });

@@ -182,7 +182,7 @@ Deno.test("a successful BUILT is fetched file by file, verified, logged, then DO
 Deno.test("a file that fails to verify is asked for again, then the build completes", async () => {
   await withDriver(async (h) => {
     const slave = await building(h);
-    h.fs.outcomes = [{ status: "failed", reason: "sha256 mismatch" }, { status: "published" }];
+    h.fs.outcomes = [{ status: "failed", reason: "sha256 mismatch" }, { status: "staged" }];
     await slave.call({ name: "BUILT", data: builtData(true, [fileTuple(WHEEL)]) });
     assert.deepEqual(await slave.call(SENT), { name: "SEND", data: WHEEL });
     assert.deepEqual(h.fs.expected, [[1, WHEEL], [1, WHEEL]]);
@@ -440,7 +440,7 @@ Deno.test("HELLO again from a known slave starts afresh with a new id", async ()
   });
 });
 
-Deno.test("a database failure while logging discards the build without blocking the slave", async () => {
+Deno.test("a database outage while logging: DONE, the build journaled, recorded once it returns", async () => {
   await withDriver(async (h, logs) => {
     const slave = await building(h);
     h.db.fail = true;
@@ -449,5 +449,15 @@ Deno.test("a database failure while logging discards the build without blocking 
       data: NO_DATA,
     });
     assert.ok(logs.some((l) => l.includes("database down")));
-  });
+    assert.equal(h.driver.pendingBuilds, 1);
+    // The database still queues the version: it is not handed out again meanwhile.
+    await h.queue({ cp311: [["foo", "1.0"]] });
+    assert.deepEqual(await slave.call(IDLE()), { name: "SLEEP", data: false });
+    assert.equal(h.db.builds.length, 0);
+    h.db.fail = false;
+    await waitFor(() => h.db.builds.length === 1, 10_000, "the journaled build recorded");
+    assert.equal(h.db.builds[0][1], "foo");
+    assert.equal(h.db.builds[0][4], false);
+    await waitFor(() => h.driver.pendingBuilds === 0, 5_000, "the journal emptied");
+  }, { retryMs: [100, 200] });
 });

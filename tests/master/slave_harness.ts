@@ -139,11 +139,23 @@ export class ScriptedSlave {
   }
 }
 
-/** A database that records builds and answers GETABIS. */
+/** A database that records builds and answers GETABIS; `fail` makes it unreachable. */
 export class FakeDb implements SlaveDriverDb {
   builds: BuildStateTuple[] = [];
   abis = new Set(["cp311", "cp39"]);
   fail = false;
+
+  findBuild(): Promise<number | null> {
+    return this.fail ? Promise.reject(new Error("database down")) : Promise.resolve(null);
+  }
+
+  packageFiles(): Promise<Record<string, string>> {
+    return Promise.resolve({});
+  }
+
+  reachable(): Promise<boolean> {
+    return Promise.resolve(!this.fail);
+  }
 
   logBuild(build: BuildStateTuple): Promise<number> {
     if (this.fail) return Promise.reject(new Error("database down"));
@@ -160,7 +172,7 @@ export class FakeDb implements SlaveDriverDb {
 export class FakeFs implements FileJugglerClient {
   expected: [number, string][] = [];
   verified: [number, string][] = [];
-  /** Outcomes of the next VERIFYs (default: published). */
+  /** Outcomes of the next VERIFYs (default: staged). */
   outcomes: VerifyOutcome[] = [];
 
   expect(slaveId: number, file: FileState): Promise<void> {
@@ -170,7 +182,7 @@ export class FakeFs implements FileJugglerClient {
 
   verify(slaveId: number, pkg: string): Promise<VerifyOutcome> {
     this.verified.push([slaveId, pkg]);
-    return Promise.resolve(this.outcomes.shift() ?? { status: "published" });
+    return Promise.resolve(this.outcomes.shift() ?? { status: "staged" });
   }
 }
 
@@ -202,7 +214,9 @@ export interface DriverHarness {
 /** Start a SlaveDriver with fakes; `options` tune it. */
 export async function startDriver(options: SlaveDriverOptions = {}): Promise<DriverHarness> {
   const context = new Context();
-  const config = testConfig({ slaveQueue: "tcp://127.0.0.1:*" });
+  // Its own output tree: the build journal lives there.
+  const outputPath = await Deno.makeTempDir({ prefix: "piw-driver-" });
+  const config = testConfig({ slaveQueue: "tcp://127.0.0.1:*", outputPath });
   const status = context.socket("PULL", { linger: 0 });
   status.bind(config.intStatusQueue);
   const stats = context.socket("PULL", { linger: 0 });
@@ -273,6 +287,7 @@ export async function startDriver(options: SlaveDriverOptions = {}): Promise<Dri
       await driver.stop();
       for (const s of [status, stats, builds, ctrl, skipQueue]) s.close(0);
       await context.close(0);
+      await Deno.remove(outputPath, { recursive: true }).catch(() => {});
     },
   };
 }

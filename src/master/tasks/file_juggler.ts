@@ -6,7 +6,9 @@
  *   `FETCH <offset> <length>` for 64 KiB chunks with up to ten in flight, the sender answers
  *   `CHUNK <offset> <bytes>`, and `DONE` ends it;
  * - the fs queue (REP, `config.fsQueue`) where SlaveDriver and MrChase say EXPECT (a file is
- *   coming from a slave) and VERIFY (check it and publish it under a package).
+ *   coming from a slave) and VERIFY (check it and stage it: src/master/build_journal.ts
+ *   publishes it once its build is recorded).
+ * Transfers are written to `<output>/.piw-incoming/*.part` (deleted at start: a crash left them).
  * Nothing a slave says becomes a path unchecked, and published bytes never change.
  * @module
  */
@@ -27,8 +29,17 @@ import { diskStats } from "../../slave/stats.ts";
 import { Task, type TaskOptions } from "../task.ts";
 import type { MasterConfig } from "../config.ts";
 import { FileState, TransferError, TransferState, type TransferTuning } from "../states.ts";
-import { publishFile, PublishRefusedError } from "../publish.ts";
+import { PublishRefusedError } from "../publish.ts";
 import { REFUSED_PREFIX } from "../fs_client.ts";
+import {
+  incomingDir,
+  removeIncomingParts,
+  removeLegacyParts,
+  stagedPath,
+  syncDir,
+} from "../build_journal.ts";
+import { crashPoint } from "../crash_point.ts";
+import { isCanonicalName } from "../../wheel/names.ts";
 
 /** Tuning of {@link FileJuggler}. */
 export interface FileJugglerOptions extends TaskOptions {
@@ -56,7 +67,7 @@ function addressKey(address: Uint8Array): string {
   return String.fromCharCode(...address);
 }
 
-/** File transfers from slaves into `<output>/simple/<package>/`. */
+/** File transfers from slaves into `<output>/.piw-incoming/staged/`. */
 export class FileJuggler extends Task {
   readonly name = "file_juggler";
   override readonly kind = "nonstop";
@@ -69,6 +80,7 @@ export class FileJuggler extends Task {
   /** Transfers received in full and awaiting VERIFY, by slave id. */
   readonly complete = new Map<number, TransferState>();
   readonly #simpleDir: string;
+  readonly #incomingDir: string;
   readonly #fileQueue: Socket;
   readonly #statsQueue: Socket;
   readonly #refetchAfterMs: number;
@@ -79,6 +91,7 @@ export class FileJuggler extends Task {
   constructor(context: Context, config: MasterConfig, options: FileJugglerOptions = {}) {
     super(context, config, options);
     this.#simpleDir = `${config.outputPath}/simple`;
+    this.#incomingDir = incomingDir(config.outputPath);
     this.#refetchAfterMs = options.refetchAfterMs ?? 3_000;
     this.#timeoutMs = options.transferTimeoutMs ?? 15 * 60_000;
     this.#tuning = options.tuning ?? {};
@@ -94,8 +107,15 @@ export class FileJuggler extends Task {
     this.every(options.tickMs ?? 500, () => this.#tick());
   }
 
-  /** STATFS once at start. */
+  /** Delete what transfers a crash interrupted left; STATFS once at start. */
   protected override async setup(): Promise<void> {
+    const parts = await removeIncomingParts(this.config.outputPath);
+    if (parts) this.log.warning(`removed ${parts} files of interrupted transfers`);
+    // Older piw versions received into simple/<pkg>/: walking it all may take a while.
+    removeLegacyParts(this.config.outputPath).then(
+      (n) => n && this.log.warning(`removed ${n} files of interrupted transfers in simple/`),
+      (e) => this.log.warning(`cannot clean ${this.#simpleDir}: ${(e as Error).message}`),
+    );
     await this.#sendDiskStats();
   }
 
@@ -267,7 +287,7 @@ export class FileJuggler extends Task {
       throw new PublishRefusedError(problem);
     }
     await this.#drop(slaveId);
-    const transfer = await TransferState.create(slaveId, state, this.#simpleDir, this.#tuning);
+    const transfer = await TransferState.create(slaveId, state, this.#incomingDir, this.#tuning);
     this.pending.set(slaveId, transfer);
     this.log.info(`expecting transfer: ${state.filename} from slave ${slaveId}`);
     return null;
@@ -286,9 +306,10 @@ export class FileJuggler extends Task {
   }
 
   /**
-   * VERIFY: check the file slave `slaveId` sent and publish it under `pkg`. Answers
-   * "published", "unchanged" (the same bytes were there) or "refused: <why>"; a file that did
-   * not arrive intact is deleted and answered ERROR, so the slave is asked again.
+   * VERIFY: check the file slave `slaveId` sent and stage it for `pkg` (made durable, under its
+   * content's name; published only once its build is recorded). Answers "staged" or
+   * "refused: <why>"; a file that did not arrive intact is deleted and answered ERROR, so the
+   * slave is asked again.
    */
   protected async doVerify(slaveId: number, pkg: string): Promise<string> {
     const transfer = this.complete.get(slaveId);
@@ -306,15 +327,35 @@ export class FileJuggler extends Task {
       throw e;
     }
     transfer.close();
+    const problem = isCanonicalName(pkg)
+      ? file.problem()
+      : `${JSON.stringify(pkg)} is not a canonical package name`;
+    if (problem) {
+      await transfer.rollback();
+      this.log.error(`not publishing ${file.filename} for ${pkg}: ${problem}`);
+      return REFUSED_PREFIX + problem;
+    }
+    await this.#stage(transfer.tempPath, stagedPath(this.config.outputPath, file));
+    crashPoint("after-stage");
+    this.log.info(`verified: ${file.filename} (staged)`);
+    await this.#sendDiskStats();
+    return "staged";
+  }
+
+  /** The bytes reach the disk before the name does, and the name before the reply. */
+  async #stage(tempPath: string, staged: string): Promise<void> {
     try {
-      const outcome = await publishFile(transfer.tempPath, file, this.#simpleDir, pkg);
-      this.log.info(`verified: ${file.filename} (${outcome})`);
-      await this.#sendDiskStats();
-      return outcome;
-    } catch (e) {
-      if (!(e instanceof PublishRefusedError)) throw e;
-      this.log.error(`not publishing ${file.filename} for ${pkg}: ${e.message}`);
-      return REFUSED_PREFIX + e.message;
+      await Deno.chmod(tempPath, 0o644);
+      {
+        using handle = await Deno.open(tempPath, { read: true });
+        await handle.syncData();
+      }
+      const dir = staged.slice(0, staged.lastIndexOf("/"));
+      await Deno.mkdir(dir, { recursive: true });
+      await Deno.rename(tempPath, staged);
+      await syncDir(dir);
+    } finally {
+      await Deno.remove(tempPath).catch(() => {});
     }
   }
 }

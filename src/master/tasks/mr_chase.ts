@@ -1,8 +1,9 @@
 /**
  * MrChase: the import queue (piwheels' `mr_chase`, §2.4), where `piw import`, `add`, `remove`
  * and `rebuild` talk to the master. An import is an abbreviated SlaveDriver conversation: IMPORT
- * (checked against the database), then SEND/SENT once per file through FileJuggler as slave 0,
- * then the build is logged and its pages rewritten. The other requests are one message each,
+ * (checked against the database), then SEND/SENT once per file through FileJuggler as slave 0
+ * (each file staged), then the build is journaled, recorded, published and its pages rewritten
+ * (src/master/build_journal.ts); with the database unreachable the importer gets ERROR. The other requests are one message each,
  * answered `DONE <what was done>` or `ERROR <why>`.
  *
  * Unlike piwheels, `REMPKG` with only a skip reason keeps the package's web files: skipping
@@ -31,6 +32,7 @@ import { FsClient } from "../fs_client.ts";
 import { ReqClient } from "../req_client.ts";
 import { BuildState, FileState } from "../states.ts";
 import { SecretaryClient } from "./the_secretary.ts";
+import { BuildJournal, BuildRecorder, oracleRecorderDb } from "../build_journal.ts";
 
 type Request = MessageOf<typeof mrChaseProtocol.recv>;
 type Reply = MessageOf<typeof mrChaseProtocol.send>;
@@ -69,6 +71,7 @@ export class MrChase extends Task {
   #rebuilding: Promise<void> = Promise.resolve();
   /** Imports in progress by client routing address. */
   #imports = new Map<string, ImportState>();
+  #recorder: BuildRecorder;
 
   /** Bind the import queue (ipc files readable by owner and group only); connect the rest. */
   constructor(context: Context, config: MasterConfig, options: TaskOptions = {}) {
@@ -89,6 +92,18 @@ export class MrChase extends Task {
     this.#db = this.track(new DbClient(context, config));
     this.#fs = this.track(new FsClient(context, config.fsQueue));
     this.#web = this.track(new SecretaryClient(context, config, { timeoutMs: 10_000 }));
+    this.#recorder = new BuildRecorder(
+      new BuildJournal(config.outputPath),
+      oracleRecorderDb(this.#db),
+      {
+        log: this.log,
+        dropPending: true,
+        published: async (build) => {
+          await this.#webSend("LOG", [build.buildId!, build.output]);
+          await this.#webSend("BOTH", build.pkg);
+        },
+      },
+    );
     this.#skip = this.track(
       new ReqClient(context, config.skipQueue, cloudGazerProtocol.reversed(), { log: this.log }),
     );
@@ -185,16 +200,17 @@ export class MrChase extends Task {
     const { build } = state;
     const outcome = await this.#fs.verify(0, build.pkg);
     switch (outcome.status) {
-      case "published":
-      case "unchanged":
+      case "staged":
         this.log.info(`verified transfer of ${filename}`);
         build.files.get(filename)!.verified();
         state.failures = 0;
         return build.transfersDone ? await this.#finish(build) : await this.#send(build);
       case "refused":
+        await this.#recorder.journal.discardFiles(build.files.values());
         return error(`${filename} was refused: ${outcome.reason}`);
       case "failed":
         if (++state.failures >= MAX_VERIFY_FAILURES) {
+          await this.#recorder.journal.discardFiles(build.files.values());
           return error(`${filename} failed to verify: ${outcome.reason}`);
         }
         this.log.warning(`re-send ${filename}: ${outcome.reason}`);
@@ -209,13 +225,20 @@ export class MrChase extends Task {
     return { name: "SEND", data: filename };
   }
 
-  /** Every file is in: log the build (files are already published) and rewrite its pages. */
+  /** Every file is staged: journal, record, publish the build and rewrite its pages. */
   async #finish(build: BuildState): Promise<Reply> {
-    build.logged(await this.#db.call("LOGBUILD", build.asMessage()));
-    this.log.info(`registered build ${build.buildId} of ${build.pkg} ${build.version}`);
-    await this.#webSend("LOG", [build.buildId!, build.output]);
-    await this.#webSend("BOTH", build.pkg);
-    return done("IMPORT");
+    const outcome = await this.#recorder.finish(build, "import");
+    switch (outcome.status) {
+      case "recorded":
+        this.log.info(`registered build ${outcome.build.buildId} of ${build.pkg} ${build.version}`);
+        return done("IMPORT");
+      case "pending":
+        return error(`the database is unreachable; ${build.pkg} ${build.version} not imported`);
+      case "refused":
+        return error(outcome.reason);
+      case "rejected":
+        return error(`the database refused the build: ${outcome.reason}`);
+    }
   }
 
   // -- add --------------------------------------------------------------------------------------

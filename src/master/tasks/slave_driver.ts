@@ -1,7 +1,9 @@
 /**
  * SlaveDriver: the build slaves' side of the master (piwheels' `slave_driver`), wire-compatible
  * with piwheels 0.23 slaves. Slaves ask for work (IDLE) and get BUILD from the queue of their
- * ABI; their results are logged in the database, their files fetched through FileJuggler.
+ * ABI; their files are fetched (and staged) through FileJuggler, their results journaled,
+ * recorded in the database and published by the {@link BuildRecorder}: a slave hears DONE only
+ * once its build is recorded or, while the database is unreachable, durably journaled.
  *
  * Queues: slave_driver ROUTER (`config.slaveQueue`), TheArchitect's builds PULL, the skip REP
  * (DELPKG/DELVER from CloudGazer and MrChase), the control queue (monitor HELLO, KILL, SLEEP,
@@ -14,7 +16,6 @@ import type { Context, Socket } from "../../transport/mod.ts";
 import {
   bigBrotherProtocol,
   type BuildQueue,
-  type BuildStateTuple,
   cloudGazerProtocol,
   decodeMessage,
   decodeQueueFrame,
@@ -34,11 +35,15 @@ import { BuildQueues } from "../build_queues.ts";
 import { type FileJugglerClient, FsClient } from "../fs_client.ts";
 import { type BuildState, type SlaveReply, type SlaveRequest, SlaveState } from "../states.ts";
 import { SecretaryClient } from "./the_secretary.ts";
+import {
+  BuildJournal,
+  BuildRecorder,
+  oracleRecorderDb,
+  type RecorderDb,
+} from "../build_journal.ts";
 
 /** The database calls SlaveDriver makes (DbClient in the master, a fake in tests). */
-export interface SlaveDriverDb {
-  /** LOGBUILD: record a build with its files and dependencies (one transaction); its id. */
-  logBuild(build: BuildStateTuple): Promise<number>;
+export interface SlaveDriverDb extends RecorderDb {
   /** GETABIS (skipped ABIs excluded): the ABIs slaves build for. */
   buildAbis(): Promise<Set<string>>;
 }
@@ -68,6 +73,8 @@ export interface SlaveDriverOptions extends TaskOptions {
   expiryIntervalMs?: number;
   /** Failed verifications of one file before the build is abandoned (default 5). */
   maxVerifyFailures?: number;
+  /** First and longest wait between LOGBUILD retries while the database is down, ms. */
+  retryMs?: [number, number];
 }
 
 type Reply = SlaveReply | null;
@@ -103,6 +110,8 @@ export class SlaveDriver extends Task {
   #web: SlaveDriverWeb;
   #webUpdates: Promise<void> = Promise.resolve();
   #maxVerifyFailures: number;
+  #recorder: BuildRecorder;
+  #recovered = false;
 
   /** Bind the slave, builds and skip queues; connect status, stats, database and fs. */
   constructor(context: Context, config: MasterConfig, options: SlaveDriverOptions = {}) {
@@ -124,15 +133,38 @@ export class SlaveDriver extends Task {
     if (options.db) this.#db = options.db;
     else {
       const client = this.track(new DbClient(context, config));
-      this.#db = {
-        logBuild: (build) => client.call("LOGBUILD", build),
-        buildAbis: () => client.call("GETABIS", true),
-      };
+      this.#db = { ...oracleRecorderDb(client), buildAbis: () => client.call("GETABIS", true) };
     }
     this.#fs = options.fs ?? this.track(new FsClient(context, config.fsQueue));
     this.#web = options.web ?? secretaryWeb(this.track(new SecretaryClient(context, config)));
     this.#maxVerifyFailures = options.maxVerifyFailures ?? 5;
+    this.#recorder = new BuildRecorder(new BuildJournal(config.outputPath), this.#db, {
+      log: this.log,
+      retryMs: options.retryMs,
+      published: (build) => this.#webUpdate(build),
+    });
     this.every(options.expiryIntervalMs ?? 10_000, () => this.removeExpired());
+    // Timers run before the first poll: what a crash left is finished before slaves are served.
+    this.every(1_000, () => this.#recordPending());
+  }
+
+  /** Builds journaled but not yet recorded (the database was unreachable). */
+  get pendingBuilds(): number {
+    return this.#recorder.pending.length;
+  }
+
+  async #recordPending(): Promise<void> {
+    if (this.#recovered) return await this.#recorder.retry();
+    this.#recovered = true;
+    await this.#recorder.recover();
+  }
+
+  /** The slave's DONE must not wait on page writing: web updates queue up behind each other. */
+  #webUpdate(build: BuildState): void {
+    const web = this.#web;
+    this.#webUpdates = this.#webUpdates.then(() => web.buildLogged(build)).catch((e) =>
+      this.log.warning(`web update for ${build.pkg} failed: ${(e as Error).message}`)
+    );
   }
 
   // -- monitor status ---------------------------------------------------------------------
@@ -347,7 +379,11 @@ export class SlaveDriver extends Task {
       this.log.info(`slave ${slave.slaveId} (${slave.label}): sleeping because paused`);
       return { name: "SLEEP", data: true };
     }
-    const job = this.queues.next(slave.abi, slave.buildTimeoutMs);
+    let job = this.queues.next(slave.abi, slave.buildTimeoutMs);
+    // A build journaled while the database was down is still in the database's queue.
+    while (job && this.#recorder.isPending(slave.abi, job[0], job[1])) {
+      job = this.queues.next(slave.abi, slave.buildTimeoutMs);
+    }
     if (!job) {
       this.log.debug(`slave ${slave.slaveId} (${slave.label}): sleeping because no builds`);
       return { name: "SLEEP", data: false };
@@ -399,8 +435,7 @@ export class SlaveDriver extends Task {
     const outcome = await this.#fs.verify(slave.slaveId, build.pkg);
     const who = `slave ${slave.slaveId} (${slave.label})`;
     switch (outcome.status) {
-      case "published":
-      case "unchanged":
+      case "staged":
         this.log.info(`${who}: verified transfer of ${filename} (${outcome.status})`);
         build.files.get(filename)!.verified();
         slave.failedVerifies = 0;
@@ -409,11 +444,13 @@ export class SlaveDriver extends Task {
           : await this.#send(slave, build);
       case "refused":
         this.log.error(`${who}: ${filename} refused: ${outcome.reason}`);
+        await this.#recorder.journal.discardFiles(build.files.values());
         build.fail(`${filename} was not published: ${outcome.reason}`);
         return await this.#finish(slave, build);
       case "failed":
         if (++slave.failedVerifies >= this.#maxVerifyFailures) {
           this.log.error(`${who}: ${filename} failed to verify ${slave.failedVerifies} times`);
+          await this.#recorder.journal.discardFiles(build.files.values());
           return DONE; // not logged: a later queue will bring the version back
         }
         this.log.warning(`${who}: re-send ${filename}: ${outcome.reason}`);
@@ -446,25 +483,33 @@ export class SlaveDriver extends Task {
     return { name: "SEND", data: filename };
   }
 
-  /** Log the build (with its files and dependencies), tell the web side, and say DONE. */
+  /**
+   * Journal the build, record it (with its files and dependencies), publish its files, tell the
+   * web side, and say DONE; with the database unreachable the journal keeps it for a retry.
+   */
   async #finish(slave: SlaveState, build: BuildState): Promise<Reply> {
+    const who = `slave ${slave.slaveId} (${slave.label})`;
+    let outcome;
     try {
-      build.logged(await this.#db.logBuild(build.asMessage()));
+      outcome = await this.#recorder.finish(build, "slave");
     } catch (e) {
       this.log.error(
-        `logging build of ${build.pkg} ${build.version} failed: ${(e as Error).message}`,
+        `journaling build of ${build.pkg} ${build.version} failed: ${(e as Error).message}`,
       );
+      await this.#recorder.journal.discardFiles(build.files.values());
       return DONE; // not logged: the version comes back in a later queue
     }
-    this.log.info(
-      `slave ${slave.slaveId} (${slave.label}): logged build ${build.buildId} of ` +
-        `${build.pkg} ${build.version} (${build.status ? "success" : "failure"})`,
-    );
-    // The slave's DONE must not wait on page writing: web updates queue up behind each other.
-    const web = this.#web;
-    this.#webUpdates = this.#webUpdates.then(() => web.buildLogged(build)).catch((e) =>
-      this.log.warning(`web update for ${build.pkg} failed: ${(e as Error).message}`)
-    );
+    if (outcome.status === "recorded") {
+      const logged = outcome.build;
+      this.log.info(
+        `${who}: logged build ${logged.buildId} of ${build.pkg} ${build.version} ` +
+          `(${logged.status ? "success" : "failure"})`,
+      );
+    } else if (outcome.status === "pending") {
+      this.log.warning(
+        `${who}: build of ${build.pkg} ${build.version} journaled; not recorded yet`,
+      );
+    }
     return DONE;
   }
 }
