@@ -117,12 +117,7 @@ export class BuildJournal {
   /** Journal `build` (its verified files already staged). */
   async add(build: BuildState, origin: JournalEntry["origin"]): Promise<JournalEntry> {
     const [builtBy, pkg, version, abi, status, duration, output, files] = build.asMessage();
-    const staged: string[] = [];
-    for (const file of files) {
-      if (await exists(stagedPath(this.outputPath, { filename: file[0], filehash: file[2] }))) {
-        staged.push(file[0]);
-      }
-    }
+    const staged = await this.stagedFiles(build);
     const created = Date.now();
     const id = `${created}-${String(++this.#seq).padStart(6, "0")}-${
       crypto.randomUUID().slice(0, 8)
@@ -146,6 +141,15 @@ export class BuildJournal {
     };
     await this.write(entry);
     return entry;
+  }
+
+  /** The build's filenames whose bytes wait in `staged/`. */
+  async stagedFiles(build: BuildState): Promise<string[]> {
+    const staged: string[] = [];
+    for (const file of build.files.values()) {
+      if (await exists(stagedPath(this.outputPath, file))) staged.push(file.filename);
+    }
+    return staged.sort();
   }
 
   /** Write `entry` atomically and durably (tmp file, fsync, rename, directory fsync). */
@@ -430,8 +434,21 @@ export class BuildRecorder {
   /** Journal a finished build (files staged) and take it as far as the database allows. */
   finish(build: BuildState, origin: JournalEntry["origin"]): Promise<RecordOutcome> {
     return this.#serial(async () => {
+      const what = `${build.pkg} ${build.version} (${build.abiTag})`;
+      let fresh = true;
+      if (!this.pending.length && !(await this.journal.stagedFiles(build)).length) {
+        // Nothing to publish (a failed build): only the database's answer needs waiting for.
+        try {
+          build.logged(await this.db.logBuild(build.asMessage()));
+          await this.#announce(build);
+          return { status: "recorded", build };
+        } catch (e) {
+          this.#log?.warning(`recording ${what} failed: ${(e as Error).message}; journaling it`);
+          fresh = false; // it may have committed: look before recording it again
+        }
+      }
       const entry = await this.journal.add(build, origin);
-      this.#fresh.add(entry.id);
+      if (fresh) this.#fresh.add(entry.id);
       crashPoint("after-journal");
       if (this.pending.length) {
         // Older entries first: keep the order builds finished in.
@@ -490,7 +507,6 @@ export class BuildRecorder {
 
   /** Record (unless already), publish, tell the web side, forget the entry. */
   async #process(entry: JournalEntry, queued = false): Promise<RecordOutcome> {
-    const what = `${entry.build.pkg} ${entry.build.version} (${entry.build.abi})`;
     if (entry.buildId === null) {
       const outcome = await this.#record(entry);
       if (outcome) {
@@ -507,13 +523,17 @@ export class BuildRecorder {
     await this.journal.publish(entry, this.#log);
     crashPoint("after-publish");
     const build = entryBuild(entry);
+    await this.#announce(build);
+    await this.journal.remove(entry);
+    return { status: "recorded", build };
+  }
+
+  async #announce(build: BuildState): Promise<void> {
     try {
       await this.#published(build);
     } catch (e) {
-      this.#log?.warning(`web update for ${what} failed: ${(e as Error).message}`);
+      this.#log?.warning(`web update for ${build.pkg} failed: ${(e as Error).message}`);
     }
-    await this.journal.remove(entry);
-    return { status: "recorded", build };
   }
 
   /** LOGBUILD the entry; null when recorded, else why not. */

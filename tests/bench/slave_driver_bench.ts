@@ -206,16 +206,21 @@ function serve(): void {
     // up in a file, as `piw master -l FILE` writes.
     configureLogging({ level: "error", file: data.logFile, fileLevel: "info" });
     const context = Context.fromHandle(data.handle);
-    const config = makeMasterConfig({ slaveQueue: "tcp://127.0.0.1:*" });
+    // The build journal is written under the output path: one of its own.
+    const outputPath = await Deno.makeTempDir({ prefix: "piw-bench-driver-" });
+    const config = makeMasterConfig({ slaveQueue: "tcp://127.0.0.1:*", outputPath });
     let logged = 0;
     const driver = new SlaveDriver(context, config, {
       db: {
         logBuild: () => Promise.resolve(++logged),
         buildAbis: () => Promise.resolve(new Set(["cp311"])),
+        findBuild: () => Promise.resolve(null),
+        packageFiles: () => Promise.resolve({}),
+        reachable: () => Promise.resolve(true),
       },
       fs: {
         expect: () => Promise.resolve(),
-        verify: () => Promise.resolve({ status: "published" as const }),
+        verify: () => Promise.resolve({ status: "staged" as const }),
       },
       // TheSecretary answers at once in a master; with no secretary here, every finished build
       // would wait in line for a queue that never answers (and stay in memory meanwhile).
@@ -240,6 +245,7 @@ function serve(): void {
     await drain;
     status.close(0);
     await context.close(0);
+    await Deno.remove(outputPath, { recursive: true });
     scope.postMessage("done");
   };
 }

@@ -16,6 +16,7 @@ import {
 import { interpreterFacts, osFacts } from "../../src/slave/facts.ts";
 import { masterEndpoints } from "../../src/slave/endpoints.ts";
 import { checkEnvironment, timingFromEnv } from "../../src/slave/main.ts";
+import { stagedPath } from "../../src/master/build_journal.ts";
 import { FileState } from "../../src/master/states.ts";
 import { FileJuggler } from "../../src/master/tasks/file_juggler.ts";
 import { FsClient } from "../../src/master/fs_client.ts";
@@ -245,9 +246,8 @@ Deno.test("builds a fixture sdist, sends the wheel, cleans up after DONE", async
         assert.equal((await entries(dir)).length, 1, "the build directory exists until DONE");
         await fs.expect(5, file);
         assert.equal((await master.call({ name: "SEND", data: file.filename })).name, "SENT");
-        assert.deepEqual(await fs.verify(5, "piw-slave-pkg"), { status: "published" });
-        const published = `${output}/simple/piw-slave-pkg/${file.filename}`;
-        assert.equal((await Deno.stat(published)).size, file.filesize);
+        assert.deepEqual(await fs.verify(5, "piw-slave-pkg"), { status: "staged" });
+        assert.equal((await Deno.stat(stagedPath(output, file))).size, file.filesize);
         assert.equal((await master.call({ name: "DONE", data: NO_DATA })).name, "IDLE");
         assert.deepEqual(await entries(dir), [], "DONE removed the build directory");
         assert.equal((await master.call(DIE)).name, "BYE");
