@@ -327,13 +327,21 @@ Deno.test({
           );
         },
       );
-      await t.step("temporary files are never served; missing pages get the 404 page", async () => {
-        const temp = await get("/simple/foo/.index.html.abc123.tmp");
-        assert.equal(temp.response.status, 403);
-        const missing = await get("/no/such/page.html");
-        assert.equal(missing.response.status, 404);
-        assert.ok(missing.text.includes("Not found"));
-      });
+      await t.step(
+        "temporary and staged files are never served; missing pages get the 404 page",
+        async () => {
+          const temp = await get("/simple/foo/.index.html.abc123.tmp");
+          assert.equal(temp.response.status, 403);
+          // Nor the master's staged wheels and build journal.
+          Deno.mkdirSync(`${out}/.piw-incoming/staged`, { recursive: true });
+          Deno.writeTextFileSync(`${out}/.piw-incoming/staged/ab-foo-1.0-py3-none-any.whl`, "x");
+          const staged = await get("/.piw-incoming/staged/ab-foo-1.0-py3-none-any.whl");
+          assert.equal(staged.response.status, 403);
+          const missing = await get("/no/such/page.html");
+          assert.equal(missing.response.status, 404);
+          assert.ok(missing.text.includes("Not found"));
+        },
+      );
     } finally {
       apache.kill("SIGTERM");
       await apache.output();
