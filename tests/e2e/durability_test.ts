@@ -1,0 +1,288 @@
+/**
+ * Nothing finished is lost: real `piw master`s and `piw slave`s building real sdists, through a
+ * PostgreSQL outage (a private cluster stopped and started), kill -9 of the master at the named
+ * points of a finished build's path (`PIW_DEBUG_CRASH`), and kill -9 during a transfer. After
+ * each, every finished build is recorded once, its wheels published, and files and rows agree.
+ */
+import assert from "node:assert/strict";
+import {
+  createFixtureIndex,
+  type FixtureIndex,
+  hermeticPipEnv,
+} from "../fixtures/package_index.ts";
+import type { SdistSpec } from "../fixtures/sdists.ts";
+import { startPyPIStandIn } from "../fixtures/pypi/mod.ts";
+import { freePort, masterCommand, masterQueues, PiwProcess } from "../fixtures/piw_process.ts";
+import { canCreateCluster, createPgCluster } from "../fixtures/pg_cluster.ts";
+import { testDatabase } from "../master/helpers.ts";
+import { pgDsn, SKIP_PG } from "../db/harness.ts";
+import { openClient } from "../../src/db/mod.ts";
+import { interpreterFacts } from "../../src/slave/facts.ts";
+import { fileSha256 } from "../../src/slave/inspect.ts";
+
+interface FileRow {
+  filename: string;
+  filehash: string;
+  package: string;
+}
+
+interface BuildRow {
+  package: string;
+  version: string;
+  status: boolean;
+}
+
+/** What the database holds: builds and files. */
+async function rows(superDsn: string): Promise<{ builds: BuildRow[]; files: FileRow[] }> {
+  const admin = await openClient(superDsn);
+  try {
+    const builds = await admin.query<BuildRow>(
+      "SELECT package, version, status FROM builds ORDER BY package, version",
+    );
+    const files = await admin.query<FileRow>(
+      "SELECT f.filename, f.filehash, b.package FROM files f JOIN builds b USING (build_id)",
+    );
+    return { builds, files };
+  } finally {
+    await admin.close();
+  }
+}
+
+/** Every regular wheel under `<www>/simple/`, as `<pkg>/<filename>`. */
+async function publishedWheels(www: string): Promise<string[]> {
+  const found: string[] = [];
+  try {
+    for await (const pkg of Deno.readDir(`${www}/simple`)) {
+      if (!pkg.isDirectory) continue;
+      for await (const f of Deno.readDir(`${www}/simple/${pkg.name}`)) {
+        if (f.isFile && f.name.endsWith(".whl")) found.push(`${pkg.name}/${f.name}`);
+      }
+    }
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  return found.sort();
+}
+
+/** Files left anywhere under `dir` (recursively), as relative paths. */
+async function leftovers(dir: string, prefix = ""): Promise<string[]> {
+  const found: string[] = [];
+  try {
+    for await (const e of Deno.readDir(dir)) {
+      if (e.isDirectory) found.push(...await leftovers(`${dir}/${e.name}`, `${prefix}${e.name}/`));
+      else found.push(prefix + e.name);
+    }
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  return found;
+}
+
+/** Files and rows agree: each row's file is published with its sha256, each wheel has a row. */
+async function assertFilesMatchRows(www: string, superDsn: string): Promise<void> {
+  const { files } = await rows(superDsn);
+  for (const f of files) {
+    const path = `${www}/simple/${f.package}/${f.filename}`;
+    assert.equal(await fileSha256(path), f.filehash, path);
+  }
+  assert.deepEqual(
+    await publishedWheels(www),
+    files.map((f) => `${f.package}/${f.filename}`).sort(),
+    "every published wheel has a row",
+  );
+  assert.deepEqual(
+    (await leftovers(`${www}/.piw-incoming`)).filter((p) => !p.startsWith("orphans/")),
+    [],
+    "nothing left staged or journaled",
+  );
+}
+
+async function waitUntil(
+  what: string,
+  check: () => Promise<boolean> | boolean,
+  ms: number,
+  children: PiwProcess[],
+): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) {
+      throw new Error(
+        `timed out waiting for ${what}\n${children.map((c) => c.tail(60)).join("\n")}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+/** A PyPI stand-in announcing every sdist of `index`, and the farm's ports and directories. */
+async function farmSetup(index: FixtureIndex) {
+  const pypi = await startPyPIStandIn({ simpleIndex: index });
+  const past = Date.now() / 1000 - 3600;
+  let serial = 9_000_000;
+  for (const [i, sdist] of index.sdists.entries()) {
+    pypi.setJson(sdist.project, { summary: `durability ${i}` });
+    pypi.addEvent(sdist.project, null, past + i, "create", ++serial);
+    pypi.addEvent(
+      sdist.project,
+      sdist.version,
+      past + i,
+      `add source file ${sdist.filename}`,
+      ++serial,
+    );
+  }
+  pypi.addEvent("piw-durable-clock", null, Date.now() / 1000, "docupdate", ++serial);
+  const www = await Deno.makeTempDir({ prefix: "piw-durable-www-" });
+  const ipc = await Deno.makeTempDir({ prefix: "piw-durable-ipc-" });
+  const [slavePort, filePort] = [freePort(), freePort()];
+  const pipEnv = Object.fromEntries(
+    Object.entries(hermeticPipEnv()).map(([k, v]) => [k, v ?? ""]),
+  );
+  return {
+    pypi,
+    www,
+    master(dsn: string, env: Record<string, string> = {}) {
+      return new PiwProcess("master", [
+        ...masterCommand(dsn, www, masterQueues(`${ipc}/`, slavePort, filePort)),
+        ...pypi.masterArgs,
+      ], env);
+    },
+    slave(label: string) {
+      return new PiwProcess("slave", [
+        "slave",
+        "-v",
+        "--master",
+        `127.0.0.1:${slavePort}:${filePort}`,
+        "--label",
+        label,
+      ], { ...pipEnv, PIW_SLAVE_INTERVAL: "1s", PIW_MASTER_TIMEOUT: "10s" });
+    },
+    async close() {
+      await pypi.close();
+      await Deno.remove(www, { recursive: true }).catch(() => {});
+      await Deno.remove(ipc, { recursive: true }).catch(() => {});
+    },
+  };
+}
+
+const OUTAGE_SPECS: SdistSpec[] = ["a", "b", "c", "d"].map((x) => ({
+  name: `piw-outage-${x}`,
+  version: "1.0",
+}));
+
+Deno.test({
+  name: "a PostgreSQL outage while builds finish loses nothing and fails nothing",
+  ignore: SKIP_PG || !canCreateCluster(),
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const { abi } = await interpreterFacts("python3");
+    const cluster = await createPgCluster(abi);
+    const index = await createFixtureIndex(OUTAGE_SPECS);
+    const farm = await farmSetup(index);
+    const children: PiwProcess[] = [];
+    try {
+      const master = farm.master(cluster.dsn);
+      children.push(master, farm.slave("outage-1"), farm.slave("outage-2"));
+      // Builds are under way: the database goes away while they finish.
+      await master.waitForLine(": build piw-outage-", 180_000);
+      await cluster.stop();
+      const stopped = Date.now();
+      await waitUntil(
+        "a build journaled while the database is down",
+        () => master.lines.some((l) => l.includes("journaled; not recorded yet")),
+        120_000,
+        children,
+      );
+      // Journaled builds are not published before they are recorded.
+      assert.deepEqual(await publishedWheels(farm.www), []);
+      await new Promise((r) => setTimeout(r, Math.max(0, 25_000 - (Date.now() - stopped))));
+      await cluster.start();
+      await waitUntil(
+        "every build recorded",
+        async () => (await rows(cluster.superDsn)).builds.length >= OUTAGE_SPECS.length,
+        240_000,
+        children,
+      );
+      await waitUntil(
+        "the journal drained",
+        async () => (await leftovers(`${farm.www}/.piw-incoming/journal`)).length === 0,
+        60_000,
+        children,
+      );
+      const { builds, files } = await rows(cluster.superDsn);
+      assert.deepEqual(
+        builds.map((b) => `${b.package} ${b.version} ${b.status}`),
+        OUTAGE_SPECS.map((s) => `${s.name} 1.0 true`),
+        "each build recorded once, as a success",
+      );
+      assert.equal(files.length, OUTAGE_SPECS.length);
+      await assertFilesMatchRows(farm.www, cluster.superDsn);
+      assert.ok(!master.lines.some((l) => l.includes("published files never change")));
+    } finally {
+      for (const child of children) await child.stop(10_000).catch(() => {});
+      await farm.close();
+      await index.close();
+      await cluster.drop();
+    }
+  },
+});
+
+/** Kill -9 at `point` during the first build, restart, and check the farm ends consistent. */
+async function crashAndRecover(point: string, name: string, recovery: string): Promise<void> {
+  const { abi } = await interpreterFacts("python3");
+  const db = await testDatabase("postgres", async (admin) => {
+    await admin.query("INSERT INTO build_abis (abi_tag) VALUES ($1)", [abi]);
+  });
+  const index = await createFixtureIndex([{ name, version: "1.0" }]);
+  const farm = await farmSetup(index);
+  const children: PiwProcess[] = [];
+  const superDsn = pgDsn(db.dsn.split("/").pop()!);
+  try {
+    const doomed = farm.master(db.dsn, { PIW_DEBUG_CRASH: point });
+    children.push(doomed, farm.slave(`crash-${point}`));
+    const code = await doomed.exit(240_000);
+    assert.equal(code, 137, `the master dies by SIGKILL at ${point}\n${doomed.tail()}`);
+    const master = farm.master(db.dsn);
+    children.push(master);
+    await waitUntil(
+      "the build recorded and published",
+      async () => {
+        const { builds } = await rows(superDsn);
+        return builds.length > 0 && (await publishedWheels(farm.www)).length > 0 &&
+          (await leftovers(`${farm.www}/.piw-incoming/journal`)).length === 0;
+      },
+      180_000,
+      children,
+    );
+    const { builds } = await rows(superDsn);
+    assert.deepEqual(builds.map((b) => `${b.package} ${b.status}`), [`${name} true`], "once");
+    await assertFilesMatchRows(farm.www, superDsn);
+    assert.ok(!master.lines.some((l) => l.includes("published files never change")));
+    assert.ok(master.lines.some((l) => l.includes(recovery)), `${recovery}\n${master.tail(60)}`);
+  } finally {
+    for (const child of children) await child.stop(10_000).catch(() => {});
+    await farm.close();
+    await index.close();
+    await db.remove();
+  }
+}
+
+/** Each crash point and what the restarted master must say it did. */
+const CRASHES: [point: string, recovery: string][] = [
+  // Staged, never journaled: the file is garbage and the version is built again.
+  ["after-stage", "removed 1 staged files of unjournaled builds"],
+  ["after-journal", "recovering 1 journaled builds"],
+  // LOGBUILD committed, the journal never heard: the row is found, not logged twice.
+  ["after-record", "was already recorded as"],
+  ["after-publish", "recovering 1 journaled builds"],
+];
+
+for (const [point, recovery] of CRASHES) {
+  Deno.test({
+    name: `kill -9 of the master ${point}: the restarted master records it once and publishes it`,
+    ignore: SKIP_PG,
+    sanitizeOps: false,
+    sanitizeResources: false,
+    fn: () => crashAndRecover(point, `piw-crash-${point.replace("after-", "")}`, recovery),
+  });
+}
