@@ -14,8 +14,9 @@ import type { SdistSpec } from "../fixtures/sdists.ts";
 import { startPyPIStandIn } from "../fixtures/pypi/mod.ts";
 import { freePort, masterCommand, masterQueues, PiwProcess } from "../fixtures/piw_process.ts";
 import { canCreateCluster, createPgCluster } from "../fixtures/pg_cluster.ts";
-import { testDatabase } from "../master/helpers.ts";
+import { testDatabase, waitFor } from "../master/helpers.ts";
 import { pgDsn, SKIP_PG } from "../db/harness.ts";
+import { MasterProcess, runTool } from "../admin/harness.ts";
 import { openClient } from "../../src/db/mod.ts";
 import { interpreterFacts } from "../../src/slave/facts.ts";
 import { fileSha256 } from "../../src/slave/inspect.ts";
@@ -286,3 +287,125 @@ for (const [point, recovery] of CRASHES) {
     fn: () => crashAndRecover(point, `piw-crash-${point.replace("after-", "")}`, recovery),
   });
 }
+
+Deno.test({
+  name: "a wheel an older master published without a row does not make the build fail",
+  ignore: SKIP_PG,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const { abi } = await interpreterFacts("python3");
+    const db = await testDatabase("postgres", async (admin) => {
+      await admin.query("INSERT INTO build_abis (abi_tag) VALUES ($1)", [abi]);
+    });
+    const name = "piw-orphan";
+    const index = await createFixtureIndex([{ name, version: "1.0" }]);
+    const farm = await farmSetup(index);
+    const children: PiwProcess[] = [];
+    const superDsn = pgDsn(db.dsn.split("/").pop()!);
+    try {
+      // What piw before the journal left when LOGBUILD failed after publishing.
+      const orphan = `${farm.www}/simple/${name}/piw_orphan-1.0-py3-none-any.whl`;
+      await Deno.mkdir(`${farm.www}/simple/${name}`, { recursive: true });
+      await Deno.writeTextFile(orphan, "an orphan of an older master");
+      children.push(farm.master(db.dsn), farm.slave("orphan"));
+      await waitUntil(
+        "the build recorded",
+        async () => (await rows(superDsn)).builds.length > 0,
+        180_000,
+        children,
+      );
+      await waitUntil(
+        "the journal drained",
+        async () => (await leftovers(`${farm.www}/.piw-incoming/journal`)).length === 0,
+        60_000,
+        children,
+      );
+      const { builds } = await rows(superDsn);
+      assert.deepEqual(builds.map((b) => `${b.package} ${b.status}`), [`${name} true`]);
+      await assertFilesMatchRows(farm.www, superDsn);
+      assert.equal((await leftovers(`${farm.www}/.piw-incoming/orphans`)).length, 1);
+    } finally {
+      for (const child of children) await child.stop(10_000).catch(() => {});
+      await farm.close();
+      await index.close();
+      await db.remove();
+    }
+  },
+});
+
+/** A pure wheel of `name` 1.0 holding `megabytes` of random bytes (a slow transfer). */
+async function bigWheel(dir: string, name: string, megabytes: number): Promise<string> {
+  const module = name.replaceAll("-", "_");
+  const path = `${dir}/${module}-1.0-py3-none-any.whl`;
+  const script = `
+import os, sys, zipfile
+path, module, size = sys.argv[1], sys.argv[2], int(sys.argv[3])
+info = module + "-1.0.dist-info/"
+with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as z:
+    z.writestr(module + "/__init__.py", "")
+    z.writestr(module + "/blob.bin", os.urandom(size))
+    z.writestr(info + "METADATA", "Metadata-Version: 2.1\\nName: " + sys.argv[4] + "\\nVersion: 1.0\\n")
+    z.writestr(info + "WHEEL", "Wheel-Version: 1.0\\nGenerator: test\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n")
+    z.writestr(info + "RECORD", "")
+`;
+  const out = await new Deno.Command("python3", {
+    args: ["-c", script, path, module, String(megabytes << 20), name],
+  }).output();
+  if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
+  return path;
+}
+
+/** Paths of `.part` files anywhere under `dir`. */
+async function parts(dir: string): Promise<string[]> {
+  return (await leftovers(dir)).filter((p) => p.endsWith(".part"));
+}
+
+Deno.test({
+  name: "kill -9 of the master during a transfer: the .part is gone after the next start",
+  ignore: SKIP_PG,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const db = await testDatabase("postgres", async (admin) => {
+      await admin.query("INSERT INTO build_abis (abi_tag) VALUES ('cp311')");
+    });
+    const pypi = await startPyPIStandIn();
+    const work = await Deno.makeTempDir({ prefix: "piw-durable-part-" });
+    const queues = masterQueues(`${work}/`, 0, freePort());
+    const output = `${work}/www`;
+    await Deno.mkdir(output);
+    const name = "piw-part-pkg";
+    let master = new MasterProcess(db.dsn, pypi, queues, output);
+    try {
+      await master.waitForLine("master: ready", 120_000);
+      for (const args of [["add", "-y", name, "-d", "big"], ["add", "-y", name, "1.0"]]) {
+        const r = await master.tool(args);
+        assert.equal(r.code, 0, r.stderr);
+      }
+      const wheel = await bigWheel(work, name, 256);
+      const importing = runTool(master.toolArgs(["import", "-y", "--abi", "cp311", wheel]));
+      await waitFor(async () => (await parts(output)).length > 0, 120_000, "a transfer under way");
+      master.kill("SIGKILL");
+      assert.equal(await master.exit(), 137);
+      assert.notEqual((await importing).code, 0, "the import did not finish");
+      assert.equal((await parts(output)).length, 1, "the interrupted transfer left its .part");
+
+      master = new MasterProcess(db.dsn, pypi, queues, output);
+      await master.waitForLine("master: ready", 120_000);
+      await waitFor(async () => (await parts(output)).length === 0, 30_000, "the .part removed");
+      // And the import goes through the journal once the master is back.
+      const again = await master.tool(["import", "-y", "--abi", "cp311", wheel]);
+      assert.equal(again.code, 0, `${again.stdout}\n${again.stderr}\n${master.tail()}`);
+      assert.deepEqual(await publishedWheels(output), [
+        `${name}/piw_part_pkg-1.0-py3-none-any.whl`,
+      ]);
+      await assertFilesMatchRows(output, pgDsn(db.dsn.split("/").pop()!));
+    } finally {
+      await master.stop(10_000);
+      await pypi.close();
+      await db.remove();
+      await Deno.remove(work, { recursive: true });
+    }
+  },
+});
