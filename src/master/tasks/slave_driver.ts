@@ -220,6 +220,8 @@ export class SlaveDriver extends Task {
 
   /** Remove a slave, putting its unfinished (and not skipped) build back in its queue. */
   #forget(key: string, slave: SlaveState, timedOut: boolean): void {
+    // Files it sent for a build that will never be journaled.
+    if (slave.build) void this.#recorder.journal.discardFiles(slave.build.files.values());
     if (slave.job && !slave.skipped) {
       this.log.info(`re-queueing ${slave.job[0]} ${slave.job[1]} for ${slave.abi}`);
       this.queues.requeue(slave.abi, slave.job);
