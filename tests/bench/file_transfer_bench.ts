@@ -1,8 +1,8 @@
 /**
  * File transfer benchmark: one 100 MB file sent slave → master over tcp loopback with the real
  * protocol (the slave's `sendFile` in the main thread, FileJuggler in a Worker as in the
- * master), timed from the first HELLO until VERIFY has checked the sha256 and published the
- * file. Compared in the same run with `sha256sum` reading the same file; target: the transfer
+ * master), timed from the first HELLO until VERIFY has checked the sha256 and staged the
+ * file (made durable, ready to publish once its build is recorded). Compared in the same run with `sha256sum` reading the same file; target: the transfer
  * reaches at least half of sha256sum's MB/s.
  *
  * Run: `deno run -A tests/bench/file_transfer_bench.ts [--quick] [--size MB]`. The same file is
@@ -123,14 +123,14 @@ async function main(): Promise<void> {
     );
     let best = { total: Infinity, transfer: Infinity };
     for (let i = 0; i < repeat; i++) {
-      await Deno.remove(`${output}/simple/bench`, { recursive: true }).catch(() => {});
+      await Deno.remove(`${output}/.piw-incoming/staged`, { recursive: true }).catch(() => {});
       await fs.expect(1, state);
       const start = performance.now();
       await sendFile(ctx, fileEndpoint, 1, source);
       const transferred = performance.now();
       const outcome = await fs.verify(1, "bench");
       const verified = performance.now();
-      if (outcome.status !== "published") throw new Error(`VERIFY: ${JSON.stringify(outcome)}`);
+      if (outcome.status !== "staged") throw new Error(`VERIFY: ${JSON.stringify(outcome)}`);
       const total = (verified - start) / 1000, transfer = (transferred - start) / 1000;
       if (total < best.total) best = { total, transfer };
     }
@@ -140,7 +140,7 @@ async function main(): Promise<void> {
     const shaRate = size / MB / shaSeconds;
     const ratio = rate / shaRate;
     console.log(
-      `  transfer + verify + publish: ${rate.toFixed(0)} MB/s ` +
+      `  transfer + verify + stage: ${rate.toFixed(0)} MB/s ` +
         `(${best.total.toFixed(2)} s, of which transfer ${best.transfer.toFixed(2)} s)`,
     );
     console.log(
