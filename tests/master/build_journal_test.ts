@@ -258,3 +258,15 @@ Deno.test("an unreadable entry is moved to rejected/ and the rest recovered", as
     assert.deepEqual(await files(f.journal.dir), ["rejected/0-broken.json"]);
   });
 });
+
+Deno.test("an import the database cannot take is dropped, not kept: the importer has its file", async () => {
+  await withJournal(async (f) => {
+    const recorder = new BuildRecorder(f.journal, f.db, { dropPending: true });
+    f.db.down = true;
+    const outcome = await recorder.finish(await f.stagedBuild(new Uint8Array([1])), "import");
+    assert.equal(outcome.status, "pending");
+    assert.equal(recorder.pending.length, 0);
+    assert.deepEqual(await files(f.journal.dir), [], "no entry, no staged file");
+    assert.deepEqual(await files(`${f.output}/simple`), []);
+  });
+});
