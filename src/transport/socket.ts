@@ -5,6 +5,7 @@
 
 import { cString, type Libzmq, libzmq, SocketOption, strerror, ZMQ } from "./ffi.ts";
 import { TransportError } from "./errors.ts";
+import { unixSocketListening } from "./libc.ts";
 import { defaultWaitMode, type Pollable, threadReactor, type WaitMode } from "./reactor.ts";
 
 /** The socket types piw uses (`SOCKET_TYPES` maps them to libzmq's numbers). */
@@ -165,6 +166,11 @@ export class Socket implements Pollable {
   /** Binds to `endpoint` and returns the endpoint actually bound (e.g. the port for `:*`). */
   bind(endpoint: string): string {
     this.#endpoint = endpoint;
+    // libzmq would silently take the file over from a live process (that would go deaf).
+    const path = ipcPath(endpoint);
+    if (path !== null && unixSocketListening(path)) {
+      throw this.#error("bind", undefined, "address in use by a live process", endpoint);
+    }
     this.#check(this.#z.zmq_bind(this.#live(), cString(endpoint)), "bind", endpoint);
     if (endpoint.startsWith("inproc://")) this.#inprocBound.push(endpoint);
     const bound = endpoint.includes("*") ? this.lastEndpoint : endpoint;
