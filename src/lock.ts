@@ -52,7 +52,7 @@ export async function acquireLock(path: string, what: string): Promise<Lock> {
   let file: Deno.FsFile;
   for (;;) {
     file = await openLockFile(path, what);
-    if (file.tryLockSync(true)) {
+    if (tryLock(file, path, what)) {
       // The holder before us may have removed the file after we opened it: then the lock is on
       // a file nobody else will find, and we start again on the path's new file.
       if (sameFile(file, path)) break;
@@ -83,6 +83,16 @@ async function openLockFile(path: string, what: string): Promise<Deno.FsFile> {
   try {
     return await Deno.open(path, { read: true, write: true, create: true, mode: 0o644 });
   } catch (error) {
+    throw new PiwError(`cannot lock ${what}: ${path}: ${(error as Error).message}`);
+  }
+}
+
+/** flock, or a `PiwError` where the filesystem has no locks. */
+function tryLock(file: Deno.FsFile, path: string, what: string): boolean {
+  try {
+    return file.tryLockSync(true);
+  } catch (error) {
+    file.close();
     throw new PiwError(`cannot lock ${what}: ${path}: ${(error as Error).message}`);
   }
 }

@@ -110,6 +110,8 @@ export class Socket implements Pollable {
   #inprocBound: string[] = [];
   /** Every endpoint bound and not unbound (wildcards resolved). */
   #bound: string[] = [];
+  /** The ipc socket files this socket made, with their inodes (to know them from others'). */
+  #ipcFiles = new Map<string, number | null>();
   readonly #onClose: (socket: Socket) => void;
 
   /** Use `Context.socket`. */
@@ -175,12 +177,30 @@ export class Socket implements Pollable {
     if (endpoint.startsWith("inproc://")) this.#inprocBound.push(endpoint);
     const bound = endpoint.includes("*") ? this.lastEndpoint : endpoint;
     this.#bound.push(bound);
+    if (path !== null) this.#ipcFiles.set(path, inode(path));
     return bound;
   }
 
   /** The endpoints this socket is bound to (as `bind` returned them). */
   get boundEndpoints(): readonly string[] {
     return this.#bound;
+  }
+
+  /**
+   * Removes the ipc socket files this socket bound (libzmq leaves them behind), unless one is no
+   * longer the file it made (another process's socket now): call once it is closed.
+   */
+  removeIpcFiles(): void {
+    for (const [path, made] of this.#ipcFiles) {
+      if (made !== null && inode(path) === made) {
+        try {
+          Deno.removeSync(path);
+        } catch {
+          // Already gone.
+        }
+      }
+    }
+    this.#ipcFiles.clear();
   }
 
   /** Connects to `endpoint` (the peer need not be there yet). */
@@ -390,5 +410,14 @@ export class Socket implements Pollable {
       socketType: this.type,
       endpoint,
     });
+  }
+}
+
+/** The inode of `path` (not following links), or null if there is none. */
+function inode(path: string): number | null {
+  try {
+    return Deno.lstatSync(path).ino;
+  } catch {
+    return null;
   }
 }
