@@ -89,6 +89,8 @@ export async function openClient(
 export async function lockDatabase(dsn: string | Dsn): Promise<Lock> {
   const parsed = typeof dsn === "string" ? parseDsn(dsn) : dsn;
   if (parsed.kind !== "pglite" || parsed.dataDir === null) return { release() {} };
+  // A missing directory is for openClient to report (or create).
+  if (!await exists(parsed.dataDir)) return { release() {} };
   return await acquireLock(`${parsed.dataDir}/piw.lock`, `the database ${parsed.dataDir}`);
 }
 
