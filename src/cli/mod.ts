@@ -20,6 +20,7 @@
  * @module
  */
 import { DeclinedError, PiwError, UsageError } from "../errors.ts";
+import { setProcessName } from "../lock.ts";
 import { configureLogging, getLogger, type LogLevel, writeLogFile } from "../log.ts";
 import { configPaths, readConfigFiles } from "./config.ts";
 import type { CommandName } from "./options.ts";
@@ -81,6 +82,7 @@ export async function runCli(args: string[], io: CliIO = {}): Promise<number> {
     if (typeof selection === "number") return selection;
     const { spec } = selection;
     active = spec.name;
+    setProcessName(`piw ${spec.name}`);
     const config = await readConfigFiles(
       configPaths(env),
       selection.command.opts().configuration as string | undefined,

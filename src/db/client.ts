@@ -7,9 +7,10 @@ import net from "node:net";
 import postgres from "postgres";
 import { PGlite } from "@electric-sql/pglite";
 import { PiwError } from "../errors.ts";
+import { acquireLock, type Lock } from "../lock.ts";
 import { getLogger } from "../log.ts";
 import { type Dsn, parseDsn, type PgliteDsn, type PostgresDsn } from "./dsn.ts";
-import { DatabaseError, toDatabaseError } from "./errors.ts";
+import { DatabaseError, toDatabaseError, UnreachableError } from "./errors.ts";
 
 const log = getLogger("db");
 
@@ -67,7 +68,8 @@ export interface ClientOptions {
  * the server is unreachable, the login is refused or the database does not exist.
  *
  * PGlite is single-connection: opening the same directory twice in one isolate shares one engine,
- * and a directory must never be opened from two isolates (Workers) or processes at once.
+ * and a directory must never be opened from two isolates (Workers) or processes at once: it is
+ * locked (see `lockDatabase`), and a second process is refused with a line naming the holder.
  */
 export async function openClient(
   dsn: string | Dsn,
@@ -79,11 +81,39 @@ export async function openClient(
     : await openPostgres(parsed, options);
 }
 
+/**
+ * Lock the database a DSN names for this process until `release()`: a PGlite directory (the
+ * file `piw.lock` in it) belongs to one process at a time; PostgreSQL needs no lock. `openClient`
+ * takes the lock itself; the master holds it for its whole run, across its Workers.
+ */
+export async function lockDatabase(dsn: string | Dsn): Promise<Lock> {
+  const parsed = typeof dsn === "string" ? parseDsn(dsn) : dsn;
+  if (parsed.kind !== "pglite" || parsed.dataDir === null) return { release() {} };
+  // A missing directory is for openClient to report (or create).
+  if (!await exists(parsed.dataDir)) return { release() {} };
+  return await acquireLock(`${parsed.dataDir}/piw.lock`, `the database ${parsed.dataDir}`);
+}
+
+/** Where a PostgreSQL DSN connects, for messages: `host:port` or `socket DIR`. */
+export function postgresAddress(dsn: PostgresDsn): string {
+  return dsn.host.startsWith("/") ? `socket ${dsn.host}` : `${dsn.host}:${dsn.port}`;
+}
+
+/**
+ * How long a connection to PostgreSQL may take, ms: `PIW_DB_CONNECT_TIMEOUT` seconds, else 10 s.
+ * (postgres.js would wait 30 s, and an unanswered TCP connection longer.)
+ */
+export function connectTimeout(): number {
+  const seconds = Number(Deno.env.get("PIW_DB_CONNECT_TIMEOUT") || 10);
+  return (Number.isFinite(seconds) && seconds > 0 ? seconds : 10) * 1000;
+}
+
 // Counts and sums are int8/numeric; JavaScript numbers are exact far beyond piw's values.
 const toNumber = (text: string) => Number(text);
 
 async function openPostgres(dsn: PostgresDsn, options: ClientOptions): Promise<SqlClient> {
   const { sslmode, ...params } = dsn.params;
+  const timeout = connectTimeout();
   const sql = postgres({
     host: dsn.host,
     port: dsn.port,
@@ -91,6 +121,7 @@ async function openPostgres(dsn: PostgresDsn, options: ClientOptions): Promise<S
     username: dsn.user,
     password: dsn.password,
     max: options.maxConnections ?? 1,
+    connect_timeout: timeout / 1000,
     ssl: sslmode === undefined || sslmode === "disable" ? false : sslmode as "require",
     connection: { application_name: "piw", ...params },
     onnotice: (notice) => log.debug(`${notice.severity}: ${notice.message}`),
@@ -104,11 +135,23 @@ async function openPostgres(dsn: PostgresDsn, options: ClientOptions): Promise<S
       numeric: { to: 1700, from: [1700], serialize: String, parse: toNumber },
     },
   });
+  // Our own deadline too: whatever the driver does with a server that never answers, a
+  // connection attempt ends.
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(Object.assign(new Error("timeout"), { code: "TIMEOUT" })),
+      timeout,
+    );
+  });
   try {
-    await sql`SELECT 1`;
+    await Promise.race([sql`SELECT 1`, timedOut]);
   } catch (error) {
-    await sql.end({ timeout: 0 }).catch(() => {});
-    throw connectError(error, dsn);
+    // Not awaited: ending a connection stuck in connect may itself wait for the network.
+    sql.end({ timeout: 0 }).catch(() => {});
+    throw connectError(error, dsn, timeout);
+  } finally {
+    clearTimeout(timer);
   }
   return new PostgresClient(sql, dsn.database);
 }
@@ -120,16 +163,25 @@ function noDelaySocket(dsn: PostgresDsn): net.Socket {
   return socket.connect(dsn.port, dsn.host);
 }
 
-function connectError(error: unknown, dsn: PostgresDsn): Error {
+/** SQLSTATEs of a server that cannot take a connection now: starting up, too many clients. */
+const NOT_NOW = new Set(["57P01", "57P02", "57P03", "53300"]);
+
+function connectError(error: unknown, dsn: PostgresDsn, timeout: number): Error {
   const code = (error as { code?: string }).code;
   const message = error instanceof Error ? error.message : String(error);
-  const where = dsn.host.startsWith("/") ? `socket ${dsn.host}` : `${dsn.host}:${dsn.port}`;
+  const where = postgresAddress(dsn);
   if (code === "3D000") return new PiwError(`Database ${dsn.database} does not exist`);
   if (code === "28P01" || code === "28000") {
     return new PiwError(`Cannot log in to database ${dsn.database}: ${message}`);
   }
-  if (code?.startsWith("E") || code === "CONNECT_TIMEOUT") {
-    return new PiwError(`Cannot connect to PostgreSQL at ${where}: ${message}`);
+  if (code === "TIMEOUT" || code === "CONNECT_TIMEOUT") {
+    return new UnreachableError(
+      `cannot reach PostgreSQL at ${where} within ${timeout / 1000} s`,
+      where,
+    );
+  }
+  if (code?.startsWith("E") || code?.startsWith("CONNECTION_") || NOT_NOW.has(code ?? "")) {
+    return new UnreachableError(`cannot reach PostgreSQL at ${where}: ${message}`, where);
   }
   return toDatabaseError(error);
 }
@@ -225,40 +277,65 @@ class PostgresClient implements SqlClient {
 
 type PgliteQueryable = Pick<PGlite, "query">;
 
-/** Engines per data directory in this isolate, with how many clients use each. */
-const pgliteEngines = new Map<string, { engine: PGlite; ready: Promise<void>; users: number }>();
+const pgliteSettings = { parsers: { 20: toNumber, 1700: toNumber } };
+
+/** An open PGlite directory and the lock that makes it this process's. */
+interface PgliteEngine {
+  engine: PGlite;
+  lock: Lock;
+}
+
+/** Engines per data directory in this isolate (once open), with how many clients use each. */
+const pgliteEngines = new Map<string, { opening: Promise<PgliteEngine>; users: number }>();
 
 async function openPglite(dsn: PgliteDsn, options: ClientOptions): Promise<SqlClient> {
-  const settings = { parsers: { 20: toNumber, 1700: toNumber } };
   if (dsn.dataDir === null) {
-    const engine = new PGlite(settings);
+    const engine = new PGlite(pgliteSettings);
     await engine.waitReady;
     return new PgliteClient(engine, "pglite (in memory)", () => engine.close());
   }
   const dataDir = dsn.dataDir;
   let entry = pgliteEngines.get(dataDir);
   if (!entry) {
-    if (!options.create && !await exists(dataDir)) {
-      throw new PiwError(`Database ${dataDir} does not exist`);
-    }
-    const engine = new PGlite(dataDir, settings);
-    entry = { engine, ready: engine.waitReady, users: 0 };
+    entry = { opening: openPgliteEngine(dataDir, options), users: 0 };
     pgliteEngines.set(dataDir, entry);
   }
   const shared = entry;
   shared.users++;
+  let opened: PgliteEngine;
   try {
-    await shared.ready;
+    opened = await shared.opening;
   } catch (error) {
     if (--shared.users === 0) pgliteEngines.delete(dataDir);
-    throw new PiwError(`Cannot open PGlite database ${dataDir}: ${String(error)}`);
+    throw error;
   }
-  return new PgliteClient(shared.engine, `pglite ${dataDir}`, async () => {
+  return new PgliteClient(opened.engine, `pglite ${dataDir}`, async () => {
     if (--shared.users === 0) {
       pgliteEngines.delete(dataDir);
-      await shared.engine.close();
+      try {
+        await opened.engine.close();
+      } finally {
+        opened.lock.release();
+      }
     }
   });
+}
+
+/** Lock a PGlite directory (made first if `create`), then start its engine. */
+async function openPgliteEngine(dataDir: string, options: ClientOptions): Promise<PgliteEngine> {
+  if (!await exists(dataDir)) {
+    if (!options.create) throw new PiwError(`Database ${dataDir} does not exist`);
+    await Deno.mkdir(dataDir, { recursive: true });
+  }
+  const lock = await lockDatabase({ kind: "pglite", dataDir });
+  try {
+    const engine = new PGlite(dataDir, pgliteSettings);
+    await engine.waitReady;
+    return { engine, lock };
+  } catch (error) {
+    lock.release();
+    throw new PiwError(`Cannot open PGlite database ${dataDir}: ${String(error)}`);
+  }
 }
 
 async function exists(path: string): Promise<boolean> {

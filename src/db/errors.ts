@@ -27,3 +27,15 @@ export function toDatabaseError(error: unknown): Error {
   }
   return new DatabaseError(String(error));
 }
+
+/** The server could not be reached (refused, no answer in time, not accepting connections yet). */
+export class UnreachableError extends DatabaseError {
+  override name = "UnreachableError";
+  /** Where it was: `host:port` or `socket DIR`. */
+  readonly address: string;
+
+  constructor(message: string, address: string) {
+    super(message);
+    this.address = address;
+  }
+}

@@ -4,9 +4,17 @@
  * @module
  */
 export { Database, openDatabase, type OpenOptions } from "./database.ts";
-export { type ClientOptions, openClient, queryValue, type SqlClient } from "./client.ts";
+export {
+  type ClientOptions,
+  connectTimeout,
+  lockDatabase,
+  openClient,
+  postgresAddress,
+  queryValue,
+  type SqlClient,
+} from "./client.ts";
 export { type Dsn, parseDsn, type PgliteDsn, type PostgresDsn, redactDsn } from "./dsn.ts";
-export { DatabaseError } from "./errors.ts";
+export { DatabaseError, UnreachableError } from "./errors.ts";
 export { EPOCH } from "./packages.ts";
 export type { ProjectVersion } from "./project.ts";
 export { checkSchemaVersion, compareVersions, detectSchemaVersion } from "./schema.ts";

@@ -1,20 +1,42 @@
 /**
- * `piw master`: check the user, the output path and the database, then run the {@link Master}.
+ * `piw master`: check the user and the output path, make sure no other master owns the output
+ * path, the queues or the database, wait for the database, then run the {@link Master}.
  * @module
  */
 import { PiwError } from "../errors.ts";
 import type { MasterOptions } from "../cli/options.ts";
-import { openDatabase, redactDsn } from "../db/mod.ts";
+import { lockDatabase, openDatabase, redactDsn, UnreachableError } from "../db/mod.ts";
+import { acquireLock, type Lock } from "../lock.ts";
+import { getLogger } from "../log.ts";
 import { configFromOptions } from "./config.ts";
 import { Master } from "./master.ts";
+import { checkQueuesFree } from "./queue_owners.ts";
+
+const log = getLogger("master");
+
+/** The lock file of the master writing to an output path. */
+export const MASTER_LOCK = ".piw-master.lock";
+/** The longest pause between attempts to reach an unreachable database. */
+const MAX_RETRY_MS = 30_000;
 
 /** Run `piw master` with parsed options; resolves to the exit code. */
 export async function run(options: MasterOptions): Promise<number> {
   refuseRoot();
   const outputPath = await checkOutputPath(options.outputPath);
   const config = configFromOptions(options, outputPath);
-  await checkDatabase(config.dsn);
-  return await new Master(config).run();
+  // Each refusal comes before anything is bound or removed, so the master that owns these is
+  // not disturbed.
+  const locks: Lock[] = [];
+  try {
+    locks.push(await acquireLock(`${outputPath}/${MASTER_LOCK}`, `output path ${outputPath}`));
+    await checkQueuesFree(config);
+    // Held for the whole run: the oracle's Worker opens the database under this lock.
+    locks.push(await lockDatabase(config.dsn));
+    if (!await checkDatabase(config.dsn)) return 0;
+    return await new Master(config).run();
+  } finally {
+    for (const lock of locks.reverse()) lock.release();
+  }
 }
 
 /** piwheels refuses root; tests running as root set PIW_ALLOW_ROOT=1. */
@@ -50,14 +72,46 @@ async function checkOutputPath(path: string): Promise<string> {
 
 /**
  * Open the database once to check its schema version (the message names both versions and
- * says to run "piw initdb"), then close it: the tasks open their own connections.
+ * says to run "piw initdb"), then close it: the tasks open their own connections. A server that
+ * cannot be reached is waited for (one line says which), retrying with backoff; false if a
+ * signal stopped the wait.
  */
-async function checkDatabase(dsn: string): Promise<void> {
+async function checkDatabase(dsn: string): Promise<boolean> {
+  let retryMs = 1000;
+  let waiting = false;
+  for (;;) {
+    try {
+      const db = await openDatabase(dsn);
+      await db.close();
+      if (waiting) log.warning(`connected to the database ${redactDsn(dsn)}`);
+      return true;
+    } catch (error) {
+      if (!(error instanceof UnreachableError)) {
+        if (error instanceof PiwError) throw error;
+        throw new PiwError(`cannot open database ${redactDsn(dsn)}: ${(error as Error).message}`);
+      }
+      if (!waiting) log.warning(`${error.message}; waiting for it (retrying with backoff)`);
+      else log.info(`still waiting: ${error.message}`);
+      waiting = true;
+    }
+    if (await signalled(retryMs)) return false;
+    retryMs = Math.min(retryMs * 2, MAX_RETRY_MS);
+  }
+}
+
+/** Wait `ms`; true if SIGTERM or SIGINT came first. */
+async function signalled(ms: number): Promise<boolean> {
+  const { promise, resolve } = Promise.withResolvers<boolean>();
+  const timer = setTimeout(() => resolve(false), ms);
+  const stop = () => resolve(true);
+  const signals: Deno.Signal[] = ["SIGTERM", "SIGINT"];
+  for (const signal of signals) Deno.addSignalListener(signal, stop);
   try {
-    const db = await openDatabase(dsn);
-    await db.close();
-  } catch (error) {
-    if (error instanceof PiwError) throw error;
-    throw new PiwError(`cannot open database ${redactDsn(dsn)}: ${(error as Error).message}`);
+    const stopped = await promise;
+    if (stopped) log.warning("stopped while waiting for the database");
+    return stopped;
+  } finally {
+    clearTimeout(timer);
+    for (const signal of signals) Deno.removeSignalListener(signal, stop);
   }
 }

@@ -48,8 +48,6 @@ export class Master {
   readonly #quitSignal = Promise.withResolvers<void>();
   #pumpDone = false;
   #exitCode = 0;
-  /** ipc socket files this master bound (and so removes at the end). */
-  #ipcFiles: string[] = [];
   #diskPaused = false;
   #nextHousekeeping = 0;
   readonly #onSignal = (signal: string) => () => this.quit(`received ${signal}`);
@@ -113,7 +111,6 @@ export class Master {
     socket.bind(address);
     const path = ipcPath(address);
     if (path) {
-      this.#ipcFiles.push(path);
       Deno.chmodSync(path, ((Deno.statSync(path).mode ?? 0o600) & 0o7777) | 0o020);
     }
     return socket;
@@ -276,7 +273,7 @@ export class Master {
     this.#waker?.trySend(["DONE"]);
     await pumping;
     await this.#closeContext(clean);
-    for (const path of this.#ipcFiles) await Deno.remove(path).catch(() => {});
+    for (const socket of [this.#extStatus, this.#control]) socket?.removeIpcFiles();
     log.warning("stopped");
   }
 

@@ -38,7 +38,6 @@
  */
 import {
   type Context,
-  ipcPath,
   Poller,
   type Socket,
   type SocketOptions,
@@ -84,15 +83,6 @@ export function controlAddress(name: string): string {
 /** Anything a task closes when it ends. */
 interface Closeable {
   close(): void | Promise<void>;
-}
-
-/** Remove an ipc socket file, if it is still there. */
-function removeSocketFile(path: string): void {
-  try {
-    Deno.removeSync(path);
-  } catch {
-    // Already gone (or never created): nothing to clean up.
-  }
 }
 
 /** A periodic handler and when it is next due (performance.now() ms). */
@@ -167,9 +157,8 @@ export abstract class Task {
     const socket = this.context.socket(type, options);
     this.#closeables.push({
       close: () => {
-        const files = socket.boundEndpoints.map(ipcPath).filter((path) => path !== null);
         socket.close();
-        for (const file of files) removeSocketFile(file);
+        socket.removeIpcFiles();
       },
     });
     return socket;

@@ -6,6 +6,7 @@
  *   changes, it must return early so the poll can be rebuilt. An eventfd does that without a zmq
  *   socket of its own, which would otherwise keep some context from terminating.
  * - `relaxMallocTrim`: raise glibc's trim threshold (see there).
+ * - `unixSocketListening`: whether a live process serves an ipc socket file (see there).
  * @module
  */
 
@@ -21,6 +22,10 @@ const LIBC_SYMBOLS = {
   mallopt: { parameters: ["i32", "i32"], result: "i32", optional: true },
   write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  socket: { parameters: ["i32", "i32", "i32"], result: "i32", optional: true },
+  connect: { parameters: ["i32", "buffer", "u32"], result: "i32", optional: true },
+  close: { parameters: ["i32"], result: "i32", optional: true },
+  __errno_location: { parameters: [], result: "pointer", optional: true },
 } as const;
 
 type Libc = Deno.DynamicLibrary<typeof LIBC_SYMBOLS>["symbols"];
@@ -88,4 +93,42 @@ export class Waker {
     this.#pending = false;
     this.#libc.read(this.fd, this.#scratch, 8n);
   }
+}
+
+const AF_UNIX = 1;
+const SOCK_STREAM = 1;
+const SOCK_NONBLOCK = 0o4000;
+const SOCK_CLOEXEC = 0o2000000;
+const EAGAIN = 11;
+const EINPROGRESS = 115;
+/** sizeof(struct sockaddr_un) on Linux: a 2-byte family and a 108-byte path. */
+const SOCKADDR_UN_SIZE = 110;
+
+/**
+ * Whether some process accepts connections on the Unix socket file `path` (false for a stale file
+ * or none; null where libc cannot tell). libzmq replaces an existing ipc socket file when it
+ * binds, live or not, so this is what keeps a second process from taking over a live one.
+ */
+export function unixSocketListening(path: string): boolean | null {
+  const c = openLibc();
+  const name = new TextEncoder().encode(path);
+  if (!c?.socket || !c.connect || !c.close || name.length >= SOCKADDR_UN_SIZE - 2) return null;
+  const address = new Uint8Array(SOCKADDR_UN_SIZE);
+  new DataView(address.buffer).setUint16(0, AF_UNIX, true);
+  address.set(name, 2);
+  const fd = c.socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return null;
+  try {
+    if (c.connect(fd, address, SOCKADDR_UN_SIZE) === 0) return true;
+    // A full backlog (EAGAIN) still means someone listens.
+    const errno = errnoValue(c);
+    return errno === EAGAIN || errno === EINPROGRESS;
+  } finally {
+    c.close(fd);
+  }
+}
+
+function errnoValue(c: Libc): number {
+  const pointer = c.__errno_location?.();
+  return pointer ? new Deno.UnsafePointerView(pointer).getInt32() : 0;
 }

@@ -5,6 +5,7 @@
 
 import { cString, type Libzmq, libzmq, SocketOption, strerror, ZMQ } from "./ffi.ts";
 import { TransportError } from "./errors.ts";
+import { unixSocketListening } from "./libc.ts";
 import { defaultWaitMode, type Pollable, threadReactor, type WaitMode } from "./reactor.ts";
 
 /** The socket types piw uses (`SOCKET_TYPES` maps them to libzmq's numbers). */
@@ -109,6 +110,8 @@ export class Socket implements Pollable {
   #inprocBound: string[] = [];
   /** Every endpoint bound and not unbound (wildcards resolved). */
   #bound: string[] = [];
+  /** The ipc socket files this socket made, with their inodes (to know them from others'). */
+  #ipcFiles = new Map<string, number | null>();
   readonly #onClose: (socket: Socket) => void;
 
   /** Use `Context.socket`. */
@@ -165,16 +168,39 @@ export class Socket implements Pollable {
   /** Binds to `endpoint` and returns the endpoint actually bound (e.g. the port for `:*`). */
   bind(endpoint: string): string {
     this.#endpoint = endpoint;
+    // libzmq would silently take the file over from a live process (that would go deaf).
+    const path = ipcPath(endpoint);
+    if (path !== null && unixSocketListening(path)) {
+      throw this.#error("bind", undefined, "address in use by a live process", endpoint);
+    }
     this.#check(this.#z.zmq_bind(this.#live(), cString(endpoint)), "bind", endpoint);
     if (endpoint.startsWith("inproc://")) this.#inprocBound.push(endpoint);
     const bound = endpoint.includes("*") ? this.lastEndpoint : endpoint;
     this.#bound.push(bound);
+    if (path !== null) this.#ipcFiles.set(path, inode(path));
     return bound;
   }
 
   /** The endpoints this socket is bound to (as `bind` returned them). */
   get boundEndpoints(): readonly string[] {
     return this.#bound;
+  }
+
+  /**
+   * Removes the ipc socket files this socket bound (libzmq leaves them behind), unless one is no
+   * longer the file it made (another process's socket now): call once it is closed.
+   */
+  removeIpcFiles(): void {
+    for (const [path, made] of this.#ipcFiles) {
+      if (made !== null && inode(path) === made) {
+        try {
+          Deno.removeSync(path);
+        } catch {
+          // Already gone.
+        }
+      }
+    }
+    this.#ipcFiles.clear();
   }
 
   /** Connects to `endpoint` (the peer need not be there yet). */
@@ -384,5 +410,14 @@ export class Socket implements Pollable {
       socketType: this.type,
       endpoint,
     });
+  }
+}
+
+/** The inode of `path` (not following links), or null if there is none. */
+function inode(path: string): number | null {
+  try {
+    return Deno.lstatSync(path).ino;
+  } catch {
+    return null;
   }
 }

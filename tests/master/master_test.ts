@@ -129,7 +129,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "piw master stops with an error naming a task that cannot start",
+  name: "piw master refuses a queue whose TCP port is taken, in one line naming it and its holder",
   ...options,
   async fn() {
     const db = await testDatabase("pglite");
@@ -140,12 +140,32 @@ Deno.test({
     const master = new MasterProcess(db.dsn, undefined, ["--slave-queue", taken]);
     try {
       assert.equal(await master.exit(), 1);
-      const text = master.lines.join("\n");
-      assert.match(text, /cannot start: slave_driver failed to start/);
+      assert.deepEqual(master.lines.filter((line) => line.trim() !== ""), [
+        `slave queue ${taken} is in use by process ${Deno.pid}`,
+      ]);
       assert.deepEqual(master.ipcFilesLeft(), []);
     } finally {
       squatter.close();
       await context.close();
+      master.cleanUp();
+      await db.remove();
+    }
+  },
+});
+
+Deno.test({
+  name: "piw master stops with an error naming a task that cannot start",
+  ...options,
+  async fn() {
+    const db = await testDatabase("pglite");
+    const nowhere = `ipc:///nonexistent-${crypto.randomUUID().slice(0, 8)}/file`;
+    const master = new MasterProcess(db.dsn, undefined, ["--file-queue", nowhere]);
+    try {
+      assert.equal(await master.exit(), 1);
+      const text = master.lines.join("\n");
+      assert.match(text, /cannot start: file_juggler failed to start/);
+      assert.deepEqual(master.ipcFilesLeft(), []);
+    } finally {
       master.cleanUp();
       await db.remove();
     }
