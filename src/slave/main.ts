@@ -3,15 +3,28 @@
  * §2.3, §6). It says HELLO with the target interpreter's tags, asks for work (IDLE), builds
  * what it is told with pip (the `--timeout` enforced on the whole process tree), reports BUILT,
  * sends the wheels over the file queue, and starts over from HELLO on a new socket when the
- * master is silent for the master timeout. SIGTERM/SIGINT or DIE end it cleanly (BYE, exit 0).
+ * master is silent too long. SIGTERM/SIGINT or DIE end it cleanly (BYE, exit 0).
  *
- * Beyond the options, three environment variables (mostly for tests):
- * - `PIW_MASTER_TIMEOUT` (duration, default 5m): silence before reconnecting; sent as
- *   busy_timeout in HELLO, so the master drops the slave after as long;
+ * How long is too long depends on the request. A live master answers HELLO, IDLE and BUSY at
+ * once (it looks nothing up), so silence there for the reply timeout means the master was
+ * restarted (a new master does not know this socket and never answers it) or is gone: the
+ * slave starts over within seconds instead of minutes. BUILT and SENT may wait on the
+ * database and on file verification, so they get the long master timeout. A transfer gives up
+ * after twice the reply timeout of silence (the file queue answers HELLO at once, or says
+ * HELLO again when it was slow). A build whose BUSY goes unanswered is abandoned (stopped,
+ * its directory removed): a new master cannot take its result, since BUILT answers only a
+ * BUILD of its own, and the version is not lost (unlogged, it is queued again).
+ *
+ * Beyond the options, four environment variables (mostly for tests):
+ * - `PIW_MASTER_TIMEOUT` (duration, default 5m): silence before reconnecting while the master
+ *   may be slow; sent as busy_timeout in HELLO, so the master drops the slave after as long;
+ * - `PIW_REPLY_TIMEOUT` (duration, default 15s, at most the master timeout): silence after
+ *   HELLO, IDLE or BUSY before reconnecting;
  * - `PIW_SLAVE_INTERVAL` (duration, default a random 5–10 s): the pause after SLEEP and the
  *   longest wait for a build between BUSY messages;
  * - `PIW_ALLOW_ROOT=1`: allow running as root (CI containers).
- * `--master` may carry ports: see `endpoints.ts`.
+ * `--master` may carry ports: see `endpoints.ts`. One slave uses a `--dir` at a time; it cleans
+ * up after a killed predecessor there, and its builds die with it (see `dir_lock.ts`).
  * @module
  */
 import { PiwError } from "../errors.ts";
@@ -37,6 +50,7 @@ import { fileStateTuple } from "./inspect.ts";
 import { slaveStats, statsTuple } from "./stats.ts";
 import { type MasterEndpoints, masterEndpoints } from "./endpoints.ts";
 import { sendFile } from "./transfer.ts";
+import { SlaveDirLock } from "./dir_lock.ts";
 
 const slaveSide = slaveDriverProtocol.reversed();
 type Request = MessageOf<typeof slaveSide.send>;
@@ -47,6 +61,9 @@ const REQ_RELAXED = 53;
 /** The earliest plausible clock (piwheels refuses to start before it). */
 const CLOCK_FLOOR = Date.UTC(2020, 5, 1);
 const DEFAULT_MASTER_TIMEOUT_MS = 5 * 60_000;
+const DEFAULT_REPLY_TIMEOUT_MS = 15_000;
+/** The requests a live master answers at once (see the module documentation). */
+const PROMPT_REPLIES: ReadonlySet<string> = new Set(["HELLO", "IDLE", "BUSY"]);
 
 /** The master went silent (or talked nonsense): drop the connection and start over. */
 export class MasterTimeout extends PiwError {
@@ -69,6 +86,8 @@ export function checkEnvironment(
 export interface SlaveTiming {
   /** Silence from the master before reconnecting, ms. */
   masterTimeoutMs: number;
+  /** Silence after HELLO, IDLE or BUSY before reconnecting, ms. */
+  replyTimeoutMs: number;
   /** Pause after SLEEP and longest wait between BUSY messages, ms; a fresh value each time. */
   intervalMs: () => number;
 }
@@ -76,10 +95,16 @@ export interface SlaveTiming {
 /** The timing from PIW_MASTER_TIMEOUT and PIW_SLAVE_INTERVAL (see the module documentation). */
 export function timingFromEnv(env = Deno.env): SlaveTiming {
   const timeout = env.get("PIW_MASTER_TIMEOUT");
+  const reply = env.get("PIW_REPLY_TIMEOUT");
   const interval = env.get("PIW_SLAVE_INTERVAL");
   const fixed = interval ? parseDuration(interval) : null;
+  const masterTimeoutMs = timeout ? parseDuration(timeout) : DEFAULT_MASTER_TIMEOUT_MS;
   return {
-    masterTimeoutMs: timeout ? parseDuration(timeout) : DEFAULT_MASTER_TIMEOUT_MS,
+    masterTimeoutMs,
+    replyTimeoutMs: Math.min(
+      masterTimeoutMs,
+      reply ? parseDuration(reply) : DEFAULT_REPLY_TIMEOUT_MS,
+    ),
     intervalMs: () => fixed ?? 5_000 + Math.floor(Math.random() * 5_001),
   };
 }
@@ -89,6 +114,20 @@ export async function run(options: SlaveOptions): Promise<number> {
   checkEnvironment();
   const endpoints = masterEndpoints(options.master);
   const timing = timingFromEnv();
+  const lock = await SlaveDirLock.acquire(options.dir);
+  try {
+    return await runLocked(options, endpoints, timing, lock);
+  } finally {
+    lock.release();
+  }
+}
+
+async function runLocked(
+  options: SlaveOptions,
+  endpoints: MasterEndpoints,
+  timing: SlaveTiming,
+  lock: SlaveDirLock,
+): Promise<number> {
   const [py, os, board] = await Promise.all([
     interpreterFacts(options.python),
     osFacts(),
@@ -106,7 +145,7 @@ export async function run(options: SlaveOptions): Promise<number> {
     board.boardRevision,
     board.boardSerial,
   ];
-  const slave = new Slave(options, endpoints, timing, hello);
+  const slave = new Slave(options, endpoints, timing, hello, lock);
   const stop = () => slave.stop();
   Deno.addSignalListener("SIGTERM", stop);
   Deno.addSignalListener("SIGINT", stop);
@@ -139,6 +178,7 @@ class Slave {
     private readonly endpoints: MasterEndpoints,
     private readonly timing: SlaveTiming,
     private readonly hello: SlaveHello,
+    private readonly lock: SlaveDirLock,
   ) {}
 
   /** SIGTERM/SIGINT: abort whatever is under way; the loop then says BYE and ends. */
@@ -161,7 +201,9 @@ class Slave {
           break;
         } catch (e) {
           if (!(e instanceof MasterTimeout)) throw e;
-          this.#log.warning(`${e.message}; resetting the connection`);
+          // A master that is not up yet would otherwise cost a warning every reply timeout.
+          const level = this.#slaveId === null ? "info" : "warning";
+          this.#log[level](`${e.message}; resetting the connection`);
           queue.close(0);
           queue = null;
         } finally {
@@ -188,19 +230,29 @@ class Slave {
     let request: Request | null = { name: "HELLO", data: this.hello };
     while (request && !this.#stopping.signal.aborted) {
       await queue.send([encodeMessage(slaveSide, request.name, request.data as never)]);
-      const reply = await this.#receive(queue);
+      const reply = await this.#receive(queue, request.name);
       if (!reply) return; // stopping
       request = await this.#handle(reply);
     }
   }
 
-  /** The master's reply, or null when stopping; MasterTimeout after the master timeout. */
-  async #receive(queue: Socket): Promise<Reply | null> {
-    const deadline = performance.now() + this.timing.masterTimeoutMs;
+  /**
+   * The master's reply to `request`, or null when stopping; MasterTimeout after the reply
+   * timeout (HELLO, IDLE, BUSY) or the master timeout (the rest).
+   */
+  async #receive(queue: Socket, request: string): Promise<Reply | null> {
+    const timeoutMs = PROMPT_REPLIES.has(request)
+      ? this.timing.replyTimeoutMs
+      : this.timing.masterTimeoutMs;
+    const deadline = performance.now() + timeoutMs;
     for (;;) {
       if (this.#stopping.signal.aborted) return null;
       const remaining = deadline - performance.now();
-      if (remaining <= 0) throw new MasterTimeout("timed out waiting for the master");
+      if (remaining <= 0) {
+        throw new MasterTimeout(
+          `no reply to ${request} from the master in ${Math.round(timeoutMs / 1000)} s`,
+        );
+      }
       const frames = await queue.recv(Math.min(remaining, 200));
       if (!frames) continue;
       try {
@@ -249,8 +301,8 @@ class Slave {
         expect(file !== undefined, `${reply.data}: no such file built`);
         this.#log.info(`sending ${file!.filename} to the master`);
         await sendFile(this.#context, this.endpoints.file, this.#slaveId!, file!.path, {
-          helloAfterMs: Math.min(5_000, this.timing.masterTimeoutMs),
-          giveUpAfterMs: this.timing.masterTimeoutMs,
+          helloAfterMs: Math.min(5_000, this.timing.replyTimeoutMs),
+          giveUpAfterMs: Math.min(2 * this.timing.replyTimeoutMs, this.timing.masterTimeoutMs),
           signal: this.#stopping.signal,
         }).catch((e) => {
           if (this.#stopping.signal.aborted) return;
@@ -281,6 +333,7 @@ class Slave {
       memoryLimit: this.options.memoryLimit || undefined,
       dir: this.options.dir,
       signal,
+      onProgress: (where) => this.lock.record(where),
     }).catch((e: Error) => e).then((result) => running.result = result);
     this.#build = running;
   }
@@ -314,6 +367,7 @@ class Slave {
       this.#log.info("removing the build directory");
       await result.cleanup().catch((e) => this.#log.error(`cleanup failed: ${e.message}`));
     }
+    this.lock.record(null);
   }
 
   async #stats(): Promise<SlaveStats> {
