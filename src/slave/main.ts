@@ -5,21 +5,24 @@
  * sends the wheels over the file queue, and starts over from HELLO on a new socket when the
  * master is silent too long. SIGTERM/SIGINT or DIE end it cleanly (BYE, exit 0).
  *
- * How long is too long depends on the request. A live master answers HELLO, IDLE and BUSY at
- * once (it looks nothing up), so silence there for the reply timeout means the master was
- * restarted (a new master does not know this socket and never answers it) or is gone: the
- * slave starts over within seconds instead of minutes. BUILT and SENT may wait on the
- * database and on file verification, so they get the long master timeout. A transfer gives up
- * after twice the reply timeout of silence (the file queue answers HELLO at once, or says
- * HELLO again when it was slow). A build whose BUSY goes unanswered is abandoned (stopped,
- * its directory removed): a new master cannot take its result, since BUILT answers only a
- * BUILD of its own, and the version is not lost (unlogged, it is queued again).
+ * A restarted master never answers this socket: its requests come from a peer it does not
+ * know. So the slave starts over at once when the connection to the master drops (a master
+ * killed or restarted closes it), since whatever answers afterwards, even the same master
+ * after a network hiccup, knows the socket under a new routing id only. For a master gone
+ * without closing the connection (a host that lost power), HELLO and IDLE, which a live master
+ * answers at once, get the short reply timeout. BUSY, BUILT and SENT get the long master
+ * timeout: the master may be busy logging or verifying another slave's build, and a build
+ * must not be thrown away for that. A transfer gives up after twice the reply timeout of
+ * silence (the file queue answers HELLO at once, and the sender says HELLO again every 5 s).
+ * A session that ends mid-build abandons the build (stopped, its directory removed): BUILT
+ * answers only a BUILD of the same session, so a new session cannot report it, and the
+ * version is not lost (unlogged, it is queued again).
  *
  * Beyond the options, four environment variables (mostly for tests):
  * - `PIW_MASTER_TIMEOUT` (duration, default 5m): silence before reconnecting while the master
  *   may be slow; sent as busy_timeout in HELLO, so the master drops the slave after as long;
  * - `PIW_REPLY_TIMEOUT` (duration, default 15s, at most the master timeout): silence after
- *   HELLO, IDLE or BUSY before reconnecting;
+ *   HELLO or IDLE before reconnecting;
  * - `PIW_SLAVE_INTERVAL` (duration, default a random 5–10 s): the pause after SLEEP and the
  *   longest wait for a build between BUSY messages;
  * - `PIW_ALLOW_ROOT=1`: allow running as root (CI containers).
@@ -31,7 +34,7 @@ import { PiwError } from "../errors.ts";
 import type { SlaveOptions } from "../cli/options.ts";
 import { parseDuration } from "../cli/duration.ts";
 import { getLogger } from "../log.ts";
-import { Context, type Socket } from "../transport/mod.ts";
+import { Context, type Socket, ZMQ } from "../transport/mod.ts";
 import {
   type BuiltData,
   decodeMessage,
@@ -63,7 +66,7 @@ const CLOCK_FLOOR = Date.UTC(2020, 5, 1);
 const DEFAULT_MASTER_TIMEOUT_MS = 5 * 60_000;
 const DEFAULT_REPLY_TIMEOUT_MS = 15_000;
 /** The requests a live master answers at once (see the module documentation). */
-const PROMPT_REPLIES: ReadonlySet<string> = new Set(["HELLO", "IDLE", "BUSY"]);
+const PROMPT_REPLIES: ReadonlySet<string> = new Set(["HELLO", "IDLE"]);
 
 /** The master went silent (or talked nonsense): drop the connection and start over. */
 export class MasterTimeout extends PiwError {
@@ -86,7 +89,7 @@ export function checkEnvironment(
 export interface SlaveTiming {
   /** Silence from the master before reconnecting, ms. */
   masterTimeoutMs: number;
-  /** Silence after HELLO, IDLE or BUSY before reconnecting, ms. */
+  /** Silence after HELLO or IDLE before reconnecting, ms. */
   replyTimeoutMs: number;
   /** Pause after SLEEP and longest wait between BUSY messages, ms; a fresh value each time. */
   intervalMs: () => number;
@@ -157,6 +160,37 @@ async function runLocked(
   }
 }
 
+/**
+ * Watches the slave queue's connection: once it has dropped, the master (a new one, or the same
+ * one after a hiccup) knows this socket under another routing id and will never answer it.
+ */
+class LinkWatch {
+  readonly #events: Socket;
+  #lost = false;
+
+  constructor(context: Context, queue: Socket, n: number) {
+    const endpoint = `inproc://piw-slave-link-${n}`;
+    queue.monitor(endpoint, ZMQ.EVENT_DISCONNECTED);
+    this.#events = context.socket("PAIR", { linger: 0 });
+    this.#events.connect(endpoint);
+  }
+
+  /** Throw MasterTimeout if the connection has dropped since the socket was made. */
+  check(): void {
+    for (let frames = this.#events.tryRecv(); frames; frames = this.#events.tryRecv()) {
+      const event = frames[0];
+      if (event.length >= 2 && (event[0] | event[1] << 8) === ZMQ.EVENT_DISCONNECTED) {
+        this.#lost = true;
+      }
+    }
+    if (this.#lost) throw new MasterTimeout("the connection to the master dropped");
+  }
+
+  close(): void {
+    if (!this.#events.closed) this.#events.close(0);
+  }
+}
+
 /** A build started on BUILD: its result (or why it could not run) once finished. */
 interface RunningBuild {
   controller: AbortController;
@@ -191,19 +225,22 @@ class Slave {
   /** Talk to the master until DIE or a signal; reconnect after master timeouts. */
   async run(): Promise<number> {
     let queue: Socket | null = null;
+    let link: LinkWatch | null = null;
     try {
-      while (!this.#stopping.signal.aborted) {
+      for (let n = 0; !this.#stopping.signal.aborted; n++) {
         queue = this.#context.socket("REQ", { hwm: 10, linger: 1000 });
         queue.setIntOption(REQ_RELAXED, 1);
+        link = new LinkWatch(this.#context, queue, n);
         queue.connect(this.endpoints.slave);
         try {
-          await this.#session(queue);
+          await this.#session(queue, link);
           break;
         } catch (e) {
           if (!(e instanceof MasterTimeout)) throw e;
           // A master that is not up yet would otherwise cost a warning every reply timeout.
           const level = this.#slaveId === null ? "info" : "warning";
           this.#log[level](`${e.message}; resetting the connection`);
+          link.close();
           queue.close(0);
           queue = null;
         } finally {
@@ -211,6 +248,7 @@ class Slave {
         }
       }
     } finally {
+      link?.close();
       if (queue && !queue.closed) {
         try {
           // Sent without waiting: a master that has gone must not keep the slave alive.
@@ -225,12 +263,13 @@ class Slave {
   }
 
   /** One connection: HELLO, then request/reply until DIE or stop. */
-  async #session(queue: Socket): Promise<void> {
+  async #session(queue: Socket, link: LinkWatch): Promise<void> {
     this.#slaveId = null;
     let request: Request | null = { name: "HELLO", data: this.hello };
     while (request && !this.#stopping.signal.aborted) {
+      link.check();
       await queue.send([encodeMessage(slaveSide, request.name, request.data as never)]);
-      const reply = await this.#receive(queue, request.name);
+      const reply = await this.#receive(queue, link, request.name);
       if (!reply) return; // stopping
       request = await this.#handle(reply);
     }
@@ -240,13 +279,14 @@ class Slave {
    * The master's reply to `request`, or null when stopping; MasterTimeout after the reply
    * timeout (HELLO, IDLE, BUSY) or the master timeout (the rest).
    */
-  async #receive(queue: Socket, request: string): Promise<Reply | null> {
+  async #receive(queue: Socket, link: LinkWatch, request: string): Promise<Reply | null> {
     const timeoutMs = PROMPT_REPLIES.has(request)
       ? this.timing.replyTimeoutMs
       : this.timing.masterTimeoutMs;
     const deadline = performance.now() + timeoutMs;
     for (;;) {
       if (this.#stopping.signal.aborted) return null;
+      link.check();
       const remaining = deadline - performance.now();
       if (remaining <= 0) {
         throw new MasterTimeout(

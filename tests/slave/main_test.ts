@@ -334,6 +334,52 @@ Deno.test("after the master timeout the slave reconnects to a restarted master",
   });
 });
 
+Deno.test("a master restarted mid-build is found at once; the build is abandoned", async () => {
+  const tmp = await Deno.makeTempDir();
+  const pidFile = `${tmp}/pids`;
+  const index = await createFixtureIndex([
+    { name: "piw-slave-restart", version: "1.0", kind: "hang", pidFile },
+  ]);
+  try {
+    await withMaster(async (ctx, master, dir) => {
+      // piwheels' timeouts: five minutes of silence before the slave gives up on its master.
+      const slave = startSlave(master.port, master.port + 1, {
+        dir,
+        env: { PIW_MASTER_TIMEOUT: "5m", PIW_REPLY_TIMEOUT: "5m" },
+      });
+      try {
+        await master.next();
+        await master.call({ name: "ACK", data: [1, index.url] });
+        assert.equal(
+          (await master.call({ name: "BUILD", data: ["piw-slave-restart", "1.0"] })).name,
+          "BUSY",
+        );
+        await waitFor(() => Deno.readTextFile(pidFile).catch(() => ""), 60_000, "the build");
+        const pids = (await Deno.readTextFile(pidFile)).trim().split(" ").map(Number);
+        // The master dies with the slave's BUSY unanswered, and comes back on the same port.
+        master.close();
+        const restarted = new ScriptedMaster(ctx, master.port);
+        try {
+          assert.equal((await restarted.next(30_000)).name, "HELLO");
+          assert.ok(pids.slice(0, 3).every(isGone), "the abandoned build's processes are gone");
+          assert.deepEqual(await entries(dir), [], "and so is its directory");
+          assert.equal((await restarted.call({ name: "ACK", data: [1, "x"] })).name, "IDLE");
+          assert.equal((await restarted.call(DIE)).name, "BYE");
+        } finally {
+          restarted.close();
+        }
+      } finally {
+        const { code, stderr } = await slave.exit();
+        assert.equal(code, 0, stderr);
+        assert.match(stderr, /connection to the master dropped; resetting the connection/);
+      }
+    });
+  } finally {
+    await index.close();
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
+
 Deno.test("SIGTERM during a build stops it, says BYE and exits 0", async () => {
   const tmp = await Deno.makeTempDir();
   const pidFile = `${tmp}/pids`;
