@@ -334,6 +334,29 @@ Deno.test("after the master timeout the slave reconnects to a restarted master",
   });
 });
 
+Deno.test("an IDLE unanswered for the reply timeout starts the slave over", async () => {
+  await withMaster(async (_ctx, master, dir) => {
+    const slave = startSlave(master.port, master.port + 1, {
+      dir,
+      env: { PIW_MASTER_TIMEOUT: "5m", PIW_REPLY_TIMEOUT: "2s" },
+    });
+    try {
+      assert.equal((await master.next()).name, "HELLO");
+      const firstAddress = master.address;
+      // The connection stays up, but IDLE gets no answer (a master that has lost track).
+      assert.equal((await master.call({ name: "ACK", data: [1, "x"] })).name, "IDLE");
+      assert.equal((await master.next(30_000)).name, "HELLO");
+      assert.notDeepEqual(master.address, firstAddress, "a new socket, a new identity");
+      assert.equal((await master.call({ name: "ACK", data: [2, "x"] })).name, "IDLE");
+      assert.equal((await master.call(DIE)).name, "BYE");
+    } finally {
+      const { code, stderr } = await slave.exit();
+      assert.equal(code, 0, stderr);
+      assert.match(stderr, /no reply to IDLE from the master in 2 s; resetting the connection/);
+    }
+  });
+});
+
 Deno.test("a master restarted mid-build is found at once; the build is abandoned", async () => {
   const tmp = await Deno.makeTempDir();
   const pidFile = `${tmp}/pids`;
