@@ -271,7 +271,7 @@ class Slave {
       await queue.send([encodeMessage(slaveSide, request.name, request.data as never)]);
       const reply = await this.#receive(queue, link, request.name);
       if (!reply) return; // stopping
-      request = await this.#handle(reply);
+      request = await this.#handle(reply, link);
     }
   }
 
@@ -305,7 +305,7 @@ class Slave {
   }
 
   /** The next request for a reply (null after DIE). */
-  async #handle(reply: Reply): Promise<Request | null> {
+  async #handle(reply: Reply, link: LinkWatch): Promise<Request | null> {
     const expect = (ok: boolean, what: string) => {
       if (!ok) throw new MasterTimeout(`protocol error: ${reply.name} ${what}`);
     };
@@ -340,14 +340,24 @@ class Slave {
           : result?.files.find((f) => f.filename === reply.data);
         expect(file !== undefined, `${reply.data}: no such file built`);
         this.#log.info(`sending ${file!.filename} to the master`);
+        // A dropped slave queue means a new master, which expects no file from this slave.
+        const dropped = new AbortController();
+        const watch = setInterval(() => {
+          try {
+            link.check();
+          } catch (e) {
+            dropped.abort(e);
+          }
+        }, 250);
         await sendFile(this.#context, this.endpoints.file, this.#slaveId!, file!.path, {
           helloAfterMs: Math.min(5_000, this.timing.replyTimeoutMs),
           giveUpAfterMs: Math.min(2 * this.timing.replyTimeoutMs, this.timing.masterTimeoutMs),
-          signal: this.#stopping.signal,
+          signal: AbortSignal.any([this.#stopping.signal, dropped.signal]),
         }).catch((e) => {
           if (this.#stopping.signal.aborted) return;
+          if (dropped.signal.aborted) throw dropped.signal.reason;
           throw new MasterTimeout(`transfer of ${file!.filename} failed: ${e.message}`);
-        });
+        }).finally(() => clearInterval(watch));
         return this.#stopping.signal.aborted ? null : { name: "SENT", data: NO_DATA };
       }
       case "DONE":

@@ -17,6 +17,7 @@ import { interpreterFacts, osFacts } from "../../src/slave/facts.ts";
 import { masterEndpoints } from "../../src/slave/endpoints.ts";
 import { checkEnvironment, timingFromEnv } from "../../src/slave/main.ts";
 import { STATE_FILE } from "../../src/slave/dir_lock.ts";
+import { freePort } from "../fixtures/piw_process.ts";
 import { FileState } from "../../src/master/states.ts";
 import { FileJuggler } from "../../src/master/tasks/file_juggler.ts";
 import { FsClient } from "../../src/master/fs_client.ts";
@@ -355,6 +356,47 @@ Deno.test("an IDLE unanswered for the reply timeout starts the slave over", asyn
       assert.match(stderr, /no reply to IDLE from the master in 2 s; resetting the connection/);
     }
   });
+});
+
+Deno.test("a master restarted mid-transfer is found at once", async () => {
+  const index = await createFixtureIndex([{ name: "piw-slave-transfer", version: "1.0" }]);
+  try {
+    await withMaster(async (ctx, master, dir) => {
+      // Nobody answers on the file port: the transfer waits as it would for a dead master.
+      const slave = startSlave(master.port, freePort(), {
+        dir,
+        env: { PIW_MASTER_TIMEOUT: "5m", PIW_REPLY_TIMEOUT: "5m" },
+      });
+      try {
+        await master.next();
+        await master.call({ name: "ACK", data: [1, index.url] });
+        let request = await master.call({ name: "BUILD", data: ["piw-slave-transfer", "1.0"] });
+        while (request.name === "BUSY") {
+          request = await master.call({ name: "CONT", data: NO_DATA });
+        }
+        if (request.name !== "BUILT") throw new Error(`${request.name} instead of BUILT`);
+        const file = FileState.fromMessage(request.data[3][0]);
+        await master.reply({ name: "SEND", data: file.filename });
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        master.close();
+        const restarted = new ScriptedMaster(ctx, master.port);
+        try {
+          assert.equal((await restarted.next(30_000)).name, "HELLO");
+          assert.deepEqual(await entries(dir), [], "the build was abandoned");
+          assert.equal((await restarted.call({ name: "ACK", data: [1, "x"] })).name, "IDLE");
+          assert.equal((await restarted.call(DIE)).name, "BYE");
+        } finally {
+          restarted.close();
+        }
+      } finally {
+        const { code, stderr } = await slave.exit();
+        assert.equal(code, 0, stderr);
+        assert.match(stderr, /connection to the master dropped; resetting the connection/);
+      }
+    });
+  } finally {
+    await index.close();
+  }
 });
 
 Deno.test("a master restarted mid-build is found at once; the build is abandoned", async () => {
