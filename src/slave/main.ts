@@ -12,8 +12,9 @@
  * without closing the connection (a host that lost power), HELLO and IDLE, which a live master
  * answers at once, get the short reply timeout. BUSY, BUILT and SENT get the long master
  * timeout: the master may be busy logging or verifying another slave's build, and a build
- * must not be thrown away for that. A transfer gives up after twice the reply timeout of
- * silence (the file queue answers HELLO at once, and the sender says HELLO again every 5 s).
+ * must not be thrown away for that. A transfer stops when the connection drops too, and gives
+ * up after twice the reply timeout of silence (the file queue answers HELLO at once, and the
+ * sender says HELLO again every 5 s).
  * A session that ends mid-build abandons the build (stopped, its directory removed): BUILT
  * answers only a BUILD of the same session, so a new session cannot report it, and the
  * version is not lost (unlogged, it is queued again).

@@ -21,7 +21,8 @@ export interface SpawnSessionOptions {
   maxOutputBytes?: number;
   /**
    * SIGKILL the session's process group when this process dies (even by SIGKILL), through
-   * the parent-death signal of util-linux `setpriv`; ignored where there is no setpriv.
+   * the parent-death signal of util-linux `setpriv`; ignored where there is no setpriv. The
+   * kernel sends it when the spawning thread ends, so spawn from the main thread, not a Worker.
    */
   dieWithParent?: boolean;
 }
