@@ -1,7 +1,7 @@
 /**
  * The master's main thread: binds the monitor queues, starts every task in its Worker, forwards
- * task status to monitors, acts on monitor control messages, pauses on low disk space and stops
- * everything in reverse order on SIGTERM, SIGINT, QUIT or a failed task.
+ * task status to monitors, acts on monitor control messages, pauses on low disk space (and
+ * resumes when it is back) and stops everything in reverse order on SIGTERM, SIGINT, QUIT or a failed task.
  * @module
  */
 import { Context, ipcPath, Poller, type Socket } from "../transport/mod.ts";
@@ -48,7 +48,12 @@ export class Master {
   readonly #quitSignal = Promise.withResolvers<void>();
   #pumpDone = false;
   #exitCode = 0;
+  /** Free space is at or below `minFreeSpace` (pausing once per shortage). */
+  #diskShort = false;
+  /** This master paused for low disk and nobody has woken it since (so it resumes itself). */
   #diskPaused = false;
+  /** A monitor's SLEEP (all) is in force: resuming after low disk must not undo it. */
+  #monitorPaused = false;
   #nextHousekeeping = 0;
   readonly #onSignal = (signal: string) => () => this.quit(`received ${signal}`);
   readonly #signals: [Deno.Signal, () => void][] = [
@@ -201,11 +206,18 @@ export class Master {
         break;
       case "SLEEP":
         this.#toTask("slave_driver", "SLEEP", msg.data);
-        if (msg.data === null) this.#pauseAll();
+        if (msg.data === null) {
+          this.#monitorPaused = true;
+          this.#pauseAll();
+        }
         break;
       case "WAKE":
         this.#toTask("slave_driver", "WAKE", msg.data);
-        if (msg.data === null) this.#resumeAll();
+        if (msg.data === null) {
+          // The monitor's word wins over both pauses (a low-disk one too, as before).
+          this.#monitorPaused = this.#diskPaused = false;
+          this.#resumeAll();
+        }
         break;
     }
   }
@@ -230,7 +242,10 @@ export class Master {
     for (const task of this.#tasks) task.send("RESUME");
   }
 
-  /** Ping the watchdog; pause everything once when the output filesystem runs low. */
+  /**
+   * Ping the watchdog; pause everything once when the output filesystem runs low, and resume
+   * once space is back, unless a monitor paused (or woke) the master meanwhile.
+   */
   async #housekeeping(): Promise<void> {
     if (watchdogEnabled()) sdNotify("WATCHDOG=1");
     let free: number;
@@ -240,13 +255,24 @@ export class Master {
       log.warning(`cannot check free space: ${(error as Error).message}`);
       return;
     }
+    const mib = Math.round(free / 2 ** 20);
     if (free > this.#config.minFreeSpace) {
+      if (!this.#diskShort) return;
+      this.#diskShort = false;
+      if (!this.#diskPaused) return;
       this.#diskPaused = false;
-    } else if (!this.#diskPaused) {
+      if (this.#monitorPaused) {
+        log.warning(`${mib} MiB free on ${this.#config.outputPath}; staying paused by a monitor`);
+        return;
+      }
+      log.warning(`${mib} MiB free on ${this.#config.outputPath} again`);
+      this.#toTask("slave_driver", "WAKE", null);
+      this.#resumeAll();
+    } else if (!this.#diskShort) {
       // Once per shortage: a monitor's WAKE resumes, and we do not pause again until space
       // has come back and run out anew.
-      this.#diskPaused = true;
-      log.error(`only ${Math.round(free / 2 ** 20)} MiB free on ${this.#config.outputPath}`);
+      this.#diskShort = this.#diskPaused = true;
+      log.error(`only ${mib} MiB free on ${this.#config.outputPath}`);
       this.#toTask("slave_driver", "SLEEP", null);
       this.#pauseAll();
     }

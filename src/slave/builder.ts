@@ -1,7 +1,8 @@
 /**
  * Building one package version into wheels with `pip wheel`, as a piwheels slave does (see
- * piwheels-current.md §6), plus what piwheels lacks: the build timeout is enforced, and a
- * timed-out or aborted build takes its whole process tree down with it.
+ * piwheels-current.md §6), plus what piwheels lacks: the build timeout is enforced, a
+ * timed-out or aborted build takes its whole process tree down with it, and so does the death
+ * of this process (even by SIGKILL: see `dieWithParent` in session.ts).
  * @module
  */
 import { getLogger } from "../log.ts";
@@ -33,6 +34,27 @@ export interface BuildOptions {
   env?: Record<string, string | null>;
   /** Keep at most this many bytes of output (its end); default 8 MiB. */
   maxOutputBytes?: number;
+  /**
+   * Told where the build is, so that a successor can clean up should this process be killed:
+   * once its directory exists (session null), once its processes run (their session id).
+   */
+  onProgress?: (where: BuildWhereabouts) => void;
+}
+
+/** Where a build is: its directory, and the session (and process group) id of its processes. */
+export interface BuildWhereabouts {
+  dir: string;
+  sid: number | null;
+}
+
+/** The prefix of every build directory's name (see {@link isBuildDir}). */
+const BUILD_DIR_PREFIX = "piw-build-";
+
+/** Whether `path` is a build directory this module made directly inside `parent`. */
+export function isBuildDir(path: string, parent: string): boolean {
+  const slash = path.lastIndexOf("/");
+  return path.slice(0, slash).replace(/\/+$/, "") === parent.replace(/\/+$/, "") &&
+    path.slice(slash + 1).startsWith(BUILD_DIR_PREFIX);
 }
 
 const DEFAULT_TIMEOUT_MS = 3 * 60 * 60 * 1000;
@@ -121,7 +143,8 @@ export class BuildResult {
   }
 }
 
-async function removeTree(dir: string): Promise<void> {
+/** Remove a build directory and everything in it, read-only parts too; nothing if missing. */
+export async function removeTree(dir: string): Promise<void> {
   try {
     await Deno.remove(dir, { recursive: true });
   } catch (e) {
@@ -150,7 +173,8 @@ export async function build(
   version: string,
   options: BuildOptions,
 ): Promise<BuildResult> {
-  const root = await Deno.makeTempDir({ dir: options.dir, prefix: "piw-build-" });
+  const root = await Deno.makeTempDir({ dir: options.dir, prefix: BUILD_DIR_PREFIX });
+  options.onProgress?.({ dir: root, sid: null });
   const wheelDir = `${root}/wheels`, workDir = `${root}/work`, tmpDir = `${root}/tmp`;
   for (const d of [wheelDir, workDir, tmpDir]) await Deno.mkdir(d);
   const graceMs = options.killGraceMs ?? DEFAULT_GRACE_MS;
@@ -175,7 +199,9 @@ export async function build(
       env: buildEnvironment(tmpDir, options.env),
       limits: { dataBytes: options.memoryLimit },
       maxOutputBytes: options.maxOutputBytes,
+      dieWithParent: true,
     });
+    options.onProgress?.({ dir: root, sid: proc.pid });
     let stopping: Promise<void> | null = null;
     const stop = (reason: string) => {
       stopReason ??= reason;

@@ -3,22 +3,39 @@
  * §2.3, §6). It says HELLO with the target interpreter's tags, asks for work (IDLE), builds
  * what it is told with pip (the `--timeout` enforced on the whole process tree), reports BUILT,
  * sends the wheels over the file queue, and starts over from HELLO on a new socket when the
- * master is silent for the master timeout. SIGTERM/SIGINT or DIE end it cleanly (BYE, exit 0).
+ * master is silent too long. SIGTERM/SIGINT or DIE end it cleanly (BYE, exit 0).
  *
- * Beyond the options, three environment variables (mostly for tests):
- * - `PIW_MASTER_TIMEOUT` (duration, default 5m): silence before reconnecting; sent as
- *   busy_timeout in HELLO, so the master drops the slave after as long;
+ * A restarted master never answers this socket: its requests come from a peer it does not
+ * know. So the slave starts over at once when the connection to the master drops (a master
+ * killed or restarted closes it), since whatever answers afterwards, even the same master
+ * after a network hiccup, knows the socket under a new routing id only. For a master gone
+ * without closing the connection (a host that lost power), HELLO and IDLE, which a live master
+ * answers at once, get the short reply timeout. BUSY, BUILT and SENT get the long master
+ * timeout: the master may be busy logging or verifying another slave's build, and a build
+ * must not be thrown away for that. A transfer stops when the connection drops too, and gives
+ * up after twice the reply timeout of silence (the file queue answers HELLO at once, and the
+ * sender says HELLO again every 5 s).
+ * A session that ends mid-build abandons the build (stopped, its directory removed): BUILT
+ * answers only a BUILD of the same session, so a new session cannot report it, and the
+ * version is not lost (unlogged, it is queued again).
+ *
+ * Beyond the options, four environment variables (mostly for tests):
+ * - `PIW_MASTER_TIMEOUT` (duration, default 5m): silence before reconnecting while the master
+ *   may be slow; sent as busy_timeout in HELLO, so the master drops the slave after as long;
+ * - `PIW_REPLY_TIMEOUT` (duration, default 15s, at most the master timeout): silence after
+ *   HELLO or IDLE before reconnecting;
  * - `PIW_SLAVE_INTERVAL` (duration, default a random 5–10 s): the pause after SLEEP and the
  *   longest wait for a build between BUSY messages;
  * - `PIW_ALLOW_ROOT=1`: allow running as root (CI containers).
- * `--master` may carry ports: see `endpoints.ts`.
+ * `--master` may carry ports: see `endpoints.ts`. One slave uses a `--dir` at a time; it cleans
+ * up after a killed predecessor there, and its builds die with it (see `dir_lock.ts`).
  * @module
  */
 import { PiwError } from "../errors.ts";
 import type { SlaveOptions } from "../cli/options.ts";
 import { parseDuration } from "../cli/duration.ts";
 import { getLogger } from "../log.ts";
-import { Context, type Socket } from "../transport/mod.ts";
+import { Context, type Socket, ZMQ } from "../transport/mod.ts";
 import {
   type BuiltData,
   decodeMessage,
@@ -37,6 +54,7 @@ import { fileStateTuple } from "./inspect.ts";
 import { slaveStats, statsTuple } from "./stats.ts";
 import { type MasterEndpoints, masterEndpoints } from "./endpoints.ts";
 import { sendFile } from "./transfer.ts";
+import { SlaveDirLock } from "./dir_lock.ts";
 
 const slaveSide = slaveDriverProtocol.reversed();
 type Request = MessageOf<typeof slaveSide.send>;
@@ -47,6 +65,9 @@ const REQ_RELAXED = 53;
 /** The earliest plausible clock (piwheels refuses to start before it). */
 const CLOCK_FLOOR = Date.UTC(2020, 5, 1);
 const DEFAULT_MASTER_TIMEOUT_MS = 5 * 60_000;
+const DEFAULT_REPLY_TIMEOUT_MS = 15_000;
+/** The requests a live master answers at once (see the module documentation). */
+const PROMPT_REPLIES: ReadonlySet<string> = new Set(["HELLO", "IDLE"]);
 
 /** The master went silent (or talked nonsense): drop the connection and start over. */
 export class MasterTimeout extends PiwError {
@@ -69,6 +90,8 @@ export function checkEnvironment(
 export interface SlaveTiming {
   /** Silence from the master before reconnecting, ms. */
   masterTimeoutMs: number;
+  /** Silence after HELLO or IDLE before reconnecting, ms. */
+  replyTimeoutMs: number;
   /** Pause after SLEEP and longest wait between BUSY messages, ms; a fresh value each time. */
   intervalMs: () => number;
 }
@@ -76,10 +99,16 @@ export interface SlaveTiming {
 /** The timing from PIW_MASTER_TIMEOUT and PIW_SLAVE_INTERVAL (see the module documentation). */
 export function timingFromEnv(env = Deno.env): SlaveTiming {
   const timeout = env.get("PIW_MASTER_TIMEOUT");
+  const reply = env.get("PIW_REPLY_TIMEOUT");
   const interval = env.get("PIW_SLAVE_INTERVAL");
   const fixed = interval ? parseDuration(interval) : null;
+  const masterTimeoutMs = timeout ? parseDuration(timeout) : DEFAULT_MASTER_TIMEOUT_MS;
   return {
-    masterTimeoutMs: timeout ? parseDuration(timeout) : DEFAULT_MASTER_TIMEOUT_MS,
+    masterTimeoutMs,
+    replyTimeoutMs: Math.min(
+      masterTimeoutMs,
+      reply ? parseDuration(reply) : DEFAULT_REPLY_TIMEOUT_MS,
+    ),
     intervalMs: () => fixed ?? 5_000 + Math.floor(Math.random() * 5_001),
   };
 }
@@ -89,6 +118,20 @@ export async function run(options: SlaveOptions): Promise<number> {
   checkEnvironment();
   const endpoints = masterEndpoints(options.master);
   const timing = timingFromEnv();
+  const lock = await SlaveDirLock.acquire(options.dir);
+  try {
+    return await runLocked(options, endpoints, timing, lock);
+  } finally {
+    lock.release();
+  }
+}
+
+async function runLocked(
+  options: SlaveOptions,
+  endpoints: MasterEndpoints,
+  timing: SlaveTiming,
+  lock: SlaveDirLock,
+): Promise<number> {
   const [py, os, board] = await Promise.all([
     interpreterFacts(options.python),
     osFacts(),
@@ -106,7 +149,7 @@ export async function run(options: SlaveOptions): Promise<number> {
     board.boardRevision,
     board.boardSerial,
   ];
-  const slave = new Slave(options, endpoints, timing, hello);
+  const slave = new Slave(options, endpoints, timing, hello, lock);
   const stop = () => slave.stop();
   Deno.addSignalListener("SIGTERM", stop);
   Deno.addSignalListener("SIGINT", stop);
@@ -115,6 +158,37 @@ export async function run(options: SlaveOptions): Promise<number> {
   } finally {
     Deno.removeSignalListener("SIGTERM", stop);
     Deno.removeSignalListener("SIGINT", stop);
+  }
+}
+
+/**
+ * Watches the slave queue's connection: once it has dropped, the master (a new one, or the same
+ * one after a hiccup) knows this socket under another routing id and will never answer it.
+ */
+class LinkWatch {
+  readonly #events: Socket;
+  #lost = false;
+
+  constructor(context: Context, queue: Socket, n: number) {
+    const endpoint = `inproc://piw-slave-link-${n}`;
+    queue.monitor(endpoint, ZMQ.EVENT_DISCONNECTED);
+    this.#events = context.socket("PAIR", { linger: 0 });
+    this.#events.connect(endpoint);
+  }
+
+  /** Throw MasterTimeout if the connection has dropped since the socket was made. */
+  check(): void {
+    for (let frames = this.#events.tryRecv(); frames; frames = this.#events.tryRecv()) {
+      const event = frames[0];
+      if (event.length >= 2 && (event[0] | event[1] << 8) === ZMQ.EVENT_DISCONNECTED) {
+        this.#lost = true;
+      }
+    }
+    if (this.#lost) throw new MasterTimeout("the connection to the master dropped");
+  }
+
+  close(): void {
+    if (!this.#events.closed) this.#events.close(0);
   }
 }
 
@@ -139,6 +213,7 @@ class Slave {
     private readonly endpoints: MasterEndpoints,
     private readonly timing: SlaveTiming,
     private readonly hello: SlaveHello,
+    private readonly lock: SlaveDirLock,
   ) {}
 
   /** SIGTERM/SIGINT: abort whatever is under way; the loop then says BYE and ends. */
@@ -151,17 +226,22 @@ class Slave {
   /** Talk to the master until DIE or a signal; reconnect after master timeouts. */
   async run(): Promise<number> {
     let queue: Socket | null = null;
+    let link: LinkWatch | null = null;
     try {
-      while (!this.#stopping.signal.aborted) {
+      for (let n = 0; !this.#stopping.signal.aborted; n++) {
         queue = this.#context.socket("REQ", { hwm: 10, linger: 1000 });
         queue.setIntOption(REQ_RELAXED, 1);
+        link = new LinkWatch(this.#context, queue, n);
         queue.connect(this.endpoints.slave);
         try {
-          await this.#session(queue);
+          await this.#session(queue, link);
           break;
         } catch (e) {
           if (!(e instanceof MasterTimeout)) throw e;
-          this.#log.warning(`${e.message}; resetting the connection`);
+          // A master that is not up yet would otherwise cost a warning every reply timeout.
+          const level = this.#slaveId === null ? "info" : "warning";
+          this.#log[level](`${e.message}; resetting the connection`);
+          link.close();
           queue.close(0);
           queue = null;
         } finally {
@@ -169,6 +249,7 @@ class Slave {
         }
       }
     } finally {
+      link?.close();
       if (queue && !queue.closed) {
         try {
           // Sent without waiting: a master that has gone must not keep the slave alive.
@@ -183,24 +264,36 @@ class Slave {
   }
 
   /** One connection: HELLO, then request/reply until DIE or stop. */
-  async #session(queue: Socket): Promise<void> {
+  async #session(queue: Socket, link: LinkWatch): Promise<void> {
     this.#slaveId = null;
     let request: Request | null = { name: "HELLO", data: this.hello };
     while (request && !this.#stopping.signal.aborted) {
+      link.check();
       await queue.send([encodeMessage(slaveSide, request.name, request.data as never)]);
-      const reply = await this.#receive(queue);
+      const reply = await this.#receive(queue, link, request.name);
       if (!reply) return; // stopping
-      request = await this.#handle(reply);
+      request = await this.#handle(reply, link);
     }
   }
 
-  /** The master's reply, or null when stopping; MasterTimeout after the master timeout. */
-  async #receive(queue: Socket): Promise<Reply | null> {
-    const deadline = performance.now() + this.timing.masterTimeoutMs;
+  /**
+   * The master's reply to `request`, or null when stopping; MasterTimeout after the reply
+   * timeout (HELLO, IDLE, BUSY) or the master timeout (the rest).
+   */
+  async #receive(queue: Socket, link: LinkWatch, request: string): Promise<Reply | null> {
+    const timeoutMs = PROMPT_REPLIES.has(request)
+      ? this.timing.replyTimeoutMs
+      : this.timing.masterTimeoutMs;
+    const deadline = performance.now() + timeoutMs;
     for (;;) {
       if (this.#stopping.signal.aborted) return null;
+      link.check();
       const remaining = deadline - performance.now();
-      if (remaining <= 0) throw new MasterTimeout("timed out waiting for the master");
+      if (remaining <= 0) {
+        throw new MasterTimeout(
+          `no reply to ${request} from the master in ${Math.round(timeoutMs / 1000)} s`,
+        );
+      }
       const frames = await queue.recv(Math.min(remaining, 200));
       if (!frames) continue;
       try {
@@ -213,7 +306,7 @@ class Slave {
   }
 
   /** The next request for a reply (null after DIE). */
-  async #handle(reply: Reply): Promise<Request | null> {
+  async #handle(reply: Reply, link: LinkWatch): Promise<Request | null> {
     const expect = (ok: boolean, what: string) => {
       if (!ok) throw new MasterTimeout(`protocol error: ${reply.name} ${what}`);
     };
@@ -248,14 +341,24 @@ class Slave {
           : result?.files.find((f) => f.filename === reply.data);
         expect(file !== undefined, `${reply.data}: no such file built`);
         this.#log.info(`sending ${file!.filename} to the master`);
+        // A dropped slave queue means a new master, which expects no file from this slave.
+        const dropped = new AbortController();
+        const watch = setInterval(() => {
+          try {
+            link.check();
+          } catch (e) {
+            dropped.abort(e);
+          }
+        }, 250);
         await sendFile(this.#context, this.endpoints.file, this.#slaveId!, file!.path, {
-          helloAfterMs: Math.min(5_000, this.timing.masterTimeoutMs),
-          giveUpAfterMs: this.timing.masterTimeoutMs,
-          signal: this.#stopping.signal,
+          helloAfterMs: Math.min(5_000, this.timing.replyTimeoutMs),
+          giveUpAfterMs: Math.min(2 * this.timing.replyTimeoutMs, this.timing.masterTimeoutMs),
+          signal: AbortSignal.any([this.#stopping.signal, dropped.signal]),
         }).catch((e) => {
           if (this.#stopping.signal.aborted) return;
+          if (dropped.signal.aborted) throw dropped.signal.reason;
           throw new MasterTimeout(`transfer of ${file!.filename} failed: ${e.message}`);
-        });
+        }).finally(() => clearInterval(watch));
         return this.#stopping.signal.aborted ? null : { name: "SENT", data: NO_DATA };
       }
       case "DONE":
@@ -281,6 +384,7 @@ class Slave {
       memoryLimit: this.options.memoryLimit || undefined,
       dir: this.options.dir,
       signal,
+      onProgress: (where) => this.lock.record(where),
     }).catch((e: Error) => e).then((result) => running.result = result);
     this.#build = running;
   }
@@ -314,6 +418,7 @@ class Slave {
       this.#log.info("removing the build directory");
       await result.cleanup().catch((e) => this.#log.error(`cleanup failed: ${e.message}`));
     }
+    this.lock.record(null);
   }
 
   async #stats(): Promise<SlaveStats> {

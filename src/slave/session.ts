@@ -19,6 +19,12 @@ export interface SpawnSessionOptions {
   limits?: SessionLimits;
   /** Keep at most this many bytes of output (the end); default 8 MiB. */
   maxOutputBytes?: number;
+  /**
+   * SIGKILL the session's process group when this process dies (even by SIGKILL), through
+   * the parent-death signal of util-linux `setpriv`; ignored where there is no setpriv. The
+   * kernel sends it when the spawning thread ends, so spawn from the main thread, not a Worker.
+   */
+  dieWithParent?: boolean;
 }
 
 /** A command running in its own session; its stdout and stderr are captured together. */
@@ -44,12 +50,24 @@ const DEFAULT_MAX_OUTPUT = 8 * 1024 * 1024;
  */
 export function spawnSession(cmd: string[], options: SpawnSessionOptions = {}): SessionProcess {
   const limit = options.limits?.dataBytes;
-  const script = (limit ? `ulimit -d ${Math.ceil(limit / 1024)} || exit 125; ` : "") +
-    'exec 2>&1; exec "$@"';
+  let script = (limit ? `ulimit -d ${Math.ceil(limit / 1024)} || exit 125; ` : "") +
+    "exec 2>&1; ";
+  let leader = ["sh"];
+  if (options.dieWithParent && hasSetpriv()) {
+    // The kernel signals the leader (this shell) when Deno dies; the shell then kills its
+    // group, which the command and its children share. HUP, since terminateSession sends TERM
+    // and KILL. The shell waits instead of exec'ing so that it stays to hear the signal, and
+    // gives up at once if Deno died before the signal was set (the shell's parent changed).
+    leader = ["setpriv", "--pdeathsig", "HUP", "sh"];
+    script += `trap 'kill -KILL 0' HUP; [ "$PPID" = ${Deno.pid} ] || exit 125; ` +
+      '"$@" & wait $!';
+  } else {
+    script += 'exec "$@"';
+  }
   // A child of Deno is never a process group leader, so setsid(1) calls setsid() and execs in
   // place rather than forking: the pid Deno reports is the session id.
   const child = new Deno.Command("setsid", {
-    args: ["sh", "-c", script, "piw-build", ...cmd],
+    args: [...leader, "-c", script, "piw-build", ...cmd],
     cwd: options.cwd,
     env: options.env,
     clearEnv: options.env !== undefined,
@@ -63,6 +81,23 @@ export function spawnSession(cmd: string[], options: SpawnSessionOptions = {}): 
     output: collect(child.stdout, options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT),
     ready: sessionStarted(child.pid),
   };
+}
+
+let setprivFound: boolean | null = null;
+
+/** Whether util-linux `setpriv` is on PATH (looked up once). */
+function hasSetpriv(): boolean {
+  if (setprivFound === null) {
+    const dirs = (Deno.env.get("PATH") ?? "/usr/bin:/bin").split(":");
+    setprivFound = dirs.some((dir) => {
+      try {
+        return Deno.statSync(`${dir || "."}/setpriv`).isFile;
+      } catch {
+        return false;
+      }
+    });
+  }
+  return setprivFound;
 }
 
 async function sessionStarted(pid: number): Promise<void> {
@@ -118,6 +153,27 @@ export function sessionMembers(sid: number): number[] {
     if (state !== "Z" && (Number(pgrp) === sid || Number(session) === sid)) {
       pids.push(Number(entry.name));
     }
+  }
+  return pids;
+}
+
+/** Live (non-zombie) processes other than this one whose environment holds `entry` exactly. */
+export function processesWithEnv(entry: string): number[] {
+  // Byte for byte, whatever the encoding: latin1 maps each byte to one character.
+  const latin1 = new TextDecoder("latin1");
+  const wanted = latin1.decode(new TextEncoder().encode(entry));
+  const pids: number[] = [];
+  for (const proc of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(proc.name) || Number(proc.name) === Deno.pid) continue;
+    let environ: string;
+    try {
+      environ = latin1.decode(Deno.readFileSync(`/proc/${proc.name}/environ`));
+    } catch {
+      continue; // exited, or not ours to read
+    }
+    if (!environ.split("\0").includes(wanted)) continue;
+    const fields = procStat(proc.name);
+    if (fields && fields[0] !== "Z") pids.push(Number(proc.name));
   }
   return pids;
 }

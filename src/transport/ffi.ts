@@ -36,6 +36,7 @@ const SYMBOLS = {
   zmq_msg_data: { parameters: ["buffer"], result: "pointer" },
   zmq_msg_more: { parameters: ["buffer"], result: "i32" },
   zmq_poll: { parameters: ["buffer", "i32", "i64"], result: "i32" },
+  zmq_socket_monitor: { parameters: ["pointer", "buffer", "i32"], result: "i32" },
   // The same call on Deno's blocking thread pool: only ever given raw file descriptors, since
   // a zmq socket must not be touched from a thread other than its owner's.
   zmq_poll_async: {
@@ -108,6 +109,8 @@ export const ZMQ = {
   /** `sizeof(zmq_pollitem_t)` on 64-bit Unix: `{void *socket; int fd; short events, revents}`. */
   POLLITEM_SIZE: 16,
   CTX_BLOCKY: 70,
+  /** `zmq_socket_monitor` event: a connection ended (the peer went away). */
+  EVENT_DISCONNECTED: 0x0200,
 } as const;
 
 let loaded: Libzmq | null = null;

@@ -220,6 +220,16 @@ export class Socket implements Pollable {
     this.#check(this.#z.zmq_disconnect(this.#live(), cString(endpoint)), "disconnect", endpoint);
   }
 
+  /**
+   * Report this socket's `events` (`ZMQ.EVENT_*` bits) as two-frame messages (a 16-bit event
+   * number and a 32-bit value, host byte order; then the endpoint) to a PAIR socket connected to
+   * the inproc `endpoint` (zmq_socket_monitor). Close that PAIR socket with this one.
+   */
+  monitor(endpoint: string, events: number): void {
+    const rc = this.#z.zmq_socket_monitor(this.#live(), cString(endpoint), events);
+    this.#check(rc, "monitor", endpoint);
+  }
+
   /** SUB: receive messages starting with `prefix` ("" for all). */
   subscribe(prefix: Frame = ""): void {
     this.setBytesOption(SocketOption.SUBSCRIBE, prefix);

@@ -42,10 +42,51 @@ function writeTemp(path: string, data: Uint8Array): string {
       Deno.writeFileSync(temp, data, { createNew: true, mode: FILE_MODE });
     } catch (error) {
       if (error instanceof Deno.errors.AlreadyExists) continue;
+      // A full disk fails the write after the file was made: leave no empty temporary behind.
+      removeQuietly(temp);
       throw error;
     }
     return temp;
   }
+}
+
+/** Remove a temporary file after a failure, keeping that failure as the one reported. */
+function removeQuietly(path: string): void {
+  try {
+    Deno.removeSync(path);
+  } catch {
+    // Gone already, or the directory itself is unusable: the first error says why.
+  }
+}
+
+/** How {@link writeTemp} names its temporary files (so leftovers can be recognised). */
+const TEMP_NAME = /^\..+\.[0-9a-z]{1,8}\.tmp$/;
+
+/**
+ * Remove temporary files of this module's naming (`.<name>.<random>.tmp`) last modified before
+ * `before` from `dir` (not its subdirectories): what a writer killed between write and rename
+ * left. Returns how many were removed; a missing directory has none.
+ */
+export function removeStaleTemps(dir: string, before: Date): number {
+  let removed = 0;
+  let entries;
+  try {
+    entries = [...Deno.readDirSync(dir)];
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return 0;
+    throw error;
+  }
+  for (const entry of entries) {
+    if (!entry.isFile || !TEMP_NAME.test(entry.name)) continue;
+    const path = `${dir}/${entry.name}`;
+    try {
+      const mtime = Deno.lstatSync(path).mtime;
+      if (mtime && mtime < before && removeFile(path)) removed++;
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+  }
+  return removed;
 }
 
 /**
@@ -57,7 +98,7 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   try {
     Deno.renameSync(temp, path);
   } catch (error) {
-    removeFile(temp);
+    removeQuietly(temp);
     throw error;
   }
 }

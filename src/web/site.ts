@@ -24,6 +24,7 @@ import {
   exists,
   makeRealDir,
   removeFile,
+  removeStaleTemps,
   removeTree,
   symlinkOnce,
   writeFileAtomic,
@@ -132,6 +133,8 @@ export class WebSite {
   #rootStale = false;
   /** Directories made (or found) real since start; forgotten when a package is deleted. */
   readonly #dirs = new Set<string>();
+  /** When this site was made (the real clock): older temporary files are leftovers. */
+  readonly #created = new Date();
 
   /** A site rooted at `options.outputPath` (nothing is written until asked). */
   constructor(options: WebSiteOptions) {
@@ -150,7 +153,15 @@ export class WebSite {
 
   /** Create the tree, copy the static assets and render the startup pages. */
   setup(): void {
-    for (const dir of ["", "/simple", "/project", "/logs"]) makeRealDir(this.root + dir);
+    for (const dir of ["", "/simple", "/project", "/logs"]) {
+      makeRealDir(this.root + dir);
+      // A writer killed between write and rename left these; only the top directories are
+      // looked at (where the big pages are): a walk of every project's directory is too dear.
+      const removed = removeStaleTemps(this.root + dir, this.#created);
+      if (removed) {
+        this.#log?.warning(`removed ${removed} stale temporary files in ${this.root}${dir}`);
+      }
+    }
     for (const [name, bytes] of this.templates.staticFiles()) {
       writeFileAtomic(`${this.root}/${name}`, bytes);
     }

@@ -115,6 +115,7 @@ Deno.test({
     const pypi = await startPyPIStandIn({ simpleIndex: index });
     const www = await Deno.makeTempDir({ prefix: "piw-e2e-www-" });
     const ipc = await Deno.makeTempDir({ prefix: "piw-e2e-ipc-" });
+    const slaveDir = await Deno.makeTempDir({ prefix: "piw-e2e-slave-" });
     const children: PiwProcess[] = [];
     let server: Deno.HttpServer | null = null;
     try {
@@ -151,6 +152,9 @@ Deno.test({
         `127.0.0.1:${slavePort}:${filePort}`,
         "--label",
         "e2e",
+        // Its own: one slave per --dir, and the default (/tmp) is everyone's.
+        "--dir",
+        slaveDir,
       ], { ...pipEnv, PIW_SLAVE_INTERVAL: "1s" });
       children.push(slave);
 
@@ -360,6 +364,7 @@ Deno.test({
       await db.remove();
       await Deno.remove(www, { recursive: true });
       await Deno.remove(ipc, { recursive: true });
+      await Deno.remove(slaveDir, { recursive: true });
     }
   },
 });

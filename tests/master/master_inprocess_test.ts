@@ -1,6 +1,9 @@
 /** The Master class run in the test process (its tasks in Workers): low disk space pauses. */
 import assert from "node:assert/strict";
 import { Master } from "../../src/master/master.ts";
+import { Context } from "../../src/transport/mod.ts";
+import { encodeMessage, masterControlProtocol } from "../../src/protocols/mod.ts";
+import { CAN_MOUNT, mountSmallDisk } from "../fixtures/tmpfs.ts";
 import { captureLogs, testConfig, testDatabase, waitFor } from "./helpers.ts";
 
 Deno.test({
@@ -25,6 +28,50 @@ Deno.test({
       assert.equal(await running, 0, logs.lines.join("\n"));
       logs.stop();
       await db.remove();
+    }
+  },
+});
+
+Deno.test({
+  name: "a low-disk pause ends by itself when space is back, but not a monitor's pause",
+  ignore: !CAN_MOUNT,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const disk = await mountSmallDisk(64);
+    const db = await testDatabase("pglite");
+    const config = testConfig({ dsn: db.dsn, outputPath: disk.path, minFreeSpace: 32 * 2 ** 20 });
+    const logs = captureLogs("info");
+    const count = (text: string) => logs.lines.filter((l) => l.includes(text)).length;
+    const context = new Context();
+    const control = context.socket("PUSH", { linger: 0 });
+    const master = new Master(config);
+    const running = master.run();
+    try {
+      await waitFor(() => count("master: ready"), 60_000, "the master to start");
+      disk.fill(48 * 2 ** 20);
+      await waitFor(() => count("master: pausing operations") === 1, 30_000, "a pause");
+      disk.empty();
+      await waitFor(() => count("master: resuming operations") === 1, 30_000, "a resume");
+      assert.ok(count(`MiB free on ${disk.path} again`), logs.lines.join("\n"));
+
+      // Short again, then a monitor pauses too: space coming back leaves the monitor's pause.
+      disk.fill(48 * 2 ** 20);
+      await waitFor(() => count("master: pausing operations") === 2, 30_000, "a second pause");
+      control.connect(config.controlQueue);
+      await control.send([encodeMessage(masterControlProtocol.reversed(), "SLEEP", null)]);
+      await waitFor(() => count("master: pausing operations") === 3, 30_000, "the monitor's");
+      disk.empty();
+      await waitFor(() => count("staying paused by a monitor"), 30_000, "space back");
+      assert.equal(count("master: resuming operations"), 1, logs.lines.join("\n"));
+    } finally {
+      master.quit("test over");
+      assert.equal(await running, 0, logs.lines.join("\n"));
+      control.close(0);
+      await context.close(0);
+      logs.stop();
+      await db.remove();
+      await disk.unmount();
     }
   },
 });

@@ -17,11 +17,13 @@ import { interpreterFacts, osFacts } from "../../src/slave/facts.ts";
 import { masterEndpoints } from "../../src/slave/endpoints.ts";
 import { checkEnvironment, timingFromEnv } from "../../src/slave/main.ts";
 import { stagedPath } from "../../src/master/build_journal.ts";
+import { STATE_FILE } from "../../src/slave/dir_lock.ts";
+import { freePort } from "../fixtures/piw_process.ts";
 import { FileState } from "../../src/master/states.ts";
 import { FileJuggler } from "../../src/master/tasks/file_juggler.ts";
 import { FsClient } from "../../src/master/fs_client.ts";
 import { createFixtureIndex, hermeticPipEnv } from "../fixtures/package_index.ts";
-import { startTask, testConfig } from "../master/helpers.ts";
+import { startTask, testConfig, waitFor } from "../master/helpers.ts";
 
 type Request = MessageOf<typeof slaveDriverProtocol.recv>;
 type Reply = MessageOf<typeof slaveDriverProtocol.send>;
@@ -163,9 +165,10 @@ async function withMaster(
   }
 }
 
+/** What is in a slave's `dir` besides its state file. */
 async function entries(dir: string): Promise<string[]> {
   const names: string[] = [];
-  for await (const e of Deno.readDir(dir)) names.push(e.name);
+  for await (const e of Deno.readDir(dir)) if (e.name !== STATE_FILE) names.push(e.name);
   return names;
 }
 
@@ -332,6 +335,116 @@ Deno.test("after the master timeout the slave reconnects to a restarted master",
   });
 });
 
+Deno.test("an IDLE unanswered for the reply timeout starts the slave over", async () => {
+  await withMaster(async (_ctx, master, dir) => {
+    const slave = startSlave(master.port, master.port + 1, {
+      dir,
+      env: { PIW_MASTER_TIMEOUT: "5m", PIW_REPLY_TIMEOUT: "2s" },
+    });
+    try {
+      assert.equal((await master.next()).name, "HELLO");
+      const firstAddress = master.address;
+      // The connection stays up, but IDLE gets no answer (a master that has lost track).
+      assert.equal((await master.call({ name: "ACK", data: [1, "x"] })).name, "IDLE");
+      assert.equal((await master.next(30_000)).name, "HELLO");
+      assert.notDeepEqual(master.address, firstAddress, "a new socket, a new identity");
+      assert.equal((await master.call({ name: "ACK", data: [2, "x"] })).name, "IDLE");
+      assert.equal((await master.call(DIE)).name, "BYE");
+    } finally {
+      const { code, stderr } = await slave.exit();
+      assert.equal(code, 0, stderr);
+      assert.match(stderr, /no reply to IDLE from the master in 2 s; resetting the connection/);
+    }
+  });
+});
+
+Deno.test("a master restarted mid-transfer is found at once", async () => {
+  const index = await createFixtureIndex([{ name: "piw-slave-transfer", version: "1.0" }]);
+  try {
+    await withMaster(async (ctx, master, dir) => {
+      // Nobody answers on the file port: the transfer waits as it would for a dead master.
+      const slave = startSlave(master.port, freePort(), {
+        dir,
+        env: { PIW_MASTER_TIMEOUT: "5m", PIW_REPLY_TIMEOUT: "5m" },
+      });
+      try {
+        await master.next();
+        await master.call({ name: "ACK", data: [1, index.url] });
+        let request = await master.call({ name: "BUILD", data: ["piw-slave-transfer", "1.0"] });
+        while (request.name === "BUSY") {
+          request = await master.call({ name: "CONT", data: NO_DATA });
+        }
+        if (request.name !== "BUILT") throw new Error(`${request.name} instead of BUILT`);
+        const file = FileState.fromMessage(request.data[3][0]);
+        await master.reply({ name: "SEND", data: file.filename });
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        master.close();
+        const restarted = new ScriptedMaster(ctx, master.port);
+        try {
+          assert.equal((await restarted.next(30_000)).name, "HELLO");
+          assert.deepEqual(await entries(dir), [], "the build was abandoned");
+          assert.equal((await restarted.call({ name: "ACK", data: [1, "x"] })).name, "IDLE");
+          assert.equal((await restarted.call(DIE)).name, "BYE");
+        } finally {
+          restarted.close();
+        }
+      } finally {
+        const { code, stderr } = await slave.exit();
+        assert.equal(code, 0, stderr);
+        assert.match(stderr, /connection to the master dropped; resetting the connection/);
+      }
+    });
+  } finally {
+    await index.close();
+  }
+});
+
+Deno.test("a master restarted mid-build is found at once; the build is abandoned", async () => {
+  const tmp = await Deno.makeTempDir();
+  const pidFile = `${tmp}/pids`;
+  const index = await createFixtureIndex([
+    { name: "piw-slave-restart", version: "1.0", kind: "hang", pidFile },
+  ]);
+  try {
+    await withMaster(async (ctx, master, dir) => {
+      // piwheels' timeouts: five minutes of silence before the slave gives up on its master.
+      const slave = startSlave(master.port, master.port + 1, {
+        dir,
+        env: { PIW_MASTER_TIMEOUT: "5m", PIW_REPLY_TIMEOUT: "5m" },
+      });
+      try {
+        await master.next();
+        await master.call({ name: "ACK", data: [1, index.url] });
+        assert.equal(
+          (await master.call({ name: "BUILD", data: ["piw-slave-restart", "1.0"] })).name,
+          "BUSY",
+        );
+        await waitFor(() => Deno.readTextFile(pidFile).catch(() => ""), 60_000, "the build");
+        const pids = (await Deno.readTextFile(pidFile)).trim().split(" ").map(Number);
+        // The master dies with the slave's BUSY unanswered, and comes back on the same port.
+        master.close();
+        const restarted = new ScriptedMaster(ctx, master.port);
+        try {
+          assert.equal((await restarted.next(30_000)).name, "HELLO");
+          assert.ok(pids.slice(0, 3).every(isGone), "the abandoned build's processes are gone");
+          assert.deepEqual(await entries(dir), [], "and so is its directory");
+          assert.equal((await restarted.call({ name: "ACK", data: [1, "x"] })).name, "IDLE");
+          assert.equal((await restarted.call(DIE)).name, "BYE");
+        } finally {
+          restarted.close();
+        }
+      } finally {
+        const { code, stderr } = await slave.exit();
+        assert.equal(code, 0, stderr);
+        assert.match(stderr, /connection to the master dropped; resetting the connection/);
+      }
+    });
+  } finally {
+    await index.close();
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
+
 Deno.test("SIGTERM during a build stops it, says BYE and exits 0", async () => {
   const tmp = await Deno.makeTempDir();
   const pidFile = `${tmp}/pids`;
@@ -366,6 +479,87 @@ Deno.test("SIGTERM during a build stops it, says BYE and exits 0", async () => {
   }
 });
 
+/** The slave state file in `dir` (see dir_lock.ts). */
+function slaveRecord(
+  dir: string,
+): { pid: number; build: { dir: string; sid: number | null } | null } {
+  return JSON.parse(Deno.readTextFileSync(`${dir}/${STATE_FILE}`));
+}
+
+Deno.test("a second slave on the same --dir is refused with one line naming the first", async () => {
+  await withMaster(async (_ctx, master, dir) => {
+    const first = startSlave(master.port, master.port + 1, { dir });
+    try {
+      assert.equal((await master.next()).name, "HELLO");
+      const second = startSlave(master.port, master.port + 1, { dir });
+      const { code, stderr } = await second.exit();
+      assert.equal(code, 1, stderr);
+      const lines = stderr.trim().split("\n");
+      assert.equal(lines.length, 1, stderr);
+      assert.match(lines[0], new RegExp(`another piw slave \\(pid ${first.child.pid}\\) is using`));
+      assert.equal((await master.call({ name: "ACK", data: [1, "x"] })).name, "IDLE");
+      assert.equal((await master.call(DIE)).name, "BYE");
+    } finally {
+      const { code, stderr } = await first.exit();
+      assert.equal(code, 0, stderr);
+    }
+  });
+});
+
+Deno.test("a slave killed mid-build takes its build along; the next one cleans up", async () => {
+  const tmp = await Deno.makeTempDir();
+  const pidFile = `${tmp}/pids`;
+  const index = await createFixtureIndex([
+    { name: "piw-slave-killed", version: "1.0", kind: "hang", pidFile },
+  ]);
+  let pids: number[] = [];
+  try {
+    await withMaster(async (_ctx, master, dir) => {
+      const slave = startSlave(master.port, master.port + 1, { dir });
+      try {
+        await master.next();
+        await master.call({ name: "ACK", data: [1, index.url] });
+        assert.equal(
+          (await master.call({ name: "BUILD", data: ["piw-slave-killed", "1.0"] })).name,
+          "BUSY",
+        );
+        await waitFor(() => Deno.readTextFile(pidFile).catch(() => ""), 60_000, "the build");
+        pids = (await Deno.readTextFile(pidFile)).trim().split(" ").map(Number);
+      } finally {
+        slave.child.kill("SIGKILL");
+        await slave.exit();
+      }
+      const [backend, sameGroup, ownGroup] = pids;
+      const build = slaveRecord(dir).build!;
+      assert.ok(build.sid, "the build's session is recorded");
+      assert.deepEqual(await entries(dir), [build.dir.split("/").pop()]);
+      // The build's process group dies with the slave.
+      await waitFor(() => [build.sid!, backend, sameGroup].every(isGone), 20_000, "the build");
+      assert.ok(!isGone(ownGroup), "a process in a group of its own is only caught later");
+
+      const next = startSlave(master.port, master.port + 1, { dir });
+      try {
+        assert.equal((await master.next()).name, "HELLO");
+        assert.ok(isGone(ownGroup), "the next slave killed what was left of the build");
+        assert.deepEqual(await entries(dir), [], "and removed its directory");
+        assert.equal(slaveRecord(dir).build, null);
+        assert.equal((await master.call({ name: "ACK", data: [2, index.url] })).name, "IDLE");
+        assert.equal((await master.call(DIE)).name, "BYE");
+      } finally {
+        const { code, stderr } = await next.exit();
+        assert.equal(code, 0, stderr);
+        assert.match(stderr, /cleaned up after piw slave \d+: [1-9]\d* build processes killed/);
+      }
+    });
+  } finally {
+    for (const pid of pids.slice(0, 3)) {
+      if (!isGone(pid)) Deno.kill(pid, "SIGKILL"); // a failed test's leftovers
+    }
+    await index.close();
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
+
 Deno.test("the slave refuses root unless PIW_ALLOW_ROOT=1, and a clock before 2020-06", () => {
   assert.throws(() => checkEnvironment(0, Date.now(), false), /must not be run as root/);
   checkEnvironment(0, Date.now(), true);
@@ -391,16 +585,20 @@ Deno.test("--master takes a host, a bracketed or bare IPv6 literal, and optional
   }
 });
 
-Deno.test("timings come from PIW_MASTER_TIMEOUT and PIW_SLAVE_INTERVAL", () => {
+Deno.test("timings come from PIW_MASTER_TIMEOUT, PIW_REPLY_TIMEOUT and PIW_SLAVE_INTERVAL", () => {
   const env = (values: Record<string, string>) => ({ get: (k: string) => values[k] });
   const defaults = timingFromEnv(env({}) as unknown as Deno.Env);
   assert.equal(defaults.masterTimeoutMs, 300_000);
+  assert.equal(defaults.replyTimeoutMs, 15_000);
   for (let i = 0; i < 20; i++) {
     const ms = defaults.intervalMs();
     assert.ok(ms >= 5000 && ms <= 10_000, `${ms}`);
   }
   const set = timingFromEnv(env({ PIW_MASTER_TIMEOUT: "2s", PIW_SLAVE_INTERVAL: "0.5s" }) as never);
   assert.equal(set.masterTimeoutMs, 2000);
+  assert.equal(set.replyTimeoutMs, 2000, "never longer than the master timeout");
+  const reply = timingFromEnv(env({ PIW_REPLY_TIMEOUT: "3s" }) as never);
+  assert.equal(reply.replyTimeoutMs, 3000);
   assert.equal(set.intervalMs(), 500);
 });
 

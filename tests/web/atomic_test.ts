@@ -3,12 +3,14 @@ import {
   FILE_MODE,
   makeRealDir,
   removeFile,
+  removeStaleTemps,
   sameButStamp,
   symlinkOnce,
   writeFileAtomic,
   writeFileExclusive,
   writeTextIfChanged,
 } from "../../src/web/mod.ts";
+import { CAN_MOUNT, mountSmallDisk } from "../fixtures/tmpfs.ts";
 
 function tempDir(): string {
   return Deno.makeTempDirSync({ prefix: "piw-web-atomic-" });
@@ -54,6 +56,50 @@ Deno.test("writeFileAtomic cleans up its temporary file when the rename fails", 
     // Renaming a file over a non-empty directory fails.
     assert.throws(() => writeFileAtomic(`${dir}/target`, "x"));
     assert.deepEqual(names(dir), ["target"]);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test({
+  name: "writeFileAtomic on a full disk fails and leaves no temporary file",
+  ignore: !CAN_MOUNT,
+  async fn() {
+    const disk = await mountSmallDisk(4);
+    try {
+      writeFileAtomic(`${disk.path}/index.html`, "old");
+      disk.fill();
+      // Bigger than any slack a full tmpfs has left.
+      const page = "x".repeat(256 * 1024);
+      assert.throws(
+        () => writeFileAtomic(`${disk.path}/index.html`, page),
+        /No space left|os error 28/,
+      );
+      assert.throws(
+        () => writeFileExclusive(`${disk.path}/log.txt`, page),
+        /No space left|os error 28/,
+      );
+      assert.deepEqual(names(disk.path), ["filler", "index.html"]);
+      assert.equal(Deno.readTextFileSync(`${disk.path}/index.html`), "old");
+    } finally {
+      await disk.unmount();
+    }
+  },
+});
+
+Deno.test("removeStaleTemps removes only this module's older temporary files", () => {
+  const dir = tempDir();
+  try {
+    const old = new Date(Date.now() - 60_000);
+    for (const name of [".index.html.k2j4h5g1.tmp", ".p.json.a.tmp", "keep.tmp", ".x.tmp.bak"]) {
+      Deno.writeTextFileSync(`${dir}/${name}`, "");
+      Deno.utimeSync(`${dir}/${name}`, old, old);
+    }
+    Deno.mkdirSync(`${dir}/.sub.abc.tmp`);
+    Deno.writeTextFileSync(`${dir}/.new.html.zz.tmp`, ""); // a live writer's, newer than `before`
+    assert.equal(removeStaleTemps(dir, new Date(Date.now() - 30_000)), 2);
+    assert.deepEqual(names(dir), [".new.html.zz.tmp", ".sub.abc.tmp", ".x.tmp.bak", "keep.tmp"]);
+    assert.equal(removeStaleTemps(`${dir}/missing`, new Date()), 0);
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }

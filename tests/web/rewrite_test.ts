@@ -63,3 +63,24 @@ Deno.test("an unchanged project is not rewritten; a changed one is", async () =>
     await Deno.remove(out, { recursive: true });
   }
 });
+
+Deno.test("setting up removes temporary files a killed writer left in the top directories", () => {
+  const out = Deno.makeTempDirSync({ prefix: "piw-web-leftover-" });
+  try {
+    const warnings: string[] = [];
+    const log = { warning: (m: string) => warnings.push(m), error: () => {}, info: () => {} };
+    const old = new Date(Date.now() - 60_000);
+    const leftovers = [".index.html.0a1b2c3d.tmp", "simple/.index.html.x9y8z7.tmp"];
+    Deno.mkdirSync(`${out}/simple`);
+    for (const name of [...leftovers, "simple/other.tmp"]) {
+      Deno.writeTextFileSync(`${out}/${name}`, "");
+      Deno.utimeSync(`${out}/${name}`, old, old);
+    }
+    new WebSite({ outputPath: out, log: log as never }).setup();
+    for (const name of leftovers) assert.throws(() => Deno.statSync(`${out}/${name}`), name);
+    assert.ok(Deno.statSync(`${out}/simple/other.tmp`).isFile, "not of the writer's naming");
+    assert.ok(warnings.some((w) => w.includes("removed 1 stale temporary files")), `${warnings}`);
+  } finally {
+    Deno.removeSync(out, { recursive: true });
+  }
+});

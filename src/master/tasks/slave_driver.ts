@@ -307,7 +307,13 @@ export class SlaveDriver extends Task {
       slave = new SlaveState(address, ++this.#counter, request.data, (e) => this.#publish(e), now);
       this.slaves.set(key, slave);
     } else if (!slave) {
-      this.log.error(`invalid first message from an unknown peer: ${request.name}`);
+      // Most likely a slave of a master that was restarted. No reply is safe for a piwheels
+      // 0.23 slave (it asserts on anything unexpected and ends on DIE), so it is left to start
+      // over with HELLO after its own timeout: piw slaves soon, piwheels slaves after 5 min.
+      this.log.error(
+        `invalid first message from an unknown peer: ${request.name} ` +
+          "(a slave of an earlier master? it says HELLO after its own timeout)",
+      );
       return;
     }
     slave.receive(request, now);
