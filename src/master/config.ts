@@ -41,6 +41,9 @@ const FROM_OPTIONS = [
   "dbQueue",
   "fsQueue",
   "statsQueue",
+  "maxFileSize",
+  "maxSlaveTimeout",
+  "maxSlaves",
 ] as const satisfies readonly (keyof MasterOptions)[];
 
 /** The options of `piw master` its tasks see as given. */
@@ -95,6 +98,10 @@ const DEFAULTS: MasterConfig = {
   dbQueue: "inproc://db",
   fsQueue: "inproc://fs",
   statsQueue: "inproc://stats",
+  // piw's own bounds on what slaves may claim (piwheels has none).
+  maxFileSize: 2 * 2 ** 30,
+  maxSlaveTimeout: 6 * 3_600_000,
+  maxSlaves: 1000,
   intStatusQueue: "inproc://status",
   oracleQueue: "inproc://oracle",
   skipQueue: "inproc://skip",

@@ -12,6 +12,7 @@ import {
   encodeMessage,
   masterControlProtocol,
   type MasterHello,
+  MAX_MESSAGE_SIZE,
   monitorStatsProtocol,
   ProtocolError,
   slaveDriverControlProtocol,
@@ -109,7 +110,11 @@ export class Master {
   #bindExternal(type: "PUB" | "PULL", address: string): Socket {
     const socket = type === "PUB"
       ? this.#context.socket("PUB", { linger: 1000 })
-      : this.#context.socket("PULL", { rcvHwm: 10, linger: 0 });
+      : this.#context.socket("PULL", {
+        rcvHwm: 10,
+        linger: 0,
+        maxMsgSize: MAX_MESSAGE_SIZE.controlQueue,
+      });
     socket.bind(address);
     const path = ipcPath(address);
     if (path) {

@@ -19,6 +19,7 @@ import {
   decodeMessage,
   decodeQueueFrame,
   encodeMessage,
+  MAX_MESSAGE_SIZE,
   monitorStatsProtocol,
   NO_DATA,
   ProtocolError,
@@ -28,6 +29,7 @@ import {
   theArchitectProtocol,
 } from "../../protocols/mod.ts";
 import { parseWheelFilename } from "../../wheel/mod.ts";
+import { RateLimitedLog } from "../../log.ts";
 import { DbClient, Task, type TaskOptions } from "../task.ts";
 import type { MasterConfig } from "../config.ts";
 import { BuildQueues } from "../build_queues.ts";
@@ -103,11 +105,13 @@ export class SlaveDriver extends Task {
   #web: SlaveDriverWeb;
   #webUpdates: Promise<void> = Promise.resolve();
   #maxVerifyFailures: number;
+  /** Peers can repeat bad messages and HELLOs at will: these cost a few lines a minute. */
+  readonly #peerErrors = new RateLimitedLog(this.log);
 
   /** Bind the slave, builds and skip queues; connect status, stats, database and fs. */
   constructor(context: Context, config: MasterConfig, options: SlaveDriverOptions = {}) {
     super(context, config, options);
-    this.#slaveQueue = this.socket("ROUTER");
+    this.#slaveQueue = this.socket("ROUTER", { maxMsgSize: MAX_MESSAGE_SIZE.slaveQueue });
     this.#slaveQueue.bind(config.slaveQueue);
     this.slaveEndpoint = this.#slaveQueue.lastEndpoint;
     this.register(this.#slaveQueue, (frames) => this.#handleSlave(frames));
@@ -177,6 +181,7 @@ export class SlaveDriver extends Task {
 
   /** Drop slaves silent for longer than their busy timeout; their builds go back in the queue. */
   removeExpired(now = new Date()): void {
+    this.#peerErrors.flush();
     for (const [key, slave] of this.slaves) {
       if (!slave.expired(now)) continue;
       const what = slave.job ? `building ${slave.job[0]} ${slave.job[1]}` : slave.reply?.name;
@@ -258,7 +263,10 @@ export class SlaveDriver extends Task {
     } catch (e) {
       if (!(e instanceof ProtocolError)) throw e;
       if (!slave) {
-        this.log.error(`invalid message from an unknown peer: ${e.message}`);
+        this.#peerErrors.error(
+          "unknown peer",
+          `invalid message from an unknown peer: ${e.message}`,
+        );
       } else {
         this.#reply(slave, this.#die(slave, e.message));
       }
@@ -269,11 +277,26 @@ export class SlaveDriver extends Task {
       if (slave) {
         this.log.warning(`slave ${slave.slaveId} (${slave.label}): HELLO again; starting afresh`);
         this.#forget(key, slave, false);
+      } else if (this.slaves.size >= this.config.maxSlaves) {
+        this.#peerErrors.error(
+          "too many slaves",
+          `HELLO from ${
+            JSON.stringify(request.data[5].slice(0, 100))
+          } refused: already ${this.slaves.size} slaves ` +
+            `(--max-slaves)`,
+        );
+        const die = encodeMessage(slaveDriverProtocol, "DIE", NO_DATA);
+        this.#slaveQueue.trySend([address, EMPTY, die]);
+        return;
       }
       slave = new SlaveState(address, ++this.#counter, request.data, (e) => this.#publish(e), now);
+      slave.maxTimeoutMs = this.config.maxSlaveTimeout;
       this.slaves.set(key, slave);
     } else if (!slave) {
-      this.log.error(`invalid first message from an unknown peer: ${request.name}`);
+      this.#peerErrors.error(
+        "unknown peer",
+        `invalid first message from an unknown peer: ${request.name}`,
+      );
       return;
     }
     slave.receive(request, now);
@@ -326,6 +349,13 @@ export class SlaveDriver extends Task {
       `slave ${slave.slaveId} (${label}): hello (build_timeout=${buildTimeout}, ` +
         `busy_timeout=${busyTimeout}, abi=${abi}, platform=${platform}, os=${osName} ${osVersion})`,
     );
+    const cap = slave.maxTimeoutMs;
+    if (buildTimeout.toMilliseconds() > cap || busyTimeout.toMilliseconds() > cap) {
+      this.log.warning(
+        `slave ${slave.slaveId} (${label}): timeouts above ${cap / 1000} s cut to it ` +
+          `(--max-slave-timeout)`,
+      );
+    }
     return { name: "ACK", data: [slave.slaveId, this.config.pypiSimple] };
   }
 
@@ -426,6 +456,10 @@ export class SlaveDriver extends Task {
     for (const file of build.files.values()) {
       const problem = file.problem();
       if (problem) return problem;
+      if (file.filesize > this.config.maxFileSize) {
+        return `${file.filename}: ${file.filesize} bytes is more than the maximum ` +
+          `${this.config.maxFileSize} (--max-file-size)`;
+      }
       const name = parseWheelFilename(file.filename).canonicalName;
       if (name !== build.pkg) return `${file.filename} is not a wheel of ${build.pkg}`;
     }
