@@ -13,6 +13,12 @@ const MiB = 1024 * KiB;
 /** Most bytes a piw slave keeps of a build's output (the end of it); BUILT carries it. */
 export const MAX_BUILD_OUTPUT = 8 * MiB;
 
+/**
+ * The longest text field of a slave's HELLO (label, OS name, board serial...), kept for as long
+ * as the slave lives: real ones are host names and short version strings.
+ */
+export const MAX_HELLO_TEXT = 256;
+
 /** piw logger sends a frame once it holds this many bytes (or its 100 records). */
 export const LOG_FRAME_TARGET = 1 * MiB;
 /** The longest access-log line piw logger sends on (Apache's request line is at most 8 KiB). */

@@ -519,3 +519,18 @@ Deno.test("a file above --max-file-size in BUILT is never fetched; the build fai
     { maxFileSize: 1_000_000 },
   );
 });
+
+Deno.test("a HELLO with a text field of megabytes gets DIE and is not kept", async () => {
+  await withDriver(async (h, logs) => {
+    const slave = h.slave();
+    const reply = await slave.call({
+      name: "HELLO",
+      data: helloData({ label: "x".repeat(2 ** 20) }),
+    });
+    assert.deepEqual(reply, { name: "DIE", data: NO_DATA });
+    assert.equal(h.driver.slaves.size, 0);
+    assert.ok(logs.some((l) => /field 6 is over 256 characters/.test(l)), logs.join("\n"));
+    await h.slave().hello();
+    assert.equal(h.driver.slaves.size, 1);
+  });
+});

@@ -7,7 +7,10 @@
  *   `CHUNK <offset> <bytes>`, and `DONE` ends it;
  * - the fs queue (REP, `config.fsQueue`) where SlaveDriver and MrChase say EXPECT (a file is
  *   coming from a slave) and VERIFY (check it and publish it under a package).
- * Nothing a slave says becomes a path unchecked, and published bytes never change.
+ * Nothing a slave says becomes a path unchecked, and published bytes never change. A file above
+ * `config.maxFileSize`, or bigger than the output path can hold while keeping
+ * `config.minFreeSpace` free, is refused at EXPECT; while the disk is that low, no FETCH goes out.
+ * Nothing a slave sends is larger than `MAX_MESSAGE_SIZE.fileQueue` (libzmq cuts it off).
  * @module
  */
 

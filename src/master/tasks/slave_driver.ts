@@ -19,6 +19,7 @@ import {
   decodeMessage,
   decodeQueueFrame,
   encodeMessage,
+  MAX_HELLO_TEXT,
   MAX_MESSAGE_SIZE,
   monitorStatsProtocol,
   NO_DATA,
@@ -26,6 +27,7 @@ import {
   slaveDriverControlProtocol,
   slaveDriverProtocol,
   type SlaveEvent,
+  type SlaveHello,
   theArchitectProtocol,
 } from "../../protocols/mod.ts";
 import { parseWheelFilename } from "../../wheel/mod.ts";
@@ -274,20 +276,16 @@ export class SlaveDriver extends Task {
     }
     const now = new Date();
     if (request.name === "HELLO") {
+      const refusal = this.#helloRefusal(request.data, slave !== undefined);
+      if (refusal) {
+        this.#peerErrors.error(...refusal);
+        if (slave) this.#forget(key, slave, false);
+        this.#slaveQueue.trySend([address, EMPTY, encodeMessage(slaveDriverProtocol, "DIE")]);
+        return;
+      }
       if (slave) {
         this.log.warning(`slave ${slave.slaveId} (${slave.label}): HELLO again; starting afresh`);
         this.#forget(key, slave, false);
-      } else if (this.slaves.size >= this.config.maxSlaves) {
-        this.#peerErrors.error(
-          "too many slaves",
-          `HELLO from ${
-            JSON.stringify(request.data[5].slice(0, 100))
-          } refused: already ${this.slaves.size} slaves ` +
-            `(--max-slaves)`,
-        );
-        const die = encodeMessage(slaveDriverProtocol, "DIE", NO_DATA);
-        this.#slaveQueue.trySend([address, EMPTY, die]);
-        return;
       }
       slave = new SlaveState(address, ++this.#counter, request.data, (e) => this.#publish(e), now);
       slave.maxTimeoutMs = this.config.maxSlaveTimeout;
@@ -302,6 +300,23 @@ export class SlaveDriver extends Task {
     slave.receive(request, now);
     const reply = await this.#dispatch(slave, request);
     if (reply) this.#reply(slave, reply);
+  }
+
+  /**
+   * Why a HELLO is refused (a kind of message for the rate limit, and the line), or null: a
+   * text longer than {@link MAX_HELLO_TEXT} (kept for as long as the slave lives), or one slave
+   * more than `config.maxSlaves`.
+   */
+  #helloRefusal(hello: SlaveHello, known: boolean): [string, string] | null {
+    const who = `HELLO from ${JSON.stringify(hello[5].slice(0, 100))} refused`;
+    const long = hello.findIndex((v) => typeof v === "string" && v.length > MAX_HELLO_TEXT);
+    if (long >= 0) {
+      return ["long hello", `${who}: field ${long + 1} is over ${MAX_HELLO_TEXT} characters`];
+    }
+    if (!known && this.slaves.size >= this.config.maxSlaves) {
+      return ["too many slaves", `${who}: already ${this.slaves.size} slaves (--max-slaves)`];
+    }
+    return null;
   }
 
   #dispatch(slave: SlaveState, request: SlaveRequest): Reply | Promise<Reply> {
