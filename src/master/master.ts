@@ -109,7 +109,7 @@ export class Master {
   /** Bind a monitor queue; an ipc socket file gets group write (monitors run as others). */
   #bindExternal(type: "PUB" | "PULL", address: string): Socket {
     const socket = type === "PUB"
-      ? this.#context.socket("PUB", { linger: 1000 })
+      ? this.#context.socket("PUB", { linger: 1000, maxMsgSize: MAX_MESSAGE_SIZE.statusQueue })
       : this.#context.socket("PULL", {
         rcvHwm: 10,
         linger: 0,

@@ -19,17 +19,20 @@ export const MAX_BUILD_OUTPUT = 8 * MiB;
  */
 export const MAX_HELLO_TEXT = 256;
 
-/** piw logger sends a frame once it holds this many bytes (or its 100 records). */
-export const LOG_FRAME_TARGET = 1 * MiB;
-/** The longest access-log line piw logger sends on (Apache's request line is at most 8 KiB). */
+/** piw logger sends a frame once it holds this many bytes (or its 100 records, ~15 KB). */
+export const LOG_FRAME_TARGET = 256 * KiB;
+/**
+ * The longest access-log line piw logger sends on: Apache's request line and each header are at
+ * most 8 KiB by default, a few of them escaped (up to 4 bytes a byte) still fit well below.
+ */
 export const MAX_LOG_LINE = 256 * KiB;
 
 /** The largest frame accepted per queue (bytes). */
 export const MAX_MESSAGE_SIZE = {
   /**
    * slave_driver (tcp 5555): BUILT holds the build output, at most {@link MAX_BUILD_OUTPUT} from
-   * a piw slave (piwheels 0.23 slaves send all of it, rarely more than a few MiB), plus the file
-   * states; four times piw's cap leaves room for piwheels' logs.
+   * a piw slave, plus the file states; piwheels 0.23 slaves send all of it, so four times piw's
+   * cap leaves room for their longer logs.
    */
   slaveQueue: 4 * MAX_BUILD_OUTPUT,
   /** file_juggler (tcp 5556): a CHUNK's data is one FETCH, {@link FILE_CHUNK_SIZE} at most. */
@@ -38,11 +41,13 @@ export const MAX_MESSAGE_SIZE = {
    * lumberjack (ipc, the web server's group): piwheels' logger sends one record (a few KiB) a
    * frame; piw's up to 100, sent once they reach {@link LOG_FRAME_TARGET}, none from a line
    * longer than {@link MAX_LOG_LINE}: a frame stays below the target plus one record (a record is
-   * never much bigger than its line).
+   * never much bigger than its line). Small, as 10,000 frames may wait in the queue.
    */
-  logQueue: 4 * MiB,
+  logQueue: 1 * MiB,
   /** mr_chase (ipc): IMPORT holds a build output like BUILT does. */
   importQueue: 4 * MAX_BUILD_OUTPUT,
   /** master_control (ipc, monitors): a message name and a slave id. */
   controlQueue: 64 * KiB,
+  /** monitor_stats (ipc PUB): what a monitor sends it is a subscription, a short prefix. */
+  statusQueue: 64 * KiB,
 } as const;

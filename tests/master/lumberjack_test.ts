@@ -232,8 +232,8 @@ Deno.test({
   fn: () =>
     withLumberjack("pglite", async ({ jack, push, logs }) => {
       const good = encodeMessage(send, "LOGPAGE", ["home", "192.0.2.9", T, "wget"]);
-      // A megabyte of zero bytes: a million CBOR items, none of them a message.
-      assert.ok(await push.send([joined([good, new Uint8Array(2 ** 20)])]));
+      // Half a megabyte of zero bytes: as many CBOR items, none of them a message.
+      assert.ok(await push.send([joined([good, new Uint8Array(500_000)])]));
       for (let i = 0; i < 50; i++) assert.ok(await push.send([new Uint8Array(1000)]));
       assert.ok(await push.send([good]));
       await waitFor(() => jack.received === 2, 10_000, "both good records");
