@@ -9,6 +9,7 @@ import {
   encodeMessage,
   fileJugglerProtocol,
   lumberjackProtocol,
+  masterControlProtocol,
   parseFileFrames,
   TimeDelta,
 } from "../../src/protocols/mod.ts";
@@ -106,7 +107,8 @@ function treeSize(dir: string): { total: number; largest: number } {
 }
 
 Deno.test({
-  name: "piw master survives a 16 MiB junk frame on the log queue and still records good hits",
+  name:
+    "piw master survives 16 MiB junk frames on the log and control queues, still serving others",
   ...options,
   async fn() {
     await withMaster([], [], async ({ process, queues, db }) => {
@@ -140,9 +142,24 @@ Deno.test({
       assert.ok(added.length < 20, `the log grew by ${added.length} lines`);
       const grown = rss(process.process.pid) - before.rss;
       assert.ok(grown < 300 * MiB, `RSS grew by ${Math.round(grown / MiB)} MiB`);
-      // Stopping flushes Lumberjack's buffer; then the database can be opened.
-      process.kill("SIGTERM");
-      assert.equal(await process.exit(120_000), 0);
+      // The monitors' control queue also cuts off a sender of junk, and still takes QUIT.
+      const monitor = new Context();
+      try {
+        const junk = monitor.socket("PUSH", { linger: 5000 });
+        junk.connect(queues.control);
+        assert.ok(await junk.send([new Uint8Array(16 * MiB)], { timeoutMs: 30_000 }));
+        const control = monitor.socket("PUSH", { linger: 5000 });
+        control.connect(queues.control);
+        const quit = encodeMessage(masterControlProtocol.reversed(), "QUIT");
+        assert.ok(await control.send([quit], { timeoutMs: 30_000 }));
+        // Stopping flushes Lumberjack's buffer; then the database can be opened.
+        assert.equal(await process.exit(120_000), 0);
+        junk.close(0);
+        control.close(0);
+      } finally {
+        await monitor.close();
+      }
+      assert.ok(process.lines.some((line) => line.includes("QUIT from a monitor")));
       const sql = await openClient(db.dsn);
       try {
         const rows = await sql.query<{ host: string }>(
