@@ -352,3 +352,16 @@ Deno.test({
     });
   },
 });
+
+Deno.test({
+  name: "piw master refuses a bound of zero with one line",
+  ...options,
+  async fn() {
+    for (const [option, value] of [["--max-slaves", "0"], ["--max-file-size", "none"]]) {
+      const master = new PiwProcess("master", ["master", "-o", "/tmp", option, value]);
+      assert.equal(await master.exit(), 2);
+      assert.equal(master.lines[0], `piw master: ${option} must be more than 0, not 0`);
+      assert.ok(!master.lines.some((line) => /^\s+at /.test(line)), master.tail());
+    }
+  },
+});
