@@ -5,7 +5,7 @@
  * @module
  */
 import { Context, ipcPath, Poller, type Socket } from "../transport/mod.ts";
-import { getLogger } from "../log.ts";
+import { getLogger, RateLimitedLog } from "../log.ts";
 import {
   bigBrotherControlProtocol,
   decodeMessage,
@@ -23,6 +23,8 @@ import { TaskFailedError, TaskWorker } from "./supervisor.ts";
 import { lineup } from "./tasks/mod.ts";
 
 const log = getLogger("master");
+/** Whoever may write to the control queue can repeat junk: a few lines a minute. */
+const controlErrors = new RateLimitedLog(log);
 
 /** How long each task has to become ready (piwheels: 60 s). */
 export const READY_TIMEOUT = 60_000;
@@ -189,7 +191,7 @@ export class Master {
       msg = decodeMessage(masterControlProtocol, frames[0]);
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;
-      log.error(`dropped malformed control message: ${error.message}`);
+      controlErrors.error("malformed", `dropped malformed control message: ${error.message}`);
       return;
     }
     log.debug(`control: ${msg.name}`);
@@ -241,6 +243,7 @@ export class Master {
   /** Ping the watchdog; pause everything once when the output filesystem runs low. */
   async #housekeeping(): Promise<void> {
     if (watchdogEnabled()) sdNotify("WATCHDOG=1");
+    controlErrors.flush();
     let free: number;
     try {
       free = (await diskUsage(this.#config.outputPath)).free;

@@ -253,7 +253,10 @@ export class SlaveDriver extends Task {
 
   async #handleSlave(frames: Uint8Array[]): Promise<void> {
     if (frames.length !== 3 || frames[1].length !== 0) {
-      this.log.error(`invalid message structure from a slave (${frames.length} frames)`);
+      this.#peerErrors.error(
+        "bad structure",
+        `invalid message structure from a slave (${frames.length} frames)`,
+      );
       return;
     }
     const [address, , payload] = frames;
