@@ -29,6 +29,7 @@ import {
   type SlaveEvent,
   type SlaveHello,
   theArchitectProtocol,
+  TimeDelta,
 } from "../../protocols/mod.ts";
 import { parseWheelFilename } from "../../wheel/mod.ts";
 import { RateLimitedLog } from "../../log.ts";
@@ -370,7 +371,7 @@ export class SlaveDriver extends Task {
     const cap = slave.maxTimeoutMs;
     if (buildTimeout.toMilliseconds() > cap || busyTimeout.toMilliseconds() > cap) {
       this.log.warning(
-        `slave ${slave.slaveId} (${label}): timeouts above ${cap / 1000} s cut to it ` +
+        `slave ${slave.slaveId} (${label}): timeouts cut to ${TimeDelta.fromMilliseconds(cap)} ` +
           `(--max-slave-timeout)`,
       );
     }
