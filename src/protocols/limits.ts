@@ -2,6 +2,8 @@
  * The largest frame the master takes on each queue a peer can reach (ZMQ_MAXMSGSIZE: libzmq
  * cuts off a peer that sends more, before reading it into memory). Each is sized from what
  * legitimate messages need, with room to spare; a limit counts one frame, not a whole message.
+ * What one connection can make the master hold is this times the socket's receive high-water mark
+ * (frames queued per peer), so the queues with big limits keep that mark small.
  * @module
  */
 

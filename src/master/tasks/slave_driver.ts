@@ -114,7 +114,11 @@ export class SlaveDriver extends Task {
   /** Bind the slave, builds and skip queues; connect status, stats, database and fs. */
   constructor(context: Context, config: MasterConfig, options: SlaveDriverOptions = {}) {
     super(context, config, options);
-    this.#slaveQueue = this.socket("ROUTER", { maxMsgSize: MAX_MESSAGE_SIZE.slaveQueue });
+    // A slave (REQ) has one request in flight: a peer cannot queue more than a few big ones.
+    this.#slaveQueue = this.socket("ROUTER", {
+      maxMsgSize: MAX_MESSAGE_SIZE.slaveQueue,
+      rcvHwm: 10,
+    });
     this.#slaveQueue.bind(config.slaveQueue);
     this.slaveEndpoint = this.#slaveQueue.lastEndpoint;
     this.register(this.#slaveQueue, (frames) => this.#handleSlave(frames));
