@@ -185,3 +185,78 @@ export function getLogger(name: string): Logger {
   if (!logger) loggers.set(name, logger = new Logger(name));
   return logger;
 }
+
+/** One key's current interval in a {@link RateLimitedLog}. */
+interface RateWindow {
+  start: number;
+  lines: number;
+  suppressed: number;
+  level: LogLevel;
+}
+
+/**
+ * A logger for what peers can repeat at will (malformed messages, unknown senders): at most
+ * `lines` lines per key every `intervalMs`; the rest are counted, and once the interval is over
+ * one line says how many were suppressed. Keys name a kind of message ("malformed frame"), never
+ * a peer, so there are few of them.
+ */
+export class RateLimitedLog {
+  readonly #windows = new Map<string, RateWindow>();
+
+  /** Limit `logger` to `lines` lines per key every `intervalMs` (`now` in ms, for tests). */
+  constructor(
+    readonly logger: Logger,
+    readonly lines = 10,
+    readonly intervalMs = 60_000,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  /** Log at warning level unless `key` has had its lines; true if written. */
+  warning(key: string, message: string): boolean {
+    return this.log("warning", key, message);
+  }
+
+  /** Log at error level unless `key` has had its lines; true if written. */
+  error(key: string, message: string): boolean {
+    return this.log("error", key, message);
+  }
+
+  /** Log `message` at `level` unless `key` has had its lines this interval; true if written. */
+  log(level: LogLevel, key: string, message: string): boolean {
+    const now = this.now();
+    let window = this.#windows.get(key);
+    if (window && now - window.start >= this.intervalMs) {
+      this.#close(key, window);
+      window = undefined;
+    }
+    if (!window) {
+      window = { start: now, lines: 0, suppressed: 0, level };
+      this.#windows.set(key, window);
+    }
+    if (window.lines < this.lines) {
+      window.lines++;
+      this.logger[level](message);
+      return true;
+    }
+    window.suppressed++;
+    if (LEVEL_ORDER[level] > LEVEL_ORDER[window.level]) window.level = level;
+    return false;
+  }
+
+  /** Report the suppressed counts of intervals that are over (call it from a timer). */
+  flush(): void {
+    const now = this.now();
+    for (const [key, window] of this.#windows) {
+      if (now - window.start >= this.intervalMs) this.#close(key, window);
+    }
+  }
+
+  #close(key: string, window: RateWindow): void {
+    this.#windows.delete(key);
+    if (window.suppressed === 0) return;
+    const seconds = Math.round((this.now() - window.start) / 1000);
+    this.logger[window.level](
+      `… suppressed ${window.suppressed} similar messages (${key}) in ${seconds} s`,
+    );
+  }
+}

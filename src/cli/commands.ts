@@ -184,6 +184,26 @@ const master: CommandSpec<"master"> = {
       help: "The address of the queue used to send statistics to the collator task",
       default: "inproc://stats",
     },
+    {
+      flags: "--max-file-size <SIZE>",
+      help: "The largest file a build slave may send, e.g. 2G (K, M, G are powers of 1024); a " +
+        "larger one is refused before any of it is written",
+      kind: "size",
+      default: "2G",
+    },
+    {
+      flags: "--max-slave-timeout <DURATION>",
+      help: "The longest build or busy timeout a build slave may ask for; longer ones are cut " +
+        "to this",
+      kind: "duration",
+      default: "6h",
+    },
+    {
+      flags: "--max-slaves <N>",
+      help: "The most build slaves served at once; more are told to terminate",
+      kind: "int",
+      default: "1000",
+    },
   ],
   args: [],
   load: () => import("../master/main.ts"),

@@ -83,6 +83,12 @@ export interface MasterOptions extends LoggingOptions {
   fsQueue: string;
   /** `--stats-queue ADDR` (default `inproc://stats`). */
   statsQueue: string;
+  /** `--max-file-size SIZE`: the largest file a slave may send, bytes (default 2 GiB). */
+  maxFileSize: number;
+  /** `--max-slave-timeout DURATION`: cap on a slave's build and busy timeouts, ms (default 6h). */
+  maxSlaveTimeout: number;
+  /** `--max-slaves N`: most slaves served at once (default 1000). */
+  maxSlaves: number;
 }
 
 /** `piw slave`. */

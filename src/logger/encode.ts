@@ -99,6 +99,11 @@ export class LogFrame {
     this.count++;
   }
 
+  /** Its length in bytes. */
+  get size(): number {
+    return this.#writer.length;
+  }
+
   /** The frame so far: a view, valid until the next `add` or `clear`. */
   bytes(): Uint8Array {
     return this.#writer.bytes.subarray(0, this.#writer.length);

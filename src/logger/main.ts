@@ -14,6 +14,7 @@ import type { LoggerOptions } from "../cli/options.ts";
 import { PiwError, UsageError } from "../errors.ts";
 import { getLogger } from "../log.ts";
 import { Context, SocketOption } from "../transport/mod.ts";
+import { LOG_FRAME_TARGET, MAX_LOG_LINE } from "../protocols/mod.ts";
 import { classify } from "./classify.ts";
 import { LogFrame } from "./encode.ts";
 import { compileFormat, LogFormatError } from "./format.ts";
@@ -85,6 +86,12 @@ export async function run(options: LoggerOptions): Promise<number> {
       for await (const lines of readLineBatches(await open(file))) {
         for (const line of lines) {
           counts.lines++;
+          // The master cuts off a logger whose frame is too big (MAX_MESSAGE_SIZE.logQueue).
+          if (line.length > MAX_LOG_LINE) {
+            counts.malformed++;
+            log.debug(`line of ${line.length} characters skipped: ${line.slice(0, 200)}`);
+            continue;
+          }
           const entry = parser.parse(line);
           if (entry === null) {
             counts.malformed++;
@@ -97,7 +104,9 @@ export async function run(options: LoggerOptions): Promise<number> {
             continue;
           }
           frame.add(msg);
-          if (frame.count === RECORDS_PER_FRAME) await flush();
+          if (frame.count === RECORDS_PER_FRAME || frame.size >= LOG_FRAME_TARGET) {
+            await flush();
+          }
         }
         // What was read at once goes at once: a quiet web server's lines are not held back.
         await flush();

@@ -25,6 +25,11 @@ export const LOG_NAMES = ["LOGDOWNLOAD", "LOGSEARCH", "LOGPROJECT", "LOGJSON", "
 /** The name of a lumberjack message. */
 export type LogName = typeof LOG_NAMES[number];
 
+/**
+ * Malformed records after which the rest of a frame is skipped: a logger's frame holds at most
+ * 100 records, so beyond that the frame is junk, and each record tried costs an exception.
+ */
+export const MAX_BAD_RECORDS = 100;
 const ENCODER = new TextEncoder();
 const DECODER = new TextDecoder();
 const NAME_BYTES = LOG_NAMES.map((name) => ENCODER.encode(name));
@@ -156,7 +161,7 @@ export class AccessLogRows {
    * Add the records of one frame: a lumberjack message, or several back to back (a CBOR
    * sequence, as piw's logger sends them). Each record added counts one for its name in
    * `counts`. Returns the errors of the malformed records, which are skipped (with the rest of
-   * the frame when where one ends cannot be told).
+   * the frame when where one ends cannot be told, or after {@link MAX_BAD_RECORDS} of them).
    */
   addFrame(frame: Uint8Array, counts: Map<string, number>): ProtocolError[] {
     if (frame.length === 0) {
@@ -187,6 +192,17 @@ export class AccessLogRows {
           );
           // Past a record that cannot be delimited, nothing else can be either.
           if (pos === start) break;
+          // More bad records than a logger's frame holds: junk, not worth taking apart.
+          if (errors.length >= MAX_BAD_RECORDS && pos < frame.length) {
+            errors.push(
+              new ProtocolError(
+                lumberjackProtocol.name,
+                undefined,
+                `${frame.length - pos} bytes after ${MAX_BAD_RECORDS} malformed records skipped`,
+              ),
+            );
+            break;
+          }
           continue;
         }
       }

@@ -6,6 +6,7 @@
 import type { MasterOptions } from "../cli/options.ts";
 import type { LogLevel } from "../log.ts";
 import { parseDsn } from "../db/dsn.ts";
+import { UsageError } from "../errors.ts";
 import { DEFAULT_SITE_URL } from "../web/site.ts";
 
 /** Logging settings a Worker re-applies, since each Worker has its own copy of `src/log.ts`. */
@@ -41,7 +42,13 @@ const FROM_OPTIONS = [
   "dbQueue",
   "fsQueue",
   "statsQueue",
+  "maxFileSize",
+  "maxSlaveTimeout",
+  "maxSlaves",
 ] as const satisfies readonly (keyof MasterOptions)[];
+
+/** The options bounding what slaves may claim: each must be positive. */
+const BOUNDS = ["maxFileSize", "maxSlaveTimeout", "maxSlaves"] as const;
 
 /** The options of `piw master` its tasks see as given. */
 type GivenOptions = Pick<MasterOptions, (typeof FROM_OPTIONS)[number]>;
@@ -95,6 +102,10 @@ const DEFAULTS: MasterConfig = {
   dbQueue: "inproc://db",
   fsQueue: "inproc://fs",
   statsQueue: "inproc://stats",
+  // piw's own bounds on what slaves may claim (piwheels has none).
+  maxFileSize: 2 * 2 ** 30,
+  maxSlaveTimeout: 6 * 3_600_000,
+  maxSlaves: 1000,
   intStatusQueue: "inproc://status",
   oracleQueue: "inproc://oracle",
   skipQueue: "inproc://skip",
@@ -128,6 +139,13 @@ export function makeMasterConfig(overrides: Partial<MasterConfig> = {}): MasterC
 
 /** The config of `piw master` from its parsed options (output path already expanded). */
 export function configFromOptions(options: MasterOptions, outputPath: string): MasterConfig {
+  // A zero bound would refuse every slave or file: surely a mistake ("none" is 0 as a size).
+  for (const [option, value] of BOUNDS.map((key) => [key, options[key]] as const)) {
+    if (!(value > 0)) {
+      const flag = option.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+      throw new UsageError(`--${flag} must be more than 0, not ${value}`);
+    }
+  }
   const debug = options.devMode;
   const given = Object.fromEntries(FROM_OPTIONS.map((key) => [key, options[key]]));
   return makeMasterConfig({

@@ -5,13 +5,14 @@
  * @module
  */
 import { Context, ipcPath, Poller, type Socket } from "../transport/mod.ts";
-import { getLogger } from "../log.ts";
+import { getLogger, RateLimitedLog } from "../log.ts";
 import {
   bigBrotherControlProtocol,
   decodeMessage,
   encodeMessage,
   masterControlProtocol,
   type MasterHello,
+  MAX_MESSAGE_SIZE,
   monitorStatsProtocol,
   ProtocolError,
   slaveDriverControlProtocol,
@@ -22,6 +23,8 @@ import { TaskFailedError, TaskWorker } from "./supervisor.ts";
 import { lineup } from "./tasks/mod.ts";
 
 const log = getLogger("master");
+/** Whoever may write to the control queue can repeat junk: a few lines a minute. */
+const controlErrors = new RateLimitedLog(log);
 
 /** How long each task has to become ready (piwheels: 60 s). */
 export const READY_TIMEOUT = 60_000;
@@ -111,8 +114,12 @@ export class Master {
   /** Bind a monitor queue; an ipc socket file gets group write (monitors run as others). */
   #bindExternal(type: "PUB" | "PULL", address: string): Socket {
     const socket = type === "PUB"
-      ? this.#context.socket("PUB", { linger: 1000 })
-      : this.#context.socket("PULL", { rcvHwm: 10, linger: 0 });
+      ? this.#context.socket("PUB", { linger: 1000, maxMsgSize: MAX_MESSAGE_SIZE.statusQueue })
+      : this.#context.socket("PULL", {
+        rcvHwm: 10,
+        linger: 0,
+        maxMsgSize: MAX_MESSAGE_SIZE.controlQueue,
+      });
     socket.bind(address);
     const path = ipcPath(address);
     if (path) {
@@ -186,7 +193,7 @@ export class Master {
       msg = decodeMessage(masterControlProtocol, frames[0]);
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;
-      log.error(`dropped malformed control message: ${error.message}`);
+      controlErrors.error("malformed", `dropped malformed control message: ${error.message}`);
       return;
     }
     log.debug(`control: ${msg.name}`);
@@ -248,6 +255,7 @@ export class Master {
    */
   async #housekeeping(): Promise<void> {
     if (watchdogEnabled()) sdNotify("WATCHDOG=1");
+    controlErrors.flush();
     let free: number;
     try {
       free = (await diskUsage(this.#config.outputPath)).free;

@@ -294,6 +294,8 @@ export class SlaveState {
   paused = false;
   /** How many times the current file failed to verify. */
   failedVerifies = 0;
+  /** The master's cap on both timeouts, ms: a slave may not hold a build for longer. */
+  maxTimeoutMs = Infinity;
 
   /** A slave that just said HELLO with `hello` from routing address `address`. */
   constructor(
@@ -308,11 +310,11 @@ export class SlaveState {
 
   /** How long its builds may take, in ms (it may not get the same version again before). */
   get buildTimeoutMs(): number {
-    return this.hello[0].toMilliseconds();
+    return Math.min(this.hello[0].toMilliseconds(), this.maxTimeoutMs);
   }
   /** How long it may stay silent before it is presumed dead, in ms. */
   get busyTimeoutMs(): number {
-    return this.hello[1].toMilliseconds();
+    return Math.min(this.hello[1].toMilliseconds(), this.maxTimeoutMs);
   }
   /** Its Python version tag, e.g. "311". */
   get pyVersion(): string {

@@ -86,3 +86,10 @@ export type {
   FrameMessageOf,
   FrameTable,
 } from "./file_juggler.ts";
+export {
+  LOG_FRAME_TARGET,
+  MAX_BUILD_OUTPUT,
+  MAX_HELLO_TEXT,
+  MAX_LOG_LINE,
+  MAX_MESSAGE_SIZE,
+} from "./limits.ts";

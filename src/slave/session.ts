@@ -5,6 +5,8 @@
  * @module
  */
 
+import { MAX_BUILD_OUTPUT } from "../protocols/limits.ts";
+
 /** Resource limits applied to the session leader (and inherited by its children). */
 export interface SessionLimits {
   /** RLIMIT_DATA in bytes (heap and private mappings); 0 or undefined for none. */
@@ -42,7 +44,7 @@ export interface SessionProcess {
   readonly ready: Promise<void>;
 }
 
-const DEFAULT_MAX_OUTPUT = 8 * 1024 * 1024;
+const DEFAULT_MAX_OUTPUT = MAX_BUILD_OUTPUT;
 
 /**
  * Start `cmd` in a new session (via setsid) with stdin from /dev/null and stderr merged into

@@ -42,6 +42,11 @@ export interface SocketOptions {
   linger?: number;
   /** ZMQ_ROUTER_MANDATORY: sending to an unknown peer fails instead of dropping silently. */
   routerMandatory?: boolean;
+  /**
+   * ZMQ_MAXMSGSIZE in bytes: libzmq drops the connection of a peer that sends a larger frame
+   * before reading it into memory (tcp and ipc; inproc peers are not limited). Default: none.
+   */
+  maxMsgSize?: number;
   /** ZMQ_IPV6 (default true, so "tcp://*:port" is dual-stack). */
   ipv6?: boolean;
   /** SUB only: prefixes to subscribe to ("" for everything). */
@@ -68,6 +73,7 @@ const RELEASE_ABOVE = 1 << 20;
 let scratch: {
   msg: Uint8Array<ArrayBuffer>;
   int: Int32Array<ArrayBuffer>;
+  int64: BigInt64Array<ArrayBuffer>;
   size: BigUint64Array<ArrayBuffer>;
 } | null = null;
 
@@ -76,6 +82,7 @@ function threadScratch() {
     scratch = {
       msg: new Uint8Array(ZMQ.MSG_SIZE),
       int: new Int32Array(1),
+      int64: new BigInt64Array(1),
       size: new BigUint64Array(1),
     };
     libzmq().zmq_msg_init(scratch.msg);
@@ -136,6 +143,9 @@ export class Socket implements Pollable {
       this.setBytesOption(SocketOption.ROUTING_ID, options.identity);
     }
     if (options.routerMandatory) this.setIntOption(SocketOption.ROUTER_MANDATORY, 1);
+    if (options.maxMsgSize !== undefined) {
+      this.setInt64Option(SocketOption.MAXMSGSIZE, options.maxMsgSize);
+    }
     if (options.subscribe !== undefined) {
       const prefixes = Array.isArray(options.subscribe) ? options.subscribe : [options.subscribe];
       for (const prefix of prefixes) this.subscribe(prefix);
@@ -253,6 +263,27 @@ export class Socket implements Pollable {
   /** Reads an integer option (`SocketOption.*`). */
   getIntOption(option: number): number {
     return this.#getInt(option, `getsockopt(${optionName(option)})`);
+  }
+
+  /** Sets a 64-bit integer option (`SocketOption.MAXMSGSIZE`). */
+  setInt64Option(option: number, value: number): void {
+    const { int64 } = threadScratch();
+    int64[0] = BigInt(value);
+    this.#check(
+      this.#z.zmq_setsockopt(this.#live(), option, int64, 8n),
+      `setsockopt(${optionName(option)})`,
+    );
+  }
+
+  /** Reads a 64-bit integer option (`SocketOption.MAXMSGSIZE`). */
+  getInt64Option(option: number): number {
+    const { int64, size } = threadScratch();
+    size[0] = 8n;
+    this.#check(
+      this.#z.zmq_getsockopt(this.#live(), option, int64, size),
+      `getsockopt(${optionName(option)})`,
+    );
+    return Number(int64[0]);
   }
 
   /** Sets a binary or text option (`SocketOption.*`). */

@@ -31,7 +31,24 @@ Deno.test("piw master runs with the documented defaults", async () => {
     dbQueue: "inproc://db",
     fsQueue: "inproc://fs",
     statsQueue: "inproc://stats",
+    maxFileSize: 2 * 1024 ** 3,
+    maxSlaveTimeout: 6 * H,
+    maxSlaves: 1000,
   });
+});
+
+Deno.test("piw master takes its bounds from the command line or a configuration file", async () => {
+  const cli = await run(["master", "--max-slaves", "5", "--max-slave-timeout", "90s"]);
+  assertEquals([cli.options!.maxSlaves, cli.options!.maxSlaveTimeout], [5, 90_000]);
+  const dir = await Deno.makeTempDir({ prefix: "piw-cli-bounds-" });
+  try {
+    await Deno.writeTextFile(`${dir}/piw.conf`, "[master]\nmax-file-size = 100M\n");
+    const file = await run(["master"], { env: { PIW_CONFIG_PATHS: `${dir}/piw.conf` } });
+    assertEquals(file.stderr, "");
+    assertEquals(file.options!.maxFileSize, 100 * 1024 ** 2);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("piw slave parses durations, sizes and repeatable options", async () => {

@@ -1,9 +1,15 @@
 /** `piw logger` as a subprocess: files (plain and gzipped) in, lumberjack messages out. */
 import assert from "node:assert/strict";
 import { Context } from "../../src/transport/mod.ts";
-import { cborItemEnd, decodeMessage, lumberjackProtocol } from "../../src/protocols/mod.ts";
+import {
+  cborItemEnd,
+  decodeMessage,
+  lumberjackProtocol,
+  MAX_LOG_LINE,
+  MAX_MESSAGE_SIZE,
+} from "../../src/protocols/mod.ts";
 import { openLog, readLines } from "../../src/logger/lines.ts";
-import { CORPUS, MALFORMED } from "./corpus.ts";
+import { combined, CORPUS, MALFORMED, PIP_AGENT } from "./corpus.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
@@ -114,5 +120,44 @@ Deno.test("reads lines with CRLF ends and no final newline", async () => {
     assert.deepEqual(lines, ["a", "b", "", "c"]);
   } finally {
     Deno.removeSync(path);
+  }
+});
+
+Deno.test("frames stay within the master's limit however long the lines; overlong lines skipped", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "piw-logger-" });
+  const address = `ipc://${dir}/log`;
+  const context = new Context();
+  // What Lumberjack binds: a bigger frame would cut the logger off.
+  const pull = context.socket("PULL", { maxMsgSize: MAX_MESSAGE_SIZE.logQueue });
+  pull.bind(address);
+  try {
+    // Searches for 200,000-character names: 30 of them make 6 MB, more than a frame may hold.
+    const lines = Array.from(
+      { length: 30 },
+      (_, i) => combined(`/simple/${String(i).padStart(2, "0")}${"a".repeat(200_000)}/`, PIP_AGENT),
+    );
+    lines.splice(10, 0, combined(`/simple/${"b".repeat(MAX_LOG_LINE)}/`, PIP_AGENT));
+    Deno.writeTextFileSync(`${dir}/access.log`, lines.join("\n") + "\n");
+    const result = await runLogger(["--log-queue", address, `${dir}/access.log`]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /31 lines: 30 sent, 0 dropped, 0 ignored, 1 malformed/);
+    const got: string[] = [];
+    while (got.length < 30) {
+      const frames = await pull.recv(5000);
+      assert.ok(frames, `record ${got.length} missing`);
+      let at = 0;
+      while (at < frames[0].length) {
+        const end: number = cborItemEnd(frames[0], at);
+        const msg = decodeMessage(lumberjackProtocol, frames[0].subarray(at, end));
+        if (msg.name !== "LOGSEARCH") throw new Error(`${msg.name}, not LOGSEARCH`);
+        got.push(msg.data[0].slice(0, 2));
+        at = end;
+      }
+    }
+    assert.deepEqual(got, Array.from({ length: 30 }, (_, i) => String(i).padStart(2, "0")));
+  } finally {
+    pull.close(0);
+    await context.close();
+    Deno.removeSync(dir, { recursive: true });
   }
 });

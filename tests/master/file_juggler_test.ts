@@ -16,6 +16,8 @@ import { FileJuggler, type FileJugglerOptions } from "../../src/master/tasks/fil
 import { FsClient, FsError } from "../../src/master/fs_client.ts";
 import { FileState } from "../../src/master/states.ts";
 import { stagedPath } from "../../src/master/build_journal.ts";
+import type { MasterConfig } from "../../src/master/config.ts";
+import { diskUsage } from "../../src/master/system.ts";
 import { captureLogs, startTask, testConfig, waitFor } from "./helpers.ts";
 
 const sender = fileJugglerProtocol.reversed();
@@ -107,16 +109,19 @@ interface Harness {
   stats: Socket;
   sender(): Sender;
   logs: string[];
+  /** The config FileJuggler runs with (the same object: a test may change its bounds). */
+  config: MasterConfig;
 }
 
 async function withJuggler(
   body: (h: Harness) => Promise<void>,
   options: FileJugglerOptions = {},
+  overrides: Partial<MasterConfig> = {},
 ): Promise<void> {
   const logs = captureLogs("warning");
   const context = new Context();
   const output = await Deno.makeTempDir({ prefix: "piw-juggler-" });
-  const config = testConfig({ outputPath: output, fileQueue: "tcp://127.0.0.1:*" });
+  const config = testConfig({ outputPath: output, fileQueue: "tcp://127.0.0.1:*", ...overrides });
   const stats = context.socket("PULL", { linger: 0 });
   stats.bind(config.statsQueue);
   const juggler = await startTask(
@@ -131,6 +136,7 @@ async function withJuggler(
       output,
       stats,
       logs: logs.lines,
+      config,
       sender() {
         const s = new Sender(context, juggler.fileEndpoint);
         senders.push(s);
@@ -397,4 +403,78 @@ Deno.test("a new EXPECT for a slave replaces its unfinished transfer", async () 
     assert.deepEqual(await h.fs.verify(1, "foo"), { status: "staged" });
     assert.deepEqual(await tree(`${h.output}/.piw-incoming`), [`staged/${sha256(data)}-${WHEEL}`]);
   });
+});
+
+/** A file state claiming `size` bytes (the data never comes). */
+function claim(filename: string, size: number): FileState {
+  return new FileState(
+    filename,
+    size,
+    "0".repeat(64),
+    "foo",
+    "1.0",
+    "py3",
+    "none",
+    "any",
+    null,
+    {},
+  );
+}
+
+Deno.test("EXPECT beyond --max-file-size or the free space is refused before a byte is written", async () => {
+  const GiB = 2 ** 30;
+  const { free } = await diskUsage("/tmp");
+  // Keep all but 1 GiB of what is free now: room for one 600 MiB file, not two.
+  const overrides = { maxFileSize: 2 * GiB, minFreeSpace: Math.max(0, free - GiB) };
+  await withJuggler(
+    async (h) => {
+      await assert.rejects(
+        h.fs.expect(1, claim(WHEEL, 2 ** 50)),
+        (e: Error) => e instanceof FsError && /--max-file-size/.test(e.message),
+      );
+      await assert.rejects(
+        h.fs.expect(1, claim(WHEEL, 1.5 * GiB)),
+        (e: Error) => e instanceof FsError && /do not fit/.test(e.message),
+      );
+      await h.fs.expect(1, claim(WHEEL, 600 * 2 ** 20));
+      // The bytes promised to slave 1 count against slave 2's file.
+      await assert.rejects(
+        h.fs.expect(2, claim("foo-2.0-py3-none-any.whl", 600 * 2 ** 20)),
+        (e: Error) => e instanceof FsError && /600 MiB|629145600 promised/.test(e.message),
+      );
+      // A new EXPECT of slave 1 replaces its own transfer, so its bytes do not count twice.
+      await h.fs.expect(1, claim(WHEEL, 600 * 2 ** 20));
+      const written = await tree(`${h.output}/.piw-incoming`);
+      assert.equal(written.length, 1, `only slave 1's empty temporary file: ${written}`);
+      assert.equal((await Deno.stat(`${h.output}/.piw-incoming/${written[0]}`)).size, 0);
+    },
+    {},
+    overrides,
+  );
+});
+
+Deno.test("while the disk is low no FETCH goes out and EXPECT is refused; then transfers resume", async () => {
+  await withJuggler(async (h) => {
+    const data = bytes(1_000_000);
+    await h.fs.expect(1, fileState(WHEEL, data));
+    const s = h.sender();
+    await s.hello(1);
+    const first = (await s.next()) as Fetch;
+    // The output path runs low (the master pauses): what is in flight may land, nothing more.
+    const minFreeSpace = h.config.minFreeSpace;
+    h.config.minFreeSpace = Number.MAX_SAFE_INTEGER;
+    await waitFor(() => h.juggler.lowDisk, 5000, "low disk noticed");
+    for (let f = await s.next(200); f !== null; f = await s.next(200)) { /* in flight */ }
+    await s.chunk(first.offset, data.subarray(first.offset, first.offset + first.length));
+    assert.equal(await s.next(1000), null, "no FETCH while the disk is low");
+    await assert.rejects(
+      h.fs.expect(2, fileState("foo-2.0-py3-none-any.whl", bytes(10))),
+      (e: Error) => e instanceof FsError && /do not fit/.test(e.message),
+    );
+    assert.ok(h.logs.some((l) => l.includes("transfers stopped")), h.logs.join("\n"));
+    h.config.minFreeSpace = minFreeSpace;
+    await s.serve(data);
+    assert.deepEqual(await h.fs.verify(1, "foo"), { status: "staged" });
+    assert.ok(h.logs.some((l) => l.includes("transfers resumed")));
+  }, { diskCheckMs: 50, refetchAfterMs: 60_000 });
 });

@@ -224,3 +224,23 @@ for (const kind of ENGINES) {
       }),
   });
 }
+
+Deno.test({
+  name: "Lumberjack logs one line for a frame of junk, however many bad records it holds",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: () =>
+    withLumberjack("pglite", async ({ jack, push, logs }) => {
+      const good = encodeMessage(send, "LOGPAGE", ["home", "192.0.2.9", T, "wget"]);
+      // Half a megabyte of zero bytes: as many CBOR items, none of them a message.
+      assert.ok(await push.send([joined([good, new Uint8Array(500_000)])]));
+      for (let i = 0; i < 50; i++) assert.ok(await push.send([new Uint8Array(1000)]));
+      assert.ok(await push.send([good]));
+      await waitFor(() => jack.received === 2, 10_000, "both good records");
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const bad = logs.lines.filter((line) => line.includes("malformed"));
+      // Ten lines a minute, each naming how much of its frame was dropped.
+      assert.equal(bad.length, 10, bad.join("\n"));
+      assert.match(bad[0], /dropped 101 malformed messages of a \d+-byte frame/);
+    }),
+});

@@ -16,6 +16,7 @@ import {
   statsData,
 } from "./slave_harness.ts";
 import type { SlaveDriverOptions } from "../../src/master/tasks/slave_driver.ts";
+import type { MasterConfig } from "../../src/master/config.ts";
 
 const IDLE = () => ({ name: "IDLE" as const, data: statsData() });
 const BUSY = () => ({ name: "BUSY" as const, data: statsData() });
@@ -27,9 +28,10 @@ const TWIN = "foo-1.0-cp311-cp311-linux_armv6l.whl";
 async function withDriver(
   body: (h: DriverHarness, logs: string[]) => Promise<void>,
   options: SlaveDriverOptions = {},
+  overrides: Partial<MasterConfig> = {},
 ): Promise<void> {
   const logs = captureLogs("warning");
-  const h = await startDriver(options);
+  const h = await startDriver(options, overrides);
   try {
     await body(h, logs.lines);
   } finally {
@@ -460,4 +462,85 @@ Deno.test("a database outage while logging: DONE, the build journaled, recorded 
     assert.equal(h.db.builds[0][4], false);
     await waitFor(() => h.driver.pendingBuilds === 0, 5_000, "the journal emptied");
   }, { retryMs: [100, 200] });
+});
+
+Deno.test("HELLO beyond --max-slaves gets DIE and costs at most ten lines a minute", async () => {
+  await withDriver(
+    async (h, logs) => {
+      const served = [h.slave(), h.slave(), h.slave()];
+      for (const slave of served) await slave.hello();
+      for (let i = 0; i < 30; i++) {
+        const extra = h.slave();
+        assert.deepEqual(await extra.call({ name: "HELLO", data: helloData() }), {
+          name: "DIE",
+          data: NO_DATA,
+        });
+        extra.close();
+      }
+      assert.equal(h.driver.slaves.size, 3);
+      assert.equal(logs.filter((l) => l.includes("(--max-slaves)")).length, 10, logs.join("\n"));
+      // A slot freed is a slot taken.
+      await served[0].send({ name: "BYE", data: NO_DATA });
+      await waitFor(() => h.driver.slaves.size === 2);
+      await h.slave().hello();
+      assert.equal(h.driver.slaves.size, 3);
+    },
+    {},
+    { maxSlaves: 3 },
+  );
+});
+
+Deno.test("timeouts above --max-slave-timeout are cut: a silent builder expires at the cap", async () => {
+  await withDriver(
+    async (h, logs) => {
+      await h.queue({ cp311: [["foo", "1.0"]] });
+      const slave = h.slave();
+      const forever = 1e9 * 1000; // 11,574 days
+      await slave.hello({ busyMs: forever, buildMs: forever });
+      assert.equal(logs.filter((l) => l.includes("(--max-slave-timeout)")).length, 1);
+      assert.equal([...h.driver.slaves.values()][0].buildTimeoutMs, 300);
+      assert.deepEqual(await slave.call(IDLE()), { name: "BUILD", data: ["foo", "1.0"] });
+      await waitFor(() => h.driver.slaves.size === 0, 10_000, "expiry at the cap");
+      assert.ok(logs.some((l) => /timed out while building foo 1\.0/.test(l)));
+      const next = h.slave();
+      await next.hello();
+      assert.deepEqual(await next.call(IDLE()), { name: "BUILD", data: ["foo", "1.0"] });
+    },
+    { expiryIntervalMs: 50 },
+    { maxSlaveTimeout: 300 },
+  );
+});
+
+Deno.test("a file above --max-file-size in BUILT is never fetched; the build fails", async () => {
+  await withDriver(
+    async (h, logs) => {
+      const slave = await building(h);
+      const reply = await slave.call({
+        name: "BUILT",
+        data: builtData(true, [fileTuple(WHEEL, { size: 2 ** 50 })]),
+      });
+      assert.deepEqual(reply, { name: "DONE", data: NO_DATA });
+      assert.deepEqual(h.fs.expected, []);
+      assert.equal(h.db.builds[0][4], false);
+      assert.match(h.db.builds[0][6], /more than the maximum 1000000 \(--max-file-size\)/);
+      assert.ok(logs.some((l) => l.includes("rejected file")));
+    },
+    {},
+    { maxFileSize: 1_000_000 },
+  );
+});
+
+Deno.test("a HELLO with a text field of megabytes gets DIE and is not kept", async () => {
+  await withDriver(async (h, logs) => {
+    const slave = h.slave();
+    const reply = await slave.call({
+      name: "HELLO",
+      data: helloData({ label: "x".repeat(2 ** 20) }),
+    });
+    assert.deepEqual(reply, { name: "DIE", data: NO_DATA });
+    assert.equal(h.driver.slaves.size, 0);
+    assert.ok(logs.some((l) => /field 6 is over 256 characters/.test(l)), logs.join("\n"));
+    await h.slave().hello();
+    assert.equal(h.driver.slaves.size, 1);
+  });
 });

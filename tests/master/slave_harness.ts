@@ -29,6 +29,7 @@ import {
 import { controlAddress } from "../../src/master/task.ts";
 import type { FileJugglerClient, VerifyOutcome } from "../../src/master/fs_client.ts";
 import type { FileState } from "../../src/master/states.ts";
+import type { MasterConfig } from "../../src/master/config.ts";
 import {
   SlaveDriver,
   type SlaveDriverDb,
@@ -211,12 +212,15 @@ export interface DriverHarness {
   close(): Promise<void>;
 }
 
-/** Start a SlaveDriver with fakes; `options` tune it. */
-export async function startDriver(options: SlaveDriverOptions = {}): Promise<DriverHarness> {
+/** Start a SlaveDriver with fakes; `options` tune it, `overrides` change its config. */
+export async function startDriver(
+  options: SlaveDriverOptions = {},
+  overrides: Partial<MasterConfig> = {},
+): Promise<DriverHarness> {
   const context = new Context();
   // Its own output tree: the build journal lives there.
   const outputPath = await Deno.makeTempDir({ prefix: "piw-driver-" });
-  const config = testConfig({ slaveQueue: "tcp://127.0.0.1:*", outputPath });
+  const config = testConfig({ slaveQueue: "tcp://127.0.0.1:*", outputPath, ...overrides });
   const status = context.socket("PULL", { linger: 0 });
   status.bind(config.intStatusQueue);
   const stats = context.socket("PULL", { linger: 0 });

@@ -9,7 +9,10 @@
  *   coming from a slave) and VERIFY (check it and stage it: src/master/build_journal.ts
  *   publishes it once its build is recorded).
  * Transfers are written to `<output>/.piw-incoming/*.part` (deleted at start: a crash left them).
- * Nothing a slave says becomes a path unchecked, and published bytes never change.
+ * Nothing a slave says becomes a path unchecked, and published bytes never change. A file above
+ * `config.maxFileSize`, or bigger than the output path can hold while keeping
+ * `config.minFreeSpace` free, is refused at EXPECT; while the disk is that low, no FETCH goes out.
+ * Nothing a slave sends is larger than `MAX_MESSAGE_SIZE.fileQueue` (libzmq cuts it off).
  * @module
  */
 
@@ -22,10 +25,13 @@ import {
   fileJugglerFsProtocol,
   fileJugglerProtocol,
   type FileStateTuple,
+  MAX_MESSAGE_SIZE,
   parseFileFrames,
   ProtocolError,
 } from "../../protocols/mod.ts";
 import { diskStats } from "../../slave/stats.ts";
+import { RateLimitedLog } from "../../log.ts";
+import { diskUsage } from "../system.ts";
 import { Task, type TaskOptions } from "../task.ts";
 import type { MasterConfig } from "../config.ts";
 import { FileState, TransferError, TransferState, type TransferTuning } from "../states.ts";
@@ -49,6 +55,8 @@ export interface FileJugglerOptions extends TaskOptions {
   transferTimeoutMs?: number;
   /** How often silent transfers are looked for, ms (default 500). */
   tickMs?: number;
+  /** How often free space is checked while idle, ms (default 5 s, as the master's check). */
+  diskCheckMs?: number;
   /** Chunk size and FETCHes in flight. */
   tuning?: TransferTuning;
 }
@@ -86,6 +94,15 @@ export class FileJuggler extends Task {
   readonly #refetchAfterMs: number;
   readonly #timeoutMs: number;
   readonly #tuning: TransferTuning;
+  readonly #diskCheckMs: number;
+  /** Slaves can repeat bad messages at will: these cost a few lines a minute. */
+  readonly #peerErrors = new RateLimitedLog(this.log);
+  /**
+   * Set while the output path has no more than `config.minFreeSpace` free (when the master
+   * pauses): EXPECT is refused and no FETCH is sent until space comes back.
+   */
+  lowDisk = false;
+  #diskCheckedAt = -Infinity;
 
   /** Bind the file and fs queues; connect to BigBrother's stats queue. */
   constructor(context: Context, config: MasterConfig, options: FileJugglerOptions = {}) {
@@ -95,7 +112,8 @@ export class FileJuggler extends Task {
     this.#refetchAfterMs = options.refetchAfterMs ?? 3_000;
     this.#timeoutMs = options.transferTimeoutMs ?? 15 * 60_000;
     this.#tuning = options.tuning ?? {};
-    this.#fileQueue = this.socket("ROUTER", { hwm: 500 });
+    this.#diskCheckMs = options.diskCheckMs ?? 5_000;
+    this.#fileQueue = this.socket("ROUTER", { hwm: 500, maxMsgSize: MAX_MESSAGE_SIZE.fileQueue });
     this.#fileQueue.bind(config.fileQueue);
     this.fileEndpoint = this.#fileQueue.lastEndpoint;
     this.register(this.#fileQueue, (frames) => this.#handleFile(frames));
@@ -149,7 +167,7 @@ export class FileJuggler extends Task {
       msg = parseFileFrames(fileJugglerProtocol, rest);
     } catch (e) {
       if (!(e instanceof ProtocolError)) throw e;
-      this.log.warning(`ignored a bad file-transfer message: ${e.message}`);
+      this.#peerErrors.warning("bad message", `ignored a bad file-transfer message: ${e.message}`);
       return;
     }
     const entry = this.active.get(key);
@@ -175,7 +193,8 @@ export class FileJuggler extends Task {
       return;
     }
     if (!transfer.chunk(msg.offset, msg.data)) {
-      this.log.warning(
+      this.#peerErrors.warning(
+        "bad chunk",
         `ignored a CHUNK of ${msg.data.length} bytes at ${msg.offset} for ` +
           `${transfer.fileState.filename} (${transfer.fileState.filesize} bytes)`,
       );
@@ -201,7 +220,7 @@ export class FileJuggler extends Task {
     }
     const transfer = this.pending.get(slaveId);
     if (!transfer) {
-      this.log.error(`unexpected transfer from slave ${slaveId}`);
+      this.#peerErrors.error("unexpected", `unexpected transfer from slave ${slaveId}`);
       return;
     }
     this.pending.delete(slaveId);
@@ -217,8 +236,9 @@ export class FileJuggler extends Task {
     this.#fetch(entry);
   }
 
-  /** Spend the transfer's credit on FETCHes. */
+  /** Spend the transfer's credit on FETCHes (none while the disk is low). */
   #fetch(entry: Active): void {
+    if (this.lowDisk) return;
     for (let range = entry.transfer.fetch(); range; range = entry.transfer.fetch()) {
       this.#send(entry.address, encodeFileFrames(fileJugglerProtocol, { name: "FETCH", ...range }));
     }
@@ -231,6 +251,8 @@ export class FileJuggler extends Task {
 
   /** Ask again after silence; drop transfers silent for too long. */
   async #tick(): Promise<void> {
+    this.#peerErrors.flush();
+    if (performance.now() - this.#diskCheckedAt >= this.#diskCheckMs) await this.#checkDisk();
     const now = Date.now();
     for (const [key, entry] of this.active) {
       const silent = now - entry.transfer.lastActivity;
@@ -253,6 +275,67 @@ export class FileJuggler extends Task {
         await transfer.rollback();
       }
     }
+  }
+
+  /** Free space on the output path, updating {@link lowDisk}; resumes transfers when it ends. */
+  async #checkDisk(): Promise<number | null> {
+    let free: number;
+    try {
+      free = (await diskUsage(this.config.outputPath)).free;
+    } catch (e) {
+      this.log.warning(`cannot check free space: ${(e as Error).message}`);
+      return null;
+    }
+    this.#diskCheckedAt = performance.now();
+    const low = free <= this.config.minFreeSpace;
+    if (low !== this.lowDisk) {
+      this.lowDisk = low;
+      if (low) {
+        this.log.error(
+          `transfers stopped: only ${Math.round(free / 2 ** 20)} MiB free on ` +
+            `${this.config.outputPath}`,
+        );
+      } else {
+        this.log.warning(`transfers resumed: ${Math.round(free / 2 ** 20)} MiB free`);
+        for (const entry of this.active.values()) {
+          entry.transfer.rewind();
+          this.#fetch(entry);
+        }
+      }
+    }
+    return free;
+  }
+
+  /**
+   * Why a file of this size cannot be taken now, or null: above `config.maxFileSize`, or more
+   * than the output path can hold while keeping `config.minFreeSpace` free once the other
+   * transfers have their bytes.
+   */
+  async #roomProblem(slaveId: number, state: FileState): Promise<string | null> {
+    const max = this.config.maxFileSize;
+    if (state.filesize > max) {
+      return `${state.filename}: ${state.filesize} bytes is more than the maximum ${max} ` +
+        `(--max-file-size)`;
+    }
+    const free = await this.#checkDisk();
+    if (free === null) return null; // no measure: the master's own check still pauses it
+    let promised = 0;
+    for (const transfer of this.#transfers()) {
+      if (transfer.slaveId !== slaveId) promised += transfer.missingBytes;
+    }
+    const room = free - this.config.minFreeSpace - promised;
+    if (this.lowDisk || state.filesize > room) {
+      return `${state.filename}: ${state.filesize} bytes do not fit on ` +
+        `${this.config.outputPath} (${free} bytes free, ${promised} promised to other ` +
+        `transfers, ${this.config.minFreeSpace} to keep free)`;
+    }
+    return null;
+  }
+
+  /** Every transfer not yet verified (pending or running). */
+  *#transfers(): Generator<TransferState> {
+    yield* this.pending.values();
+    for (const entry of this.active.values()) yield entry.transfer;
   }
 
   // -- the fs queue ---------------------------------------------------------------------------
@@ -281,7 +364,7 @@ export class FileJuggler extends Task {
   /** EXPECT: slave `slaveId` will send `file`; any earlier transfer of that slave is dropped. */
   protected async doExpect(slaveId: number, file: FileStateTuple): Promise<null> {
     const state = FileState.fromMessage(file);
-    const problem = state.problem();
+    const problem = state.problem() ?? await this.#roomProblem(slaveId, state);
     if (problem) {
       this.log.error(`refusing a transfer from slave ${slaveId}: ${problem}`);
       throw new PublishRefusedError(problem);

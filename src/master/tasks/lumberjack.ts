@@ -10,7 +10,8 @@
  */
 import { type Context, ipcPath, type Socket } from "../../transport/mod.ts";
 import { type AccessLogJson, type AccessLogText, openDatabase } from "../../db/mod.ts";
-import { bigBrotherProtocol, encodeMessage } from "../../protocols/mod.ts";
+import { bigBrotherProtocol, encodeMessage, MAX_MESSAGE_SIZE } from "../../protocols/mod.ts";
+import { RateLimitedLog } from "../../log.ts";
 import {
   AccessLogRows,
   copyLinesToJson,
@@ -54,13 +55,15 @@ export class Lumberjack extends Task {
   readonly counts = new Map<string, number>();
   /** Hits received since the task started. */
   received = 0;
+  /** Anyone in the web server's group can write to the queue: bad frames are rate-limited. */
+  readonly #badFrames = new RateLimitedLog(this.log);
 
   /** Bind the log queue, connect to BigBrother, schedule flushes and reports. */
   constructor(context: Context, config: MasterConfig) {
     super(context, config);
     // The high-water mark counts frames: 10,000 of piwheels' logger's single records, or up to a
     // million of piw's (100 a frame), some 130 MB, may wait for a slow database.
-    const logs = this.socket("PULL", { hwm: 10_000 });
+    const logs = this.socket("PULL", { hwm: 10_000, maxMsgSize: MAX_MESSAGE_SIZE.logQueue });
     logs.bind(config.logQueue);
     const logFile = ipcPath(config.logQueue);
     // piw logger runs as the web server's user; let its group write to the queue.
@@ -77,6 +80,14 @@ export class Lumberjack extends Task {
       if (first) return void (first = false);
       this.report();
     });
+  }
+
+  /** One line per frame, however many bad records it holds (and few lines per minute). */
+  #logBadFrame(frame: Uint8Array, errors: Error[]): void {
+    const what = errors.length === 1
+      ? "dropped malformed message"
+      : `dropped ${errors.length} malformed messages of a ${frame.length}-byte frame, the first`;
+    this.#badFrames.error("malformed frame", `${what}: ${errors[0].message}`);
   }
 
   /** Choose where the rows go. */
@@ -117,7 +128,7 @@ export class Lumberjack extends Task {
         const added = this.#buffer.length - before;
         this.received += added;
         handled += added + errors.length;
-        for (const error of errors) this.log.error(`dropped malformed message: ${error.message}`);
+        if (errors.length) this.#logBadFrame(frame, errors);
         if (this.#buffer.length >= BATCH_SIZE) {
           // One write at a time: a full buffer waits for the previous write (back-pressure).
           await this.#writing;
@@ -194,6 +205,7 @@ export class Lumberjack extends Task {
     const downloads = this.counts.get("LOGDOWNLOAD") ?? 0;
     const text = LOG_NAMES.map((name) => `${name} ${this.counts.get(name) ?? 0}`).join(", ");
     this.log.info(`logged ${text}`);
+    this.#badFrames.flush();
     this.counts.clear();
     this.#stats.trySend([encodeMessage(statsSide, "LOGDOWNLOAD", downloads)]);
   }

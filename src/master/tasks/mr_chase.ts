@@ -20,6 +20,7 @@ import {
   cloudGazerProtocol,
   decodeMessage,
   encodeMessage,
+  MAX_MESSAGE_SIZE,
   type MessageOf,
   mrChaseProtocol,
   ProtocolError,
@@ -76,7 +77,8 @@ export class MrChase extends Task {
   /** Bind the import queue (ipc files readable by owner and group only); connect the rest. */
   constructor(context: Context, config: MasterConfig, options: TaskOptions = {}) {
     super(context, config, options);
-    this.#queue = this.socket("ROUTER");
+    // Clients (REQ) have one request in flight: a peer cannot queue more than a few big ones.
+    this.#queue = this.socket("ROUTER", { maxMsgSize: MAX_MESSAGE_SIZE.importQueue, rcvHwm: 10 });
     // Anyone who can write to the import queue can delete packages: keep other users out, from
     // the socket file's creation on (libzmq creates it inside zmq_bind, under the umask).
     const umask = this.#ipcFile ? Deno.umask(0o117) : null;

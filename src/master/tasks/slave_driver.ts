@@ -20,15 +20,20 @@ import {
   decodeMessage,
   decodeQueueFrame,
   encodeMessage,
+  MAX_HELLO_TEXT,
+  MAX_MESSAGE_SIZE,
   monitorStatsProtocol,
   NO_DATA,
   ProtocolError,
   slaveDriverControlProtocol,
   slaveDriverProtocol,
   type SlaveEvent,
+  type SlaveHello,
   theArchitectProtocol,
+  TimeDelta,
 } from "../../protocols/mod.ts";
 import { parseWheelFilename } from "../../wheel/mod.ts";
+import { RateLimitedLog } from "../../log.ts";
 import { DbClient, Task, type TaskOptions } from "../task.ts";
 import type { MasterConfig } from "../config.ts";
 import { BuildQueues } from "../build_queues.ts";
@@ -112,11 +117,17 @@ export class SlaveDriver extends Task {
   #maxVerifyFailures: number;
   #recorder: BuildRecorder;
   #recovered = false;
+  /** Peers can repeat bad messages and HELLOs at will: these cost a few lines a minute. */
+  readonly #peerErrors = new RateLimitedLog(this.log);
 
   /** Bind the slave, builds and skip queues; connect status, stats, database and fs. */
   constructor(context: Context, config: MasterConfig, options: SlaveDriverOptions = {}) {
     super(context, config, options);
-    this.#slaveQueue = this.socket("ROUTER");
+    // A slave (REQ) has one request in flight: a peer cannot queue more than a few big ones.
+    this.#slaveQueue = this.socket("ROUTER", {
+      maxMsgSize: MAX_MESSAGE_SIZE.slaveQueue,
+      rcvHwm: 10,
+    });
     this.#slaveQueue.bind(config.slaveQueue);
     this.slaveEndpoint = this.#slaveQueue.lastEndpoint;
     this.register(this.#slaveQueue, (frames) => this.#handleSlave(frames));
@@ -209,6 +220,7 @@ export class SlaveDriver extends Task {
 
   /** Drop slaves silent for longer than their busy timeout; their builds go back in the queue. */
   removeExpired(now = new Date()): void {
+    this.#peerErrors.flush();
     for (const [key, slave] of this.slaves) {
       if (!slave.expired(now)) continue;
       const what = slave.job ? `building ${slave.job[0]} ${slave.job[1]}` : slave.reply?.name;
@@ -280,7 +292,10 @@ export class SlaveDriver extends Task {
 
   async #handleSlave(frames: Uint8Array[]): Promise<void> {
     if (frames.length !== 3 || frames[1].length !== 0) {
-      this.log.error(`invalid message structure from a slave (${frames.length} frames)`);
+      this.#peerErrors.error(
+        "bad structure",
+        `invalid message structure from a slave (${frames.length} frames)`,
+      );
       return;
     }
     const [address, , payload] = frames;
@@ -292,7 +307,10 @@ export class SlaveDriver extends Task {
     } catch (e) {
       if (!(e instanceof ProtocolError)) throw e;
       if (!slave) {
-        this.log.error(`invalid message from an unknown peer: ${e.message}`);
+        this.#peerErrors.error(
+          "unknown peer",
+          `invalid message from an unknown peer: ${e.message}`,
+        );
       } else {
         this.#reply(slave, this.#die(slave, e.message));
       }
@@ -300,17 +318,26 @@ export class SlaveDriver extends Task {
     }
     const now = new Date();
     if (request.name === "HELLO") {
+      const refusal = this.#helloRefusal(request.data, slave !== undefined);
+      if (refusal) {
+        this.#peerErrors.error(...refusal);
+        if (slave) this.#forget(key, slave, false);
+        this.#slaveQueue.trySend([address, EMPTY, encodeMessage(slaveDriverProtocol, "DIE")]);
+        return;
+      }
       if (slave) {
         this.log.warning(`slave ${slave.slaveId} (${slave.label}): HELLO again; starting afresh`);
         this.#forget(key, slave, false);
       }
       slave = new SlaveState(address, ++this.#counter, request.data, (e) => this.#publish(e), now);
+      slave.maxTimeoutMs = this.config.maxSlaveTimeout;
       this.slaves.set(key, slave);
     } else if (!slave) {
       // Most likely a slave of a master that was restarted. No reply is safe for a piwheels
       // 0.23 slave (it asserts on anything unexpected and ends on DIE), so it is left to start
       // over with HELLO after its own timeout: piw slaves soon, piwheels slaves after 5 min.
-      this.log.error(
+      this.#peerErrors.error(
+        "unknown peer",
         `invalid first message from an unknown peer: ${request.name} ` +
           "(a slave of an earlier master? it says HELLO after its own timeout)",
       );
@@ -319,6 +346,23 @@ export class SlaveDriver extends Task {
     slave.receive(request, now);
     const reply = await this.#dispatch(slave, request);
     if (reply) this.#reply(slave, reply);
+  }
+
+  /**
+   * Why a HELLO is refused (a kind of message for the rate limit, and the line), or null: a
+   * text longer than {@link MAX_HELLO_TEXT} (kept for as long as the slave lives), or one slave
+   * more than `config.maxSlaves`.
+   */
+  #helloRefusal(hello: SlaveHello, known: boolean): [string, string] | null {
+    const who = `HELLO from ${JSON.stringify(hello[5].slice(0, 100))} refused`;
+    const long = hello.findIndex((v) => typeof v === "string" && v.length > MAX_HELLO_TEXT);
+    if (long >= 0) {
+      return ["long hello", `${who}: field ${long + 1} is over ${MAX_HELLO_TEXT} characters`];
+    }
+    if (!known && this.slaves.size >= this.config.maxSlaves) {
+      return ["too many slaves", `${who}: already ${this.slaves.size} slaves (--max-slaves)`];
+    }
+    return null;
   }
 
   #dispatch(slave: SlaveState, request: SlaveRequest): Reply | Promise<Reply> {
@@ -366,6 +410,13 @@ export class SlaveDriver extends Task {
       `slave ${slave.slaveId} (${label}): hello (build_timeout=${buildTimeout}, ` +
         `busy_timeout=${busyTimeout}, abi=${abi}, platform=${platform}, os=${osName} ${osVersion})`,
     );
+    const cap = slave.maxTimeoutMs;
+    if (buildTimeout.toMilliseconds() > cap || busyTimeout.toMilliseconds() > cap) {
+      this.log.warning(
+        `slave ${slave.slaveId} (${label}): timeouts cut to ${TimeDelta.fromMilliseconds(cap)} ` +
+          `(--max-slave-timeout)`,
+      );
+    }
     return { name: "ACK", data: [slave.slaveId, this.config.pypiSimple] };
   }
 
@@ -471,6 +522,10 @@ export class SlaveDriver extends Task {
     for (const file of build.files.values()) {
       const problem = file.problem();
       if (problem) return problem;
+      if (file.filesize > this.config.maxFileSize) {
+        return `${file.filename}: ${file.filesize} bytes is more than the maximum ` +
+          `${this.config.maxFileSize} (--max-file-size)`;
+      }
       const name = parseWheelFilename(file.filename).canonicalName;
       if (name !== build.pkg) return `${file.filename} is not a wheel of ${build.pkg}`;
     }
