@@ -1,9 +1,13 @@
 /**
  * Durability soak (issue 13 point 6): a real farm — a private PostgreSQL cluster, a real
  * `piw master`, 2–3 real `piw slave`s building real sdists with pip — runs for a few minutes
- * while faults are injected at random (seeded): kill -9 of the master (restarted on the same
- * database and output), kill -9 of a slave and its builds (a new one started on the same
- * `--dir`), PostgreSQL stopped for 5–30 s. Then the faults and the feed stop, the farm drains,
+ * while faults are injected at random (seeded; each kind once per round, 10–30 s apart): kill -9
+ * of the master (restarted on the same database and output; half the kills aimed at a moment of
+ * a build's way through it: dispatch, transfer, publish, LOGBUILD), kill -9 of a slave and its
+ * builds (a new one started on the same `--dir`), PostgreSQL stopped (`-m fast`) for 5–30 s, and
+ * power loss of the master's machine (kill -9 of the master with PostgreSQL `stop -m immediate`,
+ * both back 3–15 s later). New versions are fed to the index whenever few are left to build, so
+ * the slaves stay busy. Then the faults and the feed stop, the farm drains,
  * everything stops, and the invariants are checked and printed PASS/FAIL:
  * - none lost: every version in the index has a build row;
  * - no false failures: no build of a version whose sdist builds fine is recorded failed;
@@ -16,7 +20,9 @@
  * Exits 1 if any fails. The output directory and every process's log are kept when one fails.
  *
  * Run: `deno run -A tests/bench/durability_soak_bench.ts [--minutes N] [--seed S] [--slaves K]
- * [--drain-minutes N] [--rss-limit MiB] [--keep] [--quick]` (`--quick`: 1 minute). Needs root
+ * [--drain-minutes N] [--stall-minutes N] [--rss-limit MiB] [--keep] [--quick]` (defaults: 5
+ * minutes, a random seed, 2 slaves, drain up to 20 minutes but give up after 6 without progress,
+ * 1024 MiB; `--quick`: 1 minute). The work directory is under /tmp. Needs root
  * (pg_createcluster, runuser), PostgreSQL 15 with postgresql-common, python3 with pip, and the
  * setuptools/wheel wheels (`scripts/setup --tests`).
  * @module
@@ -424,7 +430,9 @@ async function main(): Promise<number> {
             BUILD_TIMEOUT,
             "--log-file",
             `${work}/logs/${name}.log`,
-          ], { ...pipEnv, PIW_SLAVE_INTERVAL: "1s", PIW_MASTER_TIMEOUT: "30s" }),
+            // A slave notices a dead master (and the master a dead slave) after 20 s rather
+            // than 5 min, so a restart does not leave the farm idle for most of the run.
+          ], { ...pipEnv, PIW_SLAVE_INTERVAL: "1s", PIW_MASTER_TIMEOUT: "20s" }),
         onExit,
       );
     });
@@ -460,15 +468,16 @@ async function main(): Promise<number> {
     })();
 
     // Faults.
-    const faults = { master: 0, slave: 0, postgres: 0 };
-    const bag: ("master" | "slave" | "postgres")[] = [];
+    const faults = { master: 0, slave: 0, postgres: 0, machine: 0 };
+    const bag: (keyof typeof faults)[] = [];
     const end = elapsed() + MINUTES * 60;
     while (!interrupted) {
       const gap = between(10, 30);
       if (elapsed() + gap >= end) break;
       await sleep(gap * 1000);
       if (interrupted) break;
-      if (!bag.length) bag.push(...shuffle(["master", "slave", "postgres"] as const));
+      // Every kind once per round, in a random order.
+      if (!bag.length) bag.push(...shuffle(Object.keys(faults) as (keyof typeof faults)[]));
       const kind = bag.pop()!;
       faults[kind]++;
       if (kind === "master") {
@@ -491,6 +500,16 @@ async function main(): Promise<number> {
         await sleep(between(0.5, 3) * 1000);
         slave.start();
         say(`${slave.label} restarted on the same --dir`);
+      } else if (kind === "machine") {
+        // The master's machine loses power: the master and PostgreSQL (which shares it on a
+        // real farm) die at once; PostgreSQL recovers from its WAL before the master starts.
+        const down = between(3, 15);
+        const [crash] = await Promise.all([master.crash(), cluster.stop("immediate")]);
+        say(`fault: power loss of the master's machine for ${down.toFixed(1)} s: ${crash}`);
+        await sleep(down * 1000);
+        await cluster.start();
+        master.start();
+        say("PostgreSQL and the master restarted");
       } else {
         const outage = between(5, 30);
         say(`fault: PostgreSQL stopped for ${outage.toFixed(1)} s`);
@@ -525,6 +544,7 @@ async function main(): Promise<number> {
       }
       await sleep(2000);
     }
+    if (interrupted) return 130;
     say(`drained in ${(elapsed() - drainStart).toFixed(0)} s; letting page writes settle`);
     await sleep(5000);
     for (const slave of slaves) await slave.stop();
@@ -539,11 +559,18 @@ async function main(): Promise<number> {
     );
     const built = new Set(builds.map(([p, v]) => `${p} ${v}`));
     const lost = fed.filter((f) => !built.has(`${f.pkg} ${f.version}`));
+    const known = new Set(
+      (await cluster.query("SELECT package, version FROM versions")).map(([p, v]) => `${p} ${v}`),
+    );
+    const unknown = lost.filter((f) => !known.has(`${f.pkg} ${f.version}`)).length;
     checks.push({
       name: "none lost: every version in the index has a build row",
       pass: lost.length === 0,
       detail: `${fed.length - lost.length}/${fed.length} versions have one` +
-        (lost.length ? `; missing: ${sample(lost.map((f) => `${f.pkg} ${f.version}`))}` : ""),
+        (lost.length
+          ? `; missing: ${sample(lost.map((f) => `${f.pkg} ${f.version}`))} ` +
+            `(${unknown} of them not even in the versions table)`
+          : ""),
     });
 
     const good = new Map(fed.map((f) => [`${f.pkg} ${f.version}`, f]));
@@ -630,10 +657,11 @@ async function main(): Promise<number> {
     console.log("\n--- invariants");
     for (const c of checks) console.log(`${c.pass ? "PASS" : "FAIL"}  ${c.name}: ${c.detail}`);
     console.log("--- facts");
-    const total = faults.master + faults.slave + faults.postgres;
+    const total = Object.values(faults).reduce((a, b) => a + b);
     console.log(
       `faults injected: ${total} (kill -9 master ${faults.master}, kill -9 slave ` +
-        `${faults.slave}, PostgreSQL outage ${faults.postgres})`,
+        `${faults.slave}, PostgreSQL stopped ${faults.postgres}, power loss of the master and ` +
+        `PostgreSQL together ${faults.machine})`,
     );
     console.log(
       `builds: ${builds.length} rows for ${built.size} versions (${duplicates} duplicate rows); ` +
@@ -663,8 +691,9 @@ async function main(): Promise<number> {
     for (const cleanup of cleanups.reverse()) {
       await cleanup().catch((e) => console.error(`cleanup: ${(e as Error).message}`));
     }
-    if (passed && !KEEP) await Deno.remove(work, { recursive: true }).catch(() => {});
-    else console.log(`kept ${work} (www/ is the output, logs/ every process's log and stderr)`);
+    if ((passed || interrupted) && !KEEP) {
+      await Deno.remove(work, { recursive: true }).catch(() => {});
+    } else console.log(`kept ${work} (www/ is the output, logs/ every process's log and stderr)`);
   }
 }
 

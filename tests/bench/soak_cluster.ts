@@ -27,8 +27,8 @@ export interface SoakCluster {
   readonly running: boolean;
   /** Rows of `sql` run as `postgres` in the database, tab-separated fields; throws if down. */
   query(sql: string): Promise<string[][]>;
-  /** `pg_ctlcluster stop -m fast`. */
-  stop(): Promise<void>;
+  /** `pg_ctlcluster stop -m fast` (or `immediate`: a crash, recovered from the WAL at start). */
+  stop(mode?: "fast" | "immediate"): Promise<void>;
   /** `pg_ctlcluster start`, then wait until it answers. */
   start(): Promise<void>;
   /** Stop and remove the cluster (data and configuration). */
@@ -148,9 +148,9 @@ export async function createSoakCluster(
       const text = await psql(sql, database);
       return text.split("\n").filter((line) => line !== "").map((line) => line.split("\t"));
     },
-    async stop() {
+    async stop(mode: "fast" | "immediate" = "fast") {
       running = false;
-      await command("pg_ctlcluster", [version, name, "stop", "-m", "fast"]);
+      await command("pg_ctlcluster", [version, name, "stop", "-m", mode]);
     },
     async start() {
       await command("pg_ctlcluster", [version, name, "start"]);
