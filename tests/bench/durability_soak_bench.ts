@@ -126,6 +126,35 @@ function descendants(pid: number): number[] {
   return out;
 }
 
+/** The start time of process `pid` (field 22 of its stat), or null once it is gone. */
+function startTime(pid: number): string | null {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+  } catch {
+    return null;
+  }
+}
+
+/** Whether process `pid` exists (and is not a zombie). */
+function isAlive(pid: number): boolean {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return false;
+  }
+}
+
+/** Signal `pid` (SIGKILL by default), if it is still there. */
+function kill(pid: number, signal: Deno.Signal = "SIGKILL"): void {
+  try {
+    Deno.kill(pid, signal);
+  } catch {
+    // Already gone.
+  }
+}
+
 /** VmRSS and VmHWM of `pid` in KiB, or null once it is gone. */
 function memory(pid: number): { rss: number; hwm: number } | null {
   try {
@@ -175,22 +204,24 @@ class Role {
     return proc;
   }
 
-  /** kill -9 of the process and everything it started (a machine losing power). */
-  async crash(): Promise<string> {
+  /**
+   * kill -9 of the process and everything it started (a machine losing power), or of the
+   * process alone (`alone`: the OOM killer); what was done, and the processes it left behind.
+   */
+  async crash(alone = false): Promise<{ said: string; orphans: number[] }> {
     const proc = this.current;
-    if (!proc) return `${this.label} was not running`;
+    if (!proc) return { said: `${this.label} was not running`, orphans: [] };
     this.current = null;
-    const pids = [proc.process.pid, ...descendants(proc.process.pid)];
-    for (const pid of pids) {
-      try {
-        Deno.kill(pid, "SIGKILL");
-      } catch {
-        // Already gone.
-      }
-    }
+    // Frozen at once (the moment a kill is aimed at), killed once its children are known.
+    if (!alone) kill(proc.process.pid, "SIGSTOP");
+    const children = descendants(proc.process.pid);
+    for (const pid of [proc.process.pid, ...alone ? [] : children]) kill(pid);
     await proc.process.status;
     const last = proc.lines.at(-1)?.slice(0, 160) ?? "";
-    return `kill -9 ${proc.name} (${pids.length} processes); its last line: ${last}`;
+    const what = alone
+      ? `kill -9 ${proc.name} alone (${children.length} processes of its left running)`
+      : `kill -9 ${proc.name} and its ${children.length} processes`;
+    return { said: `${what}; its last line: ${last}`, orphans: alone ? children : [] };
   }
 
   /** SIGTERM (then SIGKILL after `graceMs`); the exit code. */
@@ -302,6 +333,8 @@ async function main(): Promise<number> {
   const cleanups: (() => Promise<unknown>)[] = [];
   const roles: Role[] = [];
   const unexpected: string[] = [];
+  /** Processes of slaves killed alone (with their start times, to kill no stranger later). */
+  const orphaned: { pid: number; start: string | null }[] = [];
   let passed = false;
   let interrupted = false;
   const onSignal = () => {
@@ -470,6 +503,8 @@ async function main(): Promise<number> {
     // Faults.
     const faults = { master: 0, slave: 0, postgres: 0, machine: 0 };
     const bag: (keyof typeof faults)[] = [];
+    /** Processes of slaves killed alone; how many were alive 10 s after the kill, each time. */
+    const orphanChecks: string[] = [];
     const end = elapsed() + MINUTES * 60;
     while (!interrupted) {
       const gap = between(10, 30);
@@ -490,22 +525,34 @@ async function main(): Promise<number> {
             `aiming at the master's next ${JSON.stringify(moment)}: ${seen ?? "not seen in 20 s"}`,
           );
         }
-        say(`fault: ${await master.crash()}`);
+        say(`fault: ${(await master.crash()).said}`);
         await sleep(between(0.5, 3) * 1000);
         master.start();
         say("master restarted");
       } else if (kind === "slave") {
+        // Half the time its build is left running, as when the OOM killer picks the slave.
         const slave = pick(slaves);
-        say(`fault: ${await slave.crash()}`);
+        const { said, orphans } = await slave.crash(random() < 0.5);
+        say(`fault: ${said}`);
         await sleep(between(0.5, 3) * 1000);
         slave.start();
         say(`${slave.label} restarted on the same --dir`);
+        if (orphans.length) {
+          orphaned.push(...orphans.map((pid) => ({ pid, start: startTime(pid) })));
+          setTimeout(() => {
+            const alive = orphans.filter(isAlive).length;
+            orphanChecks.push(`${alive}/${orphans.length}`);
+            say(
+              `${alive} of the ${orphans.length} processes left by ${slave.label} alive 10 s later`,
+            );
+          }, 10_000 - 3000);
+        }
       } else if (kind === "machine") {
         // The master's machine loses power: the master and PostgreSQL (which shares it on a
         // real farm) die at once; PostgreSQL recovers from its WAL before the master starts.
         const down = between(3, 15);
         const [crash] = await Promise.all([master.crash(), cluster.stop("immediate")]);
-        say(`fault: power loss of the master's machine for ${down.toFixed(1)} s: ${crash}`);
+        say(`fault: power loss of the master's machine for ${down.toFixed(1)} s: ${crash.said}`);
         await sleep(down * 1000);
         await cluster.start();
         master.start();
@@ -667,9 +714,14 @@ async function main(): Promise<number> {
       `builds: ${builds.length} rows for ${built.size} versions (${duplicates} duplicate rows); ` +
         `${fed.filter((f) => f.good).length} of ${fed.length} versions meant to build`,
     );
+    // piw-slave.pid: the lock of a slave's --dir (branch h4).
     const leftovers = (await Promise.all(slaves.map((_, i) => walk(`${work}/slave${i}`))))
-      .flat().filter(({ path }) => /^\/[^/]+$/.test(path)).length;
-    console.log(`slave --dir leftovers (builds of killed slaves): ${leftovers} entries`);
+      .flat().filter(({ path }) => /^\/[^/]+$/.test(path) && path !== "/piw-slave.pid").length;
+    console.log(`slave --dir leftovers after the drain (builds of killed slaves): ${leftovers}`);
+    console.log(
+      `processes of slaves killed alone, alive 10 s after the kill: ` +
+        (orphanChecks.length ? orphanChecks.join(", ") : "no such kill"),
+    );
     const errors = roles.flatMap((r) => r.all).flatMap((p) =>
       p.lines.filter((l) => /Uncaught|Traceback \(|panicked/.test(l)).map((l) => `${p.name}: ${l}`)
     );
@@ -684,6 +736,7 @@ async function main(): Promise<number> {
     Deno.removeSignalListener("SIGINT", onSignal);
     for (const role of roles) role.stopping = true;
     for (const role of roles.slice().reverse()) await role.stop(10_000).catch(() => {});
+    for (const { pid, start } of orphaned) if (start && startTime(pid) === start) kill(pid);
     for (const proc of roles.flatMap((r) => r.all)) {
       await Deno.writeTextFile(`${work}/logs/${proc.name}.stderr`, proc.lines.join("\n") + "\n")
         .catch(() => {});
