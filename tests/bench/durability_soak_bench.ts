@@ -3,12 +3,14 @@
  * `piw master`, 2–3 real `piw slave`s building real sdists with pip — runs for a few minutes
  * while faults are injected at random (seeded; each kind once per round, 10–30 s apart): kill -9
  * of the master (restarted on the same database and output; half the kills aimed at a moment of
- * a build's way through it: dispatch, transfer, publish, LOGBUILD), kill -9 of a slave and its
- * builds (a new one started on the same `--dir`), PostgreSQL stopped (`-m fast`) for 5–30 s, and
- * power loss of the master's machine (kill -9 of the master with PostgreSQL `stop -m immediate`,
- * both back 3–15 s later). New versions are fed to the index whenever few are left to build, so
- * the slaves stay busy. Then the faults and the feed stop, the farm drains,
- * everything stops, and the invariants are checked and printed PASS/FAIL:
+ * a build's way through it: dispatch, transfer, publish, LOGBUILD), kill -9 of a slave with its
+ * build or (half the time) alone, its build left running (a new one started on the same
+ * `--dir`), PostgreSQL stopped (`-m fast`) for 5–30 s, and power loss of the master's machine
+ * (kill -9 of the master with PostgreSQL `stop -m immediate`, both back 3–15 s later). New
+ * versions (pure, some with a ~16 MB wheel so that a kill can land mid-transfer, C extensions,
+ * failing ones) are fed to the index whenever few are left to build, so the slaves stay busy.
+ * Then the faults and the feed stop, the farm drains, everything stops, and the invariants are
+ * checked and printed PASS/FAIL:
  * - none lost: every version in the index has a build row;
  * - no false failures: no build of a version whose sdist builds fine is recorded failed;
  * - files and rows agree: every file row has its file under `simple/<pkg>/` with its size and
@@ -30,7 +32,7 @@
 import { canonicaliseName } from "../../src/wheel/names.ts";
 import { interpreterFacts } from "../../src/slave/facts.ts";
 import { fileSha256 } from "../../src/slave/inspect.ts";
-import { buildSdist, type SdistKind, type SdistSpec } from "../fixtures/sdists.ts";
+import { buildSdist, moduleName, type SdistKind, type SdistSpec } from "../fixtures/sdists.ts";
 import { hermeticPipEnv, startPackageIndex } from "../fixtures/package_index.ts";
 import { startPyPIStandIn } from "../fixtures/pypi/mod.ts";
 import { freePort, masterCommand, masterQueues, PiwProcess } from "../fixtures/piw_process.ts";
@@ -241,6 +243,8 @@ interface Fed {
   version: string;
   kind: SdistKind;
   good: boolean;
+  /** Whether its wheel is big enough (~16 MB) for a kill to land during its transfer. */
+  big: boolean;
 }
 
 const PACKAGES = 6;
@@ -251,6 +255,7 @@ const PACKAGES = 6;
 const MOMENTS = [
   ": build piw-soak-",
   ": send piw_soak_",
+  "transfer started",
   "transfer complete",
   "(published)",
   "logged build",
@@ -260,6 +265,25 @@ const KINDS: [SdistKind, number][] = [["pure", 0.65], ["cext", 0.2], ["fail", 0.
   "fail-fast",
   0.05,
 ]];
+
+/** The share of pure versions that carry a big module. */
+const BIG_SHARE = 0.3;
+const BIG_BYTES = 12 << 20;
+
+/**
+ * A Python module holding `BIG_BYTES` pseudo-random bytes as base64 (so the wheel stays big
+ * after deflate), for transfers long enough to be interrupted.
+ */
+function bigModule(): string {
+  const bytes = new Uint8Array(BIG_BYTES);
+  const view = new DataView(bytes.buffer);
+  for (let i = 0; i < bytes.length; i += 4) view.setUint32(i, random() * 2 ** 32);
+  const chunks: string[] = [];
+  for (let i = 0; i < bytes.length; i += 57 * 1024) {
+    chunks.push(btoa(String.fromCharCode(...bytes.subarray(i, i + 57 * 1024))));
+  }
+  return `BLOB = """\n${chunks.join("\n")}\n"""\n`;
+}
 
 function nextKind(): SdistKind {
   let r = random();
@@ -382,6 +406,8 @@ async function main(): Promise<number> {
           kind: nextKind(),
           libraries: ["m"],
         };
+        const big = spec.kind === "pure" && random() < BIG_SHARE;
+        if (big) spec.files = { [`${moduleName(spec.name)}/blob.py`]: bigModule() };
         const sdist = await buildSdist(spec, sdistDir);
         await index.add(sdist);
         if (versionsOf[n] === 1) {
@@ -401,6 +427,7 @@ async function main(): Promise<number> {
           version: spec.version,
           kind,
           good: kind === "pure" || kind === "cext",
+          big,
         });
       }
       pypi.addEvent("piw-soak-clock", null, clock + 400, "docupdate", ++serial);
@@ -712,7 +739,8 @@ async function main(): Promise<number> {
     );
     console.log(
       `builds: ${builds.length} rows for ${built.size} versions (${duplicates} duplicate rows); ` +
-        `${fed.filter((f) => f.good).length} of ${fed.length} versions meant to build`,
+        `${fed.filter((f) => f.good).length} of ${fed.length} versions meant to build ` +
+        `(${fed.filter((f) => f.big).length} with a big wheel)`,
     );
     // piw-slave.pid: the lock of a slave's --dir (branch h4).
     const leftovers = (await Promise.all(slaves.map((_, i) => walk(`${work}/slave${i}`))))
