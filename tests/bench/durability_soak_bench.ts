@@ -81,7 +81,13 @@ function prng(seed: number): () => number {
   };
 }
 
+/**
+ * Separate streams, so the fault schedule does not depend on how much the feeder (which runs
+ * beside it) has drawn: faults, the workload's versions, the bytes of big modules.
+ */
 const random = prng(SEED);
+const workload = prng(SEED ^ 0x5eed0001);
+const blobBytes = prng(SEED ^ 0x5eed0002);
 const between = (lo: number, hi: number) => lo + random() * (hi - lo);
 const pick = <T>(items: readonly T[]) => items[Math.floor(random() * items.length)];
 /** The items in a random order (Fisher–Yates). */
@@ -277,7 +283,7 @@ const BIG_BYTES = 12 << 20;
 function bigModule(): string {
   const bytes = new Uint8Array(BIG_BYTES);
   const view = new DataView(bytes.buffer);
-  for (let i = 0; i < bytes.length; i += 4) view.setUint32(i, random() * 2 ** 32);
+  for (let i = 0; i < bytes.length; i += 4) view.setUint32(i, blobBytes() * 2 ** 32);
   const chunks: string[] = [];
   for (let i = 0; i < bytes.length; i += 57 * 1024) {
     chunks.push(btoa(String.fromCharCode(...bytes.subarray(i, i + 57 * 1024))));
@@ -286,7 +292,7 @@ function bigModule(): string {
 }
 
 function nextKind(): SdistKind {
-  let r = random();
+  let r = workload();
   for (const [kind, weight] of KINDS) if ((r -= weight) < 0) return kind;
   return "pure";
 }
@@ -399,14 +405,14 @@ async function main(): Promise<number> {
     let serial = 1_000_000;
     const feed = async (count: number) => {
       for (let i = 0; i < count; i++) {
-        const n = Math.floor(random() * PACKAGES);
+        const n = Math.floor(workload() * PACKAGES);
         const spec: SdistSpec = {
           name: `piw-soak-${n}`,
           version: `1.${versionsOf[n]++}`,
           kind: nextKind(),
           libraries: ["m"],
         };
-        const big = spec.kind === "pure" && random() < BIG_SHARE;
+        const big = spec.kind === "pure" && workload() < BIG_SHARE;
         if (big) spec.files = { [`${moduleName(spec.name)}/blob.py`]: bigModule() };
         const sdist = await buildSdist(spec, sdistDir);
         await index.add(sdist);
