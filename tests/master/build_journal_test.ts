@@ -5,13 +5,8 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { type BuildStateTuple, TimeDelta } from "../../src/protocols/mod.ts";
-import {
-  BuildJournal,
-  BuildRecorder,
-  entryBuild,
-  type RecorderDb,
-  stagedPath,
-} from "../../src/master/build_journal.ts";
+import { BuildJournal, entryBuild, stagedPath } from "../../src/master/build_journal.ts";
+import { BuildRecorder, type RecorderDb } from "../../src/master/build_recorder.ts";
 import { BuildState, FileState } from "../../src/master/states.ts";
 import { fileTuple } from "./slave_harness.ts";
 import { waitFor } from "./helpers.ts";

@@ -3,7 +3,7 @@
  * and `rebuild` talk to the master. An import is an abbreviated SlaveDriver conversation: IMPORT
  * (checked against the database), then SEND/SENT once per file through FileJuggler as slave 0
  * (each file staged), then the build is journaled, recorded, published and its pages rewritten
- * (src/master/build_journal.ts); with the database unreachable the importer gets ERROR. The other requests are one message each,
+ * (src/master/build_recorder.ts); with the database unreachable the importer gets ERROR. The other requests are one message each,
  * answered `DONE <what was done>` or `ERROR <why>`.
  *
  * Unlike piwheels, `REMPKG` with only a skip reason keeps the package's web files: skipping
@@ -33,7 +33,8 @@ import { FsClient } from "../fs_client.ts";
 import { ReqClient } from "../req_client.ts";
 import { BuildState, FileState } from "../states.ts";
 import { SecretaryClient } from "./the_secretary.ts";
-import { BuildJournal, BuildRecorder, oracleRecorderDb } from "../build_journal.ts";
+import { BuildJournal } from "../build_journal.ts";
+import { BuildRecorder, oracleRecorderDb } from "../build_recorder.ts";
 
 type Request = MessageOf<typeof mrChaseProtocol.recv>;
 type Reply = MessageOf<typeof mrChaseProtocol.send>;

@@ -40,12 +40,8 @@ import { BuildQueues } from "../build_queues.ts";
 import { type FileJugglerClient, FsClient } from "../fs_client.ts";
 import { type BuildState, type SlaveReply, type SlaveRequest, SlaveState } from "../states.ts";
 import { SecretaryClient } from "./the_secretary.ts";
-import {
-  BuildJournal,
-  BuildRecorder,
-  oracleRecorderDb,
-  type RecorderDb,
-} from "../build_journal.ts";
+import { BuildJournal } from "../build_journal.ts";
+import { BuildRecorder, oracleRecorderDb, type RecorderDb } from "../build_recorder.ts";
 
 /** The database calls SlaveDriver makes (DbClient in the master, a fake in tests). */
 export interface SlaveDriverDb extends RecorderDb {
