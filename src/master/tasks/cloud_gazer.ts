@@ -11,7 +11,7 @@
  *   later, and the stored serial still only moves with the ordered stream, so a restart replays
  *   what the window held.
  * - After a batch that made versions buildable, asks TheArchitect to REFRESH the build queue.
- * - Polls every `pypiInterval(config)` (10 s; 2 s in dev mode). While PyPI has a backlog it goes
+ * - Polls every `pypiInterval(config)` (2 s; piwheels: 10 s). While PyPI has a backlog it goes
  *   on at once, fetching the next batch while it writes the last, and waking itself through an
  *   inproc queue so PAUSE and QUIT are heard between batches, and between removals told to the
  *   queues when there are many (slices of at most {@link SLICE_MS}). The XML-RPC source keeps
@@ -56,7 +56,7 @@ export interface CloudGazerOptions extends TaskOptions {
   queueDownMs?: number;
 }
 
-/** CloudGazer's poll interval when caught up, ms (`config.pypiInterval`). */
+/** CloudGazer's poll interval when caught up, ms (`config.pypiInterval`, 2 s). */
 export function pypiInterval(config: MasterConfig): number {
   return config.pypiInterval;
 }
