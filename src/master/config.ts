@@ -69,7 +69,10 @@ export interface MasterConfig extends GivenOptions, Pick<MasterOptions, "outputP
   oracleCount: number;
   /** TheArchitect's refresh interval, ms (60 s, 10 s in dev mode). */
   architectInterval: number;
-  /** CloudGazer's PyPI poll interval when caught up, ms (10 s, 2 s in dev mode). */
+  /**
+   * CloudGazer's PyPI poll interval when caught up, ms (2 s: a new release is read within 2 s;
+   * while PyPI's journal is busy CloudGazer reads again at once anyway, up to 2 requests/s).
+   */
   pypiInterval: number;
   /** BigBrother's statistics interval, ms. */
   statsInterval: number;
@@ -112,7 +115,7 @@ const DEFAULTS: MasterConfig = {
   scribeQueue: "inproc://scribe",
   oracleCount: 3,
   architectInterval: 60_000,
-  pypiInterval: 10_000,
+  pypiInterval: 2_000,
   statsInterval: 10_000,
   minFreeSpace: 2 ** 30,
   dbTimeout: 600_000,
@@ -153,7 +156,7 @@ export function configFromOptions(options: MasterOptions, outputPath: string): M
     outputPath,
     // piwheels refreshes the queue hourly; piw's query is cheap enough to run every minute.
     architectInterval: options.devMode ? 10_000 : 60_000,
-    pypiInterval: options.devMode ? 2_000 : 10_000,
+    pypiInterval: 2_000,
     // Same levels as the CLI's setUpLogging, re-applied inside every Worker.
     logging: {
       level: debug ? "debug" : options.verbose ? "info" : options.quiet ? "error" : "warning",

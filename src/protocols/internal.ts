@@ -53,6 +53,9 @@ export const theScribeProtocol = new Protocol("the_scribe", {
   SEARCH: searchIndex,
   PROJECT: str,
   BOTH: str,
+  // piw: a BOTH for a build that just published files (TheSecretary writes it at once unless
+  // the package had one within its hold; never reaches TheScribe).
+  PUBLISHED: str,
   // piw: many PROJECT/BOTH at once, `[[command, package], ...]` (the secretary's backlog).
   PROJECTS: list(tuple(["command", str], ["package", str])),
   LOG: tuple(["build_id", int], ["output", str]),

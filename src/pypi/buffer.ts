@@ -6,6 +6,10 @@
  * starts reading 2000 serials early (more than PyPI has ever produced in 5 minutes since the
  * epoch), reads from 0 when asked for a pre-epoch serial, sorts by (timestamp, serial), and only
  * releases events more than 5 minutes older than the newest one it holds.
+ *
+ * What it holds is visible (`held`) and can be released later still in order; `ahead()` says
+ * which held entries sort after everything released so far, for the callers (`PyPIEvents`) that
+ * apply some events before the window ends (see `src/pypi/events.ts`).
  * @module
  */
 
@@ -56,6 +60,21 @@ export class PyPIBuffer {
   /** How many entries are held back waiting for the re-ordering window. */
   get size(): number {
     return this.#buffer.length;
+  }
+
+  /** The entries held back, in (timestamp, serial) order once a release point is known. */
+  get held(): readonly PyPIEvent[] {
+    return this.#buffer;
+  }
+
+  /**
+   * Whether `event` sorts at or after the release point, so the ordered stream has not released
+   * it (and will, or drops it only as too old): false before the release point is known.
+   */
+  ahead(event: PyPIEvent): boolean {
+    const at = this.#serialTimestamp;
+    if (at === null || this.#nextSerial <= PYPI_EPOCH) return false;
+    return event[2] > at || (event[2] === at && event[4] >= this.#serial);
   }
 
   /** Make one request to the source and return the entries that are now safe to release. */

@@ -1,6 +1,23 @@
 /**
  * PyPI's journal turned into package events for CloudGazer (piwheels' `PyPIEvents`): actions
  * mapped, names canonicalised, recent duplicates suppressed, summaries attached.
+ *
+ * Two streams come out of one re-ordering buffer. `poll()` gives every event in (timestamp,
+ * serial) order once the 5-minute window has passed it: the authoritative stream, which alone
+ * moves the stored serial. `takeEarly()` gives, at once, the creations (a new project, a file of
+ * a release) that the window still holds and that no held removal, yank or unyank of the same
+ * project or release conflicts with; CloudGazer applies them after the ordered events of the
+ * same batch, so a new release is built within seconds instead of after 5 minutes.
+ *
+ * Why the end result is still the timestamp-ordered one: a creation only adds rows (applying it
+ * twice, or early and again in order, changes nothing more), and every creation applied early
+ * is applied again by the ordered stream at its own place. So for a creation C and a removal R
+ * of the same target: R newer than C and seen first → C is held (it conflicts) and both are
+ * applied in order, R last; C seen first and applied early, R newer seen later → the ordered
+ * stream applies C then R, R last; R older than C → in order R then C, so C is not undone, and
+ * if R was released while C was held the early mark is dropped so C is applied again right
+ * after R. A creation older than the release point (more than the window late) is dropped, as
+ * the ordered stream drops it, so it can never undo a removal already applied.
  * @module
  */
 
@@ -89,6 +106,8 @@ export class PyPIEvents {
   readonly #idleMs: number;
   readonly #clock: Clock;
   #versions = new Map<string, Seen>();
+  /** Held entries applied early (serial → target key), so each is given out once. */
+  #early = new Map<number, string>();
   #nextRead = 0;
   #serialFloor: number;
 
@@ -116,6 +135,7 @@ export class PyPIEvents {
   set serial(value: number) {
     this.#buffer.serial = value;
     this.#serialFloor = value;
+    this.#early.clear();
   }
 
   /** Whether the last request returned entries, i.e. PyPI may have more waiting. */
@@ -138,6 +158,7 @@ export class PyPIEvents {
     const resumeFrom = this.serial;
     const raw = await this.#buffer.poll();
     this.#serialFloor = this.serial;
+    this.#forgetEarly(raw);
     if (this.#buffer.lastFetched === 0) {
       // PyPI had nothing (or failed): don't bother it again for a while.
       this.#nextRead = this.#clock.now() + this.#idleMs;
@@ -157,6 +178,57 @@ export class PyPIEvents {
     }
     this.#versions = versions;
     return events;
+  }
+
+  /**
+   * The creations the window holds that may be applied now, each once (see the module
+   * comment): ahead of everything released, with no held removal, yank or unyank of their
+   * project (a project removal) or release. Their summaries are left for the ordered stream.
+   */
+  takeEarly(): PackageEvent[] {
+    const held = this.#buffer.held;
+    const blocked = new Set<string>();
+    for (const entry of held) {
+      const action = mapAction(entry[3]);
+      if (action === "remove" || action === "yank" || action === "unyank") {
+        blocked.add(targetOf(entry, action));
+      }
+    }
+    const out: PackageEvent[] = [];
+    const stillHeld = new Set<number>();
+    for (const entry of held) {
+      const [alias, version, seconds, actionText, serial] = entry;
+      stillHeld.add(serial);
+      const action = mapAction(actionText);
+      if (action !== "create" && action !== "source") continue;
+      if (this.#early.has(serial) || !this.#buffer.ahead(entry)) continue;
+      if (alias.length > MAX_NAME_LENGTH || (version?.length ?? 0) > MAX_NAME_LENGTH) continue;
+      const pkg = canonicalize(alias);
+      if (blocked.has(pkg) || (version !== null && blocked.has(cacheKey(pkg, version)))) continue;
+      this.#early.set(serial, cacheKey(pkg, version));
+      const timestamp = new Date(seconds * 1000);
+      out.push({ package: pkg, alias, version, timestamp, action, description: null, serial });
+    }
+    for (const serial of this.#early.keys()) {
+      if (!stillHeld.has(serial)) this.#early.delete(serial);
+    }
+    return out;
+  }
+
+  /** After `released` is applied, held creations it may have undone must be applied again. */
+  #forgetEarly(released: PyPIEvent[]): void {
+    if (this.#early.size === 0) return;
+    const undone = new Set<string>();
+    for (const entry of released) {
+      const action = mapAction(entry[3]);
+      if (action === "remove" || action === "yank" || action === "unyank") {
+        undone.add(targetOf(entry, action));
+      }
+    }
+    if (undone.size === 0) return;
+    for (const [serial, key] of this.#early) {
+      if (undone.has(key) || undone.has(key.split("\u0000")[0])) this.#early.delete(serial);
+    }
   }
 
   #map(raw: PyPIEvent[], versions: Map<string, Seen>): PackageEvent[] {
@@ -244,6 +316,12 @@ export class PyPIEvents {
       }
     }
   }
+}
+
+/** What a removal, yank or unyank touches: a project (removal of it) or one release. */
+function targetOf(entry: PyPIEvent, action: PackageAction): string {
+  const pkg = canonicalize(entry[0]);
+  return action === "remove" && entry[1] === null ? pkg : cacheKey(pkg, entry[1]);
 }
 
 function cacheKey(pkg: string, version: string | null): string {

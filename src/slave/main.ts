@@ -24,8 +24,9 @@
  *   may be slow; sent as busy_timeout in HELLO, so the master drops the slave after as long;
  * - `PIW_REPLY_TIMEOUT` (duration, default 15s, at most the master timeout): silence after
  *   HELLO or IDLE before reconnecting;
- * - `PIW_SLAVE_INTERVAL` (duration, default a random 5–10 s): the pause after SLEEP and the
- *   longest wait for a build between BUSY messages;
+ * - `PIW_SLAVE_INTERVAL` (duration): the pause after SLEEP (default a random 1–3 s, so an idle
+ *   slave takes a new release within seconds; an idle slave's IDLE costs the master little) and
+ *   the longest wait for a build between BUSY messages (default a random 5–10 s);
  * - `PIW_ALLOW_ROOT=1`: allow running as root (CI containers).
  * `--master` may carry ports: see `endpoints.ts`. One slave uses a `--dir` at a time; it cleans
  * up after a killed predecessor there, and its builds die with it (see `dir_lock.ts`).
@@ -92,8 +93,10 @@ export interface SlaveTiming {
   masterTimeoutMs: number;
   /** Silence after HELLO or IDLE before reconnecting, ms. */
   replyTimeoutMs: number;
-  /** Pause after SLEEP and longest wait between BUSY messages, ms; a fresh value each time. */
+  /** Longest wait between BUSY messages, ms; a fresh value each time. */
   intervalMs: () => number;
+  /** Pause after SLEEP, ms; a fresh value each time. */
+  sleepMs: () => number;
 }
 
 /** The timing from PIW_MASTER_TIMEOUT and PIW_SLAVE_INTERVAL (see the module documentation). */
@@ -110,6 +113,7 @@ export function timingFromEnv(env = Deno.env): SlaveTiming {
       reply ? parseDuration(reply) : DEFAULT_REPLY_TIMEOUT_MS,
     ),
     intervalMs: () => fixed ?? 5_000 + Math.floor(Math.random() * 5_001),
+    sleepMs: () => fixed ?? 1_000 + Math.floor(Math.random() * 2_001),
   };
 }
 
@@ -321,7 +325,7 @@ class Slave {
       case "SLEEP":
         expect(this.#slaveId !== null, "before ACK");
         this.#log.info(reply.data ? "sleeping: paused" : "sleeping: no available jobs");
-        await this.#pause(this.timing.intervalMs());
+        await this.#pause(this.timing.sleepMs());
         return { name: "IDLE", data: await this.#stats() };
       case "BUILD":
         expect(this.#slaveId !== null && !this.#build, "before ACK or during a build");

@@ -554,3 +554,78 @@ Deno.test({
     }
   },
 });
+
+gazerTest(
+  "a new release is written within a poll while the re-ordering window holds it",
+  async (env) => {
+    env.event("fresh", null, "create");
+    const source = env.event("fresh", "1.0", "add source file fresh-1.0.tar.gz");
+    await env.start();
+    // Nothing is 5 minutes newer than the release: the ordered stream still holds it.
+    await waitFor(
+      async () => (await version(env, "fresh", "1.0"))?.skip === "",
+      30_000,
+      "the release written before the window ends",
+    );
+    assert.ok(await env.db.getPypiSerial() < source, "the stored serial waits for the window");
+    await waitFor(() => names(env.architect).includes("REFRESH"), 10_000, "REFRESH");
+    assert.ok(env.web.received.some(([n, d]) => n === "BOTH" && d === "fresh"));
+    // The ordered stream applies it again in its place: nothing changes, the serial moves on.
+    const last = env.release();
+    await env.stored(last);
+    assert.equal((await version(env, "fresh", "1.0"))?.skip, "");
+    assert.equal(env.gazer.counts.versions, 1, "added once");
+  },
+);
+
+gazerTest("removals and creations seen out of order end as in timestamp order", async (env) => {
+  // p1, p2: the creation is seen first (and may be written at once), the removal later; p3, p4:
+  // the removal is seen first, the creation later. The later-seen event is newer for p1 and p4,
+  // older for p2 and p3. Timestamp order: p1 removed, p2 kept, p3 removed, p4 kept.
+  for (const p of ["p1", "p2", "p3", "p4"]) {
+    await env.db.addNewPackage(p);
+    await env.db.addNewPackageVersion(p, "1.0");
+  }
+  const t = T0 + 100;
+  const create = (p: string, at: number) =>
+    env.pypi.addEvent(p, "1.0", at, `add source file ${p}-1.0.tar.gz`);
+  const remove = (p: string, at: number) => env.pypi.addEvent(p, "1.0", at, "remove release");
+  env.pypi.addEvent("start", null, t, "docupdate", 1_000_000);
+  create("p1", t + 1);
+  create("p2", t + 2);
+  remove("p3", t + 3);
+  remove("p4", t + 4);
+  await env.start();
+  const polls = () => env.pypi.requestsTo("xmlrpc").length;
+  await waitFor(() => polls() >= 2, 10_000, "the first events read");
+  remove("p1", t + 31);
+  remove("p2", t + 2 - 30);
+  create("p3", t + 3 - 30);
+  create("p4", t + 34);
+  const seen = polls();
+  await waitFor(() => polls() >= seen + 2, 10_000, "the later events read");
+  const last = env.pypi.addEvent("zz-release", null, t + 1000, "docupdate");
+  await env.stored(last);
+  const kept = [];
+  for (const p of ["p1", "p2", "p3", "p4"]) {
+    if (await version(env, p, "1.0")) kept.push(p);
+  }
+  assert.deepEqual(kept, ["p2", "p4"]);
+});
+
+gazerTest("a creation older than what the window released cannot undo a removal", async (env) => {
+  await env.db.addNewPackage("gone");
+  await env.db.addNewPackageVersion("gone", "1.0");
+  env.event("gone", "1.0", "remove release");
+  const last = env.release();
+  await env.start();
+  await env.stored(last);
+  assert.equal(await version(env, "gone", "1.0"), null);
+  // Seen after the removal was applied, stamped before it: too late for the ordered stream.
+  env.pypi.addEvent("gone", "1.0", T0, "add source file gone-1.0.tar.gz");
+  const more = env.pypi.addEvent("zz-later", null, T0 + 5000, "docupdate");
+  await env.stored(more);
+  const seen = env.pypi.requestsTo("xmlrpc").length;
+  await waitFor(() => env.pypi.requestsTo("xmlrpc").length >= seen + 2, 10_000, "more polls");
+  assert.equal(await version(env, "gone", "1.0"), null);
+});

@@ -383,3 +383,29 @@ for (const kind of ENGINES) {
     },
   });
 }
+
+Deno.test({
+  name: "a PUBLISHED page leaves at once with the package's buffered rewrite; another waits",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await withSecretary(async ({ secretary, client, scribe }) => {
+      await client.send("BOTH", "foo"); // CloudGazer's, for the new release
+      await client.send("PROJECT", "bar");
+      await client.send("PUBLISHED", "foo"); // the release's first wheel
+      await waitFor(() => scribe.received.length === 1, 10_000, "the published page");
+      assert.deepEqual(scribe.received, [{ name: "BOTH", data: "foo" }]);
+      assert.deepEqual([...secretary.buffer.keys()], ["bar"], "foo's rewrite went with it");
+      // A second build of foo within the hold waits like any rewrite, merged with others.
+      await client.send("PUBLISHED", "foo");
+      await client.send("PUBLISHED", "foo");
+      await delay(500);
+      assert.equal(scribe.received.length, 1);
+      assert.deepEqual(secretary.buffer.get("foo")?.command, "BOTH");
+      // Another package's first build is not held back by foo's.
+      await client.send("PUBLISHED", "baz");
+      await waitFor(() => scribe.received.length === 2, 10_000, "baz's page");
+      assert.deepEqual(scribe.received[1], { name: "BOTH", data: "baz" });
+    }, { holdMs: 60_000 });
+  },
+});

@@ -319,3 +319,33 @@ Deno.test("the stored serial never goes backwards", async () => {
   }
   assert.deepEqual(seen, ["a", "b", "d", "c", "e", "f"]);
 });
+
+Deno.test("takeEarly gives held creations once, holds those a held removal or yank conflicts with, and gives one once the removal is released", async () => {
+  const e = (name: string, version: string | null, dt: number, action: string, ds: number) =>
+    [name, version, T0 + dt, action, S0 + ds] as PyPIEvent;
+  const source = new MemorySource([
+    e("start", null, 0, "docupdate", 1),
+    e("New_Pkg", null, 10, "create", 2),
+    e("New_Pkg", "1.0", 10, "add source file New_Pkg-1.0.tar.gz", 3),
+    e("gone", "2.0", 20, "remove release", 4),
+    e("gone", "2.0", 5, "add source file gone-2.0.tar.gz", 5), // older, seen later: held
+    e("yanked", "1.0", 30, "yank release", 6),
+    e("yanked", "1.0", 31, "add cp311 file yanked-1.0-cp311-none-any.whl", 7),
+    e("old", "1.0", 40, "remove release", 8),
+    e("old", "1.0", 200, "add source file old-1.0.tar.gz", 9), // newer than the removal
+  ]);
+  const events = new PyPIEvents({ source, serial: S0 + 1, idleMs: 0, clock: new FakeClock() });
+  assert.deepEqual(await events.poll(), [], "the window holds everything");
+  const early = (list: PackageEvent[]) => list.map((x) => `${x.package} ${x.version} ${x.action}`);
+  assert.deepEqual(early(events.takeEarly()), ["new-pkg null create", "new-pkg 1.0 source"]);
+  assert.deepEqual(events.takeEarly(), [], "each is given once");
+  // The window passes the removal of old 1.0: the newer creation may go now, after it.
+  source.events.push(e("clock", null, 345, "docupdate", 10));
+  const released = await events.poll();
+  assert.ok(released.some((x) => x.package === "old" && x.action === "remove"));
+  assert.deepEqual(early(events.takeEarly()), ["old 1.0 source"]);
+  // A creation that sorts before what was released is never given early.
+  source.events.push(e("late", "1.0", 1, "add source file late-1.0.tar.gz", 11));
+  await events.poll();
+  assert.deepEqual(events.takeEarly(), []);
+});

@@ -593,6 +593,8 @@ Deno.test("timings come from PIW_MASTER_TIMEOUT, PIW_REPLY_TIMEOUT and PIW_SLAVE
   for (let i = 0; i < 20; i++) {
     const ms = defaults.intervalMs();
     assert.ok(ms >= 5000 && ms <= 10_000, `${ms}`);
+    const sleep = defaults.sleepMs();
+    assert.ok(sleep >= 1000 && sleep <= 3000, `${sleep}`);
   }
   const set = timingFromEnv(env({ PIW_MASTER_TIMEOUT: "2s", PIW_SLAVE_INTERVAL: "0.5s" }) as never);
   assert.equal(set.masterTimeoutMs, 2000);
@@ -600,6 +602,7 @@ Deno.test("timings come from PIW_MASTER_TIMEOUT, PIW_REPLY_TIMEOUT and PIW_SLAVE
   const reply = timingFromEnv(env({ PIW_REPLY_TIMEOUT: "3s" }) as never);
   assert.equal(reply.replyTimeoutMs, 3000);
   assert.equal(set.intervalMs(), 500);
+  assert.equal(set.sleepMs(), 500);
 });
 
 Deno.test("as root without PIW_ALLOW_ROOT the command fails with a one-line error", async () => {

@@ -55,12 +55,15 @@ export interface SlaveDriverWeb {
   buildLogged(build: BuildState): Promise<void>;
 }
 
-/** The default web side: LOG [build_id, output] then BOTH (success) or PROJECT (failure). */
+/**
+ * The default web side: LOG [build_id, output] then PUBLISHED (success: the new files' simple
+ * page is written at once, see TheSecretary) or PROJECT (failure).
+ */
 function secretaryWeb(client: SecretaryClient): SlaveDriverWeb {
   return {
     async buildLogged(build) {
       if (build.buildId !== null) await client.send("LOG", [build.buildId, build.output]);
-      await client.send(build.status ? "BOTH" : "PROJECT", build.pkg);
+      await client.send(build.status ? "PUBLISHED" : "PROJECT", build.pkg);
     },
   };
 }

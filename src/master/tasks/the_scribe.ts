@@ -98,6 +98,10 @@ export class TheScribe extends Task {
       case "BOTH":
         await this.#writeProject(msg.data, msg.name);
         break;
+      case "PUBLISHED":
+        // TheSecretary turns these into BOTH; a direct one is written as such.
+        await this.#writeProject(msg.data, "BOTH");
+        break;
       case "PROJECTS":
         await this.#writeProjects(msg.data);
         break;

@@ -3,6 +3,10 @@
  * expensive to write and requests for them come in bursts (one per file of a new release), so
  * PROJECT and BOTH are buffered for a minute (3 s in dev mode) and merged per package: a
  * PROJECT already buffered becomes BOTH when a BOTH arrives, keeping its place and timestamp.
+ * A PUBLISHED (a build just published files: the page users wait for) is a BOTH that leaves at
+ * once, taking the package's buffered rewrite with it, unless the package had a PUBLISHED within
+ * the hold: then it waits in the buffer like any BOTH, so a burst of builds of one package (one
+ * per ABI) still costs at most one write at once and one per hold.
  * HOME, SEARCH, LOG, DELPKG and DELVER pass straight through (DELPKG and DELVER also drop the
  * package's buffered entry, since the scribe rewrites what is left itself). The buffer is
  * saved to the database (rewrites_pending) at shutdown and reloaded at start.
@@ -63,6 +67,8 @@ export class TheSecretary extends Task {
   readonly holdMs: number;
   /** Buffered rewrites by package, oldest first (a Map keeps insertion order). */
   readonly buffer = new Map<string, BufferedRewrite>();
+  /** When each package's last PUBLISHED left at once (Date.now() ms; pruned after the hold). */
+  readonly #published = new Map<string, number>();
   /** Messages due for the scribe, in order; the first `#inFlight` are being handled. */
   readonly #outbox: ScribeMessage[] = [];
   #inFlight = 0;
@@ -152,6 +158,9 @@ export class TheSecretary extends Task {
       case "BOTH":
         this.#buffer(msg.data, msg.name, new Date());
         break;
+      case "PUBLISHED":
+        this.#publish(msg.data, Date.now());
+        break;
       case "PROJECTS":
         for (const [command, pkg] of msg.data) {
           if (command === "PROJECT" || command === "BOTH") this.#buffer(pkg, command, new Date());
@@ -182,11 +191,27 @@ export class TheSecretary extends Task {
     }
   }
 
+  /** A BOTH that leaves at once unless the package had one within the hold (see above). */
+  #publish(pkg: string, now: number): void {
+    this.#buffer(pkg, "BOTH", new Date(now));
+    const last = this.#published.get(pkg);
+    if (this.paused || (last !== undefined && now - last < this.holdMs)) return;
+    // Re-inserted, so the map stays in time order and pruning stops at the first recent one.
+    this.#published.delete(pkg);
+    this.#published.set(pkg, now);
+    this.buffer.delete(pkg);
+    this.#send({ name: "BOTH", data: pkg });
+  }
+
   /** Move rewrites held long enough to the outbox, oldest first (not while paused). */
   #release(now = Date.now()): void {
     // Also retries a send the scribe queue refused earlier.
     this.#pump();
     if (this.paused) return;
+    for (const [pkg, at] of this.#published) {
+      if (now - at < this.holdMs) break;
+      this.#published.delete(pkg);
+    }
     for (const [pkg, rewrite] of this.buffer) {
       if (now - rewrite.addedAt.getTime() < this.holdMs) break;
       this.buffer.delete(pkg);
