@@ -1,0 +1,29 @@
+/**
+ * Issue 16, as an operator meets it through the real `piw` process: bad input is refused at the
+ * door with one line, prompts that destroy default to No, waits say what they wait for.
+ * @module
+ */
+import { assertEquals, assertNotIncludes, assertStringIncludes } from "./assert.ts";
+import { runProcess } from "./helpers.ts";
+
+/** Assert a usage error: exit 2, and one line (plus the --help hint) naming `part`. */
+function assertOneLine(result: { code: number; stderr: string }, part: string, code = 2): void {
+  assertEquals(result.code, code, result.stderr);
+  const lines = result.stderr.trim().split("\n").filter((line) => !line.startsWith("Try 'piw"));
+  assertEquals(lines.length, 1, result.stderr);
+  assertStringIncludes(lines[0], part);
+  assertNotIncludes(result.stderr, "    at ");
+}
+
+Deno.test("piw add refuses an invalid name or version at the door", async () => {
+  const queue = ["--import-queue", "ipc:///tmp/piw-no-master-here", "--timeout", "2s", "-y"];
+  for (const name of ["bad name!", "../../etc", "foo."]) {
+    const result = await runProcess(["add", name, ...queue]);
+    assertOneLine(result, `invalid package name ${JSON.stringify(name)}`);
+    assertNotIncludes(result.stdout, "Adding");
+  }
+  const version = await runProcess(["add", "foo", "not a version", ...queue]);
+  assertOneLine(version, `invalid version "not a version"`);
+  const alias = await runProcess(["add", "foo", "--alias", "fo o", ...queue]);
+  assertOneLine(alias, `invalid package name "fo o"`);
+});
