@@ -57,9 +57,8 @@ Deno.test({
         await fails(["add", "-y", "no-such-pkg", "1.0"], /unknown package/);
         await fails(["add", "-y", PKG, "1.0", "--yank"], /piw remove --yank/);
 
-        // An ABI outside build_abis, a pure wheel without --abi, a broken wheel: refused.
+        // An ABI outside build_abis, a broken wheel: refused.
         await fails(["import", "-y", "-d", "--abi", "cp39", copy], /invalid ABI: cp39/);
-        assert.equal((await master.tool(["import", "-y", copy])).code, 2);
         const broken = `${work}/${PKG.replaceAll("-", "_")}-9.9-py3-none-any.whl`;
         await Deno.writeTextFile(broken, "not a zip");
         await fails(["import", "-y", "-d", "--abi", "cp311", broken], /not a usable wheel/);

@@ -4,7 +4,7 @@
  * @module
  */
 import { assertEquals, assertNotIncludes, assertStringIncludes } from "./assert.ts";
-import { runProcess } from "./helpers.ts";
+import { flat, runProcess } from "./helpers.ts";
 
 /** Assert a usage error: exit 2, and one line (plus the --help hint) naming `part`. */
 function assertOneLine(result: { code: number; stderr: string }, part: string, code = 2): void {
@@ -26,4 +26,21 @@ Deno.test("piw add refuses an invalid name or version at the door", async () => 
   assertOneLine(version, `invalid version "not a version"`);
   const alias = await runProcess(["add", "foo", "--alias", "fo o", ...queue]);
   assertOneLine(alias, `invalid package name "fo o"`);
+});
+
+Deno.test("piw remove asks [y/N]: Enter keeps the package", async () => {
+  const queue = ["--import-queue", "ipc:///tmp/piw-no-master-here", "--timeout", "2s"];
+  const result = await runProcess(["remove", "foo", ...queue], { stdin: "\n" });
+  assertEquals([result.code, result.stderr], [2, "Cancelled\n"]);
+  assertStringIncludes(result.stdout, "Proceed? [y/N] ");
+  const skip = await runProcess(["remove", "foo", "1.0", "-s", "licence", ...queue], {
+    stdin: "\n",
+  });
+  assertEquals([skip.code, skip.stderr], [2, "Cancelled\n"]);
+});
+
+Deno.test("piw remove --help says -s keeps the published files, unlike piwheels", async () => {
+  const help = flat((await runProcess(["remove", "--help"])).stdout);
+  assertStringIncludes(help, "unlike piwheels, its published files stay published");
+  assertStringIncludes(help, "-b -s REASON");
 });
