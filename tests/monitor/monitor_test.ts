@@ -69,7 +69,7 @@ Deno.test({
       screen = await tmux.waitForScreen(/Disk \d+% free/, 30_000);
       assert.match(screen, /^Queue (empty|\S+: \d+)/m);
       assert.match(screen, /Builds last hour \d+ .* downloads last hour \d+/);
-      assert.match(screen, /Mem \d+% free of .* Load \d+\.\d\d {2}Temp -?\d+\.\d°C/);
+      assert.match(screen, /Mem \d+% free of .* Load \d+\.\d\d {2}Temp (\d+\.\d°C|n\/a)/);
       assert.match(screen, /^builds\/h +[▁-█]+$/m);
       assert.match(screen, /^temp °C +[▁-█]+$/m);
       assert.match(screen, /connected/);
@@ -146,7 +146,7 @@ Deno.test({
       await busyProcess.waitForLine("terminating the current build");
       await waitFor(() => !pids.some(alive), 30_000, `build processes ${pids} to end`);
 
-      // Tab to the buttons, Right to "Terminate master", Enter: asked first, then done.
+      // Tab to the buttons, Right to "Stop master", Enter: asked first, then done.
       tmux.keys("Tab", "Right", "Right", "Right", "Enter");
       await tmux.waitForScreen(/Terminate the master\? \(y\/n\)/);
       tmux.keys("y");
