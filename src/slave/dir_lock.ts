@@ -50,6 +50,9 @@ export class SlaveDirLock {
     try {
       file = Deno.openSync(path, { read: true, write: true, create: true, mode: 0o644 });
     } catch (e) {
+      if (e instanceof Deno.errors.NotFound) {
+        throw new PiwError(`the build directory ${dir} does not exist (create it, or see --dir)`);
+      }
       throw new PiwError(`cannot use ${path}: ${(e as Error).message}`);
     }
     if (!file.tryLockSync(true)) {

@@ -5,6 +5,8 @@
  */
 import { assertEquals, assertNotIncludes, assertStringIncludes } from "./assert.ts";
 import { flat, runProcess } from "./helpers.ts";
+import { freePort, PiwProcess } from "../fixtures/piw_process.ts";
+import { diskStats } from "../../src/slave/stats.ts";
 
 /** Assert a usage error: exit 2, and one line (plus the --help hint) naming `part`. */
 function assertOneLine(result: { code: number; stderr: string }, part: string, code = 2): void {
@@ -43,4 +45,37 @@ Deno.test("piw remove --help says -s keeps the published files, unlike piwheels"
   const help = flat((await runProcess(["remove", "--help"])).stdout);
   assertStringIncludes(help, "unlike piwheels, its published files stay published");
   assertStringIncludes(help, "-b -s REASON");
+});
+
+Deno.test("piw slave says what it waits for: the master's address, and how often it retries", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "piw-first-week-slave-" });
+  const port = freePort();
+  const slave = new PiwProcess("slave", ["slave", "--master", `127.0.0.1:${port}`, "--dir", dir], {
+    PIW_REPLY_TIMEOUT: "1s",
+    PIW_ALLOW_ROOT: "1",
+  });
+  try {
+    // No -v: an operator sees it by default.
+    const line = await slave.waitForLine("no reply to HELLO", 30_000);
+    assertStringIncludes(line, `master at tcp://127.0.0.1:${port}`);
+    assertStringIncludes(line, "retrying every 1 s until it answers");
+  } finally {
+    await slave.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("piw slave with a missing build directory says so in one line", async () => {
+  const result = await runProcess(["slave", "--dir", "/nonexistent/piw-build"], {
+    env: { PIW_ALLOW_ROOT: "1" },
+  });
+  assertOneLine(result, "the build directory /nonexistent/piw-build does not exist", 1);
+});
+
+Deno.test("the disk usage of a missing directory is one line in piw's words, not df's", async () => {
+  const error = await diskStats("/nonexistent/piw-output").then(() => null, (e: Error) => e);
+  assertEquals(
+    error?.message,
+    "cannot read the disk usage of /nonexistent/piw-output: No such file or directory",
+  );
 });
