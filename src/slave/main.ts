@@ -245,13 +245,12 @@ class Slave {
           // yet would otherwise cost a warning every reply timeout.
           const unanswered = this.#slaveId === null;
           waits = unanswered ? waits + 1 : 0;
+          const master = `the master at ${this.endpoints.slave}`;
+          const every = Math.round(this.timing.replyTimeoutMs / 1000);
           this.#log[unanswered && waits > 1 ? "info" : "warning"](
-            `${e.message} (master at ${this.endpoints.slave}); ` +
-              (unanswered
-                ? `retrying every ${
-                  Math.round(this.timing.replyTimeoutMs / 1000)
-                } s until it answers`
-                : "resetting the connection"),
+            unanswered
+              ? `${e.message}; retrying ${master} every ${every} s until it answers`
+              : `${e.message}; resetting the connection to ${master}`,
           );
           link.close();
           queue.close(0);

@@ -58,7 +58,7 @@ Deno.test("piw slave says what it waits for: the master's address, and how often
     // No -v: an operator sees it by default.
     const line = await slave.waitForLine("no reply to HELLO", 30_000);
     assertStringIncludes(line, `master at tcp://127.0.0.1:${port}`);
-    assertStringIncludes(line, "retrying every 1 s until it answers");
+    assertStringIncludes(line, "every 1 s until it answers");
   } finally {
     await slave.stop();
     await Deno.remove(dir, { recursive: true });
