@@ -8,7 +8,7 @@
  * localhost.
  * @module
  */
-import { PiwError, UsageError } from "../errors.ts";
+import { fileErrorReason, PiwError, UsageError } from "../errors.ts";
 import type { ImportOptions } from "../cli/options.ts";
 import { confirm } from "../cli/prompt.ts";
 import { expectDone, type ImportClient, withImportClient } from "../cli/import_client.ts";
@@ -86,10 +86,19 @@ async function builderAbi(wheel: BuiltFile): Promise<string> {
   return local;
 }
 
+/** The text of the file an option names; a file that cannot be read is one line naming both. */
+async function readOptionFile(path: string, option: string): Promise<string> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (error) {
+    throw new PiwError(`cannot read ${option} file ${path}: ${fileErrorReason(error)}`);
+  }
+}
+
 /** The apt dependencies named in `--dependencies FILE`. */
 async function aptDependencies(path: string | undefined): Promise<string[] | null> {
   if (path === undefined) return null;
-  const text = await Deno.readTextFile(path);
+  const text = await readOptionFile(path, "--dependencies");
   return [...new Set(text.split(/\s+/).filter(Boolean))].sort();
 }
 
@@ -170,7 +179,7 @@ export async function run(options: ImportOptions): Promise<number> {
   }
   const output = options.output === undefined
     ? DEFAULT_OUTPUT
-    : await Deno.readTextFile(options.output);
+    : await readOptionFile(options.output, "--output");
   console.log(summary(build, build.abi));
   // Deleting the originals is destructive: Enter must not do it.
   await confirm("Proceed?", { yes: options.yes, defaultNo: options.delete });

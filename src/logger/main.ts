@@ -11,7 +11,7 @@
  * @module
  */
 import type { LoggerOptions } from "../cli/options.ts";
-import { PiwError, UsageError } from "../errors.ts";
+import { fileErrorReason, PiwError, UsageError } from "../errors.ts";
 import { getLogger } from "../log.ts";
 import { Context, SocketOption } from "../transport/mod.ts";
 import { LOG_FRAME_TARGET, MAX_LOG_LINE } from "../protocols/mod.ts";
@@ -42,11 +42,11 @@ async function open(file: string): Promise<ReadableStream<Uint8Array>> {
   try {
     // Opening a directory succeeds; only its first read would fail, naming nothing.
     if (file !== "-" && (await Deno.stat(file)).isDirectory) {
-      throw new Error("it is a directory");
+      throw new Deno.errors.IsADirectory();
     }
     return await openLog(file);
   } catch (error) {
-    throw new PiwError(`cannot read ${file}: ${(error as Error).message}`);
+    throw new PiwError(`cannot read ${file}: ${fileErrorReason(error)}`);
   }
 }
 

@@ -3,7 +3,7 @@
  * import of a package the master does not know says how to add it.
  */
 import assert from "node:assert/strict";
-import { adminWheel, withMaster } from "./harness.ts";
+import { adminWheel, runTool, withMaster } from "./harness.ts";
 
 Deno.test({
   name: "piw import derives a pure wheel's ABI and suggests piw add for an unknown package",
@@ -29,4 +29,16 @@ Deno.test({
       assert.match(pure.stdout, /imported piw-admin-pkg 1\.0/);
     });
   },
+});
+
+Deno.test("piw import names the option and the file it cannot read, in one line", async () => {
+  const wheel = await adminWheel();
+  for (const option of ["--output", "--dependencies"]) {
+    const result = await runTool(["import", "-y", option, "/tmp", wheel.path]);
+    assert.equal(result.code, 1, result.stderr);
+    assert.equal(
+      result.stderr,
+      `piw import: cannot read ${option} file /tmp: it is a directory\n`,
+    );
+  }
 });

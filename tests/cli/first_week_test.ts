@@ -79,3 +79,8 @@ Deno.test("the disk usage of a missing directory is one line in piw's words, not
     "cannot read the disk usage of /nonexistent/piw-output: No such file or directory",
   );
 });
+
+Deno.test("a directory given as a configuration file is one line, prefixed", async () => {
+  const config = await runProcess(["slave", "-c", "/tmp"]);
+  assertOneLine(config, "piw slave: cannot read configuration file /tmp: it is a directory", 1);
+});
