@@ -14,6 +14,8 @@ import { startPyPIStandIn } from "../tests/fixtures/pypi/mod.ts";
 import { parseDuration } from "../src/cli/duration.ts";
 import { interpreterFacts } from "../src/slave/facts.ts";
 import { serveDirectory } from "../tests/fixtures/static_server.ts";
+import { Context } from "../src/transport/mod.ts";
+import { decodeMessage, monitorStatsProtocol } from "../src/protocols/mod.ts";
 
 const top = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const args = parseArgs(Deno.args);
@@ -140,6 +142,56 @@ interface BuildStatus {
   state: "pending" | "built" | "failed";
 }
 
+/**
+ * The builds the master has recorded, as its status queue tells them at once ("pkg version" →
+ * state): a slave hears DONE only once its build is in the database, after SEND for every file
+ * of a build that succeeded. The pages follow later (TheSecretary holds rewrites a minute).
+ */
+function followBuilds(statusQueue: string): {
+  finished: Map<string, "built" | "failed">;
+  close(): Promise<void>;
+} {
+  const context = new Context();
+  const sub = context.socket("SUB", { subscribe: "", linger: 0 });
+  sub.connect(statusQueue);
+  const finished = new Map<string, "built" | "failed">();
+  const jobs = new Map<number, { key: string; sent: boolean }>();
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const frames = await sub.recv(250);
+      if (!frames || frames.length !== 1) continue;
+      let msg;
+      try {
+        msg = decodeMessage(monitorStatsProtocol, frames[0]);
+      } catch {
+        continue;
+      }
+      if (msg.name !== "SLAVE") continue;
+      const [id, , name, data] = msg.data;
+      const job = jobs.get(id);
+      if (name === "BUILD") {
+        const [pkg, version] = data as [string, string];
+        jobs.set(id, { key: `${pkg} ${version}`, sent: false });
+      } else if (name === "SEND" && job) job.sent = true;
+      else if (name === "DONE" && job) {
+        finished.set(job.key, job.sent ? "built" : "failed");
+        jobs.delete(id);
+      }
+    }
+  })();
+  return {
+    finished,
+    async close() {
+      if (!running) return;
+      running = false;
+      await loop;
+      sub.close();
+      await context.close();
+    },
+  };
+}
+
 /** Build states of every demo version, read from the project JSON piw writes. */
 async function buildStates(www: string): Promise<BuildStatus[]> {
   const states: BuildStatus[] = [];
@@ -204,6 +256,8 @@ async function run(): Promise<number> {
     status: `ipc://${work}/status`,
     control: `ipc://${work}/control`,
   };
+  const builds = followBuilds(queues.status);
+  cleanups.push(() => builds.close());
   say("starting piw master");
   spawnPiw("piw master", [
     "master",
@@ -255,7 +309,14 @@ async function run(): Promise<number> {
 
   say("waiting for every version to be built or to fail (CloudGazer finds them first)");
   const deadline = Date.now() + args.timeout;
-  let states = await buildStates(www);
+  // Progress comes from the status queue, as builds are recorded; the pages lag behind.
+  const recorded = async () =>
+    (await buildStates(www)).map((s) =>
+      s.state === "pending"
+        ? { ...s, state: builds.finished.get(`${s.package} ${s.version}`) ?? s.state }
+        : s
+    );
+  let states = await recorded();
   let last = "";
   while (states.some((s) => s.state === "pending")) {
     if (Date.now() > deadline) {
@@ -272,6 +333,19 @@ async function run(): Promise<number> {
       `${count(states, "pending")} pending of ${states.length}`;
     if (line !== last) say(line);
     last = line;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    states = await recorded();
+  }
+  say(
+    `${count(states, "built")} built, ${count(states, "failed")} failed: all builds recorded; ` +
+      "waiting for the master to write their pages (it holds page rewrites up to a minute, " +
+      "as piwheels does)",
+  );
+  await builds.close();
+  // The summary and what follows (pip) need the pages themselves.
+  states = await buildStates(www);
+  while (states.some((s) => s.state === "pending")) {
+    if (Date.now() > deadline) throw new Error("timed out waiting for the project pages");
     await new Promise((resolve) => setTimeout(resolve, 1000));
     states = await buildStates(www);
   }

@@ -26,3 +26,15 @@ export function exitCodeFor(error: unknown): number {
   if (error instanceof UsageError || error instanceof DeclinedError) return 2;
   return 1;
 }
+
+/**
+ * Why a file could not be used, in a few words ("no such file", "it is a directory"), rather
+ * than Deno's "Is a directory (os error 21): readfile '/tmp'", which repeats the path.
+ */
+export function fileErrorReason(error: unknown): string {
+  if (error instanceof Deno.errors.NotFound) return "no such file";
+  if (error instanceof Deno.errors.IsADirectory) return "it is a directory";
+  if (error instanceof Deno.errors.NotADirectory) return "a part of the path is not a directory";
+  if (error instanceof Deno.errors.PermissionDenied) return "permission denied";
+  return (error as Error).message.replace(/ \(os error \d+\).*$/, "").toLowerCase();
+}

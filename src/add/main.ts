@@ -11,7 +11,7 @@ import { DescriptionFetcher } from "../pypi/description.ts";
 import type { AddOptions } from "../cli/options.ts";
 import { confirm } from "../cli/prompt.ts";
 import { expectDone, withImportClient } from "../cli/import_client.ts";
-import { canonicaliseName } from "../wheel/mod.ts";
+import { canonicaliseName, isValidProjectName, isValidVersion } from "../wheel/mod.ts";
 
 /** What the master's answer means, for the user. */
 const OUTCOMES: Record<string, string> = {
@@ -63,6 +63,20 @@ export async function pypiDescription(
 
 /** Run `piw add` with parsed options; resolves to the exit code. */
 export async function run(options: AddOptions): Promise<number> {
+  // Refused here, at the door: the page writer would refuse them later, only in the master log.
+  for (const name of [options.package, ...options.alias]) {
+    if (!isValidProjectName(name)) {
+      throw new UsageError(
+        `invalid package name ${JSON.stringify(name)}: a name is letters, digits, ".", "-" ` +
+          `and "_", starting and ending with a letter or digit`,
+      );
+    }
+  }
+  if (options.version !== undefined && !isValidVersion(options.version)) {
+    throw new UsageError(
+      `invalid version ${JSON.stringify(options.version)}: not a PEP 440 version`,
+    );
+  }
   const pkg = canonicaliseName(options.package);
   for (const alias of options.alias) {
     if (canonicaliseName(alias) !== pkg) {

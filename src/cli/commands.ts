@@ -478,7 +478,8 @@ const remove: CommandSpec<"remove"> = {
     {
       flags: "-s, --skip <REASON>",
       help: "Leave the package or version in place, but marked with a reason to prevent future " +
-        "build attempts",
+        "build attempts; unlike piwheels, its published files stay published: add -b " +
+        "(-b -s REASON) to take them down too, as piwheels' --skip does",
       defaultText: "none",
     },
     { flags: "--yank", help: "Mark the version as yanked (versions only)" },

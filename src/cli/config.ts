@@ -7,7 +7,7 @@
  * @module
  */
 import { unsafe as iniUnquote } from "ini";
-import { PiwError } from "../errors.ts";
+import { fileErrorReason, PiwError } from "../errors.ts";
 import { expandHome } from "./values.ts";
 
 /** The configuration files read when `PIW_CONFIG_PATHS` is not set, earliest first. */
@@ -98,9 +98,7 @@ export async function readConfigFiles(paths: string[], extra?: string): Promise<
       text = await Deno.readTextFile(path);
     } catch (error) {
       if (!required && error instanceof Deno.errors.NotFound) continue;
-      const reason = error instanceof Deno.errors.NotFound
-        ? "no such file"
-        : (error as Error).message;
+      const reason = fileErrorReason(error);
       if (required) throw new PiwError(`cannot read configuration file ${path}: ${reason}`);
       all.warnings.push(`cannot read configuration file ${path}: ${reason}`);
       continue;

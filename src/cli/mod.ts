@@ -155,7 +155,9 @@ function report(
   const err = error instanceof Error ? error : new Error(String(error));
   const line = expected ? err.message : `${err.name}: ${err.message.split("\n")[0]}`;
   const withTrace = trace === "all" || (trace === "unexpected" && !expected);
-  stderr((withTrace && err.stack ? err.stack : line) + "\n");
+  // Every error names the program, as usage errors do; a declined prompt is the user's answer.
+  const shown = error instanceof DeclinedError ? line : `${program}: ${line}`;
+  stderr((withTrace && err.stack ? err.stack : shown) + "\n");
   writeLogFile(command ? `piw.${command}` : "piw", "error", line);
   return error instanceof DeclinedError ? 2 : 1;
 }

@@ -1,5 +1,6 @@
 /**
- * Yes/no prompts, as piwheels asks them: `QUESTION [Y/n] `, where Enter means yes.
+ * Yes/no prompts, as piwheels asks them: `QUESTION [Y/n] `, where Enter means yes; a destructive
+ * question asks `QUESTION [y/N] `, where Enter means no (piwheels' Enter means yes for all).
  * @module
  */
 import { DeclinedError } from "../errors.ts";
@@ -16,11 +17,13 @@ export interface PromptIO {
 export interface PromptOptions {
   /** `-y/--yes` was given: answer yes without asking. */
   yes?: boolean;
+  /** Enter (an empty answer) means no: for questions whose yes destroys something. */
+  defaultNo?: boolean;
   /** Where to ask; defaults to the process's (or `runCli`'s) standard input and output. */
   io?: PromptIO;
 }
 
-const ANSWERS: Record<string, boolean> = { "": true, y: true, yes: true, n: false, no: false };
+const ANSWERS: Record<string, boolean> = { y: true, yes: true, n: false, no: false };
 
 let current: PromptIO | undefined;
 
@@ -39,13 +42,14 @@ export async function ask(question: string, options: PromptOptions = {}): Promis
   if (options.yes) return true;
   const io = options.io ?? current ?? stdio();
   for (;;) {
-    io.write(`${question} [Y/n] `);
+    io.write(`${question} ${options.defaultNo ? "[y/N]" : "[Y/n]"} `);
     const line = await io.readLine();
     if (line === null) {
       io.write("\n");
       throw new DeclinedError("No answer (end of input); cancelled");
     }
-    const answer = ANSWERS[line.trim().toLowerCase()];
+    const text = line.trim().toLowerCase();
+    const answer = text === "" ? !options.defaultNo : ANSWERS[text];
     if (answer !== undefined) return answer;
     io.write("Invalid response\n");
   }

@@ -8,13 +8,14 @@
  * localhost.
  * @module
  */
-import { PiwError, UsageError } from "../errors.ts";
+import { fileErrorReason, PiwError, UsageError } from "../errors.ts";
 import type { ImportOptions } from "../cli/options.ts";
 import { confirm } from "../cli/prompt.ts";
 import { expectDone, type ImportClient, withImportClient } from "../cli/import_client.ts";
 import { type BuiltFile, fileStateTuple, inspectWheel } from "../slave/inspect.ts";
 import { sendFile } from "../slave/transfer.ts";
 import { TransferProgress } from "./progress.ts";
+import { interpreterFacts } from "../slave/facts.ts";
 import { TimeDelta } from "../protocols/mod.ts";
 import { canonicaliseName, readWheelInfo } from "../wheel/mod.ts";
 
@@ -65,19 +66,39 @@ async function describeBuild(options: ImportOptions, files: BuiltFile[]): Promis
   });
   const pkg = canonicaliseName(options.package ?? metadata.name ?? first.packageTag);
   const version = options.packageVersion ?? metadata.version ?? first.packageVersionTag;
-  // A pure wheel ("none", "abi3") says nothing about the builder's ABI: it must be given.
-  const abi = options.abi ??
-    (/^cp\d+/.test(first.abiTag) && first.abiTag !== "abi3" ? first.abiTag : null);
-  if (!abi) {
-    throw new UsageError(`couldn't determine the builder ABI from ${first.filename}; use --abi`);
-  }
+  const abi = options.abi ?? await builderAbi(first);
   return { pkg, version, abi, files };
+}
+
+/**
+ * The builder ABI of a wheel imported without `--abi`: its own ABI tag; for a pure wheel ("none",
+ * "abi3"), a CPython tag it names (`cp311-none-any`), else the ABI of this machine's python3 (the
+ * master's machine, where piw import runs), so a `py3-none-any` wheel needs no `--abi`.
+ */
+async function builderAbi(wheel: BuiltFile): Promise<string> {
+  if (/^cp\d+/.test(wheel.abiTag)) return wheel.abiTag;
+  const named = wheel.pyVersionTag.split(".").find((tag) => /^cp\d+$/.test(tag));
+  if (named) return named;
+  const local = await interpreterFacts().then((facts) => facts.abi, () => "none");
+  if (local === "none") {
+    throw new UsageError(`couldn't determine the builder ABI from ${wheel.filename}; use --abi`);
+  }
+  return local;
+}
+
+/** The text of the file an option names; a file that cannot be read is one line naming both. */
+async function readOptionFile(path: string, option: string): Promise<string> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (error) {
+    throw new PiwError(`cannot read ${option} file ${path}: ${fileErrorReason(error)}`);
+  }
 }
 
 /** The apt dependencies named in `--dependencies FILE`. */
 async function aptDependencies(path: string | undefined): Promise<string[] | null> {
   if (path === undefined) return null;
-  const text = await Deno.readTextFile(path);
+  const text = await readOptionFile(path, "--dependencies");
   return [...new Set(text.split(/\s+/).filter(Boolean))].sort();
 }
 
@@ -134,7 +155,15 @@ async function transfer(
     }
     reply = await client.request("SENT");
   }
-  expectDone(reply, (error) => `import of ${build.pkg} ${build.version} failed: ${error}`);
+  expectDone(reply, (error) => {
+    const what = `${build.pkg} ${build.version}`;
+    // The master cannot tell an unknown package from an unknown version: suggest both steps.
+    const hint = error.startsWith("unknown package")
+      ? ` (add it first: piw add ${build.pkg} ${build.version}, after piw add ${build.pkg} if ` +
+        `the package is new)`
+      : "";
+    return `import of ${what} failed: ${error}${hint}`;
+  });
 }
 
 /** Run `piw import` with parsed options; resolves to the exit code. */
@@ -150,9 +179,10 @@ export async function run(options: ImportOptions): Promise<number> {
   }
   const output = options.output === undefined
     ? DEFAULT_OUTPUT
-    : await Deno.readTextFile(options.output);
+    : await readOptionFile(options.output, "--output");
   console.log(summary(build, build.abi));
-  await confirm("Proceed?", { yes: options.yes });
+  // Deleting the originals is destructive: Enter must not do it.
+  await confirm("Proceed?", { yes: options.yes, defaultNo: options.delete });
   await withImportClient(options, (client) => transfer(client, options, build, output));
   console.log(`imported ${build.pkg} ${build.version} (${files.length} files)`);
   if (options.delete) {

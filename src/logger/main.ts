@@ -11,7 +11,7 @@
  * @module
  */
 import type { LoggerOptions } from "../cli/options.ts";
-import { PiwError, UsageError } from "../errors.ts";
+import { fileErrorReason, PiwError, UsageError } from "../errors.ts";
 import { getLogger } from "../log.ts";
 import { Context, SocketOption } from "../transport/mod.ts";
 import { LOG_FRAME_TARGET, MAX_LOG_LINE } from "../protocols/mod.ts";
@@ -24,6 +24,8 @@ const log = getLogger("logger");
 
 /** How long `--drop` waits for the queue to take a record. */
 export const DROP_AFTER_MS = 10;
+/** How long a send may wait for the master before the logger says what it is waiting for. */
+export const WAIT_NOTICE_MS = 5_000;
 /** Most records sent in one frame. */
 export const RECORDS_PER_FRAME = 100;
 
@@ -38,9 +40,13 @@ export interface LoggerCounts {
 
 async function open(file: string): Promise<ReadableStream<Uint8Array>> {
   try {
+    // Opening a directory succeeds; only its first read would fail, naming nothing.
+    if (file !== "-" && (await Deno.stat(file)).isDirectory) {
+      throw new Deno.errors.IsADirectory();
+    }
     return await openLog(file);
   } catch (error) {
-    throw new PiwError(`cannot read ${file}: ${(error as Error).message}`);
+    throw new PiwError(`cannot read ${file}: ${fileErrorReason(error)}`);
   }
 }
 
@@ -62,23 +68,47 @@ export async function run(options: LoggerOptions): Promise<number> {
   queue.connect(options.logQueue);
   const counts: LoggerCounts = { lines: 0, malformed: 0, ignored: 0, sent: 0, dropped: 0 };
   let dropping = false;
+  /** Records dropped since the master last took one. */
+  let dropped = 0;
   const frame = new LogFrame();
   /** Send the records gathered, waiting (or, with --drop, dropping them) if the queue is full. */
   const flush = async () => {
     if (frame.count === 0) return;
     const records = frame.count;
     // Only wait (asynchronously) when the queue is full: most frames go straight in.
-    const sent = queue.trySend([frame.bytes()]) ||
-      await queue.send([frame.bytes()], options.drop ? { timeoutMs: DROP_AFTER_MS } : {});
+    let sent = queue.trySend([frame.bytes()]) ||
+      await queue.send([frame.bytes()], {
+        timeoutMs: options.drop ? DROP_AFTER_MS : WAIT_NOTICE_MS,
+      });
+    // Without --drop every record waits for the master, however long: say so, and where.
+    for (let waited = WAIT_NOTICE_MS; !sent && !options.drop; waited += WAIT_NOTICE_MS) {
+      if (waited === WAIT_NOTICE_MS || waited % 60_000 === 0) {
+        log.warning(
+          `waiting for the master to take log records at ${options.logQueue} ` +
+            `(${waited / 1000} s so far; is it running? --drop drops records instead)`,
+        );
+      }
+      sent = await queue.send([frame.bytes()], { timeoutMs: WAIT_NOTICE_MS });
+    }
     frame.clear();
     if (sent) {
       counts.sent += records;
+      if (dropping) {
+        log.warning(`the master at ${options.logQueue} takes records again; ${dropped} dropped`);
+      }
       dropping = false;
+      dropped = 0;
       return;
     }
     // One warning per run of drops, so a stopped master does not flood Apache's error log.
-    if (!dropping) log.warning(`dropping records: the master is not keeping up`);
+    if (!dropping) {
+      log.warning(
+        `dropping log records: the master at ${options.logQueue} is not taking them ` +
+          `(not running, or not keeping up)`,
+      );
+    }
     dropping = true;
+    dropped += records;
     counts.dropped += records;
   };
   try {
@@ -95,7 +125,10 @@ export async function run(options: LoggerOptions): Promise<number> {
           const entry = parser.parse(line);
           if (entry === null) {
             counts.malformed++;
-            log.debug(`malformed line: ${line.slice(0, 200)}`);
+            // The first shows by default (a wrong --format makes every line malformed).
+            log[counts.malformed === 1 ? "warning" : "debug"](
+              `malformed line (not in --format ${options.format}): ${line.slice(0, 200)}`,
+            );
             continue;
           }
           const msg = classify(entry);
@@ -116,9 +149,22 @@ export async function run(options: LoggerOptions): Promise<number> {
     // Without --drop every record must reach the master, however long that takes; with it,
     // give what is queued a second to go, then leave (Apache may be restarting).
     queue.close(options.drop ? 1000 : -1);
-    await context.close();
+    const started = Date.now();
+    const notice = setInterval(() => {
+      log.warning(
+        `waiting for the master to take the last log records at ${options.logQueue} ` +
+          `(${Math.round((Date.now() - started) / 1000)} s so far; is it running? ` +
+          `--drop drops records instead)`,
+      );
+    }, WAIT_NOTICE_MS);
+    try {
+      await context.close();
+    } finally {
+      clearInterval(notice);
+    }
   }
-  log.info(
+  // Lost lines are worth a warning; a clean run is reported with -v.
+  log[counts.dropped || counts.malformed ? "warning" : "info"](
     `${counts.lines} lines: ${counts.sent} sent, ${counts.dropped} dropped, ` +
       `${counts.ignored} ignored, ${counts.malformed} malformed`,
   );

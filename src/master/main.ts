@@ -5,7 +5,14 @@
  */
 import { PiwError } from "../errors.ts";
 import type { MasterOptions } from "../cli/options.ts";
-import { lockDatabase, openDatabase, redactDsn, UnreachableError } from "../db/mod.ts";
+import {
+  lockDatabase,
+  openClient,
+  openDatabase,
+  parseDsn,
+  redactDsn,
+  UnreachableError,
+} from "../db/mod.ts";
 import { acquireLock, type Lock } from "../lock.ts";
 import { getLogger } from "../log.ts";
 import { configFromOptions } from "./config.ts";
@@ -84,6 +91,7 @@ async function checkDatabase(dsn: string): Promise<boolean> {
       const db = await openDatabase(dsn);
       await db.close();
       if (waiting) log.warning(`connected to the database ${redactDsn(dsn)}`);
+      await warnIfSuperuser(dsn);
       return true;
     } catch (error) {
       if (!(error instanceof UnreachableError)) {
@@ -96,6 +104,31 @@ async function checkDatabase(dsn: string): Promise<boolean> {
     }
     if (await signalled(retryMs)) return false;
     retryMs = Math.min(retryMs * 2, MAX_RETRY_MS);
+  }
+}
+
+/**
+ * The master's help says its user must not be a PostgreSQL superuser (one can drop piw's schema
+ * or read any database on the cluster): say so loudly at start, but run, so that a farm whose
+ * role was made a superuser by hand still starts. PGlite has a single (superuser) role.
+ */
+async function warnIfSuperuser(dsn: string): Promise<void> {
+  const parsed = parseDsn(dsn);
+  if (parsed.kind === "pglite") return;
+  const client = await openClient(parsed);
+  try {
+    const [me] = await client.query<{ name: string; superuser: boolean }>(
+      "SELECT current_user AS name, rolsuper AS superuser FROM pg_roles " +
+        "WHERE rolname = current_user",
+    );
+    if (me?.superuser) {
+      log.warning(
+        `WARNING: the database user ${me.name} is a PostgreSQL superuser; piw master must run ` +
+          `as an ordinary user (create one with piw initdb --user, and give it in --dsn)`,
+      );
+    }
+  } finally {
+    await client.close();
   }
 }
 

@@ -32,11 +32,26 @@ interface Resources {
   temperature: number;
 }
 
+/**
+ * Why resources are out of piwheels' comfort zone (the temperature limit differs per row), in
+ * words for the monitor, or null when they are fine.
+ */
+export function resourcesProblem(r: Resources, maxTemperature: number): string | null {
+  const low = (name: string, free: number, size: number, ratio: number) =>
+    size > 0 && free / size < ratio
+      ? `${name} ${Math.round((100 * free) / size)}% free (below ${100 * ratio}%)`
+      : null;
+  return low("disk", r.diskFree, r.diskSize, 0.1) ?? low("memory", r.memFree, r.memSize, 0.1) ??
+    low("swap", r.swapFree, r.swapSize, 0.5) ??
+    (r.load > 4 ? `load ${r.load.toFixed(2)} above 4` : null) ??
+    (r.temperature > maxTemperature
+      ? `temperature ${r.temperature.toFixed(1)}°C above ${maxTemperature}°C`
+      : null);
+}
+
 /** Whether resources are out of piwheels' comfort zone (temperature limit differs per row). */
 export function resourcesAlert(r: Resources, maxTemperature: number): boolean {
-  const low = (free: number, size: number, ratio: number) => size > 0 && free / size < ratio;
-  return low(r.diskFree, r.diskSize, 0.1) || low(r.memFree, r.memSize, 0.1) ||
-    low(r.swapFree, r.swapSize, 0.5) || r.load > 4 || r.temperature > maxTemperature;
+  return resourcesProblem(r, maxTemperature) !== null;
 }
 
 function slaveResources(s: SlaveStats): Resources {
@@ -129,14 +144,19 @@ export class SlaveRow {
   status(now: Date): RowStatus {
     const silent = now.getTime() - this.lastSeen.getTime();
     if (this.terminated || silent > this.busyTimeoutMs) return "dead";
-    const last = this.stats.at(-1);
-    if (silent > this.busyTimeoutMs / 2 || (last && resourcesAlert(slaveResources(last), 78))) {
-      return "alert";
-    }
+    if (this.alertReason(now) !== null) return "alert";
     if (this.reply === "BUILD") return "building";
     if (this.reply === "SEND") return "sending";
     if (this.reply === "DONE") return "cleaning";
     return "idle";
+  }
+
+  /** Why it is "alert" at `now` (silence or resources), or null. */
+  alertReason(now: Date): string | null {
+    const silent = now.getTime() - this.lastSeen.getTime();
+    if (silent > this.busyTimeoutMs / 2) return `silent for ${formatDuration(silent)}`;
+    const last = this.stats.at(-1);
+    return last ? resourcesProblem(slaveResources(last), 78) : null;
   }
 
   /** Whether it has been building for longer than {@link LONG_BUILD_MS}. */
@@ -194,12 +214,19 @@ export class MasterRow {
   /** "idle" or "alert" (silence, no activity in the last hour, resources), "dead" before HELLO. */
   status(now: Date): RowStatus {
     if (this.lastHeard === null) return "dead";
-    if (now.getTime() - this.lastHeard.getTime() > MASTER_SILENCE_MS) return "alert";
+    return this.alertReason(now) === null ? "idle" : "alert";
+  }
+
+  /** Why it is "alert" at `now` (silence, no activity in the last hour, resources), or null. */
+  alertReason(now: Date): string | null {
+    if (this.lastHeard === null) return null;
+    const silent = now.getTime() - this.lastHeard.getTime();
+    if (silent > MASTER_SILENCE_MS) return `silent for ${formatDuration(silent)}`;
     const s = this.latest;
-    if (!s) return "idle";
+    if (!s) return null;
     const builds = Object.values(s[2]).reduce((a, b) => a + b, 0);
-    if ((builds === 0 && s[8] === 0) || resourcesAlert(masterResources(s), 70)) return "alert";
-    return "idle";
+    if (builds === 0 && s[8] === 0) return "no builds and no downloads in the last hour";
+    return resourcesProblem(masterResources(s), 70);
   }
 }
 

@@ -40,15 +40,49 @@ export const STATE_STYLE: Readonly<Record<RowStatus, { glyph: string; color: Rgb
   dead: { glyph: "✖", color: [230, 0, 0] },
 };
 
-/** The control buttons, in order, with their hotkeys. */
+/** The control buttons, in order, with their hotkeys; in a row they fit 80 columns. */
 export const BUTTONS = [
   { key: "p", label: "Pause" },
   { key: "r", label: "Resume" },
   { key: "k", label: "Kill slave" },
   { key: "s", label: "Skip build" },
-  { key: "t", label: "Terminate master" },
+  { key: "t", label: "Stop master" },
   { key: "q", label: "Quit" },
 ] as const;
+
+/** A button as the button row shows it: `[p Pause]`. */
+export function buttonText(button: { key: string; label: string }): string {
+  return `[${button.key} ${button.label}]`;
+}
+
+/** A Python version as HELLO sends it ("311", "3.11") as people write it: "3.11". */
+export function pythonVersion(version: string): string {
+  return /^\d\d+$/.test(version) ? `${version[0]}.${version.slice(1)}` : version;
+}
+
+/** A temperature, or "n/a" where there is no sensor (stats then say 0.0). */
+export function temperatureText(celsius: number): string {
+  return celsius > 0 ? `${celsius.toFixed(1)}°C` : "n/a";
+}
+
+/**
+ * A one-segment line as lines of at most `width` characters, broken where its fields are (two
+ * spaces), so an 80-column terminal shows every field; a field longer than a line is cut.
+ */
+function wrap(segment: Segment, width: number): Line[] {
+  const lines: string[] = [];
+  for (const field of segment.text.split("  ")) {
+    const last = lines.length - 1;
+    if (last >= 0 && lines[last].length + 2 + field.length <= width) lines[last] += "  " + field;
+    else lines.push(field.slice(0, width));
+  }
+  return lines.map((text) => [{ ...segment, text }]);
+}
+
+/** The line saying why a row is "alert", if it is. */
+function alertLine(reason: string | null): Line[] {
+  return reason === null ? [] : [[{ text: `Alert: ${reason}`, color: STATE_STYLE.alert.color }]];
+}
 
 /** The UI's own state: selection, focus, the pending confirmation and the status notice. */
 export interface UiState {
@@ -122,12 +156,12 @@ function percent(free: number, size: number): string {
   return size > 0 ? `${Math.round((100 * free) / size)}% free of ${formatSize(size)}` : "n/a";
 }
 
-function masterDetails(master: MasterRow, width: number): Line[] {
+function masterDetails(master: MasterRow, now: Date, width: number): Line[] {
   const s = master.latest;
   const h = master.hello;
   const lines: Line[] = [[{
     text: h ? `Master ${h[1]}  board ${h[4]}  serial ${h[5]}  ${h[2]} ${h[3]}` : "Master: no HELLO",
-  }]];
+  }], ...alertLine(master.alertReason(now))];
   if (!s) return [...lines, [{ text: "waiting for statistics", color: DIM }]];
   const r = masterResources(s);
   const sum = (o: Record<string, number>) => Object.values(o).reduce((a, b) => a + b, 0);
@@ -142,7 +176,7 @@ function masterDetails(master: MasterRow, width: number): Line[] {
     [{
       text: `Disk ${percent(r.diskFree, r.diskSize)}  Mem ${percent(r.memFree, r.memSize)}  ` +
         `Swap ${percent(r.swapFree, r.swapSize)}  Load ${r.load.toFixed(2)}  ` +
-        `Temp ${r.temperature.toFixed(1)}°C`,
+        `Temp ${temperatureText(r.temperature)}`,
     }],
   );
   const g = Math.max(10, width - 14);
@@ -166,17 +200,19 @@ function slaveDetails(slave: SlaveRow, now: Date, width: number): Line[] {
   const h = slave.hello;
   const lines: Line[] = [[{
     text: h
-      ? `Slave ${slave.slaveId} ${h[5]}  board ${h[8]}  serial ${h[9]}  ${h[6]} ${h[7]}  ` +
-        `Python ${h[2]} (${h[3]}, ${h[4]})`
+      ? `Slave ${slave.slaveId} ${h[5]}  Python ${pythonVersion(h[2])} (${h[3]}, ${h[4]})  ` +
+        `board ${h[8]}  serial ${h[9]}  ${h[6]} ${h[7]}`
       : `Slave ${slave.slaveId}: no HELLO yet`,
-  }]];
+  }], ...alertLine(slave.status(now) === "alert" ? slave.alertReason(now) : null)];
   const s = slave.stats.at(-1);
   if (s) {
     const skew = now.getTime() - s[0].getTime();
     lines.push([{
       text: `Disk ${percent(s[2], s[1])}  Mem ${percent(s[4], s[3])}  Swap ${
         percent(s[6], s[5])
-      }  Load ${s[7].toFixed(2)}  Temp ${s[8].toFixed(1)}°C  clock delta ${formatDuration(skew)}`,
+      }  Load ${s[7].toFixed(2)}  Temp ${temperatureText(s[8])}  clock delta ${
+        formatDuration(skew)
+      }`,
     }]);
   }
   lines.push([{ text: `Task: ${slave.task}` }]);
@@ -220,9 +256,15 @@ export function render(
   lines.push(rowLine(masterStatus, masterCells(farm.master, masterStatus, now), 0));
   // Details, buttons and status take the bottom; the list gets what is left (scrolling).
   const selectedSlave = ui.selected > 0 ? slaves[ui.selected - 1] : undefined;
-  const details = selectedSlave
-    ? slaveDetails(selectedSlave, now, width)
-    : masterDetails(farm.master, width);
+  const details =
+    (selectedSlave
+      ? slaveDetails(selectedSlave, now, width)
+      : masterDetails(farm.master, now, width))
+      .flatMap((l) =>
+        l.length === 1
+          ? wrap(l[0], width)
+          : [l.map((s) => ({ ...s, text: s.text.slice(0, width) }))]
+      );
   const listRoom = Math.max(1, height - lines.length - details.length - 4);
   const first = Math.max(0, Math.min(ui.selected - 1 - listRoom + 1, slaves.length - listRoom));
   const visible = slaves.slice(first, first + listRoom);
@@ -232,13 +274,11 @@ export function render(
   });
   while (lines.length < height - details.length - 3) lines.push([{ text: "" }]);
   lines.push([{ text: "─".repeat(width), color: DIM }]);
-  lines.push(...details.map((l) => l.map((s) => ({ ...s, text: s.text.slice(0, width) }))));
+  lines.push(...details);
   const buttons: Line = [];
   BUTTONS.forEach((b, i) => {
-    buttons.push({
-      text: `[${b.label} (${b.key})]`,
-      inverse: ui.focus === "controls" && ui.button === i,
-    }, { text: " " });
+    if (i > 0) buttons.push({ text: " " });
+    buttons.push({ text: buttonText(b), inverse: ui.focus === "controls" && ui.button === i });
   });
   lines.push(buttons);
   lines.push(
@@ -253,7 +293,7 @@ export function render(
 export function buttonAt(x: number): number | null {
   let col = 1;
   for (const [i, b] of BUTTONS.entries()) {
-    const w = `[${b.label} (${b.key})]`.length;
+    const w = buttonText(b).length;
     if (x >= col && x < col + w) return i;
     col += w + 1;
   }

@@ -79,7 +79,9 @@ export const rebuildRequest: Schema<RebuildRequest> = oneOf(
  * REMVER or REBUILD; the master answers SEND filename, ERROR text or DONE with what it did
  * (IMPORT, REBUILD, NEWPKG, UPDPKG, NEWVER, UPDVER, DELPKG, DELVER, DELPKGBLD, DELVERBLD,
  * SKIPPKG, SKIPVER, YANKVER; piw's master answers a PROJECT or BOTH rebuild `REBUILD <count>`,
- * still a plain string to piwheels' schema).
+ * still a plain string to piwheels' schema). piw's REBUILDING (no data; piw rebuild sends it
+ * after a rebuild of every package, to report progress) is answered `DONE "PENDING <pages>"`:
+ * the project rewrites the master still has to write; a piwheels master answers it ERROR.
  */
 export const mrChaseProtocol = new Protocol("mr_chase", {
   IMPORT: buildState,
@@ -110,6 +112,7 @@ export const mrChaseProtocol = new Protocol("mr_chase", {
     ["yank", bool],
   ),
   REBUILD: rebuildRequest,
+  REBUILDING: null,
 }, {
   SEND: str,
   ERROR: str,

@@ -46,7 +46,8 @@ export const searchIndex: Schema<SearchIndex> = mapOf(tuple(["recent", int], ["a
 
 /**
  * the_scribe (`inproc://web` served by TheSecretary, `inproc://scribe` by TheScribe; REQ → REP).
- * Every request is answered DONE.
+ * Every request is answered DONE, but piw's PENDING, which TheSecretary answers COUNT: how many
+ * page rewrites it holds or has not yet seen written (so `piw rebuild` can report progress).
  */
 export const theScribeProtocol = new Protocol("the_scribe", {
   HOME: masterStats,
@@ -61,8 +62,10 @@ export const theScribeProtocol = new Protocol("the_scribe", {
   LOG: tuple(["build_id", int], ["output", str]),
   DELVER: packageVersion,
   DELPKG: str,
+  PENDING: null,
 }, {
   DONE: null,
+  COUNT: int,
 });
 
 /** The build queue: ABI → (package, version) pairs, oldest release first. */

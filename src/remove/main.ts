@@ -1,7 +1,8 @@
 /**
  * `piw remove`: delete a package or version, only its builds (`--builds`), mark it to skip
  * (`--skip`) or yank a version (`--yank`), through the master's import queue (piwheels §1.8).
- * Unlike piwheels, skipping a package keeps the files already published.
+ * Unlike piwheels, skipping a package keeps the files already published; `-b -s REASON` takes
+ * them down and skips it, as piwheels' `--skip` does.
  * @module
  */
 import { UsageError } from "../errors.ts";
@@ -29,7 +30,10 @@ const REFUSALS: Record<string, string> = {
 
 /** What the request will do, for the prompt. */
 function describe(options: RemoveOptions, what: string): string {
-  if (options.builds) return `Removing every build and file of ${what}`;
+  if (options.builds) {
+    const skip = options.skip !== undefined ? ` and marking it to skip (${options.skip})` : "";
+    return `Removing every build and file of ${what}${skip}`;
+  }
   if (options.skip !== undefined || options.yank) {
     return [
       options.skip !== undefined ? `Marking ${what} to skip (${options.skip})` : "",
@@ -48,7 +52,7 @@ export async function run(options: RemoveOptions): Promise<number> {
   const pkg = canonicaliseName(options.package);
   const what = options.version === undefined ? pkg : `${pkg} ${options.version}`;
   console.log(describe(options, what));
-  await confirm("Proceed?", { yes: options.yes });
+  await confirm("Proceed?", { yes: options.yes, defaultNo: true });
   const reply = await withImportClient(
     options,
     (client) =>

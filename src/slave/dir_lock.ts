@@ -12,7 +12,7 @@
  * reused once its processes have all gone, a build directory's name cannot.
  * @module
  */
-import { PiwError } from "../errors.ts";
+import { fileErrorReason, PiwError } from "../errors.ts";
 import { getLogger } from "../log.ts";
 import { type BuildWhereabouts, isBuildDir, removeTree } from "./builder.ts";
 import { processesWithEnv, sessionMembers } from "./session.ts";
@@ -50,7 +50,10 @@ export class SlaveDirLock {
     try {
       file = Deno.openSync(path, { read: true, write: true, create: true, mode: 0o644 });
     } catch (e) {
-      throw new PiwError(`cannot use ${path}: ${(e as Error).message}`);
+      if (e instanceof Deno.errors.NotFound) {
+        throw new PiwError(`the build directory ${dir} does not exist (create it, or see --dir)`);
+      }
+      throw new PiwError(`cannot use ${path}: ${fileErrorReason(e)}`);
     }
     if (!file.tryLockSync(true)) {
       const holder = readRecord(file)?.pid;

@@ -232,6 +232,9 @@ class Slave {
     let queue: Socket | null = null;
     let link: LinkWatch | null = null;
     try {
+      /** Connections the master has not answered since it last did. */
+      let waits = 0;
+      this.#log.info(`connecting to the master at ${this.endpoints.slave}`);
       for (let n = 0; !this.#stopping.signal.aborted; n++) {
         queue = this.#context.socket("REQ", { hwm: 10, linger: 1000 });
         queue.setIntOption(REQ_RELAXED, 1);
@@ -242,9 +245,17 @@ class Slave {
           break;
         } catch (e) {
           if (!(e instanceof MasterTimeout)) throw e;
-          // A master that is not up yet would otherwise cost a warning every reply timeout.
-          const level = this.#slaveId === null ? "info" : "warning";
-          this.#log[level](`${e.message}; resetting the connection`);
+          // Say once, by default, what the slave waits for and where; a master that is not up
+          // yet would otherwise cost a warning every reply timeout.
+          const unanswered = this.#slaveId === null;
+          waits = unanswered ? waits + 1 : 0;
+          const master = `the master at ${this.endpoints.slave}`;
+          const every = Math.round(this.timing.replyTimeoutMs / 1000);
+          this.#log[unanswered && waits > 1 ? "info" : "warning"](
+            unanswered
+              ? `${e.message}; retrying ${master} every ${every} s until it answers`
+              : `${e.message}; resetting the connection to ${master}`,
+          );
           link.close();
           queue.close(0);
           queue = null;

@@ -43,7 +43,10 @@ export async function diskStats(dir: string): Promise<{ size: number; free: numb
   const text = new TextDecoder().decode(out.stdout).trim().split("\n");
   const fields = text[text.length - 1]?.trim().split(/\s+/).map(Number);
   if (!out.success || !fields || fields.length !== 2 || fields.some((n) => !Number.isFinite(n))) {
-    throw new PiwError(`Cannot read disk usage of ${dir}: ${new TextDecoder().decode(out.stderr)}`);
+    // One line, in piw's words: df's own message names df and ends with a newline.
+    const why = new TextDecoder().decode(out.stderr).trim().split("\n")[0]
+      .replace(/^(\S*\/)?df: /, "").replace(/^'?[^:]*'?: /, "") || "df failed";
+    throw new PiwError(`cannot read the disk usage of ${dir}: ${why}`);
   }
   return { size: fields[0], free: fields[1] };
 }

@@ -92,7 +92,7 @@ export async function runToolAnswering(
   const stderr = new Response(child.stderr).text();
   let stdout = "";
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  while (!stdout.includes("Proceed? [Y/n]")) {
+  while (!stdout.includes("Proceed? [")) {
     const { value, done } = await reader.read();
     if (done) break;
     stdout += value;

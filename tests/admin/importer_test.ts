@@ -4,7 +4,7 @@ import { fileQueueAddress } from "../../src/importer/main.ts";
 import { formatBytes, progressLine, TransferProgress } from "../../src/importer/progress.ts";
 import { expectDone } from "../../src/cli/import_client.ts";
 import { PiwError } from "../../src/errors.ts";
-import { queuedCount, queuedMessage } from "../../src/rebuild/main.ts";
+import { pendingCount, queuedCount, queuedMessage } from "../../src/rebuild/main.ts";
 
 Deno.test("a wildcard file-queue host (the master's bind address) means localhost", () => {
   assert.equal(fileQueueAddress("tcp://*:5556"), "tcp://localhost:5556");
@@ -79,4 +79,11 @@ Deno.test("a transfer logged to a file or pipe shows only a start and an end lin
   progress.add(4096);
   progress.finish();
   assert.deepEqual(out, ["sending big.whl (4.0 KiB)...\n", "sent 4096 bytes in 0.0 s\n"]);
+});
+
+Deno.test("piw rebuild reads the pages still to write from piw's answer to REBUILDING", () => {
+  assert.equal(pendingCount("PENDING 12"), 12);
+  assert.equal(pendingCount("PENDING 0"), 0);
+  assert.equal(pendingCount("REBUILD"), null);
+  assert.equal(pendingCount(undefined), null);
 });

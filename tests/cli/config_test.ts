@@ -155,7 +155,8 @@ Deno.test("a malformed file is an error naming file and line (exit 1)", async ()
   assertEquals(result.command, undefined);
   assertEquals(
     result.stderr,
-    `${dir}/piw.conf:3: malformed line 'this is not ini' (expected 'key = value' or '[section]')\n`,
+    `piw slave: ${dir}/piw.conf:3: malformed line 'this is not ini' (expected 'key = value' or ` +
+      `'[section]')\n`,
   );
 });
 
@@ -178,6 +179,6 @@ Deno.test("a missing -c file is an error; missing default files are not", async 
   assertEquals(result.code, 1);
   assertEquals(
     result.stderr,
-    "cannot read configuration file /nonexistent/piw.conf: no such file\n",
+    "piw slave: cannot read configuration file /nonexistent/piw.conf: no such file\n",
   );
 });

@@ -64,10 +64,10 @@ Deno.test("a runtime error exits 1 with one line and no stack trace", async () =
   assertEquals(missing, {
     code: 1,
     stdout: "",
-    stderr: "cannot read configuration file /nonexistent/piw.conf: no such file\n",
+    stderr: "piw slave: cannot read configuration file /nonexistent/piw.conf: no such file\n",
   });
   const crash = await runProcess(["master"], { script: crashCli });
-  assertEquals([crash.code, crash.stderr], [1, "TypeError: something broke\n"]);
+  assertEquals([crash.code, crash.stderr], [1, "piw master: TypeError: something broke\n"]);
   const traced = await runProcess(["master", "-v"], { script: crashCli });
   assertEquals(traced.code, 1);
   assertStringIncludes(traced.stderr, "    at ");

@@ -46,11 +46,11 @@ Deno.test("a runtime error is exit 1 and one line, with no stack trace", async (
   const result = await run(["initdb"], {
     body: () => Promise.reject(new PiwError("Database piwheels does not exist")),
   });
-  assertEquals([result.code, result.stderr], [1, "Database piwheels does not exist\n"]);
+  assertEquals([result.code, result.stderr], [1, "piw initdb: Database piwheels does not exist\n"]);
   const unexpected = await run(["add", "foo"], {
     body: () => Promise.reject(new TypeError("x is undefined\nmore detail")),
   });
-  assertEquals([unexpected.code, unexpected.stderr], [1, "TypeError: x is undefined\n"]);
+  assertEquals([unexpected.code, unexpected.stderr], [1, "piw add: TypeError: x is undefined\n"]);
 });
 
 Deno.test("-v shows the stack of unexpected errors, --debug of all errors", async () => {
@@ -62,7 +62,7 @@ Deno.test("-v shows the stack of unexpected errors, --debug of all errors", asyn
   const expected = await run(["add", "foo", "-v"], {
     body: () => Promise.reject(new PiwError("no such package")),
   });
-  assertEquals(expected.stderr, "no such package\n");
+  assertEquals(expected.stderr, "piw add: no such package\n");
   const debug = await run(["add", "foo", "--debug"], {
     body: () => Promise.reject(new PiwError("no such package")),
   });

@@ -89,7 +89,7 @@ Deno.test({
       const result = await initdb(`postgres://piw:secret@127.0.0.1:${gate.port}/piwheels`);
       assert.equal(result.code, 1, result.lines.join("\n"));
       assert.deepEqual(result.lines, [
-        `cannot reach PostgreSQL at 127.0.0.1:${gate.port} within 1 s`,
+        `piw initdb: cannot reach PostgreSQL at 127.0.0.1:${gate.port} within 1 s`,
       ]);
     } finally {
       gate.close();
@@ -106,7 +106,7 @@ Deno.test({
     assert.equal(result.code, 1, result.lines.join("\n"));
     assert.equal(result.lines.length, 1, result.lines.join("\n"));
     assert.ok(
-      result.lines[0].startsWith(`cannot reach PostgreSQL at 127.0.0.1:${port}: `),
+      result.lines[0].startsWith(`piw initdb: cannot reach PostgreSQL at 127.0.0.1:${port}: `),
       result.lines[0],
     );
   },

@@ -141,7 +141,7 @@ Deno.test({
     try {
       assert.equal(await master.exit(), 1);
       assert.deepEqual(master.lines.filter((line) => line.trim() !== ""), [
-        `slave queue ${taken} is in use by process ${Deno.pid}`,
+        `piw master: slave queue ${taken} is in use by process ${Deno.pid}`,
       ]);
       assert.deepEqual(master.ipcFilesLeft(), []);
     } finally {

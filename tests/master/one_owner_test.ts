@@ -111,7 +111,7 @@ Deno.test({
         ]);
         assert.equal(second.code, 1, second.lines.join("\n"));
         assert.deepEqual(second.lines, [
-          `the database ${dir} is in use by process ${pid} (piw master)`,
+          `piw master: the database ${dir} is in use by process ${pid} (piw master)`,
         ]);
       });
 
@@ -119,7 +119,7 @@ Deno.test({
         const initdb = await refused("initdb", ["initdb", "-y", "--dsn", db.dsn]);
         assert.equal(initdb.code, 1, initdb.lines.join("\n"));
         assert.deepEqual(initdb.lines, [
-          `the database ${dir} is in use by process ${pid} (piw master)`,
+          `piw initdb: the database ${dir} is in use by process ${pid} (piw master)`,
         ]);
       });
 
@@ -130,7 +130,7 @@ Deno.test({
         ]);
         assert.equal(second.code, 1, second.lines.join("\n"));
         assert.deepEqual(second.lines, [
-          `status queue ${queues.status} is in use by process ${pid} (piw master)`,
+          `piw master: status queue ${queues.status} is in use by process ${pid} (piw master)`,
         ]);
       });
 
@@ -141,7 +141,7 @@ Deno.test({
         ]);
         assert.equal(second.code, 1, second.lines.join("\n"));
         assert.deepEqual(second.lines, [
-          `output path ${outputs[0]} is in use by process ${pid} (piw master)`,
+          `piw master: output path ${outputs[0]} is in use by process ${pid} (piw master)`,
         ]);
       });
 

@@ -231,6 +231,23 @@ Deno.test({
 });
 
 Deno.test({
+  name: "PENDING counts the rewrites held and not yet written, down to 0",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await withSecretary(async ({ client, scribe }) => {
+      assert.equal(await client.pending(), 0);
+      await client.send("BOTH", "foo");
+      await client.send("PROJECT", "bar");
+      await client.send("PROJECT", "foo");
+      assert.equal(await client.pending(), 2, "merged per package");
+      await waitFor(() => scribe.received.length === 2, 5000, "release");
+      await waitFor(async () => await client.pending() === 0, 5000, "nothing pending");
+    }, { holdMs: 500 });
+  },
+});
+
+Deno.test({
   name: "HOME, SEARCH and LOG pass straight through, in order",
   sanitizeOps: false,
   sanitizeResources: false,

@@ -69,7 +69,7 @@ Deno.test({
       screen = await tmux.waitForScreen(/Disk \d+% free/, 30_000);
       assert.match(screen, /^Queue (empty|\S+: \d+)/m);
       assert.match(screen, /Builds last hour \d+ .* downloads last hour \d+/);
-      assert.match(screen, /Mem \d+% free of .* Load \d+\.\d\d {2}Temp -?\d+\.\d°C/);
+      assert.match(screen, /Mem \d+% free of .* Load \d+\.\d\d {2}Temp (\d+\.\d°C|n\/a)/);
       assert.match(screen, /^builds\/h +[▁-█]+$/m);
       assert.match(screen, /^temp °C +[▁-█]+$/m);
       assert.match(screen, /connected/);
@@ -78,7 +78,7 @@ Deno.test({
       // slaves hear as "SLEEP true" (Paused).
       tmux.keys("Tab");
       await waitFor(
-        () => /ESC\[(\d+;)*7m\[Pause \(p\)\]/.test(styled()),
+        () => /ESC\[(\d+;)*7m\[p Pause\]/.test(styled()),
         10_000,
         "the Pause button highlighted",
       );
@@ -110,13 +110,13 @@ Deno.test({
 
       // A click on the busy slave's row selects it: its details and graphs replace the master's.
       click(20, lineOf(screen, busy));
-      screen = await tmux.waitForScreen(new RegExp(`Slave ${busyId} ${busy} {2}board`));
+      screen = await tmux.waitForScreen(new RegExp(`Slave ${busyId} ${busy} {2}Python`));
       assert.match(screen, new RegExp(`Task: Building ${HANG_PACKAGE} 1\\.0`));
       assert.match(screen, /^load +[▁-█]+$/m);
 
       // Kill the idle slave: "n" cancels, "y" kills; the slave leaves and its row goes dead.
       tmux.keys(idle === "slave-a" ? "Up" : "Down");
-      await tmux.waitForScreen(new RegExp(`Slave ${idleId} ${idle} {2}board`));
+      await tmux.waitForScreen(new RegExp(`Slave ${idleId} ${idle} {2}Python`));
       tmux.keys("k");
       await tmux.waitForScreen(new RegExp(`Kill slave ${idleId} at its next IDLE\\? \\(y/n\\)`));
       tmux.keys("n");
@@ -137,7 +137,7 @@ Deno.test({
 
       // Skip the busy slave's build: the master ends it, the slave kills its processes.
       tmux.keys("End");
-      await tmux.waitForScreen(new RegExp(`Slave ${busyId} ${busy} {2}board`));
+      await tmux.waitForScreen(new RegExp(`Slave ${busyId} ${busy} {2}Python`));
       tmux.keys("s");
       await tmux.waitForScreen(new RegExp(`sent SKIP to slave ${busyId}`));
       await farm.master.waitForLine(`(${busy}): skip`);
@@ -146,7 +146,7 @@ Deno.test({
       await busyProcess.waitForLine("terminating the current build");
       await waitFor(() => !pids.some(alive), 30_000, `build processes ${pids} to end`);
 
-      // Tab to the buttons, Right to "Terminate master", Enter: asked first, then done.
+      // Tab to the buttons, Right to "Stop master", Enter: asked first, then done.
       tmux.keys("Tab", "Right", "Right", "Right", "Enter");
       await tmux.waitForScreen(/Terminate the master\? \(y\/n\)/);
       tmux.keys("y");

@@ -1,17 +1,17 @@
 /**
  * `piw monitor`'s mouse in tmux (no master needed): a click on a button presses it, so
- * "Terminate master" asks first and "Quit" quits. Clicks are SGR mouse reports typed into the pane.
+ * "Stop master" asks first and "Quit" quits. Clicks are SGR mouse reports typed into the pane.
  */
 import assert from "node:assert/strict";
 import { waitFor } from "../master/helpers.ts";
 import { HAVE_TMUX, TmuxSession } from "./tmux.ts";
-import { BUTTONS } from "../../src/monitor/view.ts";
+import { BUTTONS, buttonText } from "../../src/monitor/view.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
 /** The 1-based column of the middle of button `index` on the button line. */
 function buttonColumn(index: number): number {
-  const widths = BUTTONS.map((b) => `[${b.label} (${b.key})]`.length + 1);
+  const widths = BUTTONS.map((b) => buttonText(b).length + 1);
   return widths.slice(0, index).reduce((a, b) => a + b, 1) + 2;
 }
 
@@ -34,8 +34,8 @@ Deno.test({
       tmux.keys("-l", `\x1b[<0;${x};${y}m`);
     };
     try {
-      const screen = await tmux.waitForScreen(/\[Quit \(q\)\]/);
-      const row = screen.split("\n").findIndex((l) => l.includes("[Quit (q)]")) + 1;
+      const screen = await tmux.waitForScreen(/\[q Quit\]/);
+      const row = screen.split("\n").findIndex((l) => l.includes("[q Quit]")) + 1;
       click(buttonColumn(4), row);
       await tmux.waitForScreen(/Terminate the master\? \(y\/n\)/);
       tmux.keys("n");

@@ -20,6 +20,12 @@ Deno.test({
     assert.match(text, /piw-demo-cext 1\.0: built/);
     assert.match(text, /piw-demo-pure 1\.0: built/);
     assert.match(text, /piw-demo-broken 0\.1: failed/);
+    // Progress follows the builds as the master records them, not the pages a minute later.
+    const recorded = text.search(
+      /\d+ built, 1 failed: all builds recorded; waiting for the master/,
+    );
+    assert.ok(recorded >= 0, text);
+    assert.ok(recorded < text.search(/\d+ built, 1 failed of \d+/), text);
     assert.match(text, /pip installed piw-demo-cext from piw's index: piw_demo_cext imported/);
     const work = text.match(/working directory (\S+)/)?.[1];
     assert.ok(work, text);

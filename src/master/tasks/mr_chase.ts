@@ -123,7 +123,7 @@ export class MrChase extends Task {
     try {
       const request = decodeMessage(mrChaseProtocol, payload);
       reply = await this.#dispatch(key, request);
-      if (reply.name === "DONE" && request.name !== "REBUILD" && request.name !== "IMPORT") {
+      if (reply.name === "DONE" && !["REBUILD", "REBUILDING", "IMPORT"].includes(request.name)) {
         // A version added, unskipped or unyanked, or its builds deleted, may want building:
         // TheArchitect need not wait for its next periodic refresh.
         this.tellTask("the_architect", theArchitectControlProtocol, "REFRESH");
@@ -153,6 +153,8 @@ export class MrChase extends Task {
         return this.doRemVer(...request.data);
       case "REBUILD":
         return this.doRebuild(request.data);
+      case "REBUILDING":
+        return this.#web.pending().then((n) => done(`PENDING ${n}`));
     }
   }
 

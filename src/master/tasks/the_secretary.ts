@@ -138,17 +138,28 @@ export class TheSecretary extends Task {
 
   /** A request on the web queue: act on it, then answer DONE (always, or the client hangs). */
   async #onRequest(web: Socket, frames: Uint8Array[]): Promise<void> {
+    let reply = DONE;
     try {
       if (frames.length !== 1) {
         throw new ProtocolError(theScribeProtocol.name, undefined, "invalid message structure");
       }
-      this.handle(decodeMessage(theScribeProtocol, frames[0]));
+      const msg = decodeMessage(theScribeProtocol, frames[0]);
+      if (msg.name === "PENDING") reply = encodeMessage(theScribeProtocol, "COUNT", this.pending);
+      else this.handle(msg);
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;
       this.log.error(`dropped malformed message: ${error.message}`);
     } finally {
-      await web.send([DONE]);
+      await web.send([reply]);
     }
+  }
+
+  /** Rewrites held, waiting for the scribe or being written. */
+  get pending(): number {
+    return this.#outbox.reduce(
+      (n, msg) => n + (msg.name === "PROJECTS" ? msg.data.length : 1),
+      this.buffer.size,
+    );
   }
 
   /** Buffer or pass on one request (public so tests can drive it without sockets). */
@@ -305,6 +316,15 @@ export class SecretaryClient {
     if (await this.#req.request(name, ...args) === null) {
       throw new Error(`the_secretary did not answer ${name} within ${this.#timeoutMs / 1000} s`);
     }
+  }
+
+  /** How many page rewrites TheSecretary holds or has not yet seen written. */
+  async pending(): Promise<number> {
+    const reply = await this.#req.request("PENDING");
+    if (reply === null) {
+      throw new Error(`the_secretary did not answer PENDING within ${this.#timeoutMs / 1000} s`);
+    }
+    return reply.name === "COUNT" ? reply.data : 0;
   }
 
   /** Close the socket. */
