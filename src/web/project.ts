@@ -63,12 +63,27 @@ const STATUS_TEXT: Record<AbiStatus["status"], string> = {
   skip: "–",
 };
 
-/** A pip dependency as a link to its project page when its name is a valid project name. */
-function pipLink(name: string): { name: string; href: string | null } {
-  return {
-    name,
-    href: isValidProjectName(name) ? `/project/${canonicaliseName(name)}/` : null,
-  };
+/**
+ * A pip dependency as a link: to its project page when the project is on this site, to PyPI
+ * when it is not (a link here would be a 404), none when the name is not a valid project name.
+ */
+function pipLink(name: string, isHere: (pkg: string) => boolean): PipLink {
+  if (!isValidProjectName(name)) return { name, href: null, external: false };
+  const pkg = canonicaliseName(name);
+  return isHere(pkg)
+    ? { name, href: `/project/${pkg}/`, external: false }
+    : { name, href: `https://pypi.org/project/${pkg}/`, external: true };
+}
+
+interface PipLink {
+  name: string;
+  href: string | null;
+  external: boolean;
+}
+
+/** "1 version", "2 versions". */
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
 }
 
 /** The project page's "last updated" text for a page written at `now`. */
@@ -81,6 +96,7 @@ export function projectView(
   data: ProjectData,
   listed: ListedRelease[],
   now: Date,
+  isHere: (pkg: string) => boolean = () => false,
 ): Record<string, unknown> {
   const pkg = data.package;
   const abis = sortAbis(listed.flatMap((r) => Object.keys(r.release.abis)));
@@ -132,13 +148,12 @@ export function projectView(
     pypiUrl: `https://pypi.org/project/${pkg}/`,
     jsonUrl: `/project/${pkg}/json/`,
     apt: apt.length ? apt.join(" ") : null,
-    pipDependencies: pip.map(pipLink),
+    pipDependencies: pip.map((name) => pipLink(name, isHere)),
     hasPipDependencies: pip.length > 0,
     abis: abis.map((abi) => ({ abi, label: ABI_LABEL.get(abi) ?? null })),
     releases,
     hasReleases: releases.length > 0,
-    versionCount: releases.length,
-    fileCount,
+    counts: `${plural(releases.length, "version")}, ${plural(fileCount, "file")}`,
     timestamp: projectStamp(now),
   };
 }
@@ -149,8 +164,9 @@ export function renderProjectPage(
   data: ProjectData,
   listed: ListedRelease[],
   now: Date,
+  isHere?: (pkg: string) => boolean,
 ): string {
-  return templates.render("project", projectView(data, listed, now));
+  return templates.render("project", projectView(data, listed, now, isHere));
 }
 
 /** The piwheels project JSON (`/project/<pkg>/json/`), releases keyed by version. */

@@ -123,12 +123,21 @@ Deno.test("hourly charts bucket samples by hour and skip hours without any", () 
   assert.equal(hourlyChart("Nothing", new Array(24).fill(null)).empty, true);
 });
 
+Deno.test("the home page says what a download is: a wheel, not its PEP 658 metadata", async () => {
+  await withSite((site, out) => {
+    site.writeHome(stats(NOW, {}, 3));
+    const html = Deno.readTextFileSync(`${out}/index.html`);
+    assert.match(html, /<code>\.whl\.metadata<\/code>[^<]*PEP 658/);
+    assert.match(html, /neither downloads nor searches/);
+  });
+});
+
 Deno.test("packages.json is a compact list of [package, recent, all]", async () => {
   await withSite((site, out) => {
     site.writeSearchIndex({ numpy: [100, 5000], "foo-bar": [0, 3] });
     const text = Deno.readTextFileSync(`${out}/packages.json`);
     assert.ok(!text.includes(" "));
-    assert.deepEqual(JSON.parse(text), [["numpy", 100, 5000], ["foo-bar", 0, 3]]);
+    assert.deepEqual(JSON.parse(text), [["foo-bar", 0, 3], ["numpy", 100, 5000]]);
   });
 });
 

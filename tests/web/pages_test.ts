@@ -1,0 +1,158 @@
+/**
+ * What a visitor reads on the pages (issue 16): the search index lists the packages the index
+ * lists as soon as their pages are written, counts are pluralised, a release's files are in
+ * natural order, dependencies link where they exist, and the home page says what it counts.
+ */
+import assert from "node:assert/strict";
+import { WebSite } from "../../src/web/mod.ts";
+import { configureLogging } from "../../src/log.ts";
+import type { ProjectData, ProjectRelease } from "../../src/db/types.ts";
+import { links, writeWheel } from "./helpers.ts";
+
+configureLogging({ level: "error" });
+
+const BUILT = new Date("2024-01-01T00:00:00Z");
+
+/** A project with one release of `version` holding real wheels `filenames` (built on cp311). */
+export async function projectWith(
+  out: string,
+  pkg: string,
+  version: string,
+  filenames: string[],
+  pip: string[] = [],
+): Promise<ProjectData> {
+  const files: ProjectRelease["files"] = [];
+  for (const filename of filenames) {
+    const wheel = await writeWheel(`${out}/simple/${pkg}`, filename);
+    const [, , ...tags] = filename.slice(0, -4).split("-");
+    const [py, abi, platform] = tags.slice(-3);
+    files.push({
+      filename,
+      buildId: 1,
+      filesize: wheel.size,
+      filehash: wheel.hash,
+      packageTag: filename.split("-")[0],
+      packageVersionTag: version,
+      pyVersionTag: py,
+      abiTag: abi,
+      platformTag: platform,
+      requiresPython: null,
+      location: "/simple",
+      builderAbi: "cp311",
+      aptDependencies: [],
+      pipDependencies: pip,
+    });
+  }
+  return {
+    package: pkg,
+    name: pkg,
+    description: `${pkg} does things`,
+    skip: "",
+    aliases: [],
+    releases: [{
+      version,
+      released: BUILT,
+      skip: "",
+      yanked: false,
+      queuedAbi: null,
+      builds: [{
+        buildId: 1,
+        abiTag: "cp311",
+        status: true,
+        builtAt: BUILT,
+        builtBy: 1,
+        durationMs: 1,
+      }],
+      files,
+      abis: { cp311: { status: "success", buildId: 1 } },
+    }],
+  };
+}
+
+async function withSite(fn: (site: WebSite, out: string) => Promise<void>): Promise<void> {
+  const out = await Deno.makeTempDir({ prefix: "piw-web-pages-" });
+  try {
+    const site = new WebSite({ outputPath: out, siteUrl: "http://127.0.0.1:8000" });
+    site.setup();
+    await fn(site, out);
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+}
+
+const BOTH = { simple: true, project: true };
+const readJson = (path: string) => JSON.parse(Deno.readTextFileSync(path));
+
+Deno.test("the search index lists a new package as soon as the index does", async () => {
+  await withSite(async (site, out) => {
+    site.writeSearchIndex({ old: [5, 50] });
+    site.setPackages(["old"]);
+    await site.writeProject(
+      await projectWith(out, "fresh", "1.0", ["fresh-1.0-py3-none-any.whl"]),
+      BOTH,
+    );
+    assert.ok(site.flushSimpleRoot());
+    // Not an hour later, with the next SEARCH: now, with no downloads yet.
+    assert.deepEqual(readJson(`${out}/packages.json`), [["fresh", 0, 0], ["old", 5, 50]]);
+    // A restarted master keeps the counts until its first SEARCH.
+    const again = new WebSite({ outputPath: out });
+    again.setup();
+    again.setPackages(["fresh", "old"]);
+    again.writeSimpleRoot();
+    assert.deepEqual(readJson(`${out}/packages.json`), [["fresh", 0, 0], ["old", 5, 50]]);
+    // And a deleted package leaves the search with the index.
+    again.deletePackage("old");
+    again.flushSimpleRoot();
+    assert.deepEqual(readJson(`${out}/packages.json`), [["fresh", 0, 0]]);
+  });
+});
+
+Deno.test("a project page says 1 version, 1 file", async () => {
+  await withSite(async (site, out) => {
+    await site.writeProject(
+      await projectWith(out, "one", "1.0", ["one-1.0-py3-none-any.whl"]),
+      BOTH,
+    );
+    const html = Deno.readTextFileSync(`${out}/project/one/index.html`);
+    assert.match(html, /<li>1 version, 1 file<\/li>/);
+  });
+});
+
+Deno.test("a release's files are in natural order: build 40 before 9 before 8", async () => {
+  await withSite(async (site, out) => {
+    const names = [
+      "nat-1.0-4-py3-none-any.whl",
+      "nat-1.0-40-py3-none-any.whl",
+      "nat-1.0-8-py3-none-any.whl",
+      "nat-1.0-9-py3-none-any.whl",
+    ];
+    await site.writeProject(await projectWith(out, "nat", "1.0", names), BOTH);
+    const html = Deno.readTextFileSync(`${out}/project/nat/index.html`);
+    const shown = links(html).map((l) => l.attrs.get("href") ?? "").filter((h) =>
+      h.endsWith(".whl") || h.includes(".whl#")
+    ).map((h) => h.replace(/#.*/, "").split("/").pop());
+    assert.deepEqual(shown, [
+      "nat-1.0-40-py3-none-any.whl",
+      "nat-1.0-9-py3-none-any.whl",
+      "nat-1.0-8-py3-none-any.whl",
+      "nat-1.0-4-py3-none-any.whl",
+    ]);
+  });
+});
+
+Deno.test("dependencies link to their page here, else to PyPI", async () => {
+  await withSite(async (site, out) => {
+    site.setPackages(["numpy"]);
+    const data = await projectWith(out, "dep", "1.0", ["dep-1.0-py3-none-any.whl"], [
+      "numpy",
+      "Requests",
+    ]);
+    await site.writeProject(data, BOTH);
+    const html = Deno.readTextFileSync(`${out}/project/dep/index.html`);
+    const deps = links(html).filter((l) => (l.attrs.get("class") ?? "").includes("dependency"));
+    assert.deepEqual(deps.map((l) => l.attrs.get("href")), [
+      "/project/numpy/",
+      "https://pypi.org/project/requests/",
+    ]);
+  });
+});
