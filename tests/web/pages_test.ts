@@ -6,68 +6,9 @@
 import assert from "node:assert/strict";
 import { WebSite } from "../../src/web/mod.ts";
 import { configureLogging } from "../../src/log.ts";
-import type { ProjectData, ProjectRelease } from "../../src/db/types.ts";
-import { links, writeWheel } from "./helpers.ts";
+import { links, projectWith } from "./helpers.ts";
 
 configureLogging({ level: "error" });
-
-const BUILT = new Date("2024-01-01T00:00:00Z");
-
-/** A project with one release of `version` holding real wheels `filenames` (built on cp311). */
-export async function projectWith(
-  out: string,
-  pkg: string,
-  version: string,
-  filenames: string[],
-  pip: string[] = [],
-): Promise<ProjectData> {
-  const files: ProjectRelease["files"] = [];
-  for (const filename of filenames) {
-    const wheel = await writeWheel(`${out}/simple/${pkg}`, filename);
-    const [, , ...tags] = filename.slice(0, -4).split("-");
-    const [py, abi, platform] = tags.slice(-3);
-    files.push({
-      filename,
-      buildId: 1,
-      filesize: wheel.size,
-      filehash: wheel.hash,
-      packageTag: filename.split("-")[0],
-      packageVersionTag: version,
-      pyVersionTag: py,
-      abiTag: abi,
-      platformTag: platform,
-      requiresPython: null,
-      location: "/simple",
-      builderAbi: "cp311",
-      aptDependencies: [],
-      pipDependencies: pip,
-    });
-  }
-  return {
-    package: pkg,
-    name: pkg,
-    description: `${pkg} does things`,
-    skip: "",
-    aliases: [],
-    releases: [{
-      version,
-      released: BUILT,
-      skip: "",
-      yanked: false,
-      queuedAbi: null,
-      builds: [{
-        buildId: 1,
-        abiTag: "cp311",
-        status: true,
-        builtAt: BUILT,
-        builtBy: 1,
-        durationMs: 1,
-      }],
-      files,
-      abis: { cp311: { status: "success", buildId: 1 } },
-    }],
-  };
-}
 
 async function withSite(fn: (site: WebSite, out: string) => Promise<void>): Promise<void> {
   const out = await Deno.makeTempDir({ prefix: "piw-web-pages-" });
