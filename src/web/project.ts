@@ -81,6 +81,20 @@ interface PipLink {
   external: boolean;
 }
 
+/** The Python version of a CPython ABI tag ("cp311" → "3.11"), or null. */
+function pythonOf(abi: string): string | null {
+  const m = abi.match(/^cp(\d)(\d+)/);
+  return m ? `${m[1]}.${m[2]}` : null;
+}
+
+/** What a project page knows of the site around it. */
+export interface PageContext {
+  /** The site's public origin, for the canonical link (none without it). */
+  siteUrl?: string;
+  /** Whether a project has pages on this site (dependencies link there, else to PyPI). */
+  isHere?: (pkg: string) => boolean;
+}
+
 /** "1 version", "2 versions". */
 function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? "" : "s"}`;
@@ -96,8 +110,9 @@ export function projectView(
   data: ProjectData,
   listed: ListedRelease[],
   now: Date,
-  isHere: (pkg: string) => boolean = () => false,
+  context: PageContext = {},
 ): Record<string, unknown> {
+  const isHere = context.isHere ?? (() => false);
   const pkg = data.package;
   const abis = sortAbis(listed.flatMap((r) => Object.keys(r.release.abis)));
   const install = installFile(listed);
@@ -138,9 +153,21 @@ export function projectView(
       hasFiles: files.length > 0,
     };
   });
+  const name = data.name || pkg;
+  // Where the newest stable release was built, as piwheels.org lists it: an OS release per ABI.
+  const builtFor = install === null ? [] : sortAbis(
+    Object.entries(listed.find((r) => r.files.includes(install))!.release.abis)
+      .filter(([, state]) => state.status === "success").map(([abi]) => abi),
+  ).map((abi) => ({ abi, os: ABI_LABEL.get(abi) ?? null, python: pythonOf(abi) }));
   return {
     page: "project",
-    title: data.name || pkg,
+    title: name,
+    canonical: context.siteUrl ? `${context.siteUrl}/project/${pkg}/` : null,
+    metaDescription: data.description
+      ? `${name}: ${data.description}`
+      : `Python wheels of ${name} for the Raspberry Pi, built by piw.`,
+    builtFor,
+    hasBuiltFor: builtFor.length > 0,
     package: pkg,
     name: data.name || pkg,
     description: data.description,
@@ -164,9 +191,9 @@ export function renderProjectPage(
   data: ProjectData,
   listed: ListedRelease[],
   now: Date,
-  isHere?: (pkg: string) => boolean,
+  context?: PageContext,
 ): string {
-  return templates.render("project", projectView(data, listed, now, isHere));
+  return templates.render("project", projectView(data, listed, now, context));
 }
 
 /** The piwheels project JSON (`/project/<pkg>/json/`), releases keyed by version. */

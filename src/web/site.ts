@@ -56,6 +56,13 @@ export const STARTUP_PAGES: Record<string, string> = {
   404: "Not found",
 };
 
+/** What search engines and link previews say of each startup page. */
+const STARTUP_DESCRIPTIONS: Record<string, string> = {
+  faq: "Questions and answers about installing Python wheels for the Raspberry Pi from piw.",
+  packages: "Search the Python packages piw builds wheels of for the Raspberry Pi.",
+  json: "The JSON API of piw's project pages and simple index.",
+};
+
 /** The default public origin of the site (absolute URLs in sitemaps and the project JSON). */
 export const DEFAULT_SITE_URL = "https://www.piwheels.org";
 
@@ -171,7 +178,15 @@ export class WebSite {
     for (const [page, title] of Object.entries(STARTUP_PAGES)) {
       writeFileAtomic(
         `${this.root}/${page}.html`,
-        this.templates.render(page, { page, title, siteUrl: this.siteUrl, timestamp: null }),
+        this.templates.render(page, {
+          page,
+          title,
+          siteUrl: this.siteUrl,
+          timestamp: null,
+          // The 404 page is served at every missing URL: no canonical address of its own.
+          canonical: page === "404" ? null : `${this.siteUrl}/${page}.html`,
+          metaDescription: STARTUP_DESCRIPTIONS[page] ?? null,
+        }),
       );
     }
   }
@@ -296,13 +311,10 @@ export class WebSite {
       // Pages in a directory made just now are new: no old page to compare with.
       const fresh = this.#realDir(projectDir);
       this.#realDir(`${projectDir}/json`);
-      const html = renderProjectPage(
-        this.templates,
-        data,
-        releases,
-        now,
-        (dep) => this.#packages.has(dep),
-      );
+      const html = renderProjectPage(this.templates, data, releases, now, {
+        siteUrl: this.siteUrl,
+        isHere: (dep) => this.#packages.has(dep),
+      });
       const json = projectJson(data, releases, { siteUrl: this.siteUrl });
       if (fresh) {
         writeFileAtomic(`${projectDir}/index.html`, html);

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { WebSite } from "../../src/web/mod.ts";
 import { configureLogging } from "../../src/log.ts";
-import { links, projectWith } from "./helpers.ts";
+import { links, parseTags, projectWith } from "./helpers.ts";
 
 configureLogging({ level: "error" });
 
@@ -95,5 +95,58 @@ Deno.test("dependencies link to their page here, else to PyPI", async () => {
       "/project/numpy/",
       "https://pypi.org/project/requests/",
     ]);
+  });
+});
+
+Deno.test("a project page has a canonical link, description and og tags, and what piwheels shows", async () => {
+  await withSite(async (site, out) => {
+    await site.writeProject(
+      await projectWith(out, "meta", "1.0", ["meta-1.0-py3-none-any.whl"]),
+      BOTH,
+    );
+    const tags = parseTags(Deno.readTextFileSync(`${out}/project/meta/index.html`));
+    const attr = (name: string, key: string, value: string, want: string) =>
+      tags.find((t) => t.name === name && t.attrs.get(key) === value)?.attrs.get(want);
+    assert.equal(attr("link", "rel", "canonical", "href"), "http://127.0.0.1:8000/project/meta/");
+    assert.equal(attr("meta", "name", "description", "content"), "meta: meta does things");
+    assert.equal(attr("meta", "property", "og:title", "content"), "meta");
+    assert.equal(
+      attr("meta", "property", "og:url", "content"),
+      "http://127.0.0.1:8000/project/meta/",
+    );
+    assert.equal(attr("meta", "property", "og:description", "content"), "meta: meta does things");
+    assert.equal(attr("a", "class", "issues", "href"), "/faq.html#report");
+    const os = tags.filter((t) => t.attrs.get("class") === "os").map((t) => t.text);
+    assert.deepEqual(os, ["Raspberry Pi OS Bookworm (Python 3.11)"]);
+  });
+});
+
+Deno.test("the FAQ answers what piwheels' FAQ answers, and every question has an anchor", async () => {
+  await withSite(async (_site, out) => {
+    const html = Deno.readTextFileSync(`${out}/faq.html`);
+    const tags = parseTags(html);
+    const ids = tags.filter((t) => t.name === "h2").map((t) => t.attrs.get("id"));
+    for (
+      const id of [
+        "install",
+        "pip-conf",
+        "venv",
+        "apt",
+        "python",
+        "missing",
+        "report",
+        "yanked",
+        "json",
+      ]
+    ) {
+      assert.ok(ids.includes(id), `no question #${id}: ${ids}`);
+    }
+    // The table of contents links each question.
+    const toc = links(html).map((l) => l.attrs.get("href")).filter((h) => h?.startsWith("#"));
+    assert.deepEqual(toc, ids.map((id) => `#${id}`));
+    assert.ok(html.includes("extra-index-url=http://127.0.0.1:8000/simple/"));
+    assert.ok(!html.includes("piwheels.org"));
+    const canonical = tags.find((t) => t.attrs.get("rel") === "canonical");
+    assert.equal(canonical?.attrs.get("href"), "http://127.0.0.1:8000/faq.html");
   });
 });
