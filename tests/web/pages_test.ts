@@ -10,7 +10,9 @@ import { links, parseTags, projectWith } from "./helpers.ts";
 
 configureLogging({ level: "error" });
 
-async function withSite(fn: (site: WebSite, out: string) => Promise<void>): Promise<void> {
+async function withSite(
+  fn: (site: WebSite, out: string) => Promise<void> | void,
+): Promise<void> {
   const out = await Deno.makeTempDir({ prefix: "piw-web-pages-" });
   try {
     const site = new WebSite({ outputPath: out, siteUrl: "http://127.0.0.1:8000" });
@@ -122,7 +124,7 @@ Deno.test("a project page has a canonical link, description and og tags, and wha
 });
 
 Deno.test("the FAQ answers what piwheels' FAQ answers, and every question has an anchor", async () => {
-  await withSite(async (_site, out) => {
+  await withSite((_site, out) => {
     const html = Deno.readTextFileSync(`${out}/faq.html`);
     const tags = parseTags(html);
     const ids = tags.filter((t) => t.name === "h2").map((t) => t.attrs.get("id"));
