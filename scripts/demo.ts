@@ -250,6 +250,14 @@ async function run(): Promise<number> {
   const dsn = `pglite://${work}/db`;
   await piw(["initdb", "--dsn", dsn, "--yes", "--abi", abi, "-l", `${logs}/initdb.log`]);
 
+  // The site is served from the start, and the master is told its address, so the pages, the
+  // project JSON, the log links and the sitemaps point here and not at www.piwheels.org.
+  const port = await freePort(args.port || 8000);
+  const server = serveDirectory(www, port);
+  cleanups.push(() => server.shutdown());
+  const site = `http://127.0.0.1:${port}`;
+  say(`site at ${site}/ (pages appear as the master writes them)`);
+
   const slavePort = await freePort();
   const filePort = await freePort();
   const queues = {
@@ -265,6 +273,8 @@ async function run(): Promise<number> {
     dsn,
     "--output-path",
     www,
+    "--site-url",
+    site,
     "--pypi-xmlrpc",
     pypi.xmlrpcUrl,
     "--pypi-simple",
@@ -350,11 +360,6 @@ async function run(): Promise<number> {
     states = await buildStates(www);
   }
   say(`${count(states, "built")} built, ${count(states, "failed")} failed of ${states.length}`);
-
-  const port = await freePort(args.port || 8000);
-  const server = serveDirectory(www, port);
-  cleanups.push(() => server.shutdown());
-  const site = `http://127.0.0.1:${port}`;
 
   const target = DEMO_SPECS.find((s) => s.kind === "cext")!;
   const imported = args.python

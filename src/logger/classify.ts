@@ -17,11 +17,16 @@ type Outcome = LogMessage["name"] | null;
 /** One rule: user-agent glob, path glob, what the hit becomes (null = ignored). */
 export type Rule = [agent: string, path: string, outcome: Outcome];
 
-/** piwheels' rules, in order. */
+/**
+ * piwheels' rules, in order, plus one: pip's fetches of a wheel's PEP 658 core metadata
+ * (`*.whl.metadata`, which piwheels does not serve) are neither downloads nor searches, so they
+ * are not counted as either.
+ */
 export const RULES: readonly Rule[] = [
   ["pip/*", "/simple/", null],
   ["*", "/project/", null],
   ["*", "/simple/*.whl", "LOGDOWNLOAD"],
+  ["*", "/simple/*.whl.metadata", null],
   ["pip/*", "/simple/*", "LOGSEARCH"],
   ["*", "/simple/*", null],
   ["*", "/project/*/json/*", "LOGJSON"],

@@ -140,6 +140,21 @@ export function makeMasterConfig(overrides: Partial<MasterConfig> = {}): MasterC
   };
 }
 
+/**
+ * The warning for a site written somewhere of its own whose pages still point at piwheels.org
+ * (the default `--site-url`), or null: its sitemaps, project JSON and install lines would send
+ * users to another site.
+ */
+export function siteUrlWarning(
+  config: Pick<MasterConfig, "siteUrl" | "outputPath">,
+): string | null {
+  if (config.siteUrl.replace(/\/+$/, "") !== DEFAULT_SITE_URL) return null;
+  if (config.outputPath.replace(/\/+$/, "") === DEFAULTS.outputPath) return null;
+  return `--site-url is the default ${DEFAULT_SITE_URL} but the output path is ` +
+    `${config.outputPath}: the pages written there will point at ${DEFAULT_SITE_URL}; ` +
+    "set --site-url to the address this site is served from";
+}
+
 /** The config of `piw master` from its parsed options (output path already expanded). */
 export function configFromOptions(options: MasterOptions, outputPath: string): MasterConfig {
   // A zero bound would refuse every slave or file: surely a mistake ("none" is 0 as a size).

@@ -15,7 +15,7 @@ import {
 } from "../db/mod.ts";
 import { acquireLock, type Lock } from "../lock.ts";
 import { getLogger } from "../log.ts";
-import { configFromOptions } from "./config.ts";
+import { configFromOptions, siteUrlWarning } from "./config.ts";
 import { Master } from "./master.ts";
 import { checkQueuesFree } from "./queue_owners.ts";
 
@@ -31,6 +31,8 @@ export async function run(options: MasterOptions): Promise<number> {
   refuseRoot();
   const outputPath = await checkOutputPath(options.outputPath);
   const config = configFromOptions(options, outputPath);
+  const warning = siteUrlWarning(config);
+  if (warning) log.warning(warning);
   // Each refusal comes before anything is bound or removed, so the master that owns these is
   // not disturbed.
   const locks: Lock[] = [];

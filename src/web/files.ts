@@ -146,9 +146,19 @@ function publishedName(
   return { name: published };
 }
 
+const COLLATOR = new Intl.Collator("en", { numeric: true, sensitivity: "variant" });
+
+/**
+ * Wheel filenames in natural order: runs of digits compare as numbers, so build tag 40 comes
+ * after 9 and cp311 after cp39 (as strings they would not); equal ones by code point.
+ */
+export function compareFilenames(a: string, b: string): number {
+  return COLLATOR.compare(a, b) || (a < b ? -1 : a > b ? 1 : 0);
+}
+
 /**
  * The releases and files the indexes of `data.package` list, newest release first (files by
- * name, descending, as piwheels sorts them), with every file left out and why.
+ * name, descending, digits compared as numbers), with every file left out and why.
  */
 export function indexProject(data: ProjectData): ProjectIndex {
   const pkg = data.package;
@@ -162,9 +172,7 @@ export function indexProject(data: ProjectData): ProjectIndex {
     const builtAt = new Map(release.builds.map((b) => [b.buildId, b.builtAt]));
     const releaseVersion = normalisedOrNull(version);
     const files: IndexedFile[] = [];
-    const sorted = [...release.files].sort((a, b) =>
-      a.filename < b.filename ? 1 : a.filename > b.filename ? -1 : 0
-    );
+    const sorted = [...release.files].sort((a, b) => compareFilenames(b.filename, a.filename));
     for (const file of sorted) {
       const published = publishedName(pkg, releaseVersion, release, file);
       if ("reason" in published) {

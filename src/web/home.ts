@@ -38,6 +38,9 @@ export function homeView(stats: MasterStats, history: StatsHistory, now: Date, s
     page: "home",
     title: "Home",
     siteUrl,
+    canonical: `${siteUrl}/`,
+    metaDescription: "Python wheels for the Raspberry Pi, built by piw: pip installs them " +
+      "instead of compiling on the Pi.",
     packagesBuilt: formatNumber(packagesBuilt),
     filesCount: formatNumber(filesCount),
     buildsLastHour: formatNumber(sum(buildsLastHour)),

@@ -63,12 +63,41 @@ const STATUS_TEXT: Record<AbiStatus["status"], string> = {
   skip: "–",
 };
 
-/** A pip dependency as a link to its project page when its name is a valid project name. */
-function pipLink(name: string): { name: string; href: string | null } {
-  return {
-    name,
-    href: isValidProjectName(name) ? `/project/${canonicaliseName(name)}/` : null,
-  };
+/**
+ * A pip dependency as a link: to its project page when the project is on this site, to PyPI
+ * when it is not (a link here would be a 404), none when the name is not a valid project name.
+ */
+function pipLink(name: string, isHere: (pkg: string) => boolean): PipLink {
+  if (!isValidProjectName(name)) return { name, href: null, external: false };
+  const pkg = canonicaliseName(name);
+  return isHere(pkg)
+    ? { name, href: `/project/${pkg}/`, external: false }
+    : { name, href: `https://pypi.org/project/${pkg}/`, external: true };
+}
+
+interface PipLink {
+  name: string;
+  href: string | null;
+  external: boolean;
+}
+
+/** The Python version of a CPython ABI tag ("cp311" → "3.11"), or null. */
+function pythonOf(abi: string): string | null {
+  const m = abi.match(/^cp(\d)(\d+)/);
+  return m ? `${m[1]}.${m[2]}` : null;
+}
+
+/** What a project page knows of the site around it. */
+export interface PageContext {
+  /** The site's public origin, for the canonical link (none without it). */
+  siteUrl?: string;
+  /** Whether a project has pages on this site (dependencies link there, else to PyPI). */
+  isHere?: (pkg: string) => boolean;
+}
+
+/** "1 version", "2 versions". */
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
 }
 
 /** The project page's "last updated" text for a page written at `now`. */
@@ -81,7 +110,9 @@ export function projectView(
   data: ProjectData,
   listed: ListedRelease[],
   now: Date,
+  context: PageContext = {},
 ): Record<string, unknown> {
+  const isHere = context.isHere ?? (() => false);
   const pkg = data.package;
   const abis = sortAbis(listed.flatMap((r) => Object.keys(r.release.abis)));
   const install = installFile(listed);
@@ -122,9 +153,21 @@ export function projectView(
       hasFiles: files.length > 0,
     };
   });
+  const name = data.name || pkg;
+  // Where the newest stable release was built, as piwheels.org lists it: an OS release per ABI.
+  const builtFor = install === null ? [] : sortAbis(
+    Object.entries(listed.find((r) => r.files.includes(install))!.release.abis)
+      .filter(([, state]) => state.status === "success").map(([abi]) => abi),
+  ).map((abi) => ({ abi, os: ABI_LABEL.get(abi) ?? null, python: pythonOf(abi) }));
   return {
     page: "project",
-    title: data.name || pkg,
+    title: name,
+    canonical: context.siteUrl ? `${context.siteUrl}/project/${pkg}/` : null,
+    metaDescription: data.description
+      ? `${name}: ${data.description}`
+      : `Python wheels of ${name} for the Raspberry Pi, built by piw.`,
+    builtFor,
+    hasBuiltFor: builtFor.length > 0,
     package: pkg,
     name: data.name || pkg,
     description: data.description,
@@ -132,13 +175,12 @@ export function projectView(
     pypiUrl: `https://pypi.org/project/${pkg}/`,
     jsonUrl: `/project/${pkg}/json/`,
     apt: apt.length ? apt.join(" ") : null,
-    pipDependencies: pip.map(pipLink),
+    pipDependencies: pip.map((name) => pipLink(name, isHere)),
     hasPipDependencies: pip.length > 0,
     abis: abis.map((abi) => ({ abi, label: ABI_LABEL.get(abi) ?? null })),
     releases,
     hasReleases: releases.length > 0,
-    versionCount: releases.length,
-    fileCount,
+    counts: `${plural(releases.length, "version")}, ${plural(fileCount, "file")}`,
     timestamp: projectStamp(now),
   };
 }
@@ -149,8 +191,9 @@ export function renderProjectPage(
   data: ProjectData,
   listed: ListedRelease[],
   now: Date,
+  context?: PageContext,
 ): string {
-  return templates.render("project", projectView(data, listed, now));
+  return templates.render("project", projectView(data, listed, now, context));
 }
 
 /** The piwheels project JSON (`/project/<pkg>/json/`), releases keyed by version. */

@@ -56,6 +56,13 @@ export const STARTUP_PAGES: Record<string, string> = {
   404: "Not found",
 };
 
+/** What search engines and link previews say of each startup page. */
+const STARTUP_DESCRIPTIONS: Record<string, string> = {
+  faq: "Questions and answers about installing Python wheels for the Raspberry Pi from piw.",
+  packages: "Search the Python packages piw builds wheels of for the Raspberry Pi.",
+  json: "The JSON API of piw's project pages and simple index.",
+};
+
 /** The default public origin of the site (absolute URLs in sitemaps and the project JSON). */
 export const DEFAULT_SITE_URL = "https://www.piwheels.org";
 
@@ -127,6 +134,8 @@ export class WebSite {
   /** Hashes of the `.metadata` files. */
   readonly metadata: MetadataStore;
   readonly #packages = new Set<string>();
+  /** Download counts from the last SEARCH (or the last packages.json): [30 days, all time]. */
+  readonly #downloads = new Map<string, [number, number]>();
   readonly #log: Logger | null;
   readonly #now: () => Date;
   #sitemapStale = true;
@@ -165,10 +174,19 @@ export class WebSite {
     for (const [name, bytes] of this.templates.staticFiles()) {
       writeFileAtomic(`${this.root}/${name}`, bytes);
     }
+    this.#loadSearchIndex();
     for (const [page, title] of Object.entries(STARTUP_PAGES)) {
       writeFileAtomic(
         `${this.root}/${page}.html`,
-        this.templates.render(page, { page, title, siteUrl: this.siteUrl, timestamp: null }),
+        this.templates.render(page, {
+          page,
+          title,
+          siteUrl: this.siteUrl,
+          timestamp: null,
+          // The 404 page is served at every missing URL: no canonical address of its own.
+          canonical: page === "404" ? null : `${this.siteUrl}/${page}.html`,
+          metaDescription: STARTUP_DESCRIPTIONS[page] ?? null,
+        }),
       );
     }
   }
@@ -209,6 +227,8 @@ export class WebSite {
       renderSimpleRoot(this.templates, packages, this.#now()),
     );
     writeFileAtomic(`${this.root}/simple/index.json`, simpleRootJson(packages));
+    // The search page lists the same packages as the index, not those of an hour ago.
+    this.#writePackagesJson();
   }
 
   /**
@@ -291,7 +311,10 @@ export class WebSite {
       // Pages in a directory made just now are new: no old page to compare with.
       const fresh = this.#realDir(projectDir);
       this.#realDir(`${projectDir}/json`);
-      const html = renderProjectPage(this.templates, data, releases, now);
+      const html = renderProjectPage(this.templates, data, releases, now, {
+        siteUrl: this.siteUrl,
+        isHere: (dep) => this.#packages.has(dep),
+      });
       const json = projectJson(data, releases, { siteUrl: this.siteUrl });
       if (fresh) {
         writeFileAtomic(`${projectDir}/index.html`, html);
@@ -388,6 +411,7 @@ export class WebSite {
         if (!(error instanceof Deno.errors.NotFound)) throw error;
       }
     }
+    this.#downloads.delete(pkg);
     if (this.#packages.delete(pkg)) {
       this.#sitemapStale = true;
       this.#rootStale = true;
@@ -418,10 +442,43 @@ export class WebSite {
     this.#sitemapStale = false;
   }
 
-  /** Write `packages.json`: `[[package, downloads in 30 days, all time], …]`. */
+  /**
+   * Take the download counts of SEARCH and write `packages.json`: `[[package, downloads in 30
+   * days, all time], …]`, every package of the index, 0 for those with no downloads yet.
+   */
   writeSearchIndex(index: SearchIndex): void {
-    const rows = Object.entries(index).map(([pkg, [recent, all]]) => [pkg, recent, all]);
+    this.#downloads.clear();
+    for (const [pkg, [recent, all]] of Object.entries(index)) {
+      this.#downloads.set(pkg, [recent, all]);
+    }
+    this.#writePackagesJson();
+  }
+
+  /** packages.json from the package cache and the last known download counts. */
+  #writePackagesJson(): void {
+    const names = new Set(this.#packages);
+    for (const pkg of this.#downloads.keys()) if (isCanonicalName(pkg)) names.add(pkg);
+    const rows = [...names].sort().map((pkg) => [pkg, ...(this.#downloads.get(pkg) ?? [0, 0])]);
     writeFileAtomic(`${this.root}/packages.json`, JSON.stringify(rows));
+  }
+
+  /** The counts of the packages.json a previous run wrote, until the next SEARCH. */
+  #loadSearchIndex(): void {
+    let rows: unknown;
+    try {
+      rows = JSON.parse(Deno.readTextFileSync(`${this.root}/packages.json`));
+    } catch {
+      return; // none yet, or unreadable: the next SEARCH writes it
+    }
+    if (!Array.isArray(rows)) return;
+    for (const row of rows) {
+      if (
+        Array.isArray(row) && typeof row[0] === "string" && Number.isSafeInteger(row[1]) &&
+        Number.isSafeInteger(row[2])
+      ) {
+        this.#downloads.set(row[0], [row[1], row[2]]);
+      }
+    }
   }
 
   /** Write a build's log once; false (and logged) if it exists already. */

@@ -7,8 +7,8 @@
   fetch("/packages.json")
     .then((response) => response.json())
     .then((rows) => {
-      const row = rows.find((r) => r[0] === name);
-      if (!row) return;
+      // A package with no downloads counted yet has none: 0, not "unknown".
+      const row = rows.find((r) => r[0] === name) ?? [name, 0, 0];
       article.querySelector('[data-downloads="recent"]').textContent = row[1].toLocaleString();
       article.querySelector('[data-downloads="all"]').textContent = row[2].toLocaleString();
     })

@@ -30,6 +30,18 @@ Deno.test("classifies every corpus line as expected", () => {
   }
 });
 
+Deno.test("a PEP 658 metadata fetch is neither a download nor a search", () => {
+  const path = "/simple/x/x-1.0-py3-none-any.whl.metadata";
+  assert.equal(ruleFor(PIP_AGENT, path), null);
+  assert.equal(ruleFor("uv/0.4.0", path), null);
+  const line = `1.2.3.4 - - [01/Jan/2024:00:00:00 +0000] "GET ${path} HTTP/1.1" 200 512 "-" ` +
+    `"${PIP_AGENT}"`;
+  assert.equal(classify(combined.parse(line)!), null);
+  // The wheel itself is still a download and the project's index still a search.
+  assert.equal(ruleFor(PIP_AGENT, "/simple/x/x-1.0-py3-none-any.whl"), "LOGDOWNLOAD");
+  assert.equal(ruleFor(PIP_AGENT, "/simple/x/"), "LOGSEARCH");
+});
+
 Deno.test("rejects malformed lines without throwing", () => {
   for (const line of MALFORMED) assert.deepEqual(combined.parse(line), null, line);
 });

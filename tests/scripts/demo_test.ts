@@ -36,3 +36,59 @@ Deno.test({
     );
   },
 });
+
+Deno.test({
+  name: "the demo's pages point at the demo's own site, which serves the JSON, logs and 404 page",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", DEMO, "--slaves", "1", "--port", "0"],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    let text = "";
+    const reading = (async () => {
+      for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) text += chunk;
+    })();
+    const errors = new Response(child.stderr).text();
+    try {
+      const deadline = Date.now() + 10 * 60_000;
+      while (!text.includes("the farm keeps running")) {
+        assert.ok(Date.now() < deadline, `the demo did not start:\n${text}`);
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+      const site = text.match(/site: +(http:\/\/127\.0\.0\.1:\d+)\//)?.[1];
+      assert.ok(site, text);
+      const json = await (await fetch(`${site}/project/piw-demo-pure/json/`)).json();
+      assert.equal(json.piwheels_url, `${site}/project/piw-demo-pure/`);
+      const logs = Object.values(json.releases["1.0"].builds) as { log_url: string }[];
+      assert.ok(logs[0].log_url.startsWith(`${site}/logs/`), JSON.stringify(json));
+      const log = await fetch(logs[0].log_url.replace(/\.gz$/, ""));
+      assert.equal(log.status, 200);
+      assert.match(log.headers.get("content-type") ?? "", /^text\/plain/);
+      assert.ok((await log.text()).length > 0);
+      // The home page is written with the first statistics, a minute or so after the start.
+      while ((await fetch(`${site}/index.html`, { method: "HEAD" })).status !== 200) {
+        assert.ok(Date.now() < deadline, "no home page");
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
+      for (const page of ["/", "/faq.html", "/sitemap.xml"]) {
+        const response: Response = await fetch(site + page);
+        assert.equal(response.status, 200, page);
+        const body = await response.text();
+        assert.ok(!body.includes("piwheels.org"), `${page} points at piwheels.org`);
+        if (page !== "/sitemap.xml") assert.ok(body.includes(site), `${page} names ${site}`);
+      }
+      const missing = await fetch(`${site}/project/no-such-project/`);
+      assert.equal(missing.status, 404);
+      assert.match(await missing.text(), /<h1>Not found<\/h1>/);
+    } finally {
+      child.kill("SIGINT");
+      await child.status;
+      await reading;
+      await errors;
+    }
+  },
+});

@@ -6,7 +6,7 @@
  */
 import { crc32 } from "../../src/wheel/zip.ts";
 import { Database, openClient, type SqlClient } from "../../src/db/mod.ts";
-import type { FileRecord, ProjectData } from "../../src/db/types.ts";
+import type { FileRecord, ProjectData, ProjectRelease } from "../../src/db/types.ts";
 import { sha256Hex } from "../../src/web/mod.ts";
 import { testDatabase } from "../master/helpers.ts";
 
@@ -210,5 +210,63 @@ export async function webTestDb(abis: string[] = ["cp39", "cp311"]): Promise<Web
       await admin.close();
       await test.remove();
     },
+  };
+}
+
+const BUILT = new Date("2024-01-01T00:00:00Z");
+
+/** A project with one release of `version` holding real wheels `filenames` (built on cp311). */
+export async function projectWith(
+  out: string,
+  pkg: string,
+  version: string,
+  filenames: string[],
+  pip: string[] = [],
+): Promise<ProjectData> {
+  const files: ProjectRelease["files"] = [];
+  for (const filename of filenames) {
+    const wheel = await writeWheel(`${out}/simple/${pkg}`, filename);
+    const [, , ...tags] = filename.slice(0, -4).split("-");
+    const [py, abi, platform] = tags.slice(-3);
+    files.push({
+      filename,
+      buildId: 1,
+      filesize: wheel.size,
+      filehash: wheel.hash,
+      packageTag: filename.split("-")[0],
+      packageVersionTag: version,
+      pyVersionTag: py,
+      abiTag: abi,
+      platformTag: platform,
+      requiresPython: null,
+      location: "/simple",
+      builderAbi: "cp311",
+      aptDependencies: [],
+      pipDependencies: pip,
+    });
+  }
+  return {
+    package: pkg,
+    name: pkg,
+    description: `${pkg} does things`,
+    skip: "",
+    aliases: [],
+    releases: [{
+      version,
+      released: BUILT,
+      skip: "",
+      yanked: false,
+      queuedAbi: null,
+      builds: [{
+        buildId: 1,
+        abiTag: "cp311",
+        status: true,
+        builtAt: BUILT,
+        builtBy: 1,
+        durationMs: 1,
+      }],
+      files,
+      abis: { cp311: { status: "success", buildId: 1 } },
+    }],
   };
 }

@@ -89,7 +89,8 @@ Deno.test("the homepage charts are inline SVG, with no script or external asset"
     const tags = parseTags(html);
     assert.equal(tags.filter((t) => t.name === "svg").length, 2);
     assert.equal(tags.filter((t) => t.name === "script").length, 0);
-    for (const t of tags) {
+    // The canonical link names the page itself, not an asset.
+    for (const t of tags.filter((t) => t.attrs.get("rel") !== "canonical")) {
       for (const attr of ["src", "href"]) {
         const url = t.attrs.get(attr);
         if (url !== undefined) assert.ok(url.startsWith("/"), `${attr}=${url} is not local`);
@@ -123,12 +124,21 @@ Deno.test("hourly charts bucket samples by hour and skip hours without any", () 
   assert.equal(hourlyChart("Nothing", new Array(24).fill(null)).empty, true);
 });
 
+Deno.test("the home page says what a download is: a wheel, not its PEP 658 metadata", async () => {
+  await withSite((site, out) => {
+    site.writeHome(stats(NOW, {}, 3));
+    const html = Deno.readTextFileSync(`${out}/index.html`);
+    assert.match(html, /<code>\.whl\.metadata<\/code>[^<]*PEP 658/);
+    assert.match(html, /neither downloads nor searches/);
+  });
+});
+
 Deno.test("packages.json is a compact list of [package, recent, all]", async () => {
   await withSite((site, out) => {
     site.writeSearchIndex({ numpy: [100, 5000], "foo-bar": [0, 3] });
     const text = Deno.readTextFileSync(`${out}/packages.json`);
     assert.ok(!text.includes(" "));
-    assert.deepEqual(JSON.parse(text), [["numpy", 100, 5000], ["foo-bar", 0, 3]]);
+    assert.deepEqual(JSON.parse(text), [["foo-bar", 0, 3], ["numpy", 100, 5000]]);
   });
 });
 
