@@ -221,6 +221,28 @@ function processCpuMs(pid: number): number {
   }
 }
 
+/** CPU ms so far of each thread of process `pid`, summed by thread name. */
+function threadCpuMs(pid: number): Map<string, number> {
+  const byName = new Map<string, number>();
+  try {
+    for (const task of Deno.readDirSync(`/proc/${pid}/task`)) {
+      const at = `/proc/${pid}/task/${task.name}`;
+      try {
+        const name = Deno.readTextFileSync(`${at}/comm`).trim();
+        const stat = Deno.readTextFileSync(`${at}/stat`);
+        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        const ms = (Number(fields[11]) + Number(fields[12])) * 10;
+        byName.set(name, (byName.get(name) ?? 0) + ms);
+      } catch {
+        // The thread ended meanwhile.
+      }
+    }
+  } catch {
+    // The process is gone.
+  }
+  return byName;
+}
+
 /** The database's view for the CPU figures: its backends' pids and its row count. */
 interface DbProbe {
   /** PostgreSQL processes serving the database, and its WAL writer (none on PGlite). */
@@ -288,6 +310,7 @@ class Farm {
     const pids = await this.probe.pids();
     const rows0 = await this.probe.builds();
     const master0 = processCpuMs(this.master.process.pid);
+    const threads0 = threadCpuMs(this.master.process.pid);
     const pg0 = pids.reduce((sum, pid) => sum + processCpuMs(pid), 0);
     const load0 = Deno.loadavg()[0];
     const run = [`${n}`, `${seconds}`];
@@ -316,6 +339,11 @@ class Farm {
     const result = JSON.parse(new TextDecoder().decode(out.stdout)) as ClientResult;
     const builds = Math.max(1, result.builds);
     const rows1 = await this.probe.builds();
+    // The master's threads (its tasks' Workers, libzmq's I/O threads…) by CPU per build.
+    const threads = [...threadCpuMs(this.master.process.pid)]
+      .map(([name, ms]): [string, number] => [name, (ms - (threads0.get(name) ?? 0)) / builds])
+      .filter(([, ms]) => ms >= 0.05)
+      .sort((a, b) => b[1] - a[1]);
     return {
       ...result,
       buildRate: result.builds / seconds,
@@ -325,6 +353,7 @@ class Farm {
         ? (pids.reduce((sum, pid) => sum + processCpuMs(pid), 0) - pg0) / builds
         : null,
       load: [load0, Deno.loadavg()[0]],
+      threads,
     };
   }
 }
@@ -339,6 +368,10 @@ function line(label: string, r: RunResult, verdict = ""): string {
     (r.pgMsPerBuild === null ? "" : `, PostgreSQL ${r.pgMsPerBuild.toFixed(2)} ms`) +
     `; client ${f(r.clientCpuUs)} µs/req; load ${r.load[0].toFixed(2)}→${r.load[1].toFixed(2)}` +
     verdict;
+}
+
+function threadLine(r: RunResult): string {
+  return r.threads.slice(0, 8).map(([name, ms]) => `${name} ${ms.toFixed(2)}`).join(", ");
 }
 
 async function bench(engine: "postgres" | "pglite", cClient: string | null, wheel: string) {
@@ -376,10 +409,12 @@ async function bench(engine: "postgres" | "pglite", cClient: string | null, whee
         ? (r.rate >= results["failed 10"].rate ? "  (≥ N=10: met)" : "  (< N=10: BELOW TARGET)")
         : "";
       console.log(line(`failed builds, ${n} slaves`, r, verdict));
+      if (n === 10) console.log(`    master threads, CPU ms/build: ${threadLine(r)}`);
     }
     for (const n of QUICK ? [1, 10] : [1, 10, 100]) {
       const r = await farm.run("ok", n, SECONDS);
       console.log(line(`4 KiB wheel builds, ${n} slaves`, r));
+      if (n === 10) console.log(`    master threads, CPU ms/build: ${threadLine(r)}`);
     }
     let projects = 0;
     for await (const _ of Deno.readDir(`${out}/simple`)) projects++;

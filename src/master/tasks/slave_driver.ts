@@ -293,7 +293,7 @@ export class SlaveDriver extends Task {
 
   // -- the slave protocol ---------------------------------------------------------------------
 
-  #handleSlave(frames: Uint8Array[]): void {
+  #handleSlave(frames: Uint8Array[]): void | Promise<void> {
     if (frames.length !== 3 || frames[1].length !== 0) {
       this.#peerErrors.error(
         "bad structure",
@@ -360,9 +360,15 @@ export class SlaveDriver extends Task {
       if (reply) this.#reply(slave, reply);
       return;
     }
-    // Recording a build waits for the database (a group commit): meanwhile the other slaves
-    // are served. This slave (a REQ) sends nothing more until it has its reply.
     const answering = slave;
+    if (request.name !== "BUILT" || request.data[0]) {
+      // A transfer to set up or check: measured slower detached (issue 15), so awaited.
+      return reply.then((r) => {
+        if (r) this.#reply(answering, r);
+      });
+    }
+    // Recording a failed build waits for the database (a group commit): meanwhile the other
+    // slaves are served. This slave (a REQ) sends nothing more until it has its reply.
     const done: Promise<void> = reply.then(
       (r) => {
         if (r) this.#reply(answering, r);
