@@ -184,6 +184,14 @@ export class Database {
   logBuild(build: BuildRecord): Promise<number> {
     return builds.logBuild(this.client, build);
   }
+  /** Log many builds in one transaction (one commit for all); resolves to their ids in order. */
+  logBuilds(records: BuildRecord[]): Promise<number[]> {
+    return this.client.transaction(async (tx) => {
+      const ids: number[] = [];
+      for (const record of records) ids.push(await builds.logBuild(tx, record));
+      return ids;
+    });
+  }
   /** Forget every build of a version (and its files); it is queued again. */
   deleteBuild(pkg: string, version: string): Promise<void> {
     return builds.deleteBuild(this.client, pkg, version);

@@ -17,6 +17,8 @@ import { type BuildJournal, entryBuild, type JournalEntry } from "./build_journa
 export interface RecorderDb {
   /** LOGBUILD: the new build's id. */
   logBuild(build: BuildStateTuple): Promise<number>;
+  /** LOGBUILDS: many builds in one transaction, their ids in order (else one LOGBUILD each). */
+  logBuilds?(builds: BuildStateTuple[]): Promise<number[]>;
   /** The id of a recorded build equal to `build` (same slave, ABI, status, files), or null. */
   findBuild(build: BuildState): Promise<number | null>;
   /** The package's recorded files: filename → sha256. */
@@ -51,6 +53,16 @@ export interface RecorderOptions {
   dropPending?: boolean;
 }
 
+/** Most builds recorded in one transaction (one LOGBUILDS message). */
+const MAX_BATCH = 100;
+
+/** A build waiting for its batch's transaction. */
+interface Batched {
+  build: BuildState;
+  resolve(id: number): void;
+  reject(error: unknown): void;
+}
+
 /** Drives journal entries to recorded and published; retries while the database is down. */
 export class BuildRecorder {
   /** Entries waiting for the database, oldest first. */
@@ -64,6 +76,9 @@ export class BuildRecorder {
   /** Entries never sent to the database: no need to ask whether it already has them. */
   readonly #fresh = new Set<string>();
   #busy: Promise<unknown> = Promise.resolve();
+  /** Builds with nothing to publish, waiting for the next group commit. */
+  #batch: Batched[] = [];
+  #committing = false;
 
   /** A recorder of `journal`'s entries into `db`. */
   constructor(
@@ -85,22 +100,26 @@ export class BuildRecorder {
     );
   }
 
-  /** Journal a finished build (files staged) and take it as far as the database allows. */
-  finish(build: BuildState, origin: JournalEntry["origin"]): Promise<RecordOutcome> {
-    return this.#serial(async () => {
-      const what = `${build.pkg} ${build.version} (${build.abiTag})`;
-      let fresh = true;
-      if (!this.pending.length && !(await this.journal.stagedFiles(build)).length) {
-        // Nothing to publish (a failed build): only the database's answer needs waiting for.
-        try {
-          build.logged(await this.db.logBuild(build.asMessage()));
-          await this.#announce(build);
-          return { status: "recorded", build };
-        } catch (e) {
-          this.#log?.warning(`recording ${what} failed: ${(e as Error).message}; journaling it`);
-          fresh = false; // it may have committed: look before recording it again
-        }
+  /**
+   * Journal a finished build (files staged) and take it as far as the database allows. A build
+   * with nothing to publish (a failed one) is not journaled when the database takes it: it joins
+   * the next group commit (one transaction for every such build finished meanwhile), and
+   * resolves once that commits; should it fail, the build is journaled instead.
+   */
+  async finish(build: BuildState, origin: JournalEntry["origin"]): Promise<RecordOutcome> {
+    let fresh = true;
+    if (!this.pending.length && !(await this.journal.stagedFiles(build)).length) {
+      try {
+        build.logged(await this.#commit(build));
+        await this.#announce(build);
+        return { status: "recorded", build };
+      } catch (e) {
+        const what = `${build.pkg} ${build.version} (${build.abiTag})`;
+        this.#log?.warning(`recording ${what} failed: ${(e as Error).message}; journaling it`);
+        fresh = false; // it may have committed: look before recording it again
       }
+    }
+    return await this.#serial(async () => {
       const entry = await this.journal.add(build, origin);
       if (fresh) this.#fresh.add(entry.id);
       crashPoint("after-journal");
@@ -112,6 +131,39 @@ export class BuildRecorder {
       }
       return await this.#process(entry);
     });
+  }
+
+  /**
+   * Record `build` in the next group commit: while one transaction is in flight, the builds
+   * finished meanwhile wait and go together in the next (up to {@link MAX_BATCH}).
+   */
+  #commit(build: BuildState): Promise<number> {
+    if (!this.db.logBuilds) return this.db.logBuild(build.asMessage());
+    const done = new Promise<number>((resolve, reject) => {
+      this.#batch.push({ build, resolve, reject });
+    });
+    if (!this.#committing) void this.#commitBatches(this.db.logBuilds.bind(this.db));
+    return done;
+  }
+
+  async #commitBatches(logBuilds: (builds: BuildStateTuple[]) => Promise<number[]>) {
+    this.#committing = true;
+    try {
+      while (this.#batch.length) {
+        const batch = this.#batch.splice(0, MAX_BATCH);
+        try {
+          const ids = await logBuilds(batch.map((b) => b.build.asMessage()));
+          if (ids.length !== batch.length) {
+            throw new Error(`LOGBUILDS answered ${ids.length} ids for ${batch.length} builds`);
+          }
+          batch.forEach((b, i) => b.resolve(ids[i]));
+        } catch (e) {
+          for (const b of batch) b.reject(e);
+        }
+      }
+    } finally {
+      this.#committing = false;
+    }
   }
 
   /**
@@ -259,6 +311,7 @@ export class BuildRecorder {
 export function oracleRecorderDb(client: DbClient): RecorderDb {
   return {
     logBuild: (build) => client.call("LOGBUILD", build),
+    logBuilds: (builds) => client.call("LOGBUILDS", builds),
     packageFiles: (pkg) => client.call("PKGFILES", pkg),
     reachable: async () => {
       await client.call("GETABIS", false);

@@ -4,8 +4,9 @@
  * @module
  */
 import type { ChangelogAction, Database } from "../db/mod.ts";
-import type { FileRecord } from "../db/types.ts";
+import type { BuildRecord, FileRecord } from "../db/types.ts";
 import type {
+  BuildStateTuple,
   DataOf,
   FileStateTuple,
   OracleRequest,
@@ -49,6 +50,22 @@ function accessRecord(log: SearchLog) {
 
 function hitRecord([pkg, host, timestamp, userAgent]: PageLog) {
   return { package: pkg, host, timestamp, userAgent };
+}
+
+/** A LOGBUILD tuple as the database's record; the output goes to a log file (TheScribe), not the
+ * database, since piwheels 0.20. */
+function buildRecord(
+  [builtBy, pkg, version, abiTag, status, duration, _output, files]: BuildStateTuple,
+): BuildRecord {
+  return {
+    package: pkg,
+    version,
+    builtBy,
+    duration: duration.toMilliseconds(),
+    status,
+    abiTag,
+    files: files.map(fileRecord),
+  };
 }
 
 function fileRecord(file: FileStateTuple): FileRecord {
@@ -135,17 +152,8 @@ export const oracleHandlers: OracleHandlers = {
     await db.logPage({ page, host, timestamp, userAgent });
     return null;
   },
-  LOGBUILD: (db, [builtBy, pkg, version, abiTag, status, duration, _output, files]) =>
-    // The output goes to a log file (TheScribe), not the database, since piwheels 0.20.
-    db.logBuild({
-      package: pkg,
-      version,
-      builtBy,
-      duration: duration.toMilliseconds(),
-      status,
-      abiTag,
-      files: files.map(fileRecord),
-    }),
+  LOGBUILD: (db, build) => db.logBuild(buildRecord(build)),
+  LOGBUILDS: (db, builds) => db.logBuilds(builds.map(buildRecord)),
   DELBUILD: async (db, [pkg, version]) => {
     await db.deleteBuild(pkg, version);
     return null;

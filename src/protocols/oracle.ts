@@ -3,7 +3,7 @@
  * Every request is answered `OK <result>` or `ERROR <message>`. Internal only; piw defines the
  * request schemas here and the result of each request in {@link theOracleResults}. To add a
  * request, add it to both tables. Besides piwheels' requests it has piw's own batched ones
- * (GETQUEUE, LOGBATCH, MARKDEL, PYPIBATCH).
+ * (GETQUEUE, LOGBATCH, LOGBUILDS, MARKDEL, PYPIBATCH).
  * @module
  */
 
@@ -94,6 +94,8 @@ export const theOracleProtocol = new Protocol("the_oracle", {
   LOGJSON: jsonLog,
   LOGPAGE: pageHitLog,
   LOGBUILD: buildState,
+  // piw: LOGBUILD for many builds in one transaction (SlaveDriver's group commit).
+  LOGBUILDS: list(buildState),
   DELBUILD: packageVersion,
   PKGFILES: str,
   PROJDATA: str,
@@ -163,6 +165,7 @@ export const theOracleResults = {
   LOGJSON: none,
   LOGPAGE: none,
   LOGBUILD: int,
+  LOGBUILDS: list(int),
   DELBUILD: none,
   PKGFILES: mapOf(str),
   PROJDATA: mapOf(any),

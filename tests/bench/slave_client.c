@@ -5,7 +5,8 @@
  * CPU the SlaveDriver is measured on.
  *
  * Usage: slave_client ENDPOINT N SECONDS RATE HELLO IDLE BUSY BUILT BYE
- * (the messages as hex CBOR, encoded by the benchmark). Prints the benchmark's Result JSON.
+ * (the messages as hex CBOR, encoded by the benchmark). Prints the benchmark's Result JSON, with
+ * `builds`: how many DONE replies came (builds finished; tests/bench/build_path_bench.ts).
  * Built by the benchmark with `cc -O2 slave_client.c -l:libzmq.so.5` (no headers needed).
  */
 #include <stdint.h>
@@ -93,7 +94,7 @@ int main(int argc, char **argv) {
   slave_t *slaves = calloc(n, sizeof(slave_t));
   zmq_pollitem_t *items = calloc(n, sizeof(zmq_pollitem_t));
   slave_t **waiting = calloc(n, sizeof(slave_t *));
-  size_t capacity = 1 << 20, count = 0;
+  size_t capacity = 1 << 20, count = 0, builds = 0;
   double *latencies = malloc(capacity * sizeof(double));
   double *from_schedule = malloc(capacity * sizeof(double));
   double *lags = malloc(capacity * sizeof(double));
@@ -151,6 +152,7 @@ int main(int argc, char **argv) {
       latencies[count] = received - s->sent;
       from_schedule[count] = received - s->scheduled;
       lags[count++] = s->sent - s->scheduled;
+      if (reply_is(reply, length, "DONE")) builds++;
       s->request = reply_is(reply, length, "BUILD") ? &busy
                    : reply_is(reply, length, "CONT")  ? &built
                                                       : &idle; /* after ACK, SLEEP, DONE */
@@ -170,10 +172,10 @@ int main(int argc, char **argv) {
   double cpu_us = usage.ru_utime.tv_sec * 1e6 + usage.ru_utime.tv_usec +
                   usage.ru_stime.tv_sec * 1e6 + usage.ru_stime.tv_usec;
   printf("{\"n\":%d,\"requests\":%zu,\"rate\":%f,\"p50\":%f,\"p99\":%f,\"scheduledP99\":%f,"
-         "\"lagP99\":%f,\"clientCpuUs\":%f}\n",
+         "\"lagP99\":%f,\"clientCpuUs\":%f,\"builds\":%zu}\n",
          n, count, count / elapsed, percentile(latencies, count, 0.5),
          percentile(latencies, count, 0.99), percentile(from_schedule, count, 0.99),
-         percentile(lags, count, 0.99), count ? cpu_us / count : 0);
+         percentile(lags, count, 0.99), count ? cpu_us / count : 0, builds);
   zmq_ctx_term(context);
   return 0;
 }

@@ -69,6 +69,34 @@ suite("db builds and projects", {
     assertEquals(row.n, 0);
   },
 
+  "logs many builds in one transaction: their ids in order, or none of them": async (
+    { db, admin },
+  ) => {
+    await addAbis(admin, "cp311");
+    await db.addNewPackage("foo");
+    for (const v of ["1.0", "2.0", "3.0"]) await db.addNewPackageVersion("foo", v);
+    const file = wheel("foo", "2.0", "cp311");
+    const ids = await db.logBuilds([
+      build("foo", "1.0", "cp311"),
+      build("foo", "2.0", "cp311", [file]),
+      build("foo", "3.0", "cp311"),
+    ]);
+    assertEquals(ids.length, 3);
+    assert(ids[0] < ids[1] && ids[1] < ids[2]);
+    const releases = (await db.getProjectData("foo"))!.releases;
+    const idOf = (v: string) => releases.find((r) => r.version === v)!.builds[0].buildId;
+    assertEquals([idOf("1.0"), idOf("2.0"), idOf("3.0")], ids);
+    assertEquals(await db.getPackageFiles("foo"), { [file.filename]: file.filehash });
+    // One build the database refuses (an unknown version) and none of the batch is recorded.
+    await db.addNewPackageVersion("foo", "4.0");
+    await assertRejects(
+      () => db.logBuilds([build("foo", "4.0", "cp311"), build("foo", "9.9", "cp311")]),
+      DatabaseError,
+    );
+    const [row] = await admin.query<{ n: number }>("SELECT count(*) AS n FROM builds");
+    assertEquals(Number(row.n), 3);
+  },
+
   "rolls back a build whose dependencies are invalid": async ({ db, admin }) => {
     await db.addNewPackage("foo");
     await db.addNewPackageVersion("foo", "1.0");

@@ -544,3 +544,31 @@ Deno.test("a HELLO with a text field of megabytes gets DIE and is not kept", asy
     assert.equal(h.driver.slaves.size, 1);
   });
 });
+
+Deno.test("while builds are recorded other slaves are served; builds finished meanwhile commit together", async () => {
+  await withDriver(async (h) => {
+    await h.queue({ cp311: [["foo", "1.0"], ["bar", "1.0"], ["baz", "1.0"], ["qux", "1.0"]] });
+    const builders = [h.slave(), h.slave(), h.slave()];
+    for (const slave of builders) {
+      await slave.hello();
+      assert.equal((await slave.call(IDLE())).name, "BUILD");
+      assert.equal((await slave.call({ name: "BUSY", data: statsData() })).name, "CONT");
+    }
+    let release = () => {};
+    h.db.hold = new Promise((resolve) => release = resolve);
+    for (const slave of builders) await slave.send({ name: "BUILT", data: builtData(false) });
+    await waitFor(() => h.db.batches.length === 1, 5_000, "the first LOGBUILDS");
+    // The first build's transaction is held: a new slave is still answered meanwhile.
+    const other = h.slave();
+    await other.hello();
+    assert.deepEqual(await other.call(IDLE()), { name: "BUILD", data: ["qux", "1.0"] });
+    for (const slave of builders) assert.equal(await slave.reply(100), null);
+    release();
+    for (const slave of builders) {
+      assert.deepEqual(await slave.reply(5_000), { name: "DONE", data: NO_DATA });
+    }
+    // The first went alone; the two finished while it was in flight went in one transaction.
+    assert.deepEqual(h.db.batches, [1, 2]);
+    assert.deepEqual(h.db.builds.map((b) => b[1]).sort(), ["bar", "baz", "foo"]);
+  });
+});

@@ -140,11 +140,17 @@ export class ScriptedSlave {
   }
 }
 
-/** A database that records builds and answers GETABIS; `fail` makes it unreachable. */
+/**
+ * A database that records builds and answers GETABIS; `fail` makes it unreachable, `hold` (while
+ * set) keeps LOGBUILDS from committing.
+ */
 export class FakeDb implements SlaveDriverDb {
   builds: BuildStateTuple[] = [];
   abis = new Set(["cp311", "cp39"]);
   fail = false;
+  hold: Promise<void> | null = null;
+  /** How many builds each LOGBUILDS carried. */
+  batches: number[] = [];
 
   findBuild(): Promise<number | null> {
     return this.fail ? Promise.reject(new Error("database down")) : Promise.resolve(null);
@@ -162,6 +168,13 @@ export class FakeDb implements SlaveDriverDb {
     if (this.fail) return Promise.reject(new Error("database down"));
     this.builds.push(build);
     return Promise.resolve(this.builds.length);
+  }
+
+  async logBuilds(builds: BuildStateTuple[]): Promise<number[]> {
+    this.batches.push(builds.length);
+    await this.hold;
+    if (this.fail) throw new Error("database down");
+    return builds.map((build) => this.builds.push(build));
   }
 
   buildAbis(): Promise<Set<string>> {

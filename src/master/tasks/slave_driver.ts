@@ -116,6 +116,8 @@ export class SlaveDriver extends Task {
   #maxVerifyFailures: number;
   #recorder: BuildRecorder;
   #recovered = false;
+  /** Replies still being worked out (BUILT, SENT), and their slaves (never expired meanwhile). */
+  readonly #answering = new Map<SlaveState, Promise<void>>();
   /** Peers can repeat bad messages and HELLOs at will: these cost a few lines a minute. */
   readonly #peerErrors = new RateLimitedLog(this.log);
 
@@ -156,6 +158,11 @@ export class SlaveDriver extends Task {
     this.every(options.expiryIntervalMs ?? 10_000, () => this.removeExpired());
     // Timers run before the first poll: what a crash left is finished before slaves are served.
     this.every(1_000, () => this.#recordPending());
+  }
+
+  /** Replies being worked out are sent (or dropped) before the sockets close. */
+  protected override async teardown(): Promise<void> {
+    await Promise.all(this.#answering.values());
   }
 
   /** Builds journaled but not yet recorded (the database was unreachable). */
@@ -221,7 +228,7 @@ export class SlaveDriver extends Task {
   removeExpired(now = new Date()): void {
     this.#peerErrors.flush();
     for (const [key, slave] of this.slaves) {
-      if (!slave.expired(now)) continue;
+      if (!slave.expired(now) || this.#answering.has(slave)) continue;
       const what = slave.job ? `building ${slave.job[0]} ${slave.job[1]}` : slave.reply?.name;
       this.log.warning(`slave ${slave.slaveId} (${slave.label}): timed out while ${what}`);
       this.#forget(key, slave, true);
@@ -289,7 +296,7 @@ export class SlaveDriver extends Task {
 
   // -- the slave protocol ---------------------------------------------------------------------
 
-  async #handleSlave(frames: Uint8Array[]): Promise<void> {
+  #handleSlave(frames: Uint8Array[]): void | Promise<void> {
     if (frames.length !== 3 || frames[1].length !== 0) {
       this.#peerErrors.error(
         "bad structure",
@@ -313,6 +320,14 @@ export class SlaveDriver extends Task {
       } else {
         this.#reply(slave, this.#die(slave, e.message));
       }
+      return;
+    }
+    if (slave && this.#answering.has(slave)) {
+      // Only a peer that is not a REQ socket can ask again before its reply.
+      this.#peerErrors.error(
+        "early request",
+        `slave ${slave.slaveId} (${slave.label}): ${request.name} before its last reply; dropped`,
+      );
       return;
     }
     const now = new Date();
@@ -343,8 +358,30 @@ export class SlaveDriver extends Task {
       return;
     }
     slave.receive(request, now);
-    const reply = await this.#dispatch(slave, request);
-    if (reply) this.#reply(slave, reply);
+    const reply = this.#dispatch(slave, request);
+    if (!(reply instanceof Promise)) {
+      if (reply) this.#reply(slave, reply);
+      return;
+    }
+    const answering = slave;
+    if (request.name !== "BUILT" || request.data[0]) {
+      // A transfer to set up or check: measured slower detached (issue 15), so awaited.
+      return reply.then((r) => {
+        if (r) this.#reply(answering, r);
+      });
+    }
+    // Recording a failed build waits for the database (a group commit): meanwhile the other
+    // slaves are served. This slave (a REQ) sends nothing more until it has its reply.
+    const done: Promise<void> = reply.then(
+      (r) => {
+        if (r) this.#reply(answering, r);
+      },
+      (e) => {
+        const text = e instanceof Error ? e.stack ?? e.message : String(e);
+        this.log.error(`slave ${answering.slaveId} (${answering.label}): ${text}`);
+      },
+    ).finally(() => this.#answering.delete(answering));
+    this.#answering.set(answering, done);
   }
 
   /**
