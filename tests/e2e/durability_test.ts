@@ -8,11 +8,17 @@ import assert from "node:assert/strict";
 import {
   createFixtureIndex,
   type FixtureIndex,
-  hermeticPipEnv,
+  hermeticPipChildEnv,
 } from "../fixtures/package_index.ts";
 import type { SdistSpec } from "../fixtures/sdists.ts";
 import { startPyPIStandIn } from "../fixtures/pypi/mod.ts";
-import { freePort, masterCommand, masterQueues, PiwProcess } from "../fixtures/piw_process.ts";
+import {
+  freePort,
+  masterCommand,
+  masterQueues,
+  PiwProcess,
+  slaveCommand,
+} from "../fixtures/piw_process.ts";
 import { canCreateCluster, createPgCluster } from "../fixtures/pg_cluster.ts";
 import { testDatabase, waitFor } from "../master/helpers.ts";
 import { pgDsn, SKIP_PG } from "../db/harness.ts";
@@ -135,9 +141,7 @@ async function farmSetup(index: FixtureIndex) {
   const www = await Deno.makeTempDir({ prefix: "piw-durable-www-" });
   const ipc = await Deno.makeTempDir({ prefix: "piw-durable-ipc-" });
   const [slavePort, filePort] = [freePort(), freePort()];
-  const pipEnv = Object.fromEntries(
-    Object.entries(hermeticPipEnv()).map(([k, v]) => [k, v ?? ""]),
-  );
+  const pipEnv = hermeticPipChildEnv();
   return {
     pypi,
     www,
@@ -149,12 +153,7 @@ async function farmSetup(index: FixtureIndex) {
     },
     slave(label: string) {
       return new PiwProcess("slave", [
-        "slave",
-        "-v",
-        "--master",
-        `127.0.0.1:${slavePort}:${filePort}`,
-        "--label",
-        label,
+        ...slaveCommand(slavePort, filePort, label),
       ], { ...pipEnv, PIW_SLAVE_INTERVAL: "1s", PIW_MASTER_TIMEOUT: "10s" });
     },
     async close() {
@@ -177,7 +176,7 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     const { abi } = await interpreterFacts("python3");
-    const cluster = await createPgCluster(abi);
+    const cluster = await createPgCluster({ abi, noFsync: true });
     const index = await createFixtureIndex(OUTAGE_SPECS);
     const farm = await farmSetup(index);
     const children: PiwProcess[] = [];
