@@ -8,7 +8,12 @@
  * @module
  */
 
-import { createFixtureIndex, DEMO_SPECS, hermeticPipEnv } from "../tests/fixtures/package_index.ts";
+import {
+  createFixtureIndex,
+  DEMO_SPECS,
+  hermeticPipChildEnv,
+  hermeticPipEnv,
+} from "../tests/fixtures/package_index.ts";
 import { moduleName } from "../tests/fixtures/sdists.ts";
 import { startPyPIStandIn } from "../tests/fixtures/pypi/mod.ts";
 import { parseDuration } from "../src/cli/duration.ts";
@@ -235,9 +240,7 @@ async function run(): Promise<number> {
   ]);
   for (let n = 1; n <= args.slaves; n++) {
     say(`starting piw slave ${n}`);
-    const pipEnv = Object.fromEntries(
-      Object.entries(hermeticPipEnv()).map(([k, v]) => [k, v ?? ""]),
-    );
+    const pipEnv = hermeticPipChildEnv();
     spawnPiw(`piw slave ${n}`, [
       "slave",
       "--master",

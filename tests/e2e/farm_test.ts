@@ -4,11 +4,21 @@
  * loopback, and real pip installing from it (PEP 658 metadata, Requires-Python, yanked releases).
  */
 import assert from "node:assert/strict";
-import { createFixtureIndex, hermeticPipEnv } from "../fixtures/package_index.ts";
+import {
+  createFixtureIndex,
+  hermeticPipChildEnv,
+  hermeticPipEnv,
+} from "../fixtures/package_index.ts";
 import { moduleName } from "../fixtures/sdists.ts";
 import { startPyPIStandIn } from "../fixtures/pypi/mod.ts";
 import { serveDirectory } from "../fixtures/static_server.ts";
-import { freePort, masterCommand, masterQueues, PiwProcess } from "../fixtures/piw_process.ts";
+import {
+  freePort,
+  masterCommand,
+  masterQueues,
+  PiwProcess,
+  slaveCommand,
+} from "../fixtures/piw_process.ts";
 import { testDatabase } from "../master/helpers.ts";
 import { pgDsn, SKIP_PG } from "../db/harness.ts";
 import { openClient } from "../../src/db/mod.ts";
@@ -142,19 +152,9 @@ Deno.test({
         ...pypi.masterArgs,
       ]);
       children.push(master);
-      const pipEnv = Object.fromEntries(
-        Object.entries(hermeticPipEnv()).map(([k, v]) => [k, v ?? ""]),
-      );
+      const pipEnv = hermeticPipChildEnv();
       const slave = new PiwProcess("slave", [
-        "slave",
-        "-v",
-        "--master",
-        `127.0.0.1:${slavePort}:${filePort}`,
-        "--label",
-        "e2e",
-        // Its own: one slave per --dir, and the default (/tmp) is everyone's.
-        "--dir",
-        slaveDir,
+        ...slaveCommand(slavePort, filePort, "e2e", slaveDir),
       ], { ...pipEnv, PIW_SLAVE_INTERVAL: "1s" });
       children.push(slave);
 
