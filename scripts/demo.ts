@@ -178,22 +178,11 @@ async function run(): Promise<number> {
   cleanups.push(() => index.close());
   const pypi = await startPyPIStandIn({ simpleIndex: index });
   cleanups.push(() => pypi.close());
-  // PyPI serials of today are far past piwheels' reordering "epoch", and the buffer releases
-  // events once they are 5 minutes older than the newest one it has seen.
-  const past = Date.now() / 1000 - 3600;
-  let serial = 7_000_000;
-  for (const [i, sdist] of index.sdists.entries()) {
-    pypi.setJson(sdist.project, { summary: `piw demo package ${i + 1}` });
-    pypi.addEvent(sdist.project, null, past + i, "create", ++serial);
-    pypi.addEvent(
-      sdist.project,
-      sdist.version,
-      past + i,
-      `add source file ${sdist.filename}`,
-      ++serial,
-    );
-  }
-  pypi.addEvent("piw-demo-clock", null, Date.now() / 1000, "docupdate", ++serial);
+  pypi.announceSdists(index.sdists, {
+    summary: (i) => `piw demo package ${i + 1}`,
+    clock: "piw-demo-clock",
+    firstSerial: 7_000_001,
+  });
   say(`PyPI stand-in at ${pypi.url} (changelog, JSON and simple index)`);
 
   // The slaves build for --python (a chroot's interpreter, say: scripts/make-chroot) when given.

@@ -124,20 +124,11 @@ async function waitUntil(
 /** A PyPI stand-in announcing every sdist of `index`, and the farm's ports and directories. */
 async function farmSetup(index: FixtureIndex) {
   const pypi = await startPyPIStandIn({ simpleIndex: index });
-  const past = Date.now() / 1000 - 3600;
-  let serial = 9_000_000;
-  for (const [i, sdist] of index.sdists.entries()) {
-    pypi.setJson(sdist.project, { summary: `durability ${i}` });
-    pypi.addEvent(sdist.project, null, past + i, "create", ++serial);
-    pypi.addEvent(
-      sdist.project,
-      sdist.version,
-      past + i,
-      `add source file ${sdist.filename}`,
-      ++serial,
-    );
-  }
-  pypi.addEvent("piw-durable-clock", null, Date.now() / 1000, "docupdate", ++serial);
+  pypi.announceSdists(index.sdists, {
+    summary: (i) => `durability ${i}`,
+    clock: "piw-durable-clock",
+    firstSerial: 9_000_001,
+  });
   const www = await Deno.makeTempDir({ prefix: "piw-durable-www-" });
   const ipc = await Deno.makeTempDir({ prefix: "piw-durable-ipc-" });
   const [slavePort, filePort] = [freePort(), freePort()];
