@@ -40,6 +40,7 @@ import {
   masterCommand,
   masterQueues,
   PiwProcess,
+  processAlive,
   slaveCommand,
 } from "../fixtures/piw_process.ts";
 import { createPgCluster } from "../fixtures/pg_cluster.ts";
@@ -147,16 +148,6 @@ function startTime(pid: number): string | null {
     return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
   } catch {
     return null;
-  }
-}
-
-/** Whether process `pid` exists (and is not a zombie). */
-function isAlive(pid: number): boolean {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
-  } catch {
-    return false;
   }
 }
 
@@ -561,7 +552,7 @@ async function main(): Promise<number> {
         if (orphans.length) {
           orphaned.push(...orphans.map((pid) => ({ pid, start: startTime(pid) })));
           setTimeout(() => {
-            const alive = orphans.filter(isAlive).length;
+            const alive = orphans.filter(processAlive).length;
             orphanChecks.push(`${alive}/${orphans.length}`);
             say(
               `${alive} of the ${orphans.length} processes left by ${slave.label} alive 10 s later`,
