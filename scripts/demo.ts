@@ -8,7 +8,12 @@
  * @module
  */
 
-import { createFixtureIndex, DEMO_SPECS, hermeticPipEnv } from "../tests/fixtures/package_index.ts";
+import {
+  createFixtureIndex,
+  DEMO_SPECS,
+  hermeticPipChildEnv,
+  hermeticPipEnv,
+} from "../tests/fixtures/package_index.ts";
 import { moduleName } from "../tests/fixtures/sdists.ts";
 import { startPyPIStandIn } from "../tests/fixtures/pypi/mod.ts";
 import { parseDuration } from "../src/cli/duration.ts";
@@ -225,22 +230,11 @@ async function run(): Promise<number> {
   cleanups.push(() => index.close());
   const pypi = await startPyPIStandIn({ simpleIndex: index });
   cleanups.push(() => pypi.close());
-  // PyPI serials of today are far past piwheels' reordering "epoch", and the buffer releases
-  // events once they are 5 minutes older than the newest one it has seen.
-  const past = Date.now() / 1000 - 3600;
-  let serial = 7_000_000;
-  for (const [i, sdist] of index.sdists.entries()) {
-    pypi.setJson(sdist.project, { summary: `piw demo package ${i + 1}` });
-    pypi.addEvent(sdist.project, null, past + i, "create", ++serial);
-    pypi.addEvent(
-      sdist.project,
-      sdist.version,
-      past + i,
-      `add source file ${sdist.filename}`,
-      ++serial,
-    );
-  }
-  pypi.addEvent("piw-demo-clock", null, Date.now() / 1000, "docupdate", ++serial);
+  pypi.announceSdists(index.sdists, {
+    summary: (i) => `piw demo package ${i + 1}`,
+    clock: "piw-demo-clock",
+    firstSerial: 7_000_001,
+  });
   say(`PyPI stand-in at ${pypi.url} (changelog, JSON and simple index)`);
 
   // The slaves build for --python (a chroot's interpreter, say: scripts/make-chroot) when given.
@@ -275,12 +269,7 @@ async function run(): Promise<number> {
     www,
     "--site-url",
     site,
-    "--pypi-xmlrpc",
-    pypi.xmlrpcUrl,
-    "--pypi-simple",
-    pypi.simpleUrl,
-    "--pypi-json",
-    pypi.jsonUrl,
+    ...pypi.masterArgs,
     "--status-queue",
     queues.status,
     "--control-queue",
@@ -299,9 +288,7 @@ async function run(): Promise<number> {
   ]);
   for (let n = 1; n <= args.slaves; n++) {
     say(`starting piw slave ${n}`);
-    const pipEnv = Object.fromEntries(
-      Object.entries(hermeticPipEnv()).map(([k, v]) => [k, v ?? ""]),
-    );
+    const pipEnv = hermeticPipChildEnv();
     spawnPiw(`piw slave ${n}`, [
       "slave",
       "--master",

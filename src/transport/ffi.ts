@@ -7,7 +7,6 @@
  */
 
 import { TransportError } from "./errors.ts";
-import type { SocketType } from "./socket.ts";
 
 /** Library names tried in order when opening libzmq. */
 export const LIBZMQ_NAMES = ["libzmq.so.5", "libzmq.so", "libzmq.5.dylib"];
@@ -51,7 +50,7 @@ const SYMBOLS = {
 export type Libzmq = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
 
 /** Socket types by name (zmq.h). */
-export const SOCKET_TYPES: Record<SocketType, number> = {
+export const SOCKET_TYPES = {
   PAIR: 0,
   PUB: 1,
   SUB: 2,
@@ -61,7 +60,10 @@ export const SOCKET_TYPES: Record<SocketType, number> = {
   ROUTER: 6,
   PULL: 7,
   PUSH: 8,
-};
+} as const;
+
+/** The socket types piw uses (defined here, beside their numbers, so ffi.ts imports no socket). */
+export type SocketType = keyof typeof SOCKET_TYPES;
 
 /** Socket option numbers (zmq.h, libzmq 4.3). */
 export const SocketOption = {

@@ -3,22 +3,21 @@
  * @module
  */
 
-import { cString, type Libzmq, libzmq, SocketOption, strerror, ZMQ } from "./ffi.ts";
+import {
+  cString,
+  type Libzmq,
+  libzmq,
+  SocketOption,
+  type SocketType,
+  strerror,
+  ZMQ,
+} from "./ffi.ts";
 import { TransportError } from "./errors.ts";
 import { unixSocketListening } from "./libc.ts";
 import { defaultWaitMode, type Pollable, threadReactor, type WaitMode } from "./reactor.ts";
 
-/** The socket types piw uses (`SOCKET_TYPES` maps them to libzmq's numbers). */
-export type SocketType =
-  | "PAIR"
-  | "PUB"
-  | "SUB"
-  | "REQ"
-  | "REP"
-  | "DEALER"
-  | "ROUTER"
-  | "PULL"
-  | "PUSH";
+/** The socket types piw uses (named in ffi.ts beside libzmq's numbers for them). */
+export type { SocketType } from "./ffi.ts";
 
 /** A frame to send: bytes, or text sent as UTF-8. */
 /** The socket file of an `ipc://` address, or null for any other transport. */

@@ -33,10 +33,17 @@ import { canonicaliseName } from "../../src/wheel/names.ts";
 import { interpreterFacts } from "../../src/slave/facts.ts";
 import { fileSha256 } from "../../src/slave/inspect.ts";
 import { buildSdist, moduleName, type SdistKind, type SdistSpec } from "../fixtures/sdists.ts";
-import { hermeticPipEnv, startPackageIndex } from "../fixtures/package_index.ts";
+import { hermeticPipChildEnv, startPackageIndex } from "../fixtures/package_index.ts";
 import { startPyPIStandIn } from "../fixtures/pypi/mod.ts";
-import { freePort, masterCommand, masterQueues, PiwProcess } from "../fixtures/piw_process.ts";
-import { createSoakCluster, type SoakCluster } from "./soak_cluster.ts";
+import {
+  freePort,
+  masterCommand,
+  masterQueues,
+  PiwProcess,
+  processAlive,
+  slaveCommand,
+} from "../fixtures/piw_process.ts";
+import { createPgCluster } from "../fixtures/pg_cluster.ts";
 
 // -- options ----------------------------------------------------------------------------------
 
@@ -141,16 +148,6 @@ function startTime(pid: number): string | null {
     return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
   } catch {
     return null;
-  }
-}
-
-/** Whether process `pid` exists (and is not a zombie). */
-function isAlive(pid: number): boolean {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
-  } catch {
-    return false;
   }
 }
 
@@ -374,23 +371,14 @@ async function main(): Promise<number> {
   Deno.addSignalListener("SIGINT", onSignal);
   try {
     say(`work directory ${work}; builder ABI ${abi}`);
-    const cluster: SoakCluster & { staleDropped: string[] } = await createSoakCluster();
+    const cluster = await createPgCluster({ abi, user: "piw_soak", database: "piw_soak" });
     cleanups.push(() => cluster.drop());
     if (cluster.staleDropped.length) {
       say(`dropped clusters of earlier runs: ${cluster.staleDropped.join(", ")}`);
     }
-    say(`PostgreSQL ${cluster.version} cluster ${cluster.name} on port ${cluster.port}`);
-    const initdb = new PiwProcess("initdb", [
-      "initdb",
-      "--dsn",
-      cluster.superDsn,
-      "--user",
-      cluster.user,
-      "--abi",
-      abi,
-      "--yes",
-    ]);
-    if (await initdb.exit(120_000) !== 0) throw new Error(`piw initdb failed\n${initdb.tail()}`);
+    say(
+      `PostgreSQL ${cluster.version} cluster ${cluster.name} on port ${cluster.port}, initialised`,
+    );
 
     const index = await startPackageIndex({ python: "python3" });
     cleanups.push(() => index.close());
@@ -453,9 +441,7 @@ async function main(): Promise<number> {
     // The farm.
     const [slavePort, filePort] = [freePort(), freePort()];
     const queues = masterQueues(`${ipc}/`, slavePort, filePort);
-    const pipEnv = Object.fromEntries(
-      Object.entries(hermeticPipEnv()).map(([k, v]) => [k, v ?? ""]),
-    );
+    const pipEnv = hermeticPipChildEnv();
     const onExit = (proc: PiwProcess, code: number) => {
       const line = `${proc.name} exited on its own (code ${code})`;
       unexpected.push(line);
@@ -484,14 +470,7 @@ async function main(): Promise<number> {
         `slave${i}`,
         (name) =>
           new PiwProcess(name, [
-            "slave",
-            "-v",
-            "--master",
-            `127.0.0.1:${slavePort}:${filePort}`,
-            "--label",
-            `soak${i}`,
-            "--dir",
-            dir,
+            ...slaveCommand(slavePort, filePort, `soak${i}`, dir),
             "--timeout",
             BUILD_TIMEOUT,
             "--log-file",
@@ -573,7 +552,7 @@ async function main(): Promise<number> {
         if (orphans.length) {
           orphaned.push(...orphans.map((pid) => ({ pid, start: startTime(pid) })));
           setTimeout(() => {
-            const alive = orphans.filter(isAlive).length;
+            const alive = orphans.filter(processAlive).length;
             orphanChecks.push(`${alive}/${orphans.length}`);
             say(
               `${alive} of the ${orphans.length} processes left by ${slave.label} alive 10 s later`,
@@ -664,9 +643,12 @@ async function main(): Promise<number> {
     checks.push({
       name: "no false failures: no good sdist's build is recorded failed",
       pass: falseFailures.length === 0 && falseSuccesses.length === 0,
-      detail: `${falseFailures.length} failed rows for ${falseVersions.length} good versions` +
+      // The totals show the check is not vacuous (a status psql printed otherwise matches none).
+      detail: `${falseFailures.length} failed rows of ${falseVersions.length} of the ` +
+        `${fed.filter((f) => f.good).length} good versions` +
         (falseVersions.length ? ` (${sample(falseVersions)})` : "") +
-        `; ${falseSuccesses.length} successes of sdists meant to fail`,
+        `; ${falseSuccesses.length} successes of the ${fed.filter((f) => !f.good).length} ` +
+        `sdists meant to fail (${builds.filter(([, , s]) => s === "false").length} failed rows)`,
     });
 
     const duplicates = builds.length - built.size;

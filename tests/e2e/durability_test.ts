@@ -8,11 +8,17 @@ import assert from "node:assert/strict";
 import {
   createFixtureIndex,
   type FixtureIndex,
-  hermeticPipEnv,
+  hermeticPipChildEnv,
 } from "../fixtures/package_index.ts";
 import type { SdistSpec } from "../fixtures/sdists.ts";
 import { startPyPIStandIn } from "../fixtures/pypi/mod.ts";
-import { freePort, masterCommand, masterQueues, PiwProcess } from "../fixtures/piw_process.ts";
+import {
+  freePort,
+  masterCommand,
+  masterQueues,
+  PiwProcess,
+  slaveCommand,
+} from "../fixtures/piw_process.ts";
 import { canCreateCluster, createPgCluster } from "../fixtures/pg_cluster.ts";
 import { testDatabase, waitFor } from "../master/helpers.ts";
 import { pgDsn, SKIP_PG } from "../db/harness.ts";
@@ -118,26 +124,15 @@ async function waitUntil(
 /** A PyPI stand-in announcing every sdist of `index`, and the farm's ports and directories. */
 async function farmSetup(index: FixtureIndex) {
   const pypi = await startPyPIStandIn({ simpleIndex: index });
-  const past = Date.now() / 1000 - 3600;
-  let serial = 9_000_000;
-  for (const [i, sdist] of index.sdists.entries()) {
-    pypi.setJson(sdist.project, { summary: `durability ${i}` });
-    pypi.addEvent(sdist.project, null, past + i, "create", ++serial);
-    pypi.addEvent(
-      sdist.project,
-      sdist.version,
-      past + i,
-      `add source file ${sdist.filename}`,
-      ++serial,
-    );
-  }
-  pypi.addEvent("piw-durable-clock", null, Date.now() / 1000, "docupdate", ++serial);
+  pypi.announceSdists(index.sdists, {
+    summary: (i) => `durability ${i}`,
+    clock: "piw-durable-clock",
+    firstSerial: 9_000_001,
+  });
   const www = await Deno.makeTempDir({ prefix: "piw-durable-www-" });
   const ipc = await Deno.makeTempDir({ prefix: "piw-durable-ipc-" });
   const [slavePort, filePort] = [freePort(), freePort()];
-  const pipEnv = Object.fromEntries(
-    Object.entries(hermeticPipEnv()).map(([k, v]) => [k, v ?? ""]),
-  );
+  const pipEnv = hermeticPipChildEnv();
   return {
     pypi,
     www,
@@ -149,12 +144,7 @@ async function farmSetup(index: FixtureIndex) {
     },
     slave(label: string) {
       return new PiwProcess("slave", [
-        "slave",
-        "-v",
-        "--master",
-        `127.0.0.1:${slavePort}:${filePort}`,
-        "--label",
-        label,
+        ...slaveCommand(slavePort, filePort, label),
       ], { ...pipEnv, PIW_SLAVE_INTERVAL: "1s", PIW_MASTER_TIMEOUT: "10s" });
     },
     async close() {
@@ -177,7 +167,7 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     const { abi } = await interpreterFacts("python3");
-    const cluster = await createPgCluster(abi);
+    const cluster = await createPgCluster({ abi, noFsync: true });
     const index = await createFixtureIndex(OUTAGE_SPECS);
     const farm = await farmSetup(index);
     const children: PiwProcess[] = [];

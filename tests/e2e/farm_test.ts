@@ -4,11 +4,21 @@
  * loopback, and real pip installing from it (PEP 658 metadata, Requires-Python, yanked releases).
  */
 import assert from "node:assert/strict";
-import { createFixtureIndex, hermeticPipEnv } from "../fixtures/package_index.ts";
+import {
+  createFixtureIndex,
+  hermeticPipChildEnv,
+  hermeticPipEnv,
+} from "../fixtures/package_index.ts";
 import { moduleName } from "../fixtures/sdists.ts";
 import { startPyPIStandIn } from "../fixtures/pypi/mod.ts";
 import { serveDirectory } from "../fixtures/static_server.ts";
-import { freePort, masterCommand, masterQueues, PiwProcess } from "../fixtures/piw_process.ts";
+import {
+  freePort,
+  masterCommand,
+  masterQueues,
+  PiwProcess,
+  slaveCommand,
+} from "../fixtures/piw_process.ts";
 import { testDatabase } from "../master/helpers.ts";
 import { pgDsn, SKIP_PG } from "../db/harness.ts";
 import { openClient } from "../../src/db/mod.ts";
@@ -119,22 +129,11 @@ Deno.test({
     const children: PiwProcess[] = [];
     let server: Deno.HttpServer | null = null;
     try {
-      const past = Date.now() / 1000 - 3600;
-      let serial = 9_000_000;
-      for (const [i, sdist] of index.sdists.entries()) {
-        pypi.setJson(sdist.project, { summary: `e2e <b>${i}</b>` });
-        if (sdist.version === SPECS.find((s) => s.name === sdist.project)!.version) {
-          pypi.addEvent(sdist.project, null, past + i, "create", ++serial);
-        }
-        pypi.addEvent(
-          sdist.project,
-          sdist.version,
-          past + i,
-          `add source file ${sdist.filename}`,
-          ++serial,
-        );
-      }
-      pypi.addEvent("piw-e2e-clock", null, Date.now() / 1000, "docupdate", ++serial);
+      pypi.announceSdists(index.sdists, {
+        summary: (i) => `e2e <b>${i}</b>`,
+        clock: "piw-e2e-clock",
+        firstSerial: 9_000_001,
+      });
 
       const [slavePort, filePort] = [freePort(), freePort()];
       const master = new PiwProcess("master", [
@@ -142,19 +141,9 @@ Deno.test({
         ...pypi.masterArgs,
       ]);
       children.push(master);
-      const pipEnv = Object.fromEntries(
-        Object.entries(hermeticPipEnv()).map(([k, v]) => [k, v ?? ""]),
-      );
+      const pipEnv = hermeticPipChildEnv();
       const slave = new PiwProcess("slave", [
-        "slave",
-        "-v",
-        "--master",
-        `127.0.0.1:${slavePort}:${filePort}`,
-        "--label",
-        "e2e",
-        // Its own: one slave per --dir, and the default (/tmp) is everyone's.
-        "--dir",
-        slaveDir,
+        ...slaveCommand(slavePort, filePort, "e2e", slaveDir),
       ], { ...pipEnv, PIW_SLAVE_INTERVAL: "1s" });
       children.push(slave);
 
@@ -314,8 +303,8 @@ Deno.test({
         // A yanked release is skipped unless pinned.
         // PyPI's journal runs forward in time: the yank comes after everything seen so far,
         // and a later event moves the 5-minute re-ordering window past it.
-        pypi.addEvent("piw-e2e-pure", "1.0", Date.now() / 1000, "yank release", ++serial);
-        pypi.addEvent("piw-e2e-clock", null, Date.now() / 1000 + 600, "docupdate", ++serial);
+        pypi.addEvent("piw-e2e-pure", "1.0", Date.now() / 1000, "yank release");
+        pypi.addEvent("piw-e2e-clock", null, Date.now() / 1000 + 600, "docupdate");
         await waitUntil(
           "the yanked release in the index",
           async () =>

@@ -129,12 +129,7 @@ Deno.test({
     const queues = masterQueues(`/tmp/piw-test-${crypto.randomUUID().slice(0, 8)}-`);
     const master = new PiwProcess("master", [
       ...masterCommand(dsn, output, queues),
-      "--pypi-xmlrpc",
-      pypi.xmlrpcUrl,
-      "--pypi-json",
-      pypi.jsonUrl,
-      "--pypi-simple",
-      pypi.simpleUrl,
+      ...pypi.masterArgs,
     ], FAST);
     try {
       await master.waitForLine(

@@ -3,8 +3,14 @@
  * real `piw slave` connected to the first finds the second within seconds (its reply timeout),
  * not after its five-minute master timeout.
  */
-import { freePort, masterCommand, masterQueues, PiwProcess } from "../fixtures/piw_process.ts";
-import { hermeticPipEnv } from "../fixtures/package_index.ts";
+import {
+  freePort,
+  masterCommand,
+  masterQueues,
+  PiwProcess,
+  slaveCommand,
+} from "../fixtures/piw_process.ts";
+import { hermeticPipChildEnv } from "../fixtures/package_index.ts";
 import { startPyPIStandIn } from "../fixtures/pypi/mod.ts";
 import { SKIP_PG } from "../db/harness.ts";
 import { testDatabase, waitFor } from "./helpers.ts";
@@ -31,19 +37,10 @@ Deno.test({
       const first = new PiwProcess("master", args);
       children.push(first);
       await first.waitForLine("master: ready", 120_000);
-      const pipEnv = Object.fromEntries(
-        Object.entries(hermeticPipEnv()).map(([k, v]) => [k, v ?? ""]),
-      );
+      const pipEnv = hermeticPipChildEnv();
       // The default master timeout (5 min) and reply timeout (15 s).
       const slave = new PiwProcess("slave", [
-        "slave",
-        "-v",
-        "--master",
-        `127.0.0.1:${slavePort}:${filePort}`,
-        "--label",
-        "restart-test",
-        "--dir",
-        dir,
+        ...slaveCommand(slavePort, filePort, "restart-test", dir),
       ], { ...pipEnv, PIW_SLAVE_INTERVAL: "1s" });
       children.push(slave);
       await slave.waitForLine("sleeping: no available jobs", 60_000);

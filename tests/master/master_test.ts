@@ -183,12 +183,7 @@ async function withRunningMaster(
   // CloudGazer follows a local PyPI stand-in: this machine has no route to PyPI.
   const pypi = await startPyPIStandIn();
   const master = new MasterProcess(db.dsn, env, [
-    "--pypi-xmlrpc",
-    pypi.xmlrpcUrl,
-    "--pypi-json",
-    pypi.jsonUrl,
-    "--pypi-simple",
-    pypi.simpleUrl,
+    ...pypi.masterArgs,
   ]);
   try {
     await master.waitForLine("master: ready", 120_000);

@@ -86,14 +86,7 @@ Deno.test({
     const dir = db.dsn.slice("pglite://".length);
     const other = await testDatabase("pglite");
     const pypi = await startPyPIStandIn();
-    const pypiArgs = [
-      "--pypi-xmlrpc",
-      pypi.xmlrpcUrl,
-      "--pypi-json",
-      pypi.jsonUrl,
-      "--pypi-simple",
-      pypi.simpleUrl,
-    ];
+    const pypiArgs = pypi.masterArgs;
     const queues = newQueues();
     const outputs = [newOutput(), newOutput(), newOutput()];
     const master = new PiwProcess("master", [

@@ -4,13 +4,19 @@
  * `hang`) one package whose build never ends, so that one slave stays busy until told otherwise.
  */
 import { testDatabase } from "../master/helpers.ts";
-import { freePort, masterCommand, masterQueues, PiwProcess } from "../fixtures/piw_process.ts";
+import {
+  freePort,
+  masterCommand,
+  masterQueues,
+  PiwProcess,
+  slaveCommand,
+} from "../fixtures/piw_process.ts";
 import { interpreterFacts } from "../../src/slave/facts.ts";
 import { startPyPIStandIn } from "../fixtures/pypi/mod.ts";
 import {
   createFixtureIndex,
   type FixtureIndex,
-  hermeticPipEnv,
+  hermeticPipChildEnv,
 } from "../fixtures/package_index.ts";
 
 /** The package a `hang` farm offers: its build starts child processes and sleeps forever. */
@@ -103,9 +109,7 @@ export async function startFarm(options: FarmOptions = {}): Promise<Farm> {
       for (const dir of dirs) Deno.removeSync(dir, { recursive: true });
     },
   };
-  const pipEnv = Object.fromEntries(
-    Object.entries(hermeticPipEnv()).map(([k, v]) => [k, v ?? ""]),
-  );
+  const pipEnv = hermeticPipChildEnv();
   try {
     await farm.master.waitForLine("master: ready", 120_000);
     for (const label of ["slave-a", "slave-b"]) {
@@ -113,14 +117,7 @@ export async function startFarm(options: FarmOptions = {}): Promise<Farm> {
       dirs.push(dir);
       slaves.push(
         new PiwProcess(label, [
-          "slave",
-          "-v",
-          "--master",
-          `127.0.0.1:${slavePort}:${filePort}`,
-          "--label",
-          label,
-          "--dir",
-          dir,
+          ...slaveCommand(slavePort, filePort, label, dir),
         ], {
           ...pipEnv,
           PIW_SLAVE_INTERVAL: "1s",

@@ -10,18 +10,9 @@ import assert from "node:assert/strict";
 import { waitFor } from "../master/helpers.ts";
 import { type Farm, HANG_PACKAGE, startFarm } from "./farm.ts";
 import { HAVE_TMUX, TmuxSession } from "./tmux.ts";
+import { processAlive } from "../fixtures/piw_process.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
-
-/** Whether process `pid` still exists. */
-function alive(pid: number): boolean {
-  try {
-    Deno.statSync(`/proc/${pid}`);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** The 1-based line of the screen holding `text`. */
 function lineOf(screen: string, text: string): number {
@@ -106,7 +97,7 @@ Deno.test({
         120_000,
         "the hanging build to start",
       ))!;
-      assert.ok(pids.every(alive), `build processes ${pids}`);
+      assert.ok(pids.every(processAlive), `build processes ${pids}`);
 
       // A click on the busy slave's row selects it: its details and graphs replace the master's.
       click(20, lineOf(screen, busy));
@@ -144,7 +135,7 @@ Deno.test({
       await farm.master.waitForLine(`(${busy}): build skipped`);
       const busyProcess = farm.slaves.find((s) => s.name === busy)!;
       await busyProcess.waitForLine("terminating the current build");
-      await waitFor(() => !pids.some(alive), 30_000, `build processes ${pids} to end`);
+      await waitFor(() => !pids.some(processAlive), 30_000, `build processes ${pids} to end`);
 
       // Tab to the buttons, Right to "Stop master", Enter: asked first, then done.
       tmux.keys("Tab", "Right", "Right", "Right", "Enter");
