@@ -31,8 +31,6 @@ export async function run(options: MasterOptions): Promise<number> {
   refuseRoot();
   const outputPath = await checkOutputPath(options.outputPath);
   const config = configFromOptions(options, outputPath);
-  const warning = siteUrlWarning(config);
-  if (warning) log.warning(warning);
   // Each refusal comes before anything is bound or removed, so the master that owns these is
   // not disturbed.
   const locks: Lock[] = [];
@@ -41,6 +39,9 @@ export async function run(options: MasterOptions): Promise<number> {
     await checkQueuesFree(config);
     // Held for the whole run: the oracle's Worker opens the database under this lock.
     locks.push(await lockDatabase(config.dsn));
+    // After the refusals: a master that is refused says one line, its refusal.
+    const warning = siteUrlWarning(config);
+    if (warning) log.warning(warning);
     if (!await checkDatabase(config.dsn)) return 0;
     return await new Master(config).run();
   } finally {
