@@ -72,7 +72,8 @@ Deno.test({
     try {
       client.start();
       await waitFor(() => client.link === "connected", 10_000, "the first HELLO answered");
-      assert.ok(client.farm.slaves.has(7));
+      // The slave's status follows the master's HELLO as a message of its own.
+      await waitFor(() => client.farm.slaves.has(7), 5_000, "slave 7's status");
       assert.equal(client.notice, "connected");
       client.send({ name: "KILL", slaveId: 7 });
       client.send({ name: "SLEEP", slaveId: null });
