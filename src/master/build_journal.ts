@@ -337,20 +337,13 @@ export function removeIncomingParts(outputPath: string): Promise<number> {
   return removeMatching(incomingDir(outputPath), (name) => name.endsWith(".part"));
 }
 
-/** Delete `simple/<pkg>/.piw-transfer-*.part` files left by piw versions before the journal. */
-export async function removeLegacyParts(outputPath: string): Promise<number> {
-  const simple = `${outputPath}/simple`;
-  let removed = 0;
-  try {
-    for await (const e of Deno.readDir(simple)) {
-      if (!e.isDirectory) continue;
-      removed += await removeMatching(
-        `${simple}/${e.name}`,
-        (name) => name.startsWith(".piw-transfer-") && name.endsWith(".part"),
-      );
-    }
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
-  }
-  return removed;
+/**
+ * Delete the `.part` files older piw versions left in `simple/` itself (they received there):
+ * one directory read, never a walk of every project's directory.
+ */
+export function removeLegacyParts(outputPath: string): Promise<number> {
+  return removeMatching(
+    `${outputPath}/simple`,
+    (name) => name.startsWith(".piw-transfer-") && name.endsWith(".part"),
+  );
 }

@@ -368,7 +368,8 @@ Deno.test("the .part files of interrupted transfers are deleted at start, legacy
     await Deno.mkdir(`${output}/.piw-incoming`, { recursive: true });
     await Deno.mkdir(`${output}/simple/foo`, { recursive: true });
     const part = `${output}/.piw-incoming/.piw-transfer-abc.part`;
-    const legacy = `${output}/simple/foo/.piw-transfer-def.part`;
+    // Older piw received into simple/ itself.
+    const legacy = `${output}/simple/.piw-transfer-def.part`;
     await Deno.writeFile(part, bytes(10));
     await Deno.writeFile(legacy, bytes(10));
     await Deno.writeFile(`${output}/simple/foo/${WHEEL}`, bytes(10));

@@ -129,7 +129,7 @@ export class FileJuggler extends Task {
   protected override async setup(): Promise<void> {
     const parts = await removeIncomingParts(this.config.outputPath);
     if (parts) this.log.warning(`removed ${parts} files of interrupted transfers`);
-    // Older piw versions received into simple/<pkg>/: walking it all may take a while.
+    // Older piw versions received into simple/ itself: reading it may take a while.
     removeLegacyParts(this.config.outputPath).then(
       (n) => n && this.log.warning(`removed ${n} files of interrupted transfers in simple/`),
       (e) => this.log.warning(`cannot clean ${this.#simpleDir}: ${(e as Error).message}`),
