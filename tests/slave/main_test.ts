@@ -358,6 +358,27 @@ Deno.test("an IDLE unanswered for the reply timeout starts the slave over", asyn
   });
 });
 
+/**
+ * The scripted `master` dies and a new one comes up on its port: the slave must say HELLO to it
+ * at once (`abandoned` then checks what its old build left) and serve it until DIE.
+ */
+async function restartMaster(
+  ctx: Context,
+  master: ScriptedMaster,
+  abandoned: () => Promise<void>,
+): Promise<void> {
+  master.close();
+  const restarted = new ScriptedMaster(ctx, master.port);
+  try {
+    assert.equal((await restarted.next(30_000)).name, "HELLO");
+    await abandoned();
+    assert.equal((await restarted.call({ name: "ACK", data: [1, "x"] })).name, "IDLE");
+    assert.equal((await restarted.call(DIE)).name, "BYE");
+  } finally {
+    restarted.close();
+  }
+}
+
 Deno.test("a master restarted mid-transfer is found at once", async () => {
   const index = await createFixtureIndex([{ name: "piw-slave-transfer", version: "1.0" }]);
   try {
@@ -378,16 +399,9 @@ Deno.test("a master restarted mid-transfer is found at once", async () => {
         const file = FileState.fromMessage(request.data[3][0]);
         await master.reply({ name: "SEND", data: file.filename });
         await new Promise((resolve) => setTimeout(resolve, 1000));
-        master.close();
-        const restarted = new ScriptedMaster(ctx, master.port);
-        try {
-          assert.equal((await restarted.next(30_000)).name, "HELLO");
+        await restartMaster(ctx, master, async () => {
           assert.deepEqual(await entries(dir), [], "the build was abandoned");
-          assert.equal((await restarted.call({ name: "ACK", data: [1, "x"] })).name, "IDLE");
-          assert.equal((await restarted.call(DIE)).name, "BYE");
-        } finally {
-          restarted.close();
-        }
+        });
       } finally {
         const { code, stderr } = await slave.exit();
         assert.equal(code, 0, stderr);
@@ -422,17 +436,10 @@ Deno.test("a master restarted mid-build is found at once; the build is abandoned
         await waitFor(() => Deno.readTextFile(pidFile).catch(() => ""), 60_000, "the build");
         const pids = (await Deno.readTextFile(pidFile)).trim().split(" ").map(Number);
         // The master dies with the slave's BUSY unanswered, and comes back on the same port.
-        master.close();
-        const restarted = new ScriptedMaster(ctx, master.port);
-        try {
-          assert.equal((await restarted.next(30_000)).name, "HELLO");
+        await restartMaster(ctx, master, async () => {
           assert.ok(pids.slice(0, 3).every(isGone), "the abandoned build's processes are gone");
           assert.deepEqual(await entries(dir), [], "and so is its directory");
-          assert.equal((await restarted.call({ name: "ACK", data: [1, "x"] })).name, "IDLE");
-          assert.equal((await restarted.call(DIE)).name, "BYE");
-        } finally {
-          restarted.close();
-        }
+        });
       } finally {
         const { code, stderr } = await slave.exit();
         assert.equal(code, 0, stderr);
