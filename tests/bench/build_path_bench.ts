@@ -42,6 +42,7 @@ import { freePort, masterCommand, masterQueues, PiwProcess } from "../fixtures/p
 import { startPyPIStandIn } from "../fixtures/pypi/mod.ts";
 import { createHash } from "node:crypto";
 import process from "node:process";
+import { buildCClient } from "./c_client.ts";
 
 const QUICK = Deno.args.includes("--quick");
 const SECONDS = QUICK ? 3 : 10;
@@ -190,23 +191,6 @@ async function okClient(
   };
   console.log(JSON.stringify(result));
   await ctx.close(0);
-}
-
-/** The C client compiled into `dir`, or null (no compiler: the failed runs use the Deno client). */
-function buildCClient(dir: string): string | null {
-  const source = new URL("./slave_client.c", import.meta.url).pathname;
-  const binary = `${dir}/slave_client`;
-  try {
-    const out = new Deno.Command("cc", {
-      args: ["-O2", "-o", binary, source, "-l:libzmq.so.5"],
-      stderr: "piped",
-    }).outputSync();
-    if (out.success) return binary;
-    console.log(`  (no C client: ${new TextDecoder().decode(out.stderr).trim()})`);
-  } catch (error) {
-    console.log(`  (no C client: ${(error as Error).message})`);
-  }
-  return null;
 }
 
 /** CPU time (user + system) of process `pid` so far, ms; 0 if it is gone. */

@@ -35,6 +35,7 @@ import {
 import { makeMasterConfig } from "../../src/master/config.ts";
 import { configureLogging } from "../../src/log.ts";
 import process from "node:process";
+import { buildCClient } from "./c_client.ts";
 
 const TARGET_RATE = 5_000;
 const TARGET_P99_MS = 10;
@@ -248,26 +249,6 @@ function serve(): void {
     await Deno.remove(outputPath, { recursive: true });
     scope.postMessage("done");
   };
-}
-
-/**
- * The C client (`slave_client.c`), compiled into `dir`; null when there is no C compiler (the
- * Deno client is used instead).
- */
-function buildCClient(dir: string): string | null {
-  const source = new URL("./slave_client.c", import.meta.url).pathname;
-  const binary = `${dir}/slave_client`;
-  try {
-    const out = new Deno.Command("cc", {
-      args: ["-O2", "-o", binary, source, "-l:libzmq.so.5"],
-      stderr: "piped",
-    }).outputSync();
-    if (out.success) return binary;
-    console.log(`  (no C client: ${new TextDecoder().decode(out.stderr).trim()})`);
-  } catch (error) {
-    console.log(`  (no C client: ${(error as Error).message})`);
-  }
-  return null;
 }
 
 const hex = (bytes: Uint8Array) =>
