@@ -20,6 +20,7 @@ import {
   slaveCommand,
 } from "../fixtures/piw_process.ts";
 import { testDatabase } from "../master/helpers.ts";
+import { render } from "../web/chromium.ts";
 import { pgDsn, SKIP_PG } from "../db/harness.ts";
 import { openClient } from "../../src/db/mod.ts";
 import { interpreterFacts } from "../../src/slave/facts.ts";
@@ -64,51 +65,6 @@ async function run(cmd: string, args: string[], env: Record<string, string | nul
     stdout: new TextDecoder().decode(out.stdout),
     stderr: new TextDecoder().decode(out.stderr),
   };
-}
-
-/**
- * Render `url` in headless Chromium: its DOM after scripts ran, and a screenshot (PNG checked).
- * Fails with a clear message when Chromium is missing (scripts/setup --tests installs it).
- */
-async function chromium(url: string, dir: string): Promise<{ dom: string }> {
-  const binary = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p) => {
-    try {
-      return Deno.statSync(p).isFile;
-    } catch {
-      return false;
-    }
-  });
-  if (!binary) throw new Error("Chromium is not installed: run bash scripts/setup --tests");
-  const profile = await Deno.makeTempDir({ prefix: "piw-chromium-" });
-  const flags = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    `--user-data-dir=${profile}`,
-    "--window-size=1280,1400",
-  ];
-  try {
-    const shot = `${dir}/.screenshot-${crypto.randomUUID()}.png`;
-    const taken = await run(binary, [...flags, `--screenshot=${shot}`, url]);
-    const png = await Deno.readFile(shot).catch(() => new Uint8Array());
-    assert.deepEqual(
-      [...png.slice(0, 4)],
-      [0x89, 0x50, 0x4e, 0x47],
-      `no screenshot: ${taken.stderr}`,
-    );
-    assert.ok(png.length > 5000, "the screenshot is not blank");
-    await Deno.remove(shot);
-    const dumped = await run(binary, [...flags, "--dump-dom", url]);
-    assert.equal(dumped.code, 0, dumped.stderr);
-    return { dom: dumped.stdout };
-  } finally {
-    await Deno.remove(profile, { recursive: true }).catch(() => {});
-  }
 }
 
 Deno.test({
@@ -240,10 +196,13 @@ Deno.test({
 
         // The site as a person sees it: headless Chromium renders the home page (with its
         // chart) and a project page (with its build status); screenshots are real PNGs.
-        const home = await chromium(`http://127.0.0.1:${port}/`, www);
+        const home = await render(`http://127.0.0.1:${port}/`, `${ipc}/home.png`);
         assert.match(home.dom, /<svg/, "the home page has a chart");
         assert.match(home.dom, /piw/i);
-        const project = await chromium(`http://127.0.0.1:${port}/project/piw-e2e-cext/`, www);
+        const project = await render(
+          `http://127.0.0.1:${port}/project/piw-e2e-cext/`,
+          `${ipc}/project.png`,
+        );
         assert.match(project.dom, /piw-e2e-cext/);
         assert.match(project.dom, new RegExp(`class="status success"[^>]*title="${abi}: success"`));
         assert.match(project.dom, /piw_e2e_cext-1\.0-/);
