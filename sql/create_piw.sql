@@ -1,4 +1,4 @@
--- piw database schema, version 0.1.0 (keep equal to PIW_VERSION in src/version.ts).
+-- piw database schema, version 0.2.0 (keep equal to PIW_VERSION in src/version.ts).
 --
 -- `piw initdb` runs this file statement by statement in one transaction, connected as a cluster
 -- superuser, after setting `piw.username` to the ordinary role the master connects as:
@@ -30,7 +30,7 @@ CREATE TABLE configuration (
     CONSTRAINT configuration_single_row_ck CHECK (id = 1)
 );
 
-INSERT INTO configuration (id, version) VALUES (1, '0.1.0');
+INSERT INTO configuration (id, version) VALUES (1, '0.2.0');
 -- Tells piw's schema from piwheels' (which has a configuration table too); keep it in upgrades.
 COMMENT ON TABLE configuration IS 'piw';
 

@@ -1,2 +1,2 @@
 /** The version of piw; also the database schema version that `piw initdb` installs. */
-export const PIW_VERSION = "0.1.0";
+export const PIW_VERSION = "0.2.0";
