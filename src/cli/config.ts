@@ -6,7 +6,6 @@
  * apply to that subcommand only, keys before the first section to all of them.
  * @module
  */
-import { unsafe as iniUnquote } from "ini";
 import { fileErrorReason, PiwError } from "../errors.ts";
 import { expandHome } from "./values.ts";
 
@@ -115,6 +114,17 @@ export async function readConfigFiles(paths: string[], extra?: string): Promise<
  * `;` (as in configargparse), so DSNs and URLs containing them survive.
  */
 function unquote(value: string): string {
+  // As the ini package's `unsafe` (which configargparse's files match): '...' loses its quotes,
+  // then JSON string syntax, "..." included, is decoded where it parses.
+  const iniUnquote = (quoted: string): string => {
+    const inner = quoted.startsWith("'") ? quoted.slice(1, -1) : quoted;
+    try {
+      const parsed = JSON.parse(inner);
+      return typeof parsed === "string" ? parsed : inner;
+    } catch {
+      return inner;
+    }
+  };
   const quoted = /^(".*"|'.*')$/;
   const whole = value.trim();
   if (quoted.test(whole)) return iniUnquote(whole);

@@ -3,6 +3,7 @@
  * terminal-kit.
  * @module
  */
+// @ts-types="@types/terminal-kit"
 import termkit from "terminal-kit";
 
 /** The process's terminal (terminal-kit's). */

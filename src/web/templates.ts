@@ -6,21 +6,9 @@
  * @module
  */
 import { PiwError } from "../errors.ts";
-import Mustache from "mustache";
+// @ts-types="@types/mustache"
+import mustache from "mustache";
 import { escapeHtml } from "./escape.ts";
-
-/** mustache ships no types; this is the part piw uses. */
-interface MustacheApi {
-  render(
-    template: string,
-    view: unknown,
-    partials: Record<string, string>,
-    config: { escape: (text: unknown) => string },
-  ): string;
-  parse(template: string): unknown;
-}
-
-const mustache = Mustache as unknown as MustacheApi;
 
 /** The directory piw's templates ship in (included by `deno compile --include templates`). */
 export const TEMPLATES_DIR = new URL("../../templates/", import.meta.url);
