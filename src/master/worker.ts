@@ -15,7 +15,7 @@
  * SIGUSR2, so it is never triggered by accident; tests/master/master_test.ts uses it.
  * @module
  */
-import { Context } from "../transport/mod.ts";
+import { Context, nameThread } from "../transport/mod.ts";
 import { configureLogging, getLogger } from "../log.ts";
 import type { MasterConfig } from "./config.ts";
 import type { Task } from "./task.ts";
@@ -59,6 +59,8 @@ export async function runTask(start: StartTask, post: (report: TaskReport) => vo
     context = Context.fromHandle(start.contextHandle);
     const task = new Constructor(context, start.config, { instance: start.instance });
     name = task.name;
+    // `top -H` and the build-path benchmark tell the tasks' threads apart by this name.
+    nameThread(name);
     uncaught.task = task;
     await task.init();
     post({ type: "ready", name });

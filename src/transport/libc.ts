@@ -7,6 +7,7 @@
  *   socket of its own, which would otherwise keep some context from terminating.
  * - `relaxMallocTrim`: raise glibc's trim threshold (see there).
  * - `unixSocketListening`: whether a live process serves an ipc socket file (see there).
+ * - `nameThread`: the name `top -H` and `/proc/<pid>/task/<tid>/comm` show for this thread.
  * @module
  */
 
@@ -26,6 +27,8 @@ const LIBC_SYMBOLS = {
   connect: { parameters: ["i32", "buffer", "u32"], result: "i32", optional: true },
   close: { parameters: ["i32"], result: "i32", optional: true },
   __errno_location: { parameters: [], result: "pointer", optional: true },
+  pthread_self: { parameters: [], result: "usize", optional: true },
+  pthread_setname_np: { parameters: ["usize", "buffer"], result: "i32", optional: true },
 } as const;
 
 type Libc = Deno.DynamicLibrary<typeof LIBC_SYMBOLS>["symbols"];
@@ -131,4 +134,20 @@ export function unixSocketListening(path: string): boolean | null {
 function errnoValue(c: Libc): number {
   const pointer = c.__errno_location?.();
   return pointer ? new Deno.UnsafePointerView(pointer).getInt32() : 0;
+}
+
+/** Linux keeps 15 bytes of a thread's name (16 with the NUL). */
+const THREAD_NAME_BYTES = 15;
+
+/**
+ * Names the calling thread (cut to 15 bytes), so that `top -H`, `ps -L` and
+ * `/proc/<pid>/task/<tid>/comm` tell the master's task Workers apart; false where libc cannot.
+ */
+export function nameThread(name: string): boolean {
+  const c = openLibc();
+  if (!c?.pthread_self || !c.pthread_setname_np) return false;
+  const bytes = new TextEncoder().encode(name).subarray(0, THREAD_NAME_BYTES);
+  const cName = new Uint8Array(bytes.length + 1);
+  cName.set(bytes);
+  return c.pthread_setname_np(c.pthread_self(), cName) === 0;
 }

@@ -28,6 +28,7 @@
 export { Context } from "./context.ts";
 export { TransportError, type TransportErrorDetails } from "./errors.ts";
 export { libzmqLoaded, SocketOption, ZMQ, zmqVersion } from "./ffi.ts";
+export { nameThread } from "./libc.ts";
 export { type AddressedMessage, recvAddrMsg, recvMsg, sendAddrMsg, sendMsg } from "./messages.ts";
 export { Poller, type PollerOptions } from "./poller.ts";
 export {

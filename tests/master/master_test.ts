@@ -208,6 +208,13 @@ Deno.test({
   ...options,
   async fn() {
     await withRunningMaster(async (master) => {
+      // Each task's Worker thread carries the task's name (for `top -H`, and the benchmarks).
+      const threads = [...Deno.readDirSync(`/proc/${master.process.pid}/task`)].map((t) =>
+        Deno.readTextFileSync(`/proc/${master.process.pid}/task/${t.name}/comm`).trim()
+      );
+      for (const task of ["slave_driver", "the_scribe", "the_secretary", "the_oracle"]) {
+        assert.ok(threads.includes(task), `no thread named ${task}: ${threads.join(", ")}`);
+      }
       const mon = monitor(master);
       try {
         // The SUB socket joins asynchronously: say HELLO until the master's HELLO arrives.
