@@ -4,6 +4,7 @@
  * options cost one line.
  */
 import assert from "node:assert/strict";
+import { run } from "../cli/helpers.ts";
 
 const SCRIPT = new URL("../../scripts/provision-slave", import.meta.url).pathname;
 
@@ -70,6 +71,8 @@ Deno.test("--dry-run lists the packages, the user, the swap and the unit, and ch
       user,
       "--release",
       release,
+      "--extra-index-url",
+      "https://piw.example.org/simple",
     ]);
     assert.equal(code, 0, stderr);
     const { required, optional } = listed(stdout);
@@ -94,6 +97,10 @@ Deno.test("--dry-run lists the packages, the user, the swap and the unit, and ch
     assert.match(
       stdout,
       /^would set in \/etc\/piwheels\.conf: \[slave\] master = piw-master\.local$/m,
+    );
+    assert.match(
+      stdout,
+      /^would set in \/etc\/piwheels\.conf: \[slave\] extra-index-url = https:\/\/piw\.example\.org\/simple$/m,
     );
     assert.match(stdout, /^(swap: |provision-slave: no swap added: )/m);
     const unit = unitText(stdout);
@@ -197,6 +204,7 @@ Deno.test("bad options exit non-zero with one line", async () => {
     [["--dry-run", "--master", "m; rm -rf /"], /invalid --master 'm; rm -rf \/'/],
     [["--dry-run", "--master", "m", "--user", "Root!"], /invalid --user 'Root!'/],
     [["--dry-run", "--master", "m", "--release", "sid"], /unsupported release 'sid'/],
+    [["--dry-run", "--master", "m", "--extra-index-url", "x y"], /invalid --extra-index-url/],
   ];
   for (const [args, message] of cases) {
     const { code, stdout, stderr } = await provision(args);
@@ -210,4 +218,50 @@ Deno.test("bad options exit non-zero with one line", async () => {
   const help = await provision(["--help"]);
   assert.equal(help.code, 0);
   assert.match(help.stdout, /--dry-run/);
+});
+
+Deno.test("the configuration it writes sets the [slave] keys, keeps the rest, and is idempotent", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "piw-conf-" });
+  const conf = `${dir}/piwheels.conf`;
+  const set = async (key: string, value: string) => {
+    const out = await new Deno.Command("python3", {
+      args: [
+        new URL("../../scripts/conf-set", import.meta.url).pathname,
+        conf,
+        "slave",
+        key,
+        value,
+      ],
+    }).output();
+    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  };
+  try {
+    // Nothing there yet: a [slave] section is made.
+    await set("master", "m1");
+    assert.equal(await Deno.readTextFile(conf), "[slave]\nmaster = m1\n");
+    await Deno.writeTextFile(
+      conf,
+      "# farm\n[master]\nmaster = not-this-one\n[slave]\n# master = old\nmaster = old\n" +
+        "timeout = 3h\nmaster_x = 1\nmaster = duplicate\n[monitor]\nx = 1\n",
+    );
+    await set("master", "piw-master.local");
+    await set("extra-index-url", "https://piw.example.org/simple");
+    const once = await Deno.readTextFile(conf);
+    assert.equal(
+      once,
+      "# farm\n[master]\nmaster = not-this-one\n[slave]\n# master = old\n" +
+        "master = piw-master.local\ntimeout = 3h\nmaster_x = 1\n" +
+        "extra-index-url = https://piw.example.org/simple\n[monitor]\nx = 1\n",
+    );
+    await set("master", "piw-master.local");
+    await set("extra-index-url", "https://piw.example.org/simple");
+    assert.equal(await Deno.readTextFile(conf), once, "a second run changes nothing");
+    // piw reads what it wrote (its one warning is for the fixture's own unknown key).
+    const slave = await run(["slave"], { env: { PIW_CONFIG_PATHS: conf } });
+    assert.match(slave.stderr, /^[^\n]*:8: unknown option 'master-x' for piw slave; ignored\n$/);
+    assert.equal(slave.options?.master, "piw-master.local");
+    assert.deepEqual(slave.options?.extraIndexUrl, ["https://piw.example.org/simple"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
