@@ -117,6 +117,40 @@ Deno.test("--dry-run lists the packages, the user, the swap and the unit, and ch
   assert.equal(unitAfter, unitBefore, "a dry run installs no unit");
 });
 
+Deno.test("--dry-run on a board with less than 2 GiB of memory adds 1 GiB of swap", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "piw-meminfo-" });
+  try {
+    await Deno.writeTextFile(`${dir}/meminfo`, "MemTotal:        1000000 kB\nMemFree: 1 kB\n");
+    const out = await new Deno.Command("bash", {
+      args: [SCRIPT, "--dry-run", "--master", "m"],
+      env: { PIW_PROVISION_MEMINFO: `${dir}/meminfo` },
+      stdin: "null",
+    }).output();
+    const stdout = new TextDecoder().decode(out.stdout);
+    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    const dphys = new Deno.Command("sh", {
+      args: ["-c", "command -v dphys-swapfile"],
+      stdout: "null",
+    }).outputSync().success;
+    if (dphys) {
+      assert.match(stdout, /dphys-swapfile/);
+    } else {
+      assert.match(stdout, /^swap: \/swapfile of 1 GiB$/m);
+      const swapOn = Deno.readTextFileSync("/proc/swaps").includes("/swapfile ");
+      if (!swapOn) assert.match(stdout, /^would run: swapon \/swapfile$/m);
+    }
+    await Deno.writeTextFile(`${dir}/meminfo`, "MemTotal:        4000000 kB\n");
+    const big = await new Deno.Command("bash", {
+      args: [SCRIPT, "--dry-run", "--master", "m"],
+      env: { PIW_PROVISION_MEMINFO: `${dir}/meminfo` },
+      stdin: "null",
+    }).output();
+    assert.match(new TextDecoder().decode(big.stdout), /no swap added: 3906 MiB of memory/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 const release = machineRelease();
 const aptKnows = (name: string) =>
   /Candidate: (?!\(none\))\S+/.test(
