@@ -218,6 +218,11 @@ class ServiceNotifier {
     if (lines.length) sdNotify(lines.join("\n"));
   }
 
+  /** STOPPING=1, once (on a signal, or at the end of the loop). */
+  stopping(): void {
+    if (this.#status !== "stopping") this.notify("stopping", "STOPPING=1");
+  }
+
   /** WATCHDOG=1 when the unit has WatchdogSec and a second has passed since the last one. */
   ping(): void {
     if (!this.#watchdog) return;
@@ -257,7 +262,7 @@ class Slave {
   stop(): void {
     if (this.#stopping.signal.aborted) return;
     this.#log.warning("shutting down on signal");
-    this.#systemd.notify("stopping", "STOPPING=1");
+    this.#systemd.stopping();
     this.#stopping.abort(new PiwError("the slave is shutting down"));
   }
 
@@ -300,7 +305,7 @@ class Slave {
         }
       }
     } finally {
-      this.#systemd.notify("stopping", "STOPPING=1");
+      this.#systemd.stopping();
       link?.close();
       if (queue && !queue.closed) {
         try {

@@ -707,6 +707,7 @@ Deno.test("tells systemd READY, STATUS, WATCHDOG, RELOADING and STOPPING as piwh
         assert.equal(code, 0, stderr);
       }
       await waitFor(() => sent(/^STOPPING=1$/m), 20_000, "STOPPING=1");
+      assert.equal(sent(/^STOPPING=1$/m), 1, "STOPPING=1 once");
     });
   } finally {
     await notify.close();
