@@ -295,6 +295,9 @@ async function run(): Promise<number> {
       `127.0.0.1:${slavePort}:${filePort}`,
       "--label",
       `demo-slave-${n}`,
+      // The farm's own index for build dependencies, as piwheels' slaves use piwheels.org's.
+      "--extra-index-url",
+      `${site}/simple`,
       "--dir",
       await Deno.makeTempDir({ dir: work, prefix: `slave${n}-` }),
       "--log-file",

@@ -248,17 +248,18 @@ const slave: CommandSpec<"slave"> = {
     },
     {
       flags: "--extra-index-url <URL>",
-      help: "An extra package index pip may use for build dependencies; may be repeated",
+      help: "An extra package index pip may use for build dependencies, normally the farm's own " +
+        "simple index (as piwheels' slaves use piwheels.org's); may be repeated; none for no " +
+        "extra index",
       kind: "list",
-      default: [],
-      defaultText: "none",
+      default: ["https://www.piwheels.org/simple"],
     },
     {
       flags: "--memory-limit <SIZE>",
-      help: "The most memory a build may use, e.g. 2G (K, M, G are powers of 1024); none for " +
-        "no limit",
+      help: "The most data memory (RLIMIT_DATA) a build may use, e.g. 2G (K, M, G are powers of " +
+        "1024), as piwheels limits builds to 1G; none for no limit",
       kind: "size",
-      default: "none",
+      default: "1G",
     },
   ],
   args: [],

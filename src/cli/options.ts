@@ -103,9 +103,9 @@ export interface SlaveOptions extends DebugFlagOptions {
   label: string;
   /** `--python PATH`: the target interpreter wheels are built for (default `python3`). */
   python: string;
-  /** `--extra-index-url URL` (repeatable): extra indexes pip may use during builds. */
+  /** `--extra-index-url URL` (repeatable): extra indexes pip may use during builds; `none` for none (default piwheels.org's). */
   extraIndexUrl: string[];
-  /** `--memory-limit SIZE`: memory limit of a build in bytes; 0 means no limit (the default). */
+  /** `--memory-limit SIZE`: RLIMIT_DATA of a build in bytes; 0 means no limit (default 1 GiB, as piwheels). */
   memoryLimit: number;
 }
 

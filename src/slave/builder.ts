@@ -155,6 +155,20 @@ export async function removeTree(dir: string): Promise<void> {
   }
 }
 
+/** What a build says when an allocation failed (Python, C/C++, GCC, the kernel's errno). */
+const OUT_OF_MEMORY =
+  /\bMemoryError\b|Cannot allocate memory|std::bad_alloc|virtual memory exhausted|out of memory/i;
+
+function formatBytes(bytes: number): string {
+  const units = ["bytes", "KiB", "MiB", "GiB", "TiB"];
+  let i = 0;
+  while (i < units.length - 1 && bytes >= 1024 && bytes % 1024 === 0) {
+    bytes /= 1024;
+    i++;
+  }
+  return `${bytes} ${units[i]}`;
+}
+
 function formatMs(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
 }
@@ -230,6 +244,12 @@ export async function build(
     else output += `\n${(e as Error).message}`;
   }
   if (stopReason) output += `\n${stopReason}\n`;
+  else if (!status && options.memoryLimit && OUT_OF_MEMORY.test(output)) {
+    const line = `Build ran out of memory: its data size is limited to ` +
+      `${formatBytes(options.memoryLimit)} (piw slave --memory-limit)`;
+    log.warning(`${pkg} ${version}: ${line}`);
+    output += `\n${line}\n`;
+  }
 
   let files: BuiltFile[] = [];
   if (status) {

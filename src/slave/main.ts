@@ -28,6 +28,9 @@
  *   slave takes a new release within seconds; an idle slave's IDLE costs the master little) and
  *   the longest wait for a build between BUSY messages (default a random 5–10 s);
  * - `PIW_ALLOW_ROOT=1`: allow running as root (CI containers).
+ * Under systemd (`$NOTIFY_SOCKET`) it reports as piwheels' slave does: READY=1 on each connect,
+ * RELOADING=1 when it starts over, WATCHDOG=1 from its loop when the unit has WatchdogSec,
+ * STOPPING=1 at exit, and a STATUS= line for each change of what it is doing.
  * `--master` may carry ports: see `endpoints.ts`. One slave uses a `--dir` at a time; it cleans
  * up after a killed predecessor there, and its builds die with it (see `dir_lock.ts`).
  * @module
@@ -56,6 +59,7 @@ import { slaveStats, statsTuple } from "./stats.ts";
 import { type MasterEndpoints, masterEndpoints } from "./endpoints.ts";
 import { sendFile } from "./transfer.ts";
 import { SlaveDirLock } from "./dir_lock.ts";
+import { sdNotify, watchdogEnabled } from "../master/system.ts";
 
 const slaveSide = slaveDriverProtocol.reversed();
 type Request = MessageOf<typeof slaveSide.send>;
@@ -196,6 +200,39 @@ class LinkWatch {
   }
 }
 
+/**
+ * systemd notifications (see the module documentation). Watchdog pings come from the protocol
+ * loop, at most once a second, so a loop that stops turning stops them; without
+ * `$NOTIFY_SOCKET` nothing is sent.
+ */
+class ServiceNotifier {
+  readonly #watchdog = watchdogEnabled();
+  #lastPing = -Infinity;
+  #status = "";
+
+  /** Tell systemd `state` (e.g. READY=1), with `status` as the STATUS= line if it changed. */
+  notify(status: string, state?: string): void {
+    const lines = state ? [state] : [];
+    if (status !== this.#status) lines.push(`STATUS=${status}`);
+    this.#status = status;
+    if (lines.length) sdNotify(lines.join("\n"));
+  }
+
+  /** STOPPING=1, once (on a signal, or at the end of the loop). */
+  stopping(): void {
+    if (this.#status !== "stopping") this.notify("stopping", "STOPPING=1");
+  }
+
+  /** WATCHDOG=1 when the unit has WatchdogSec and a second has passed since the last one. */
+  ping(): void {
+    if (!this.#watchdog) return;
+    const now = performance.now();
+    if (now - this.#lastPing < 1000) return;
+    this.#lastPing = now;
+    sdNotify("WATCHDOG=1");
+  }
+}
+
 /** A build started on BUILD: its result (or why it could not run) once finished. */
 interface RunningBuild {
   controller: AbortController;
@@ -211,6 +248,7 @@ class Slave {
   #slaveId: number | null = null;
   #pypiUrl = "";
   #context = new Context();
+  #systemd = new ServiceNotifier();
 
   constructor(
     private readonly options: SlaveOptions,
@@ -224,6 +262,7 @@ class Slave {
   stop(): void {
     if (this.#stopping.signal.aborted) return;
     this.#log.warning("shutting down on signal");
+    this.#systemd.stopping();
     this.#stopping.abort(new PiwError("the slave is shutting down"));
   }
 
@@ -236,6 +275,8 @@ class Slave {
       let waits = 0;
       this.#log.info(`connecting to the master at ${this.endpoints.slave}`);
       for (let n = 0; !this.#stopping.signal.aborted; n++) {
+        const status = `connecting to the master at ${this.endpoints.slave}`;
+        this.#systemd.notify(status, n > 0 ? "RELOADING=1" : undefined);
         queue = this.#context.socket("REQ", { hwm: 10, linger: 1000 });
         queue.setIntOption(REQ_RELAXED, 1);
         link = new LinkWatch(this.#context, queue, n);
@@ -264,6 +305,7 @@ class Slave {
         }
       }
     } finally {
+      this.#systemd.stopping();
       link?.close();
       if (queue && !queue.closed) {
         try {
@@ -302,6 +344,7 @@ class Slave {
     const deadline = performance.now() + timeoutMs;
     for (;;) {
       if (this.#stopping.signal.aborted) return null;
+      this.#systemd.ping();
       link.check();
       const remaining = deadline - performance.now();
       if (remaining <= 0) {
@@ -331,11 +374,13 @@ class Slave {
         [this.#slaveId, this.#pypiUrl] = reply.data;
         this.#log = getLogger(`slave.${this.#slaveId}`);
         this.#log.info(`connected to master as slave ${this.#slaveId}`);
+        this.#systemd.notify(`connected to the master as slave ${this.#slaveId}`, "READY=1");
         return { name: "IDLE", data: await this.#stats() };
       }
       case "SLEEP":
         expect(this.#slaveId !== null, "before ACK");
         this.#log.info(reply.data ? "sleeping: paused" : "sleeping: no available jobs");
+        this.#systemd.notify(reply.data ? "idle: the master is paused" : "idle: no available jobs");
         await this.#pause(this.timing.sleepMs());
         return { name: "IDLE", data: await this.#stats() };
       case "BUILD":
@@ -356,9 +401,11 @@ class Slave {
           : result?.files.find((f) => f.filename === reply.data);
         expect(file !== undefined, `${reply.data}: no such file built`);
         this.#log.info(`sending ${file!.filename} to the master`);
+        this.#systemd.notify(`sending ${file!.filename} to the master`);
         // A dropped slave queue means a new master, which expects no file from this slave.
         const dropped = new AbortController();
         const watch = setInterval(() => {
+          this.#systemd.ping();
           try {
             link.check();
           } catch (e) {
@@ -388,13 +435,14 @@ class Slave {
 
   #startBuild(pkg: string, version: string): void {
     this.#log.warning(`building package ${pkg} version ${version}`);
+    this.#systemd.notify(`building package ${pkg} version ${version}`);
     const controller = new AbortController();
     const signal = AbortSignal.any([controller.signal, this.#stopping.signal]);
     const running: RunningBuild = { controller, result: null, done: Promise.resolve(null!) };
     running.done = build(pkg, version, {
       python: this.options.python,
       indexUrl: this.#pypiUrl,
-      extraIndexUrls: this.options.extraIndexUrl,
+      extraIndexUrls: this.options.extraIndexUrl.includes("none") ? [] : this.options.extraIndexUrl,
       timeoutMs: this.options.timeout,
       memoryLimit: this.options.memoryLimit || undefined,
       dir: this.options.dir,
@@ -440,8 +488,17 @@ class Slave {
     return statsTuple(await slaveStats(this.options.dir)) as SlaveStats;
   }
 
-  /** Wait `ms`, or less if the slave is stopping. */
-  #pause(ms: number): Promise<void> {
+  /** Wait `ms`, or less if the slave is stopping; the watchdog is pinged meanwhile. */
+  async #pause(ms: number): Promise<void> {
+    const until = performance.now() + ms;
+    const signal = this.#stopping.signal;
+    for (let left = ms; left > 0 && !signal.aborted; left = until - performance.now()) {
+      this.#systemd.ping();
+      await this.#sleep(Math.min(left, 1000));
+    }
+  }
+
+  #sleep(ms: number): Promise<void> {
     const signal = this.#stopping.signal;
     return new Promise((resolve) => {
       if (signal.aborted) return resolve();

@@ -83,15 +83,20 @@ Deno.test("piw slave parses durations, sizes and repeatable options", async () =
   assertEquals(o.debug, true);
 });
 
-Deno.test("piw slave defaults: localhost, 3h, host name, temp dir, no memory limit", async () => {
+Deno.test("piw slave defaults: localhost, 3h, host name, temp dir, piwheels' 1G and index", async () => {
   const o = (await run(["slave"])).options!;
   assertEquals(o.master, "localhost");
   assertEquals(o.timeout, 3 * H);
   assertEquals(o.label, Deno.hostname());
   assertEquals(typeof o.dir, "string");
   assertEquals(o.python, "python3");
-  assertEquals(o.extraIndexUrl, []);
-  assertEquals(o.memoryLimit, 0);
+  // piwheels' slaves: RLIMIT_DATA of 1 GiB, and piwheels.org's index for build dependencies.
+  assertEquals(o.extraIndexUrl, ["https://www.piwheels.org/simple"]);
+  assertEquals(o.memoryLimit, 1024 ** 3);
+  const none = (await run(["slave", "--memory-limit", "none", "--extra-index-url", "none"]))
+    .options!;
+  assertEquals(none.memoryLimit, 0);
+  assertEquals(none.extraIndexUrl, ["none"]);
   assertEquals(o.debug, false);
 });
 

@@ -155,6 +155,39 @@ build_wheel = build_sdist = get_requires_for_build_wheel
   }
 });
 
+Deno.test("a build that allocates more than the memory limit fails and says why", async () => {
+  // A backend that asks for 1.5 GiB (more than piwheels' 1 GiB RLIMIT_DATA) at once.
+  const greedy = `def get_requires_for_build_wheel(config_settings=None):
+    block = bytearray(1536 * 1024 * 1024)
+    return []
+build_wheel = build_sdist = get_requires_for_build_wheel
+`;
+  const index = await createFixtureIndex([
+    {
+      name: "piw-greedy",
+      version: "1.0",
+      kind: "fail-fast",
+      files: { "fixture_backend.py": greedy },
+    },
+  ]);
+  try {
+    const result = await build("piw-greedy", "1.0", {
+      indexUrl: index.url,
+      env: hermeticPipEnv(),
+      memoryLimit: 1024 ** 3,
+    });
+    await result.cleanup();
+    assert.equal(result.status, false);
+    assert.match(result.output, /MemoryError/);
+    assert.match(
+      result.output,
+      /^Build ran out of memory: its data size is limited to 1 GiB \(piw slave --memory-limit\)$/m,
+    );
+  } finally {
+    await index.close();
+  }
+});
+
 Deno.test("states the pip command and environment piwheels uses", () => {
   const cmd = pipCommand("foo", "1.0", {
     python: "python3.11",

@@ -82,7 +82,7 @@ class ScriptedMaster {
 function startSlave(
   slavePort: number,
   filePort: number,
-  options: { env?: Record<string, string>; args?: string[]; dir: string },
+  options: { env?: Record<string, string>; args?: string[]; dir: string; defaults?: boolean },
 ) {
   const env: Record<string, string> = { ...Deno.env.toObject() };
   for (const [k, v] of Object.entries(hermeticPipEnv())) {
@@ -109,6 +109,8 @@ function startSlave(
       "--dir",
       options.dir,
       "-v",
+      // No network here: the default extra index (piwheels.org's) would cost pip's retries.
+      ...(options.defaults ? [] : ["--extra-index-url", "none"]),
       ...(options.args ?? []),
     ],
     env,
@@ -625,4 +627,141 @@ Deno.test("as root without PIW_ALLOW_ROOT the command fails with a one-line erro
   }).output();
   assert.equal(out.code, 1);
   assert.match(new TextDecoder().decode(out.stderr), /must not be run as root/);
+});
+
+/** A systemd notification socket: a python3 process printing each datagram as a JSON line. */
+async function notifySocket(): Promise<
+  { path: string; messages: string[]; close(): Promise<void> }
+> {
+  const path = `/tmp/piw-test-notify-${crypto.randomUUID().slice(0, 8)}`;
+  const script = `import json, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+print("listening", flush=True)
+while True:
+    print(json.dumps(s.recv(4096).decode()), flush=True)
+`;
+  const child = new Deno.Command("python3", {
+    args: ["-c", script, path],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const messages: string[] = [];
+  let listening = false;
+  const reading = (async () => {
+    let rest = "";
+    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+      rest += chunk;
+      const lines = rest.split("\n");
+      rest = lines.pop()!;
+      for (const line of lines) {
+        if (line === "listening") listening = true;
+        else messages.push(JSON.parse(line));
+      }
+    }
+  })();
+  await waitFor(() => listening, 20_000, "the notification socket");
+  return {
+    path,
+    messages,
+    async close() {
+      child.kill("SIGKILL");
+      await child.status;
+      await reading;
+      await Deno.remove(path).catch(() => {});
+    },
+  };
+}
+
+Deno.test("tells systemd READY, STATUS, WATCHDOG, RELOADING and STOPPING as piwheels' slave does", async () => {
+  const notify = await notifySocket();
+  const sent = (pattern: RegExp) => notify.messages.filter((m) => pattern.test(m)).length;
+  try {
+    await withMaster(async (_ctx, master, dir) => {
+      const slave = startSlave(master.port, master.port + 1, {
+        dir,
+        env: {
+          NOTIFY_SOCKET: notify.path,
+          WATCHDOG_USEC: "10000000",
+          PIW_MASTER_TIMEOUT: "5m",
+          PIW_REPLY_TIMEOUT: "3s",
+        },
+      });
+      try {
+        assert.equal((await master.next()).name, "HELLO");
+        await waitFor(() => sent(/^STATUS=connecting to the master at tcp:/m), 20_000, "STATUS");
+        assert.equal(sent(/^READY=1$/m), 0, "not ready before the master answers");
+        assert.equal((await master.call({ name: "ACK", data: [7, "x"] })).name, "IDLE");
+        await waitFor(() => sent(/^READY=1$/m) === 1, 20_000, "READY=1");
+        assert.ok(sent(/^STATUS=connected to the master as slave 7$/m));
+        // IDLE goes unanswered: the loop keeps pinging the watchdog, then starts over.
+        await waitFor(() => sent(/^WATCHDOG=1$/m) >= 2, 20_000, "WATCHDOG=1 pings");
+        assert.equal((await master.next(30_000)).name, "HELLO");
+        await waitFor(() => sent(/^RELOADING=1$/m), 20_000, "RELOADING=1");
+        assert.equal((await master.call({ name: "ACK", data: [8, "x"] })).name, "IDLE");
+        await waitFor(() => sent(/^READY=1$/m) === 2, 20_000, "READY=1 again");
+        assert.equal(sent(/^STOPPING=1$/m), 0);
+        assert.equal((await master.call(DIE)).name, "BYE");
+      } finally {
+        const { code, stderr } = await slave.exit();
+        assert.equal(code, 0, stderr);
+      }
+      await waitFor(() => sent(/^STOPPING=1$/m), 20_000, "STOPPING=1");
+      assert.equal(sent(/^STOPPING=1$/m), 1, "STOPPING=1 once");
+    });
+  } finally {
+    await notify.close();
+  }
+});
+
+Deno.test("a slave with piwheels' defaults builds with a 1 GiB data limit and piwheels.org's index", async () => {
+  // A backend that reports the limit it runs under and the pip command that started it.
+  const report = `import os, resource
+def get_requires_for_build_wheel(config_settings=None):
+    print("RLIMIT_DATA=%d" % resource.getrlimit(resource.RLIMIT_DATA)[0])
+    pip = open("/proc/%d/cmdline" % os.getppid()).read().split("\\0")
+    print("PIP=" + " ".join(pip))
+    raise SystemExit("reported")
+build_wheel = build_sdist = get_requires_for_build_wheel
+`;
+  const index = await createFixtureIndex([
+    {
+      name: "piw-defaults",
+      version: "1.0",
+      kind: "fail-fast",
+      files: { "fixture_backend.py": report },
+    },
+  ]);
+  try {
+    await withMaster(async (_ctx, master, dir) => {
+      // No network here: pip finds piwheels.org unreachable at once, without retries.
+      const slave = startSlave(master.port, master.port + 1, {
+        dir,
+        defaults: true,
+        env: { PIP_RETRIES: "0" },
+      });
+      try {
+        assert.equal((await master.next()).name, "HELLO");
+        await master.call({ name: "ACK", data: [1, index.url] });
+        let request = await master.call({ name: "BUILD", data: ["piw-defaults", "1.0"] });
+        while (request.name === "BUSY") {
+          request = await master.call({ name: "CONT", data: NO_DATA });
+        }
+        if (request.name !== "BUILT") throw new Error(`${request.name} instead of BUILT`);
+        const [status, , output] = request.data;
+        assert.equal(status, false);
+        assert.match(output, /^\s*RLIMIT_DATA=1073741824$/m);
+        const pip = /^\s*PIP=(.*)$/m.exec(output)?.[1] ?? "";
+        assert.ok(pip.includes("--extra-index-url=https://www.piwheels.org/simple"), output);
+        assert.ok(pip.includes(`--index-url=${index.url}`), pip);
+        assert.equal((await master.call({ name: "DONE", data: NO_DATA })).name, "IDLE");
+        assert.equal((await master.call(DIE)).name, "BYE");
+      } finally {
+        const { code, stderr } = await slave.exit();
+        assert.equal(code, 0, stderr);
+      }
+    });
+  } finally {
+    await index.close();
+  }
 });
