@@ -9,9 +9,14 @@ import type { SqlClient } from "../../src/db/client.ts";
 
 /** ACL entries as sorted text (`grantee:privilege[:grant option]`), the default ACL when NULL. */
 const acl = (column: string, kind: string, owner: string) =>
-  `(SELECT coalesce(string_agg(pg_get_userbyid(a.grantee) || ':' || a.privilege_type ||
-      CASE WHEN a.is_grantable THEN ':grantable' ELSE '' END, ',' ORDER BY 1), '')
-    FROM aclexplode(coalesce(${column}, acldefault('${kind}', ${owner}))) a)`;
+  aclText(`coalesce(${column}, acldefault('${kind}', ${owner}))`);
+
+/** An aclitem[] as sorted text (whatever order the grants were made in). */
+const aclText = (items: string) =>
+  `(SELECT coalesce(string_agg(e, ',' ORDER BY e), '') FROM (
+      SELECT pg_get_userbyid(a.grantee) || ':' || a.privilege_type ||
+        CASE WHEN a.is_grantable THEN ':grantable' ELSE '' END AS e
+      FROM aclexplode(${items}) a) entries)`;
 
 /** One query per kind of schema object; each row becomes one line `kind {json}`. */
 const CATALOG: Record<string, string> = {
@@ -33,8 +38,7 @@ const CATALOG: Record<string, string> = {
            CASE WHEN a.attcollation <> t.typcollation THEN a.attcollation::regcollation::text END
              AS collation,
            col_description(c.oid, a.attnum) AS comment,
-           (SELECT coalesce(string_agg(pg_get_userbyid(x.grantee) || ':' || x.privilege_type,
-              ',' ORDER BY 1), '') FROM aclexplode(a.attacl) x) AS acl
+           ${aclText("a.attacl")} AS acl
     FROM pg_attribute a
     JOIN pg_class c ON c.oid = a.attrelid
     JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -112,8 +116,7 @@ const CATALOG: Record<string, string> = {
     FROM pg_namespace n WHERE n.nspname = 'public'`,
   default_acl: `
     SELECT pg_get_userbyid(d.defaclrole) AS role, d.defaclobjtype AS kind,
-           (SELECT string_agg(pg_get_userbyid(x.grantee) || ':' || x.privilege_type, ','
-              ORDER BY 1) FROM aclexplode(d.defaclacl) x) AS acl
+           ${aclText("d.defaclacl")} AS acl
     FROM pg_default_acl d LEFT JOIN pg_namespace n ON n.oid = d.defaclnamespace
     WHERE n.nspname IS NULL OR n.nspname = 'public'`,
   extension: "SELECT extname AS name, extversion AS version FROM pg_extension",
