@@ -243,6 +243,26 @@ CREATE TABLE web_page_hits (
 
 CREATE INDEX web_page_hits_accessed_at ON web_page_hits USING brin (accessed_at);
 
+-- pip's fetches of a wheel's PEP 658 core metadata (`<wheel>.metadata`), before it picks a
+-- version: neither downloads nor searches. filename is the wheel's.
+CREATE TABLE metadata_fetches (
+    filename           VARCHAR(255) NOT NULL,
+    accessed_by        INET NOT NULL,
+    accessed_at        TIMESTAMPTZ NOT NULL,
+    arch               VARCHAR(100),
+    distro_name        VARCHAR(100),
+    distro_version     VARCHAR(100),
+    os_name            VARCHAR(100),
+    os_version         VARCHAR(100),
+    py_name            VARCHAR(100),
+    py_version         VARCHAR(100),
+    installer_name     VARCHAR(20),
+    installer_version  VARCHAR(100),
+    setuptools_version VARCHAR(100)
+);
+
+CREATE INDEX metadata_fetches_accessed_at ON metadata_fetches USING brin (accessed_at);
+
 -- rewrites_pending ------------------------------------------------------------------------------
 -- The secretary's buffer of pages to rewrite, saved at shutdown and reloaded at start.
 
@@ -271,8 +291,8 @@ CREATE TABLE built_packages (
 -- instead of updating one row means concurrent builds and downloads never wait for (or deadlock
 -- on) a shared counter row. Counters: packages_built, files_count, builds_size (bytes, armv6l
 -- twins excluded), builds_time (microseconds, builds under a week), builds_pending labelled by
--- ABI, and downloads labelled by UTC day (YYYY-MM-DD), so a month's downloads are 30 sums
--- rather than a count of millions of rows.
+-- ABI, and downloads and metadata_fetches labelled by UTC day (YYYY-MM-DD), so a month's
+-- downloads are 30 sums rather than a count of millions of rows.
 
 CREATE TABLE statistics_deltas (
     counter VARCHAR(20) NOT NULL,
@@ -445,6 +465,10 @@ BEGIN
     INSERT INTO statistics_deltas (counter, label, value)
         SELECT 'downloads', to_char(day, 'YYYY-MM-DD'), n
         FROM (SELECT utc_date(accessed_at) AS day, count(*) AS n FROM downloads GROUP BY 1) d;
+    INSERT INTO statistics_deltas (counter, label, value)
+        SELECT 'metadata_fetches', to_char(day, 'YYYY-MM-DD'), n
+        FROM (SELECT utc_date(accessed_at) AS day, count(*) AS n FROM metadata_fetches
+              GROUP BY 1) d;
     INSERT INTO statistics_deltas (counter, value)
         SELECT 'packages_built', count(*) FROM built_packages
         UNION ALL
@@ -657,6 +681,32 @@ CREATE TRIGGER downloads_added AFTER INSERT ON downloads
 CREATE TRIGGER downloads_removed AFTER DELETE ON downloads
     REFERENCING OLD TABLE AS removed
     FOR EACH STATEMENT EXECUTE FUNCTION downloads_trigger();
+
+-- The same per-day counter for metadata fetches.
+CREATE FUNCTION metadata_fetches_trigger() RETURNS TRIGGER
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = public, pg_temp
+AS $sql$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO statistics_deltas (counter, label, value)
+            SELECT 'metadata_fetches', to_char(day, 'YYYY-MM-DD'), n
+            FROM (SELECT utc_date(accessed_at) AS day, count(*) AS n FROM added GROUP BY 1) d;
+    ELSE
+        INSERT INTO statistics_deltas (counter, label, value)
+            SELECT 'metadata_fetches', to_char(day, 'YYYY-MM-DD'), -n
+            FROM (SELECT utc_date(accessed_at) AS day, count(*) AS n FROM removed GROUP BY 1) d;
+    END IF;
+    RETURN NULL;
+END;
+$sql$;
+
+CREATE TRIGGER metadata_fetches_added AFTER INSERT ON metadata_fetches
+    REFERENCING NEW TABLE AS added
+    FOR EACH STATEMENT EXECUTE FUNCTION metadata_fetches_trigger();
+CREATE TRIGGER metadata_fetches_removed AFTER DELETE ON metadata_fetches
+    REFERENCING OLD TABLE AS removed
+    FOR EACH STATEMENT EXECUTE FUNCTION metadata_fetches_trigger();
 
 -- builds_pending --------------------------------------------------------------------------------
 -- The whole build queue: per ABI, oldest release first.
@@ -1060,6 +1110,29 @@ BEGIN
 END;
 $sql$;
 
+-- Metadata fetches: [wheel filename, host, at, ...the client fields of log_downloads].
+CREATE FUNCTION log_metadata_fetches(rows JSONB) RETURNS INTEGER
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = public, pg_temp
+AS $sql$
+DECLARE
+    n INTEGER;
+BEGIN
+    INSERT INTO metadata_fetches (
+        filename, accessed_by, accessed_at, arch, distro_name, distro_version, os_name,
+        os_version, py_name, py_version, installer_name, installer_version, setuptools_version
+    )
+    SELECT
+        left(r->>0, 255), (r->>1)::INET, (r->>2)::TIMESTAMPTZ, left(r->>3, 100),
+        left(r->>4, 100), left(r->>5, 100), left(r->>6, 100), left(r->>7, 100),
+        left(r->>8, 100), left(r->>9, 100), left(r->>10, 20), left(r->>11, 100),
+        left(r->>12, 100)
+    FROM jsonb_array_elements(rows) r;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END;
+$sql$;
+
 -- Searches: [package, host, at, ...the client fields of log_downloads].
 CREATE FUNCTION log_searches(rows JSONB) RETURNS INTEGER
 LANGUAGE plpgsql SECURITY DEFINER
@@ -1216,6 +1289,19 @@ BEGIN
             WHERE c.counter = 'downloads' AND c.label > utc_day(now() - INTERVAL '30 days')), 0)::BIGINT,
         COALESCE((SELECT sum(c.value) FROM counters c WHERE c.counter = 'downloads'), 0)::BIGINT;
 END;
+$sql$;
+
+-- Metadata fetches of the last 30 UTC days (today included) and of all time, from the counters
+-- get_statistics() folds (called just before it, by the master).
+CREATE FUNCTION get_metadata_fetches() RETURNS TABLE (last_month BIGINT, total BIGINT)
+LANGUAGE sql STABLE
+SET search_path = public, pg_temp
+AS $sql$
+    SELECT
+        COALESCE(sum(d.value) FILTER (WHERE d.label > utc_day(now() - INTERVAL '30 days')), 0)::BIGINT,
+        COALESCE(sum(d.value), 0)::BIGINT
+    FROM statistics_deltas d
+    WHERE d.counter = 'metadata_fetches'
 $sql$;
 
 -- Downloads per package for the search page: (package, last 30 days, all time), every package.
@@ -1425,7 +1511,7 @@ BEGIN
     -- The access logs are append-only: Lumberjack COPYs into them (half the work of a function).
     EXECUTE format(
         'GRANT INSERT ON downloads, searches, project_page_hits, project_json_downloads, '
-        'web_page_hits TO %I', username);
+        'web_page_hits, metadata_fetches TO %I', username);
     REVOKE ALL PRIVILEGES ON ALL FUNCTIONS IN SCHEMA public FROM PUBLIC;
     EXECUTE format('GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO %I', username);
     -- Whole-table recomputations are for the administrator, not the master.

@@ -3,7 +3,8 @@
  *
  * Each line is blank, a comment (`#` or `;`), a `[section]` header, or `key = value`
  * (`key: value` also works). Keys are long option names; `[master]`, `[slave]`, ... sections
- * apply to that subcommand only, keys before the first section to all of them.
+ * apply to that subcommand only, keys before the first section to all of them; the database
+ * and ipc queue keys of `[master]` reach the other tools too (as in piwheels).
  * @module
  */
 import { fileErrorReason, PiwError } from "../errors.ts";
@@ -14,6 +15,19 @@ export const DEFAULT_CONFIG_PATHS: readonly string[] = [
   "/etc/piwheels.conf",
   "/usr/local/etc/piwheels.conf",
   "~/.config/piwheels/piwheels.conf",
+];
+
+/**
+ * Keys of the `[master]` section that the other tools read too, as piwheels' do (its tools see
+ * every key of every section): the database and the master's ipc queues, whose addresses are
+ * the same to bind and to connect to (a `tcp://*:5556` to bind is no address to connect to).
+ */
+export const MASTER_SHARED_KEYS: readonly string[] = [
+  "dsn",
+  "import-queue",
+  "status-queue",
+  "control-queue",
+  "log-queue",
 ];
 
 /** One `key = value` line of a configuration file. */

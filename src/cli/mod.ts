@@ -34,6 +34,15 @@ export { ask, confirm, type PromptIO, readerPromptIO, textPromptIO } from "./pro
 export { COMMANDS } from "./commands.ts";
 export type * from "./options.ts";
 
+/**
+ * The subcommand a program name stands for: `piw-add` (or `/usr/local/bin/piw-add`) is `add`,
+ * as piwheels installs each tool under its own name; null for `piw` or anything else.
+ */
+export function commandOfProgramName(programName: string): string | null {
+  const base = programName.slice(programName.lastIndexOf("/") + 1);
+  return /^piw-([a-z][a-z0-9-]*)$/.exec(base)?.[1] ?? null;
+}
+
 /** Where `runCli` reads and writes; every part defaults to the real process's. */
 export interface CliIO {
   /** Writes normal output (help, version, prompts). */

@@ -7,9 +7,9 @@ import { Argument, Command, CommanderError, Option } from "commander";
 import { UsageError } from "../errors.ts";
 import { PIW_VERSION } from "../version.ts";
 import { COMMANDS, CONFIGURATION_OPTION, loggingOptions } from "./commands.ts";
-import { DEFAULT_CONFIG_PATHS } from "./config.ts";
+import { DEFAULT_CONFIG_PATHS, MASTER_SHARED_KEYS } from "./config.ts";
 import type { CommandName } from "./options.ts";
-import { type ArgumentSpec, type CommandSpec, kindOf, type OptionSpec } from "./spec.ts";
+import { type ArgumentSpec, type CommandSpec, kindOf, longName, type OptionSpec } from "./spec.ts";
 import { convertValue } from "./values.ts";
 
 /** What a command line chose: a subcommand and its parsed commander state. */
@@ -73,14 +73,20 @@ export async function parseCommandLine(
 }
 
 /** The help text on configuration files that ends every subcommand's help. */
-function configHelp(name: string): string {
+function configHelp(spec: CommandSpec): string {
+  const name = spec.name;
+  const names = new Set(spec.options.map(longName));
+  const shared = name === "master" ? [] : MASTER_SHARED_KEYS.filter((key) => names.has(key));
+  const fromMaster = shared.length
+    ? `\npiw ${name} also reads ${shared.join(", ")} from the [master] section, unless set for it.`
+    : "";
   return `
 Configuration files are read in order, later ones overriding earlier ones:
   ${DEFAULT_CONFIG_PATHS.join(", ")}
   (or the colon-separated list in $PIW_CONFIG_PATHS), then -c FILE.
 Keys are long option names (output-path = /var/www); keys in the [${name}] section
 apply to piw ${name} only, keys before any section to every command. The command
-line overrides the environment, which overrides files, which override defaults.`;
+line overrides the environment, which overrides files, which override defaults.${fromMaster}`;
 }
 
 function buildProgram(output: ParseOutput, select: (selection: Selection) => void): Command {
@@ -107,7 +113,7 @@ function buildProgram(output: ParseOutput, select: (selection: Selection) => voi
       .helpOption("-h, --help", "Show this help message and exit")
       .version(PIW_VERSION, "--version", "Show program's version number and exit")
       .allowExcessArguments(false)
-      .addHelpText("after", configHelp(spec.name));
+      .addHelpText("after", configHelp(spec));
     for (const option of allOptions(spec)) command.addOption(commanderOption(option));
     for (const arg of spec.args) command.addArgument(commanderArgument(arg));
     command.action((...values: unknown[]) => {

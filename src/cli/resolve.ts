@@ -5,7 +5,7 @@
  */
 import { PiwError, UsageError } from "../errors.ts";
 import { COMMANDS } from "./commands.ts";
-import type { ConfigData, ConfigEntry } from "./config.ts";
+import { type ConfigData, type ConfigEntry, MASTER_SHARED_KEYS } from "./config.ts";
 import { allOptions, convertOption, type Selection } from "./parse.ts";
 import { kindOf, longName, optionKey, type OptionSpec } from "./spec.ts";
 import { parseList } from "./values.ts";
@@ -51,7 +51,8 @@ export function resolveOptions(
 
 /**
  * The last entry for each key that applies to this subcommand (keys before any section and in
- * its own section); warns about unknown keys and sections, naming file and line.
+ * its own section; failing those, the {@link MASTER_SHARED_KEYS} of `[master]`); warns about
+ * unknown keys and sections, naming file and line.
  */
 function applicableEntries(
   name: string,
@@ -74,7 +75,15 @@ function applicableEntries(
     }
   }
   const chosen = new Map<string, ConfigEntry>();
+  const fromMaster = new Map<string, ConfigEntry>();
   for (const entry of config.entries) {
+    if (entry.section === "master" && name !== "master") {
+      const option = own.get(entry.key);
+      if (option && !option.noConfig && MASTER_SHARED_KEYS.includes(entry.key)) {
+        fromMaster.set(entry.key, entry);
+      }
+      continue;
+    }
     if (entry.section !== null && entry.section !== name) continue;
     const option = own.get(entry.key);
     const where = `${entry.file}:${entry.line}`;
@@ -89,6 +98,7 @@ function applicableEntries(
       warnings.push(`${where}: unknown option '${entry.key}'; ignored`);
     }
   }
+  for (const [key, entry] of fromMaster) if (!chosen.has(key)) chosen.set(key, entry);
   return chosen;
 }
 

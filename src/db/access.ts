@@ -18,6 +18,7 @@ const LOG_FUNCTIONS = {
   LOGPROJECT: "log_project_hits",
   LOGJSON: "log_json_downloads",
   LOGPAGE: "log_page_hits",
+  LOGMETADATA: "log_metadata_fetches",
 } as const;
 
 type LogName = keyof typeof LOG_FUNCTIONS;
@@ -25,7 +26,7 @@ const LOG_NAMES = Object.keys(LOG_FUNCTIONS) as LogName[];
 
 /**
  * Access-log rows per lumberjack message name (LOGDOWNLOAD, LOGSEARCH, LOGPROJECT, LOGJSON,
- * LOGPAGE): each a JSON array of that message's wire tuples, times as ISO 8601 text.
+ * LOGPAGE, LOGMETADATA): each a JSON array of that message's wire tuples, times as ISO 8601 text.
  */
 export type AccessLogJson = Partial<Record<LogName, string>>;
 
@@ -42,6 +43,7 @@ const COPY_STATEMENTS: Record<LogName, string> = {
   LOGPROJECT: "COPY project_page_hits (package, accessed_by, accessed_at, user_agent) FROM STDIN",
   LOGJSON: "COPY project_json_downloads (package, accessed_by, accessed_at, user_agent) FROM STDIN",
   LOGPAGE: "COPY web_page_hits (page, accessed_by, accessed_at, user_agent) FROM STDIN",
+  LOGMETADATA: `COPY metadata_fetches (filename, ${CLIENT_COLUMNS}) FROM STDIN`,
 };
 
 /**
@@ -53,7 +55,14 @@ export async function canCopyAccess(sql: SqlClient): Promise<boolean> {
   const [row] = await sql.query<{ ok: boolean }>(
     "SELECT bool_and(has_table_privilege(t, 'INSERT')) AND (SELECT prosecdef FROM pg_proc " +
       "WHERE oid = 'downloads_trigger'::regproc) AS ok FROM unnest($1::text[]) t",
-    [["downloads", "searches", "project_page_hits", "project_json_downloads", "web_page_hits"]],
+    [[
+      "downloads",
+      "searches",
+      "project_page_hits",
+      "project_json_downloads",
+      "web_page_hits",
+      "metadata_fetches",
+    ]],
   );
   return row?.ok === true;
 }
@@ -119,6 +128,11 @@ function clientDetails(r: Omit<DownloadRecord, "filename">): unknown[] {
 /** Log a download of a wheel. */
 export async function logDownload(sql: SqlClient, download: DownloadRecord): Promise<void> {
   await logRows(sql, "LOGDOWNLOAD", [[download.filename, ...clientDetails(download)]]);
+}
+
+/** Log a fetch of a wheel's PEP 658 metadata. */
+export async function logMetadataFetch(sql: SqlClient, fetch: DownloadRecord): Promise<void> {
+  await logRows(sql, "LOGMETADATA", [[fetch.filename, ...clientDetails(fetch)]]);
 }
 
 /** Log a pip search. */

@@ -268,6 +268,10 @@ export class Database {
   logDownload(download: DownloadRecord): Promise<void> {
     return access.logDownload(this.client, download);
   }
+  /** Log a fetch of a wheel's PEP 658 metadata (`filename`: the wheel's). */
+  logMetadataFetch(fetch: DownloadRecord): Promise<void> {
+    return access.logMetadataFetch(this.client, fetch);
+  }
   /** Log a pip search. */
   logSearch(search: SearchRecord): Promise<void> {
     return access.logSearch(this.client, search);

@@ -24,6 +24,10 @@ const json = <T>(value: T | string): T =>
 /** The database's part of the master's statistics, from one function call. */
 export async function getStatistics(sql: SqlClient): Promise<Statistics> {
   const [row] = await sql.query<StatisticsRow>("SELECT * FROM get_statistics()");
+  // After get_statistics(), which folds the counters this sums.
+  const [metadata] = await sql.query<{ last_month: number; total: number }>(
+    "SELECT last_month, total FROM get_metadata_fetches()",
+  );
   return {
     packagesBuilt: row.packages_built,
     buildsLastHour: json(row.builds_last_hour),
@@ -35,6 +39,8 @@ export async function getStatistics(sql: SqlClient): Promise<Statistics> {
     downloadsLastHour: row.downloads_last_hour,
     downloadsLastMonth: row.downloads_last_month,
     downloadsAll: row.downloads_all,
+    metadataFetchesLastMonth: Number(metadata.last_month),
+    metadataFetchesAll: Number(metadata.total),
   };
 }
 

@@ -102,6 +102,9 @@ export interface Statistics {
   /** Downloads in the last 30 days. */
   downloadsLastMonth: number;
   downloadsAll: number;
+  /** pip's fetches of wheels' PEP 658 metadata in the last 30 days (not downloads). */
+  metadataFetchesLastMonth: number;
+  metadataFetchesAll: number;
 }
 
 /** Downloads per package for the search index: `[last 30 days, all time]`. */

@@ -9,7 +9,7 @@ import type { LogEntry } from "./format.ts";
 
 /** A message for the lumberjack queue. */
 export type LogMessage =
-  | { name: "LOGDOWNLOAD" | "LOGSEARCH"; data: DownloadLog }
+  | { name: "LOGDOWNLOAD" | "LOGSEARCH" | "LOGMETADATA"; data: DownloadLog }
   | { name: "LOGPROJECT" | "LOGJSON" | "LOGPAGE"; data: PageLog };
 
 type Outcome = LogMessage["name"] | null;
@@ -19,14 +19,14 @@ export type Rule = [agent: string, path: string, outcome: Outcome];
 
 /**
  * piwheels' rules, in order, plus one: pip's fetches of a wheel's PEP 658 core metadata
- * (`*.whl.metadata`, which piwheels does not serve) are neither downloads nor searches, so they
- * are not counted as either.
+ * (`*.whl.metadata`, which piwheels does not serve) are neither downloads nor searches: they
+ * are metadata fetches, counted apart.
  */
 export const RULES: readonly Rule[] = [
   ["pip/*", "/simple/", null],
   ["*", "/project/", null],
   ["*", "/simple/*.whl", "LOGDOWNLOAD"],
-  ["*", "/simple/*.whl.metadata", null],
+  ["*", "/simple/*.whl.metadata", "LOGMETADATA"],
   ["pip/*", "/simple/*", "LOGSEARCH"],
   ["*", "/simple/*", null],
   ["*", "/project/*/json/*", "LOGJSON"],
@@ -147,6 +147,11 @@ export function classify(entry: LogEntry): LogMessage | null {
       return null;
     case "LOGDOWNLOAD": {
       const filename = path.slice(path.lastIndexOf("/") + 1);
+      return { name: outcome, data: [filename, host, time, ...clientDetails(userAgent)] };
+    }
+    case "LOGMETADATA": {
+      // The wheel's name: what the metadata describes, and what `files` knows.
+      const filename = path.slice(path.lastIndexOf("/") + 1, -".metadata".length);
       return { name: outcome, data: [filename, host, time, ...clientDetails(userAgent)] };
     }
     case "LOGSEARCH":

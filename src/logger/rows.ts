@@ -20,7 +20,14 @@ import {
 import { formatDatetime, parseDatetime } from "../protocols/values.ts";
 
 /** The lumberjack messages, in the order of their buffers. */
-export const LOG_NAMES = ["LOGDOWNLOAD", "LOGSEARCH", "LOGPROJECT", "LOGJSON", "LOGPAGE"] as const;
+export const LOG_NAMES = [
+  "LOGDOWNLOAD",
+  "LOGSEARCH",
+  "LOGPROJECT",
+  "LOGJSON",
+  "LOGPAGE",
+  "LOGMETADATA",
+] as const;
 
 /** The name of a lumberjack message. */
 export type LogName = typeof LOG_NAMES[number];
@@ -34,7 +41,7 @@ const ENCODER = new TextEncoder();
 const DECODER = new TextDecoder();
 const NAME_BYTES = LOG_NAMES.map((name) => ENCODER.encode(name));
 /** Fields of each message's tuple: client details for downloads and searches, else an agent. */
-const SIZES = [13, 13, 4, 4, 4];
+const SIZES = [13, 13, 4, 4, 4, 13];
 /** The longest text each field's column takes (0: not text), per message. */
 const CLIENT_LIMITS = [0, 0, 0, 100, 100, 100, 100, 100, 100, 100, 20, 100, 100];
 const LIMITS = [
@@ -43,6 +50,7 @@ const LIMITS = [
   [200, 0, 0, 2000],
   [200, 0, 0, 2000],
   [30, 0, 0, 2000],
+  [255, ...CLIENT_LIMITS.slice(1)],
 ];
 const [OPEN, CLOSE, COMMA, QUOTE, BACKSLASH, TAB, NEWLINE] = [
   0x5b,

@@ -26,6 +26,7 @@ import {
   jsonLog,
   masterHello,
   masterStats,
+  metadataLog,
   packageVersion,
   pageHitLog,
   projectLog,
@@ -121,7 +122,8 @@ export const mrChaseProtocol = new Protocol("mr_chase", {
 
 /**
  * lumberjack, the logger queue (master PULL ← piw-logger PUSH): one message per web-server log
- * line worth recording. Receive-only.
+ * line worth recording. Receive-only. LOGMETADATA is piw's: pip's fetch of a wheel's PEP 658
+ * metadata (`<wheel>.metadata`, which piwheels does not serve, so its logger never sends it).
  */
 export const lumberjackProtocol = new Protocol("lumberjack", {
   LOGDOWNLOAD: downloadLog,
@@ -129,6 +131,7 @@ export const lumberjackProtocol = new Protocol("lumberjack", {
   LOGPROJECT: projectLog,
   LOGJSON: jsonLog,
   LOGPAGE: pageHitLog,
+  LOGMETADATA: metadataLog,
 }, {});
 
 const slaveId = nullable(int);

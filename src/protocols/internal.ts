@@ -6,7 +6,13 @@
  */
 
 import { any, int, list, mapOf, type Schema, str, tuple } from "./schema.ts";
-import { fileState, masterStats, type PackageVersion, packageVersion } from "./shapes.ts";
+import {
+  fileState,
+  type MasterStats,
+  masterStats,
+  type PackageVersion,
+  packageVersion,
+} from "./shapes.ts";
 import { Protocol } from "./protocol.ts";
 import { masterControlProtocol } from "./external.ts";
 
@@ -45,12 +51,29 @@ export type SearchIndex = Record<string, [recent: number, all: number]>;
 export const searchIndex: Schema<SearchIndex> = mapOf(tuple(["recent", int], ["all", int]));
 
 /**
+ * HOME data: the master's statistics and, apart from them (the monitors' STATS keeps piwheels'
+ * shape), pip's PEP 658 metadata fetches in the last 30 days and ever.
+ */
+export type HomeStats = [
+  stats: MasterStats,
+  metadataFetchesLastMonth: number,
+  metadataFetchesAll: number,
+];
+
+/** HOME data on the wire. */
+export const homeStats: Schema<HomeStats> = tuple(
+  ["stats", masterStats],
+  ["metadata_fetches_last_month", int],
+  ["metadata_fetches_all", int],
+);
+
+/**
  * the_scribe (`inproc://web` served by TheSecretary, `inproc://scribe` by TheScribe; REQ → REP).
  * Every request is answered DONE, but piw's PENDING, which TheSecretary answers COUNT: how many
  * page rewrites it holds or has not yet seen written (so `piw rebuild` can report progress).
  */
 export const theScribeProtocol = new Protocol("the_scribe", {
-  HOME: masterStats,
+  HOME: homeStats,
   SEARCH: searchIndex,
   PROJECT: str,
   BOTH: str,

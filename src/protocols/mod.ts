@@ -68,7 +68,7 @@ export {
   theArchitectProtocol,
   theScribeProtocol,
 } from "./internal.ts";
-export type { BuildQueue, SearchIndex } from "./internal.ts";
+export type { BuildQueue, HomeStats, SearchIndex } from "./internal.ts";
 export { decodeQueueFrame } from "./queue_decode.ts";
 export { decodeOracleResult, ORACLE_READY, theOracleProtocol, theOracleResults } from "./oracle.ts";
 export type { OracleRequest, OracleResult, RewritePending } from "./oracle.ts";

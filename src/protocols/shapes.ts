@@ -257,6 +257,9 @@ export const downloadLog: Schema<DownloadLog> = accessLog("filename");
 /** LOGSEARCH data: a `pip` search (simple index hit) for a package. */
 export const searchLog: Schema<SearchLog> = accessLog("package");
 
+/** LOGMETADATA data (piw): a fetch of a wheel's PEP 658 metadata, naming the wheel. */
+export const metadataLog: Schema<DownloadLog> = accessLog("filename");
+
 /** A page hit (LOGPROJECT, LOGJSON: package first; LOGPAGE: page first). */
 export type PageLog = [packageOrPage: string, host: string, timestamp: Date, userAgent: string];
 

@@ -17,8 +17,20 @@ export function sampleOf(stats: MasterStats): StatsSample {
   return { time: stats[0], builds: sum(stats[2]), downloads: stats[8] };
 }
 
+/** pip's fetches of wheels' PEP 658 metadata: in the last 30 days, and ever. */
+export interface MetadataFetches {
+  lastMonth: number;
+  all: number;
+}
+
 /** The view of the homepage. */
-export function homeView(stats: MasterStats, history: StatsHistory, now: Date, siteUrl: string) {
+export function homeView(
+  stats: MasterStats,
+  history: StatsHistory,
+  now: Date,
+  siteUrl: string,
+  metadataFetches?: MetadataFetches,
+) {
   const [
     ,
     packagesBuilt,
@@ -51,6 +63,10 @@ export function homeView(stats: MasterStats, history: StatsHistory, now: Date, s
     downloadsLastHour: formatNumber(downloadsLastHour),
     downloadsLastMonth: formatNumber(downloadsLastMonth),
     downloadsAll: formatNumber(downloadsAll),
+    metadataFetches: metadataFetches && {
+      lastMonth: formatNumber(metadataFetches.lastMonth),
+      all: formatNumber(metadataFetches.all),
+    },
     diskFree: diskSize > 0 ? `${Math.round((diskFree / diskSize) * 100)}%` : "unknown",
     charts: [
       hourlyChart("Builds per hour", history.hourly("builds", now)),
@@ -67,6 +83,7 @@ export function renderHome(
   history: StatsHistory,
   now: Date,
   siteUrl: string,
+  metadataFetches?: MetadataFetches,
 ): string {
-  return templates.render("index", homeView(stats, history, now, siteUrl));
+  return templates.render("index", homeView(stats, history, now, siteUrl, metadataFetches));
 }

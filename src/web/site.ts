@@ -44,7 +44,7 @@ import {
 } from "./simple.ts";
 import { projectJson, projectStamp, renderProjectPage } from "./project.ts";
 import { StatsHistory } from "./charts.ts";
-import { renderHome, sampleOf } from "./home.ts";
+import { type MetadataFetches, renderHome, sampleOf } from "./home.ts";
 import { renderSitemaps } from "./sitemap.ts";
 import { writeBuildLog } from "./logs.ts";
 
@@ -418,13 +418,16 @@ export class WebSite {
     }
   }
 
-  /** Write the homepage from HOME statistics, then the sitemaps if the package set changed. */
-  writeHome(stats: MasterStats): void {
+  /**
+   * Write the homepage from HOME statistics (and pip's metadata fetches, when known), then the
+   * sitemaps if the package set changed.
+   */
+  writeHome(stats: MasterStats, metadataFetches?: MetadataFetches): void {
     this.history.add(sampleOf(stats));
     const now = this.#now();
     writeFileAtomic(
       `${this.root}/index.html`,
-      renderHome(this.templates, stats, this.history, now, this.siteUrl),
+      renderHome(this.templates, stats, this.history, now, this.siteUrl, metadataFetches),
     );
     if (this.#sitemapStale || !exists(`${this.root}/sitemap.xml`)) this.writeSitemaps();
   }

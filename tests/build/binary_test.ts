@@ -50,6 +50,13 @@ Deno.test({
     assert.match(version.text, /^\d+\.\d+\.\d+/);
     const dir = await Deno.makeTempDir({ prefix: "piw-binary-" });
     try {
+      // scripts/install links piwheels' names to the binary, which runs the command named.
+      const installed = await exec("bash", ["scripts/install", "--prefix", `${dir}/prefix`]);
+      assert.equal(installed.code, 0, installed.text);
+      assert.equal(Deno.readLinkSync(`${dir}/prefix/bin/piw-add`), "piw");
+      const help = await exec(`${dir}/prefix/bin/piw-add`, ["--help"], { PIW_CONFIG_PATHS: "" });
+      assert.equal(help.code, 0, help.text);
+      assert.match(help.text, /^Usage: piw add /);
       const initdb = await exec(piw, [
         "initdb",
         "--dsn",

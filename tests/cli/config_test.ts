@@ -99,6 +99,57 @@ Deno.test("a [section] applies to its subcommand only, global keys to all", asyn
   ]);
 });
 
+Deno.test("[master]'s database and ipc queues reach the other tools, as in piwheels", async () => {
+  const dir = await tempFiles({
+    "piw.conf": [
+      "[master]",
+      "dsn = postgres://master@db/piwheels",
+      "import-queue = ipc:///srv/piw-import",
+      "status-queue = ipc:///srv/piw-status",
+      "control-queue = ipc:///srv/piw-control",
+      "log-queue = ipc:///srv/piw-logger",
+      // Bind addresses and the master's own settings stay the master's.
+      "file-queue = tcp://*:6556",
+      "output-path = /srv/www",
+      "log-file = /var/log/piw/master.log",
+      "[remove]",
+      "import-queue = ipc:///srv/remove-only",
+    ].join("\n"),
+  });
+  const env = { PIW_CONFIG_PATHS: `${dir}/piw.conf` };
+  const queue = async (args: string[]) => {
+    const result = await run(args, { env });
+    assertEquals(result.stderr, "", args.join(" "));
+    return result.options!;
+  };
+  for (const args of [["add", "foo"], ["rebuild", "home"], ["import", "x.whl"]]) {
+    const options = await queue(args);
+    assertEquals(options.importQueue, "ipc:///srv/piw-import", args[0]);
+    assertEquals(options.logFile ?? "", "", args[0]);
+  }
+  // Its own section wins.
+  assertEquals((await queue(["remove", "foo"])).importQueue, "ipc:///srv/remove-only");
+  assertEquals((await queue(["import", "x.whl"])).fileQueue, "tcp://localhost:5556");
+  assertEquals((await queue(["initdb"])).dsn, "postgres://master@db/piwheels");
+  for (const command of ["monitor", "sense"]) {
+    const options = await queue([command]);
+    assertEquals([options.statusQueue, options.controlQueue], [
+      "ipc:///srv/piw-status",
+      "ipc:///srv/piw-control",
+    ]);
+  }
+  assertEquals((await queue(["logger"])).logQueue, "ipc:///srv/piw-logger");
+  // The command line and the tool's own section beat [master].
+  const own = await tempFiles({
+    "piw.conf":
+      "[initdb]\ndsn = postgres://postgres@db/piwheels\n[master]\ndsn = postgres://m@db/p\n",
+  });
+  const initdb = await run(["initdb"], { env: { PIW_CONFIG_PATHS: `${own}/piw.conf` } });
+  assertEquals(initdb.options!.dsn, "postgres://postgres@db/piwheels");
+  const cli = await run(["add", "--import-queue", "ipc:///x", "foo"], { env });
+  assertEquals(cli.options!.importQueue, "ipc:///x");
+});
+
 Deno.test("environment overrides files, the command line overrides both", async () => {
   const dir = await tempFiles({ "piw.conf": "[slave]\nmaster = file-host\ntimeout = 1h\n" });
   const env = { PIW_CONFIG_PATHS: `${dir}/piw.conf`, PIW_MASTER: "env-host", PIW_TIMEOUT: "2h" };

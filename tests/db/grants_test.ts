@@ -19,10 +19,12 @@ const WRITERS = [
   "log_build",
   "log_downloads",
   "log_json_downloads",
+  "log_metadata_fetches",
   "log_page_hits",
   "log_project_hits",
   "log_searches",
   "mark_deleted",
+  "metadata_fetches_trigger",
   "refresh_build_queue",
   "refresh_statistics",
   "save_rewrites_pending",
@@ -71,6 +73,7 @@ Deno.test({
           "TRUNCATE downloads",
           "UPDATE downloads SET arch = 'x'",
           "DELETE FROM searches",
+          "DELETE FROM metadata_fetches",
           "CREATE TABLE mine (x INTEGER)",
           "SELECT refresh_build_queue()",
           "SELECT refresh_statistics()",
@@ -89,6 +92,10 @@ Deno.test({
         "SELECT sum(value) AS n FROM statistics_deltas WHERE counter = 'downloads'",
       );
       assertEquals(Number(n), 2);
+      // So do PEP 658 metadata fetches, into their own table and counter.
+      assertEquals(await db.copyAccess({ LOGMETADATA: `${line}\n` }), 1);
+      const stats = await db.getStatistics();
+      assertEquals([stats.metadataFetchesAll, stats.downloadsAll], [1, 2]);
     }),
 });
 

@@ -162,7 +162,8 @@ async function copyDir(from: string, to: string): Promise<void> {
 async function resetData(admin: SqlClient): Promise<void> {
   await admin.query(
     `TRUNCATE packages, build_abis, downloads, searches, project_page_hits,
-       project_json_downloads, web_page_hits, rewrites_pending, statistics_deltas CASCADE`,
+       project_json_downloads, web_page_hits, metadata_fetches, rewrites_pending, statistics_deltas
+       CASCADE`,
   );
   await admin.query("UPDATE configuration SET pypi_serial = 0");
 }

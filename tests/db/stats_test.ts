@@ -28,6 +28,8 @@ suite("db statistics and logs", {
       downloadsLastHour: 0,
       downloadsLastMonth: 0,
       downloadsAll: 0,
+      metadataFetchesLastMonth: 0,
+      metadataFetchesAll: 0,
     });
   },
 
@@ -65,6 +67,8 @@ suite("db statistics and logs", {
       downloadsLastHour: 1,
       downloadsLastMonth: 2,
       downloadsAll: 3,
+      metadataFetchesLastMonth: 0,
+      metadataFetchesAll: 0,
     });
     assertEquals(await db.getInitialStatistics(), { downloadsAll: 3 });
     await assertCountersConsistent(b, stats);
@@ -90,6 +94,30 @@ suite("db statistics and logs", {
     await db.deletePackage("bar");
     stats = await db.getStatistics();
     assertEquals([stats.packagesBuilt, stats.filesCount, stats.buildsSize], [0, 0, 0]);
+    await assertCountersConsistent(b, stats);
+  },
+
+  "counts PEP 658 metadata fetches apart from downloads and searches": async (b) => {
+    const { db, admin } = b;
+    const name = "foo-1.0-py3-none-any.whl";
+    for (const at of [hoursAgo(0.2), hoursAgo(30), hoursAgo(24 * 40)]) {
+      await db.logMetadataFetch(download(name, at, { installerName: "pip" }));
+    }
+    // A batch as Lumberjack writes it (COPY or the set-based function, as the engine allows).
+    const row = [name, "192.0.2.9", new Date().toISOString(), ...Array(10).fill(null)];
+    const batch = { LOGMETADATA: JSON.stringify([row, row]) };
+    assertEquals(await db.logAccess(batch), 2);
+    const rows = await admin.query<{ filename: string; installer_name: string | null }>(
+      "SELECT filename, installer_name FROM metadata_fetches ORDER BY accessed_at",
+    );
+    assertEquals(rows.map((r) => r.filename), Array(5).fill(name));
+    const stats = await db.getStatistics();
+    assertEquals(
+      [stats.metadataFetchesLastMonth, stats.metadataFetchesAll, stats.downloadsAll],
+      [4, 5, 0],
+    );
+    const [{ n }] = await admin.query<{ n: number }>("SELECT count(*) AS n FROM searches");
+    assertEquals(Number(n), 0);
     await assertCountersConsistent(b, stats);
   },
 

@@ -30,7 +30,8 @@ Deno.test("the example piwheels.conf configures each command without warnings", 
 Deno.test("the systemd units: master and slave are Type=notify, slave restarts without rebooting", () => {
   const master = Deno.readTextFileSync(`${DEPLOY}systemd/piw-master.service`);
   assert.match(master, /^Type=notify$/m);
-  assert.match(master, /^ExecStart=\/usr\/local\/bin\/piw master$/m);
+  // piwheels' names, which scripts/install puts in /usr/local/bin.
+  assert.match(master, /^ExecStart=\/usr\/local\/bin\/piw-master$/m);
   const slave = Deno.readTextFileSync(`${DEPLOY}systemd/piw-slave.service`);
   // As piwheels' slave unit: notify with a 2-minute watchdog.
   assert.match(slave, /^Type=notify$/m);
@@ -38,5 +39,12 @@ Deno.test("the systemd units: master and slave are Type=notify, slave restarts w
   assert.match(slave, /^ExecStart=\/usr\/local\/bin\/piw-slave$/m);
   assert.match(slave, /^Restart=on-failure$/m);
   assert.doesNotMatch(slave, /^(StartLimitAction|FailureAction)=reboot/m);
-  assert.match(Deno.readTextFileSync(`${DEPLOY}systemd/piw-sense.service`), /piw sense/);
+  assert.match(
+    Deno.readTextFileSync(`${DEPLOY}systemd/piw-sense.service`),
+    /^ExecStart=\/usr\/local\/bin\/piw-sense$/m,
+  );
+  assert.match(
+    Deno.readTextFileSync(`${DEPLOY}apache/piw.conf`),
+    /CustomLog "\|\/usr\/local\/bin\/piw-logger --drop" combined/,
+  );
 });

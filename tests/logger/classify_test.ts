@@ -30,16 +30,20 @@ Deno.test("classifies every corpus line as expected", () => {
   }
 });
 
-Deno.test("a PEP 658 metadata fetch is neither a download nor a search", () => {
+Deno.test("a PEP 658 metadata fetch is a metadata fetch, neither a download nor a search", () => {
   const path = "/simple/x/x-1.0-py3-none-any.whl.metadata";
-  assert.equal(ruleFor(PIP_AGENT, path), null);
-  assert.equal(ruleFor("uv/0.4.0", path), null);
+  assert.equal(ruleFor(PIP_AGENT, path), "LOGMETADATA");
+  assert.equal(ruleFor("uv/0.4.0", path), "LOGMETADATA");
   const line = `1.2.3.4 - - [01/Jan/2024:00:00:00 +0000] "GET ${path} HTTP/1.1" 200 512 "-" ` +
     `"${PIP_AGENT}"`;
-  assert.equal(classify(combined.parse(line)!), null);
+  const msg = classify(combined.parse(line)!);
+  assert.equal(msg?.name, "LOGMETADATA");
+  assert.deepEqual(msg?.data.slice(0, 2), ["x-1.0-py3-none-any.whl", "1.2.3.4"]);
   // The wheel itself is still a download and the project's index still a search.
   assert.equal(ruleFor(PIP_AGENT, "/simple/x/x-1.0-py3-none-any.whl"), "LOGDOWNLOAD");
   assert.equal(ruleFor(PIP_AGENT, "/simple/x/"), "LOGSEARCH");
+  // A metadata file of something that is not a wheel is not one.
+  assert.equal(ruleFor(PIP_AGENT, "/simple/x/x-1.0.tar.gz.metadata"), "LOGSEARCH");
 });
 
 Deno.test("rejects malformed lines without throwing", () => {
@@ -141,6 +145,7 @@ const COLUMN_LIMITS: Record<string, number[]> = {
   LOGPROJECT: [200, 0, 0, 2000],
   LOGJSON: [200, 0, 0, 2000],
   LOGPAGE: [30, 0, 0, 2000],
+  LOGMETADATA: [255, ...CLIENT.slice(1)],
 };
 
 /** What `rows` should hold for `msgs` (decoded by the protocol, not the fast path). */

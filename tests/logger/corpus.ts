@@ -106,6 +106,15 @@ export const CORPUS: [string, [string, unknown[]] | null][] = [
     "LOGDOWNLOAD",
     ["six-1.16.0-py2.py3-none-any.whl", H, T, ...PIP_DETAILS],
   ]],
+  // pip's PEP 658 metadata fetch before it picks a version: counted apart, naming the wheel.
+  [combined("/simple/numpy/numpy-1.26.4-cp39-cp39-linux_armv7l.whl.metadata", PIP_AGENT), [
+    "LOGMETADATA",
+    ["numpy-1.26.4-cp39-cp39-linux_armv7l.whl", H, T, ...PIP_DETAILS],
+  ]],
+  [combined("/simple/six/six-1.16.0-py2.py3-none-any.whl.metadata", UV_AGENT), [
+    "LOGMETADATA",
+    ["six-1.16.0-py2.py3-none-any.whl", H, T, ...UV_DETAILS],
+  ]],
   [combined("/simple/Django_Rest/", PIP_AGENT), [
     "LOGSEARCH",
     ["django-rest", H, T, ...PIP_DETAILS],

@@ -172,9 +172,13 @@ for (const kind of ENGINES) {
           assert.throws(() => Deno.statSync(`${out}/simple/no-such-package`), Deno.errors.NotFound);
           assert.throws(() => Deno.statSync(`${out}/evil`), Deno.errors.NotFound);
 
-          await request(client, "HOME", stats());
+          await request(client, "HOME", [stats(), 7, 1234]);
           const home = parseTags(Deno.readTextFileSync(`${out}/index.html`));
           assert.equal(home.filter((t) => t.name === "svg").length, 2);
+          assert.match(
+            Deno.readTextFileSync(`${out}/index.html`),
+            /Metadata fetches in the last 30 days<\/dt><dd>7<\/dd>\s*<dt>Metadata fetches ever<\/dt><dd>1,234<\/dd>/,
+          );
           assert.ok(Deno.statSync(`${out}/sitemap.xml`).isFile);
 
           await request(client, "SEARCH", { "foo-bar": [3, 30], other: [0, 0] });

@@ -256,7 +256,7 @@ Deno.test({
       await client.send("BOTH", "foo");
       await client.send("LOG", [42, "output"]);
       await client.send("SEARCH", { foo: [1, 2] });
-      await client.send("HOME", homeStats());
+      await client.send("HOME", [homeStats(), 0, 0]);
       await waitFor(() => scribe.received.length === 3, 2000, "pass-through");
       assert.deepEqual(scribe.received.map((m) => m.name), ["LOG", "SEARCH", "HOME"]);
       assert.deepEqual(scribe.received[0].data, [42, "output"]);
@@ -301,7 +301,7 @@ Deno.test({
         await control.send([encodeMessage(taskControlProtocol.reversed(), "PAUSE")]);
         await waitFor(() => secretary.paused, 2000, "pause");
         await client.send("BOTH", "foo");
-        await client.send("HOME", homeStats()); // a pausing task still answers and passes on
+        await client.send("HOME", [homeStats(), 0, 0]); // a pausing task still answers and passes on
         await waitFor(() => scribe.received.length === 1, 2000, "pass-through");
         await delay(400);
         assert.deepEqual(scribe.received.map((m) => m.name), ["HOME"]);

@@ -39,6 +39,8 @@ async function startApache(out: string, dir: string, port: number): Promise<Deno
     ...modules.map((m) => `LoadModule ${m}_module ${MODULES}/mod_${m}.so`),
     `Define PIW_OUTPUT ${out}`,
     `Define PIW_PORT ${port}`,
+    // No master here to take the access log (piw-logger).
+    "Define PIW_NO_LOGGER",
     `Listen 127.0.0.1:${port}`,
     "ServerName localhost",
     `PidFile ${dir}/httpd.pid`,

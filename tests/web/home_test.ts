@@ -133,6 +133,17 @@ Deno.test("the home page says what a download is: a wheel, not its PEP 658 metad
   });
 });
 
+Deno.test("the home page counts PEP 658 metadata fetches apart from downloads", async () => {
+  await withSite((site, out) => {
+    site.writeHome(stats(NOW, {}, 3), { lastMonth: 4321, all: 98765 });
+    const html = Deno.readTextFileSync(`${out}/index.html`);
+    assert.match(html, /<dt>Downloads in the last hour<\/dt><dd>3<\/dd>/);
+    assert.match(html, /<dt>Metadata fetches in the last 30 days<\/dt><dd>4,321<\/dd>/);
+    assert.match(html, /<dt>Metadata fetches ever<\/dt><dd>98,765<\/dd>/);
+    assert.match(html, /Metadata fetches count pip's fetches/);
+  });
+});
+
 Deno.test("packages.json is a compact list of [package, recent, all]", async () => {
   await withSite((site, out) => {
     site.writeSearchIndex({ numpy: [100, 5000], "foo-bar": [0, 3] });

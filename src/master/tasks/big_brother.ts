@@ -38,6 +38,8 @@ export class BigBrother extends Task {
   protected override controlProtocol = bigBrotherControlProtocol;
   /** The last STATS published, oldest first. */
   readonly history: MasterStats[] = [];
+  /** pip's metadata fetches (last 30 days, ever) at the last STATS: for the homepage only. */
+  #metadataFetches: [lastMonth: number, all: number] = [0, 0];
   #reported: Reported = { disk: null, buildsPending: null };
   #db: DbClient;
   #status: StatusPublisher;
@@ -66,7 +68,7 @@ export class BigBrother extends Task {
   #home(): void {
     const latest = this.history.at(-1);
     if (!latest) return;
-    this.#web.send("HOME", latest).catch((e) =>
+    this.#web.send("HOME", [latest, ...this.#metadataFetches]).catch((e) =>
       this.log.warning(`homepage rewrite not sent: ${(e as Error).message}`)
     );
   }
@@ -127,6 +129,7 @@ export class BigBrother extends Task {
       machine.loadAverage,
       machine.cpuTemp,
     ];
+    this.#metadataFetches = [num("metadataFetchesLastMonth"), num("metadataFetchesAll")];
     this.history.push(stats);
     if (this.history.length > HISTORY_SIZE) this.history.shift();
     await this.#status.stats(stats);

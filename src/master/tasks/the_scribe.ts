@@ -88,7 +88,7 @@ export class TheScribe extends Task {
     switch (msg.name) {
       case "HOME":
         this.log.debug("writing homepage");
-        this.site.writeHome(msg.data);
+        this.site.writeHome(msg.data[0], { lastMonth: msg.data[1], all: msg.data[2] });
         break;
       case "SEARCH":
         this.log.debug("writing search index");
