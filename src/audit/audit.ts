@@ -55,8 +55,6 @@ export interface AuditSummary {
   packages: number;
   files: number;
   builds: number;
-  /** Problems by `<kind> <what>`, e.g. `missing wheel`. */
-  counts: Map<string, number>;
   found: number;
   fixed: number;
 }
@@ -152,15 +150,12 @@ export async function audit(sql: SqlClient, options: AuditOptions): Promise<Audi
     packages: 0,
     files: 0,
     builds: 0,
-    counts: new Map(),
     found: 0,
     fixed: 0,
   };
   const fixingExtras = options.deleteExtras || options.archiveDir !== undefined;
 
   const found = (problem: Omit<Problem, "fixed">, fixed = false) => {
-    const key = `${problem.kind} ${problem.what}`;
-    summary.counts.set(key, (summary.counts.get(key) ?? 0) + 1);
     summary.found++;
     if (fixed) summary.fixed++;
     options.report({ ...problem, fixed });

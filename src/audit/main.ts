@@ -20,12 +20,17 @@ const WORDS: Record<ProblemKind, string> = {
   broken: "corrupted",
 };
 
-/** The line of one problem. */
-export function problemLine(problem: Problem, fixes: { archived: boolean }): string {
+/** What a problem is called in its line and in the summary, e.g. `missing wheel`. */
+export function problemName(problem: Pick<Problem, "kind" | "what">): string {
   const word = problem.kind === "broken" && problem.what === "project symlink"
     ? "broken"
     : WORDS[problem.kind];
-  let line = `${word} ${problem.what} ${problem.path}`;
+  return `${word} ${problem.what}`;
+}
+
+/** The line of one problem. */
+export function problemLine(problem: Problem, fixes: { archived: boolean }): string {
+  let line = `${problemName(problem)} ${problem.path}`;
   if (problem.detail) line += ` (${problem.detail})`;
   if (problem.fixed) {
     line += problem.kind === "extra"
@@ -72,6 +77,7 @@ export async function run(options: AuditOptions): Promise<number> {
   try {
     if (fixing) lock = await acquireLock(`${root}/${MASTER_LOCK}`, `output path ${root}`);
     let progress: CountProgress | null = null;
+    const counts = new Map<string, number>();
     const summary = await audit(db.client, {
       root,
       hashes: options.hashes,
@@ -79,6 +85,8 @@ export async function run(options: AuditOptions): Promise<number> {
       archiveDir,
       ensureProjectSymlinks: options.ensureProjectSymlinks,
       report(problem) {
+        const name = problemName(problem);
+        counts.set(name, (counts.get(name) ?? 0) + 1);
         console.log(problemLine(problem, { archived: archiveDir !== undefined }));
         lists[problem.kind]?.writeSync(encoder.encode(`${root}/${problem.path}\n`));
       },
@@ -94,9 +102,9 @@ export async function run(options: AuditOptions): Promise<number> {
       console.log(`${checked}: no problems found`);
       return 0;
     }
-    const counts = [...summary.counts].map(([key, n]) => `${n} ${key}`).join(", ");
+    const list = [...counts].map(([name, n]) => `${n} ${name}`).join(", ");
     const fixed = summary.fixed ? `; ${summary.fixed} fixed` : "";
-    console.log(`${checked}: ${summary.found} problems (${counts})${fixed}`);
+    console.log(`${checked}: ${summary.found} problems (${list})${fixed}`);
     return summary.found > summary.fixed ? 1 : 0;
   } catch (error) {
     if (error instanceof Deno.errors.PermissionDenied) throw new PiwError(error.message);
