@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { gzipSync } from "node:zlib";
 import { acquireLock } from "../../src/lock.ts";
+import { CountProgress } from "../../src/importer/progress.ts";
 import { ENGINES, testDatabase } from "../master/helpers.ts";
 import { runTool } from "../admin/harness.ts";
 import { writeWheel } from "../web/helpers.ts";
@@ -48,6 +49,9 @@ for (const kind of ENGINES) {
             result.stdout,
             /checked 3 packages, 4 wheels and 4 builds' logs in .*: no problems found/,
           );
+          // Progress goes to stderr, a count per stage.
+          assert.match(result.stderr, /checked 3 of 3 packages in /);
+          assert.match(result.stderr, /checked 2 of 2 log directories in /);
         });
 
         const barBytes = Deno.readFileSync(`${out}/${BAR}`);
@@ -186,3 +190,22 @@ for (const kind of ENGINES) {
     },
   });
 }
+
+Deno.test("a long audit reports its count every 10 s in a log, and how long it took", () => {
+  let clock = 0;
+  const out: string[] = [];
+  const progress = new CountProgress("packages", 300, {
+    write: (text) => out.push(text),
+    tty: false,
+    now: () => clock,
+  });
+  for (let i = 0; i < 3; i++) {
+    clock += 6_000;
+    progress.add(100);
+  }
+  progress.finish();
+  assert.deepEqual(out, [
+    "checked 200 of 300 packages\n",
+    "checked 300 of 300 packages in 18.0 s\n",
+  ]);
+});
