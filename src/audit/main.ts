@@ -6,6 +6,7 @@
  * or a monitor notices.
  * @module
  */
+import { resolve } from "node:path";
 import { PiwError, UsageError } from "../errors.ts";
 import type { AuditOptions } from "../cli/options.ts";
 import { openDatabase } from "../db/mod.ts";
@@ -55,13 +56,14 @@ export async function run(options: AuditOptions): Promise<number> {
   }
   let archiveDir: string | undefined;
   if (options.archiveDir !== undefined) {
-    archiveDir = options.archiveDir.replace(/\/+$/, "");
+    archiveDir = options.archiveDir.replace(/\/+$/, "") || "/";
+    // Inside the output path it would be audited (and its contents found extraneous) next time.
     const real = await Deno.realPath(root);
-    await Deno.mkdir(archiveDir, { recursive: true });
-    const archive = await Deno.realPath(archiveDir);
-    if (archive === real || archive.startsWith(`${real}/`)) {
+    const archive = resolve(archiveDir);
+    if (archive === real || archive.startsWith(`${real}/`) || archive === resolve(root)) {
       throw new UsageError(`the archive directory ${archiveDir} must be outside ${root}`);
     }
+    await Deno.mkdir(archiveDir, { recursive: true });
   }
   const fixing = options.deleteExtras || archiveDir !== undefined || options.ensureProjectSymlinks;
   const lists: Record<ProblemKind, Deno.FsFile | null> = {

@@ -173,6 +173,22 @@ for (const kind of ENGINES) {
           assert.throws(() => Deno.lstatSync(`${out}/simple/bar/stray.txt`), Deno.errors.NotFound);
         });
 
+        await t.step("bad input is refused in one line, before anything is touched", async () => {
+          const missing = await audit("-o", `${out}/no-such-dir`);
+          assert.equal(missing.code, 2);
+          assert.match(
+            missing.stderr,
+            new RegExp(`^piw audit: output path ${out}/no-such-dir does not exist\n`),
+          );
+          const inside = await audit("--archive-dir", `${out}/simple/attic`);
+          assert.equal(inside.code, 2);
+          assert.match(
+            inside.stderr.trim(),
+            /^piw audit: the archive directory .* must be outside /,
+          );
+          assert.throws(() => Deno.lstatSync(`${out}/simple/attic`), Deno.errors.NotFound);
+        });
+
         await t.step("once the rest is repaired by hand, a second audit is clean", async () => {
           Deno.writeFileSync(`${out}/${BAR}`, barBytes);
           Deno.writeFileSync(`${out}/${ZOPE}`, zopeBytes);
