@@ -75,6 +75,7 @@ function piwheelsUrls(tree: PiwheelsTree): UrlCheck[] {
     { path: "/project/", status: 301, location: /\/packages\.html$/ },
     { path: "/p/foo", status: 301, location: /\/project\/foo\/$/ },
     { path: "/project/foo", status: 301, location: /\/project\/foo\/$/ },
+    { path: "/project/foo/json", status: 301, location: /\/project\/foo\/json\/$/ },
     { path: "/no/such/page.html", status: 404 },
   ];
   for (const pkg of new Set(tree.wheels.map((w) => w.package))) {
@@ -207,6 +208,12 @@ Deno.test({
     try {
       await checkServed(t, "before the switch", out, dir, urls);
       const before = snapshot(out);
+      const oldJson = new Map(
+        ["foo", "bar", "zope-interface"].map((pkg) => [
+          pkg,
+          JSON.parse(Deno.readTextFileSync(`${out}/project/${pkg}/json/index.json`)),
+        ]),
+      );
 
       await t.step("a master on the tree rewrites every page with piw rebuild", async () => {
         const pypi = await startPyPIStandIn();
@@ -248,6 +255,28 @@ Deno.test({
         }
         for (const [, alias] of tree.aliases) {
           assert.equal(after.get(`project/${alias}`), before.get(`project/${alias}`));
+        }
+        // The project JSON API keeps piwheels' shape: every key it had, the same releases and
+        // files with the same hashes (piw adds keys of its own).
+        for (const [pkg, old] of oldJson) {
+          const json = JSON.parse(Deno.readTextFileSync(`${out}/project/${pkg}/json/index.json`));
+          for (const key of Object.keys(old)) assert.ok(key in json, `${pkg}: ${key}`);
+          assert.deepEqual(Object.keys(json.releases).sort(), Object.keys(old.releases).sort());
+          for (const [version, release] of Object.entries<Record<string, unknown>>(old.releases)) {
+            const now = json.releases[version];
+            for (const key of Object.keys(release)) {
+              assert.ok(key in now, `${pkg} ${version}: ${key}`);
+            }
+            const files = release.files as Record<string, Record<string, unknown>>;
+            assert.deepEqual(Object.keys(now.files).sort(), Object.keys(files).sort());
+            for (const [filename, file] of Object.entries(files)) {
+              for (const key of Object.keys(file)) {
+                assert.ok(key in now.files[filename], `${filename}: ${key}`);
+              }
+              assert.equal(now.files[filename].filehash, file.filehash);
+              assert.equal(now.files[filename].file_url, file.file_url);
+            }
+          }
         }
         for (const asset of ["styles.css", "homepage.js", "stats.html"]) {
           assert.equal(after.get(asset), before.get(asset), `${asset} kept`);
