@@ -175,6 +175,32 @@ async function checkServed(
   const apache = await startApache(out, apacheDir, port);
   try {
     await checkUrls(t, `${phase}, Apache`, port, urls);
+    await t.step(`${phase}, Apache: pip installs from it`, async () => {
+      const dest = `${apacheDir}/pip-dest`;
+      const pip = await new Deno.Command("python3", {
+        args: [
+          "-m",
+          "pip",
+          "download",
+          "--no-deps",
+          "--no-cache-dir",
+          "--disable-pip-version-check",
+        ]
+          .concat(["--index-url", `http://127.0.0.1:${port}/simple/`, "-d", dest, "bar==2.0"]),
+        clearEnv: true,
+        env: {
+          PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+          HOME: apacheDir,
+          PIP_CONFIG_FILE: "/dev/null",
+          PIP_NO_INPUT: "1",
+        },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const log = text(pip.stdout) + text(pip.stderr);
+      assert.ok(pip.success, log);
+      assert.ok(Deno.statSync(`${dest}/bar-2.0-py3-none-any.whl`).isFile, log);
+    });
   } finally {
     apache.kill("SIGTERM");
     await apache.output();
