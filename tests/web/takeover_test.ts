@@ -154,6 +154,36 @@ async function checkUrls(
   });
 }
 
+/** pip (the real one) downloads bar from the server on `port`, reading the simple index. */
+async function pipInstalls(t: Deno.TestContext, name: string, port: number, dir: string) {
+  await t.step(`${name}: pip installs from it`, async () => {
+    const dest = `${dir}/pip-${crypto.randomUUID()}`;
+    const pip = await new Deno.Command("python3", {
+      args: [
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--no-cache-dir",
+        "--disable-pip-version-check",
+      ]
+        .concat(["--index-url", `http://127.0.0.1:${port}/simple/`, "-d", dest, "bar==2.0"]),
+      clearEnv: true,
+      env: {
+        PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+        HOME: dir,
+        PIP_CONFIG_FILE: "/dev/null",
+        PIP_NO_INPUT: "1",
+      },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const log = text(pip.stdout) + text(pip.stderr);
+    assert.ok(pip.success, log);
+    assert.ok(Deno.statSync(`${dest}/bar-2.0-py3-none-any.whl`).isFile, log);
+  });
+}
+
 /** Serve `out` through the demo's server and (where installed) Apache, and check `urls`. */
 async function checkServed(
   t: Deno.TestContext,
@@ -165,6 +195,7 @@ async function checkServed(
   const server = serveDirectory(out, 0);
   try {
     await checkUrls(t, `${phase}, demo server`, server.addr.port, urls);
+    await pipInstalls(t, `${phase}, demo server`, server.addr.port, dir);
   } finally {
     await server.shutdown();
   }
@@ -175,32 +206,7 @@ async function checkServed(
   const apache = await startApache(out, apacheDir, port);
   try {
     await checkUrls(t, `${phase}, Apache`, port, urls);
-    await t.step(`${phase}, Apache: pip installs from it`, async () => {
-      const dest = `${apacheDir}/pip-dest`;
-      const pip = await new Deno.Command("python3", {
-        args: [
-          "-m",
-          "pip",
-          "download",
-          "--no-deps",
-          "--no-cache-dir",
-          "--disable-pip-version-check",
-        ]
-          .concat(["--index-url", `http://127.0.0.1:${port}/simple/`, "-d", dest, "bar==2.0"]),
-        clearEnv: true,
-        env: {
-          PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-          HOME: apacheDir,
-          PIP_CONFIG_FILE: "/dev/null",
-          PIP_NO_INPUT: "1",
-        },
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      const log = text(pip.stdout) + text(pip.stderr);
-      assert.ok(pip.success, log);
-      assert.ok(Deno.statSync(`${dest}/bar-2.0-py3-none-any.whl`).isFile, log);
-    });
+    await pipInstalls(t, `${phase}, Apache`, port, apacheDir);
   } finally {
     apache.kill("SIGTERM");
     await apache.output();
