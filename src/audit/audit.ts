@@ -93,6 +93,24 @@ async function readDir(dir: string): Promise<Entry[] | null> {
   }
 }
 
+/** The entries of `dir` one at a time (none if it is not there). */
+async function* entries(dir: string): AsyncGenerator<Deno.DirEntry> {
+  let iterator;
+  try {
+    iterator = Deno.readDir(dir)[Symbol.asyncIterator]();
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done) return;
+      yield next.value;
+    }
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory) {
+      return;
+    }
+    throw error;
+  }
+}
+
 async function statOrNull(path: string): Promise<Deno.FileInfo | null> {
   try {
     return await Deno.stat(path);
@@ -318,7 +336,8 @@ export async function audit(sql: SqlClient, options: AuditOptions): Promise<Audi
 
   /** `simple/` or `project/` itself: a directory per package, alias symlinks, the root index. */
   async function checkTop(top: "simple" | "project") {
-    for (const entry of (await readDir(`${root}/${top}`)) ?? []) {
+    // Streamed: these directories hold an entry per package (half a million on piwheels.org).
+    for await (const entry of entries(`${root}/${top}`)) {
       const name = entry.name;
       const rel = `${top}/${name}`;
       if (name.startsWith(".")) continue;
