@@ -47,10 +47,10 @@ for (const kind of ENGINES) {
           assert.equal(result.code, 0, result.stdout + result.stderr);
           assert.match(
             result.stdout,
-            /checked 3 packages, 4 wheels and 4 builds' logs in .*: no problems found/,
+            /checked 4 packages, 5 wheels and 5 builds' logs in .*: no problems found/,
           );
           // Progress goes to stderr, a count per stage.
-          assert.match(result.stderr, /checked 3 of 3 packages in /);
+          assert.match(result.stderr, /checked 4 of 4 packages in /);
           assert.match(result.stderr, /checked 2 of 2 log directories in /);
         });
 
