@@ -11,6 +11,9 @@
  */
 import { PiwError } from "./errors.ts";
 
+/** The lock file (below the output path) of the one master writing there; `piw audit` takes it to fix. */
+export const MASTER_LOCK = ".piw-master.lock";
+
 /** A held lock; `release()` lets the next process in (idempotent). */
 export interface Lock {
   release(): void;

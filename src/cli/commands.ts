@@ -1,5 +1,5 @@
 /**
- * The ten subcommands of `piw`: options, defaults and help, as piwheels 0.18's docs give them
+ * The subcommands of `piw`: options, defaults and help, as piwheels 0.18's docs give them
  * plus what later piwheels and piw add. Option keys are documented in `options.ts`.
  * @module
  */
@@ -527,6 +527,74 @@ const logger: CommandSpec<"logger"> = {
   load: () => import("../logger/main.ts"),
 };
 
+const audit: CommandSpec<"audit"> = {
+  name: "audit",
+  summary: "Check the website's files against the database (and fix what can be fixed)",
+  description: "The piw audit command (piwheels' piw-audit, piw-audit-packages and " +
+    "piw-audit-logs in one) reads the database and walks the output path: wheels missing from " +
+    "disk, files and directories no row explains, missing pages, missing or broken project " +
+    "symlinks, missing and extraneous build logs, and with --hashes wheels whose size or " +
+    "SHA-256 differ from their row. It prints a line per problem and a summary, and exits 1 if " +
+    "a problem was found and not fixed. Fixing needs the master stopped.",
+  logging: "flag",
+  options: [
+    {
+      flags: "-d, --dsn <DSN>",
+      help: "The database to use; this database must be configured with piw initdb",
+      default: "postgres:///piwheels",
+    },
+    {
+      flags: "-o, --output-path <PATH>",
+      help: "The path under which the website has been written; must be readable by the " +
+        "current user",
+      kind: "path",
+      default: "/var/www",
+    },
+    {
+      flags: "--hashes",
+      help: "Also verify that every wheel's size and SHA-256 match the database (reads every " +
+        "wheel)",
+    },
+    {
+      flags: "--delete-extras",
+      help: "Delete the extraneous files, directories, symlinks and logs found",
+    },
+    {
+      flags: "--archive-dir <DIR>",
+      help: "Move the extraneous files, directories, symlinks and logs found to this directory " +
+        "(keeping their paths below the output path) instead of deleting them",
+      kind: "path",
+      defaultText: "none",
+    },
+    {
+      flags: "--ensure-project-symlinks",
+      help: "Create the missing project/<alias> symlinks and repoint the broken ones",
+    },
+    {
+      flags: "--extra-file <FILE>",
+      help: "Write the path of every extraneous file (files which shouldn't exist, but do) to " +
+        "this file",
+      kind: "path",
+      defaultText: "none",
+    },
+    {
+      flags: "--missing-file <FILE>",
+      help: "Write the path of every missing file (files which should exist, but don't) to " +
+        "this file",
+      kind: "path",
+      defaultText: "none",
+    },
+    {
+      flags: "--broken-file <FILE>",
+      help: "Write the path of every corrupted wheel and broken symlink to this file",
+      kind: "path",
+      defaultText: "none",
+    },
+  ],
+  args: [],
+  load: () => import("../audit/main.ts"),
+};
+
 /** Every subcommand, in the order `piw --help` lists them. */
 export const COMMANDS: { [N in CommandName]: CommandSpec<N> } = {
   master,
@@ -539,4 +607,5 @@ export const COMMANDS: { [N in CommandName]: CommandSpec<N> } = {
   rebuild,
   remove,
   logger,
+  audit,
 };

@@ -220,6 +220,28 @@ export interface LoggerOptions extends DebugFlagOptions {
   drop: boolean;
 }
 
+/** `piw audit`. */
+export interface AuditOptions extends DebugFlagOptions {
+  /** `-d/--dsn DSN` (default `postgres:///piwheels`). */
+  dsn: string;
+  /** `-o/--output-path PATH`: the web output root (default `/var/www`). */
+  outputPath: string;
+  /** `--hashes`: verify each wheel's size and SHA-256. */
+  hashes: boolean;
+  /** `--delete-extras`: delete what should not be there. */
+  deleteExtras: boolean;
+  /** `--archive-dir DIR`: move what should not be there to DIR instead. */
+  archiveDir?: string;
+  /** `--ensure-project-symlinks`: create or repoint `project/<alias>` symlinks. */
+  ensureProjectSymlinks: boolean;
+  /** `--extra-file FILE`: list the extraneous paths in FILE. */
+  extraFile?: string;
+  /** `--missing-file FILE`: list the missing paths in FILE. */
+  missingFile?: string;
+  /** `--broken-file FILE`: list the corrupted wheels and broken symlinks in FILE. */
+  brokenFile?: string;
+}
+
 /** The option interface of each subcommand, by subcommand name. */
 export interface CommandOptions {
   master: MasterOptions;
@@ -232,6 +254,7 @@ export interface CommandOptions {
   rebuild: RebuildOptions;
   remove: RemoveOptions;
   logger: LoggerOptions;
+  audit: AuditOptions;
 }
 
 /** A subcommand name. */

@@ -1,6 +1,6 @@
 /**
  * The declarative description of a subcommand: its options, arguments and how its code is
- * loaded. `commands.ts` lists the ten subcommands in these terms; `parse.ts` turns them into
+ * loaded. `commands.ts` lists the subcommands in these terms; `parse.ts` turns them into
  * commander commands and merges the option sources.
  * @module
  */

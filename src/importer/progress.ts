@@ -76,3 +76,49 @@ export class TransferProgress {
     this.#write(this.#tty ? `\r${bar} ${end}\x1b[K\n` : `${end}\n`);
   }
 }
+
+/** How often a count is reported when the output is a log, not a terminal. */
+const LOG_LINE_MS = 10_000;
+
+/**
+ * Progress of a long count (`piw audit`'s packages and log directories): redrawn in place on a
+ * terminal, a line every 10 s in a log, and an end line either way.
+ */
+export class CountProgress {
+  #done = 0;
+  #drawn: number;
+  readonly #started: number;
+  readonly #write: (text: string) => void;
+  readonly #tty: boolean;
+  readonly #now: () => number;
+
+  /** Start counting `total` items of `what` (e.g. "packages"). */
+  constructor(readonly what: string, readonly total: number, output: ProgressOutput = {}) {
+    this.#write = output.write ?? writeStderr;
+    this.#tty = output.tty ?? Deno.stderr.isTerminal();
+    this.#now = output.now ?? (() => performance.now());
+    this.#started = this.#drawn = this.#now();
+  }
+
+  /** `n` more items are done. */
+  add(n = 1): void {
+    this.#done += n;
+    const now = this.#now();
+    if (now - this.#drawn >= (this.#tty ? 200 : LOG_LINE_MS)) {
+      this.#drawn = now;
+      this.#write(this.#tty ? `\r${this.#line()}\x1b[K` : `${this.#line()}\n`);
+    }
+  }
+
+  /** The count ended. */
+  finish(): void {
+    const seconds = ((this.#now() - this.#started) / 1000).toFixed(1);
+    this.#write(
+      `${this.#tty ? "\r" : ""}${this.#line()} in ${seconds} s${this.#tty ? "\x1b[K" : ""}\n`,
+    );
+  }
+
+  #line(): string {
+    return `checked ${this.#done} of ${this.total} ${this.what}`;
+  }
+}

@@ -13,7 +13,7 @@ import {
   redactDsn,
   UnreachableError,
 } from "../db/mod.ts";
-import { acquireLock, type Lock } from "../lock.ts";
+import { acquireLock, type Lock, MASTER_LOCK } from "../lock.ts";
 import { getLogger } from "../log.ts";
 import { configFromOptions, siteUrlWarning } from "./config.ts";
 import { Master } from "./master.ts";
@@ -21,8 +21,7 @@ import { checkQueuesFree } from "./queue_owners.ts";
 
 const log = getLogger("master");
 
-/** The lock file of the master writing to an output path. */
-export const MASTER_LOCK = ".piw-master.lock";
+export { MASTER_LOCK };
 /** The longest pause between attempts to reach an unreachable database. */
 const MAX_RETRY_MS = 30_000;
 

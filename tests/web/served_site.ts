@@ -49,7 +49,10 @@ export async function rawGet(port: number, path: string): Promise<{ head: string
   }
 }
 
-/** A small site: foo with one real wheel and its metadata, a build log, a stray temp file. */
+/**
+ * A small site: foo with one real wheel and its metadata, a build log, a stray temp file, and
+ * `old`, a project page as piwheels wrote it (HTML only).
+ */
 export async function makeSite(out: string): Promise<void> {
   const wheel = await writeWheel(`${out}/simple/foo`, "foo-1.0-py3-none-any.whl");
   const built = new Date("2024-01-01T00:00:00Z");
@@ -99,6 +102,13 @@ export async function makeSite(out: string): Promise<void> {
   site.writeSimpleRoot();
   site.writeLog(15712701, "the build log\n");
   Deno.writeTextFileSync(`${out}/simple/foo/.index.html.abc123.tmp`, "half");
+  // A page piwheels wrote, which piw has not rewritten yet: HTML only, no index.json.
+  Deno.mkdirSync(`${out}/simple/old`);
+  Deno.writeTextFileSync(
+    `${out}/simple/old/index.html`,
+    '<!DOCTYPE html>\n<html><body><a href="/simple/old/old-1.0-py3-none-any.whl#sha256=' +
+      `${"0".repeat(64)}">old-1.0-py3-none-any.whl</a><br></body></html>\n`,
+  );
 }
 
 /** Check every URL of the site made by {@link makeSite} in `out`, served at 127.0.0.1:`port`. */
@@ -164,6 +174,15 @@ export async function checkServedSite(
       assert.equal(response.headers.get("content-type"), JSON_TYPE);
     });
   }
+  await t.step("a project with no JSON form yet answers pip with its HTML form", async () => {
+    const { response, text } = await get("/simple/old/", { Accept: PIP_ACCEPT });
+    assert.equal(response.status, 200);
+    assert.match(response.headers.get("content-type") ?? "", /^text\/html/);
+    assert.match(response.headers.get("vary") ?? "", /Accept/);
+    assert.ok(text.includes(">old-1.0-py3-none-any.whl</a>"));
+    const versioned = await get("/simple/old/", { Accept: `${HTML_TYPE}, text/html;q=0.5` });
+    assert.equal(versioned.response.headers.get("content-type"), HTML_TYPE);
+  });
   await t.step("a project URL without its slash is redirected", async () => {
     const { response } = await get("/simple/foo", { Accept: PIP_ACCEPT });
     assert.equal(response.status, 301);
