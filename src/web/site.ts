@@ -419,12 +419,12 @@ export class WebSite {
   }
 
   /** Write the homepage from HOME statistics, then the sitemaps if the package set changed. */
-  writeHome(stats: MasterStats): void {
+  writeHome(stats: MasterStats, failures: Record<string, number> = {}): void {
     this.history.add(sampleOf(stats));
     const now = this.#now();
     writeFileAtomic(
       `${this.root}/index.html`,
-      renderHome(this.templates, stats, this.history, now, this.siteUrl),
+      renderHome(this.templates, stats, this.history, now, this.siteUrl, failures),
     );
     if (this.#sitemapStale || !exists(`${this.root}/sitemap.xml`)) this.writeSitemaps();
   }
