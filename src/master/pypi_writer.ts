@@ -236,7 +236,10 @@ export class PyPIWriter {
     ).map((e): [string, string] => [e.package, e.version!]);
     if (sources.length) {
       const retried = await this.#call("RETRYSDIST", sources);
-      if (retried) this.#log.info(`${retried} builds that found no sdist retried: it is here`);
+      if (retried) {
+        this.#log.info(`${retried} builds that found no sdist retried: it is here`);
+        this.counts.buildable += retried;
+      }
     }
   }
 
