@@ -14,7 +14,7 @@ import {
   hermeticPipChildEnv,
   hermeticPipEnv,
 } from "../tests/fixtures/package_index.ts";
-import { moduleName } from "../tests/fixtures/sdists.ts";
+import { buildSdist, moduleName, type SdistSpec } from "../tests/fixtures/sdists.ts";
 import { startPyPIStandIn } from "../tests/fixtures/pypi/mod.ts";
 import { parseDuration } from "../src/cli/duration.ts";
 import { interpreterFacts } from "../src/slave/facts.ts";
@@ -145,7 +145,17 @@ interface BuildStatus {
   package: string;
   version: string;
   state: "pending" | "built" | "failed";
+  /** Why it failed (the failure class piw gave it), when it did. */
+  failure?: string;
 }
+
+/**
+ * A release whose sdist reaches the index only after its first build: that build fails "no
+ * source distribution", and piw retries it by itself once the delay passes (PIW_RETRY_DELAYS).
+ */
+const LATE_SPEC: SdistSpec = { name: "piw-demo-late", version: "1.0" };
+const LATE_RETRY = "30s";
+const SPECS = [...DEMO_SPECS, LATE_SPEC];
 
 /**
  * The builds the master has recorded, as its status queue tells them at once ("pkg version" →
@@ -200,18 +210,24 @@ function followBuilds(statusQueue: string): {
 /** Build states of every demo version, read from the project JSON piw writes. */
 async function buildStates(www: string): Promise<BuildStatus[]> {
   const states: BuildStatus[] = [];
-  for (const spec of DEMO_SPECS) {
+  for (const spec of SPECS) {
     const pkg = spec.name;
     let state: BuildStatus["state"] = "pending";
+    let failure: string | undefined;
     try {
       const json = JSON.parse(await Deno.readTextFile(`${www}/project/${pkg}/json/index.json`));
       const release = json.releases?.[spec.version];
-      const builds: { status: string }[] = Object.values(release?.builds ?? {});
+      const builds: { status: string; failure?: { class: string } | null }[] = Object.values(
+        release?.builds ?? {},
+      );
       const files = Object.keys(release?.files ?? {});
       if (files.length > 0) state = "built";
-      else if (builds.length > 0 && builds.every((b) => b.status === "fail")) state = "failed";
+      else if (builds.length > 0 && builds.every((b) => b.status === "fail")) {
+        state = "failed";
+        failure = builds[0].failure?.class;
+      }
     } catch { /* not written yet */ }
-    states.push({ package: pkg, version: spec.version, state });
+    states.push({ package: pkg, version: spec.version, state, failure });
   }
   return states;
 }
@@ -228,9 +244,11 @@ async function run(): Promise<number> {
   );
   const index = await createFixtureIndex(DEMO_SPECS);
   cleanups.push(() => index.close());
+  // Announced on PyPI with the others, but on the index only after its first build failed.
+  const late = await buildSdist(LATE_SPEC, work);
   const pypi = await startPyPIStandIn({ simpleIndex: index });
   cleanups.push(() => pypi.close());
-  pypi.announceSdists(index.sdists, {
+  pypi.announceSdists([...index.sdists, late], {
     summary: (i) => `piw demo package ${i + 1}`,
     clock: "piw-demo-clock",
     firstSerial: 7_000_001,
@@ -285,7 +303,7 @@ async function run(): Promise<number> {
     "--log-file",
     `${logs}/master.log`,
     "--verbose",
-  ]);
+  ], { PIW_RETRY_DELAYS: LATE_RETRY });
   for (let n = 1; n <= args.slaves; n++) {
     say(`starting piw slave ${n}`);
     const pipEnv = hermeticPipChildEnv();
@@ -350,6 +368,24 @@ async function run(): Promise<number> {
     states = await buildStates(www);
   }
   say(`${count(states, "built")} built, ${count(states, "failed")} failed of ${states.length}`);
+
+  // The late release: its first build found no sdist; now it is published, and the retry piw
+  // scheduled builds it with nobody asking.
+  const lateState = () =>
+    buildStates(www).then((all) => all.find((s) => s.package === LATE_SPEC.name)!);
+  const first = await lateState();
+  say(
+    `${LATE_SPEC.name} ${LATE_SPEC.version}: ${first.state}` +
+      (first.failure ? ` (failure class ${first.failure})` : "") +
+      `; publishing its sdist now: piw retries it by itself ${LATE_RETRY} after that failure`,
+  );
+  await index.add(late);
+  while ((await lateState()).state !== "built") {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${LATE_SPEC.name}'s retry`);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+  say(`${LATE_SPEC.name} ${LATE_SPEC.version}: built on its automatic retry`);
+  states = await buildStates(www);
 
   const target = DEMO_SPECS.find((s) => s.kind === "cext")!;
   const imported = args.python

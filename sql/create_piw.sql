@@ -109,6 +109,15 @@ CREATE TABLE builds (
     duration INTERVAL NOT NULL,
     status   BOOLEAN NOT NULL,
     abi_tag  VARCHAR(100) NOT NULL,
+    -- Why a failed build failed (src/failures/classify.ts; NULL for a success, or a failure
+    -- recorded before 0.2.0), what was missing (a header, library or requirement), and the few
+    -- lines of its log that show it.
+    failure_class  VARCHAR(20),
+    failure_detail VARCHAR(200) DEFAULT '' NOT NULL,
+    failure_lines  VARCHAR(1000) DEFAULT '' NOT NULL,
+    -- A failure that may go away by itself is tried again from this time on: until then the
+    -- build covers its ABI (see next_build_abi), afterwards it no longer does. NULL: never.
+    retry_at       TIMESTAMPTZ,
 
     CONSTRAINT builds_pk PRIMARY KEY (build_id),
     CONSTRAINT builds_unique UNIQUE (package, version, built_at, built_by),
@@ -118,6 +127,22 @@ CREATE TABLE builds (
 );
 
 CREATE INDEX builds_built_at ON builds (built_at);
+
+-- retries_pending -------------------------------------------------------------------------------
+-- The failed builds whose retry time has not been acted on yet: requeue_due_retries() takes the
+-- due ones (an index range scan) and queues their versions again. Only pending retries are
+-- here, so it stays small however many builds there are.
+
+CREATE TABLE retries_pending (
+    build_id INTEGER NOT NULL,
+    retry_at TIMESTAMPTZ NOT NULL,
+
+    CONSTRAINT retries_pending_pk PRIMARY KEY (build_id),
+    CONSTRAINT retries_pending_builds_fk FOREIGN KEY (build_id)
+        REFERENCES builds (build_id) ON DELETE CASCADE
+);
+
+CREATE INDEX retries_pending_retry_at ON retries_pending (retry_at);
 
 -- files -----------------------------------------------------------------------------------------
 -- The wheels of successful builds. The *_tag columns are split out of the filename because the
@@ -336,7 +361,8 @@ $sql$;
 
 -- The build queue -------------------------------------------------------------------------------
 -- A build ABI is covered for a version by any earlier attempt from a builder of that ABI
--- (successful or not), and by any wheel that serves it: a wheel for that ABI, a 'none' wheel
+-- (successful or not, but not a failure whose retry time has come), and by any wheel that
+-- serves it: a wheel for that ABI, a 'none' wheel
 -- (serves every ABI) or an abi3 wheel for an older or equal CPython. A buildable version (package
 -- and version not skipped, not yanked) is queued for its lowest uncovered active ABI only, so a
 -- failed build moves it on to the next ABI and it is never queued for two ABIs at once.
@@ -361,7 +387,7 @@ BEGIN
             WHERE b.package = pkg
             AND b.version = ver
             AND (
-                b.abi_tag = a.abi_tag
+                (b.abi_tag = a.abi_tag AND (b.retry_at IS NULL OR b.retry_at > now()))
                 OR f.abi_tag = a.abi_tag
                 OR f.abi_tag = 'none'
                 OR (f.abi_tag = 'abi3' AND abi3_covers(f.py_version_tag, a.abi_tag))
@@ -419,7 +445,7 @@ BEGIN
         SELECT b.package, b.version, bit_or(1::BIGINT << a.bit) AS mask
         FROM builds b
         LEFT JOIN files f ON f.build_id = b.build_id
-        JOIN abis a ON a.abi_tag = b.abi_tag
+        JOIN abis a ON (a.abi_tag = b.abi_tag AND (b.retry_at IS NULL OR b.retry_at > now()))
             OR a.abi_tag = f.abi_tag
             OR f.abi_tag = 'none'
             OR (f.abi_tag = 'abi3' AND abi3_covers(f.py_version_tag, a.abi_tag))
@@ -1031,9 +1057,14 @@ $sql$;
 -- Log a build with its files and their dependencies; returns the new build_id. bfiles is a JSON
 -- array of objects with the files columns plus "dependencies": {tool: [dependency, ...]}. A file
 -- already known under the same name moves to this build. Files of failed builds are ignored.
+-- A failed build carries its class, detail and lines (src/failures/classify.ts); retry_delays_ms
+-- is the master's schedule of retries for a failure that may go away by itself (empty for the
+-- others): the nth such failure of the version on this ABI is retried after the nth delay, and
+-- one more than the schedule holds is not retried.
 CREATE FUNCTION log_build(
     pkg VARCHAR, ver VARCHAR, slave_id INTEGER, duration_ms DOUBLE PRECISION, ok BOOLEAN,
-    builder_abi VARCHAR, bfiles JSONB
+    builder_abi VARCHAR, bfiles JSONB, fail_class VARCHAR = NULL, fail_detail VARCHAR = '',
+    fail_lines VARCHAR = '', retry_delays_ms DOUBLE PRECISION[] = '{}'
 )
 RETURNS INTEGER
 LANGUAGE plpgsql SECURITY DEFINER
@@ -1041,10 +1072,32 @@ SET search_path = public, pg_temp
 AS $sql$
 DECLARE
     new_id INTEGER;
+    tries INTEGER := 0;
+    retry TIMESTAMPTZ;
 BEGIN
-    INSERT INTO builds (package, version, built_by, duration, status, abi_tag)
-        VALUES (pkg, ver, slave_id, make_interval(secs => duration_ms / 1000), ok, builder_abi)
+    IF NOT ok AND cardinality(COALESCE(retry_delays_ms, '{}')) > 0 THEN
+        SELECT count(*) INTO tries FROM builds
+            WHERE package = pkg AND version = ver AND abi_tag = builder_abi
+            AND retry_at IS NOT NULL;
+        IF tries < cardinality(retry_delays_ms) THEN
+            retry := now() + make_interval(secs => retry_delays_ms[tries + 1] / 1000);
+        END IF;
+    END IF;
+    INSERT INTO builds (
+        package, version, built_by, duration, status, abi_tag, failure_class, failure_detail,
+        failure_lines, retry_at
+    )
+        VALUES (
+            pkg, ver, slave_id, make_interval(secs => duration_ms / 1000), ok, builder_abi,
+            CASE WHEN ok THEN NULL ELSE left(fail_class, 20) END,
+            CASE WHEN ok THEN '' ELSE left(COALESCE(fail_detail, ''), 200) END,
+            CASE WHEN ok THEN '' ELSE left(COALESCE(fail_lines, ''), 1000) END,
+            retry
+        )
         RETURNING build_id INTO new_id;
+    IF retry IS NOT NULL THEN
+        INSERT INTO retries_pending (build_id, retry_at) VALUES (new_id, retry);
+    END IF;
     IF ok AND jsonb_array_length(COALESCE(bfiles, '[]')) > 0 THEN
         DELETE FROM files
             WHERE filename IN (SELECT f ->> 'filename' FROM jsonb_array_elements(bfiles) f);
@@ -1069,6 +1122,97 @@ BEGIN
     END IF;
     RETURN new_id;
 END;
+$sql$;
+
+-- Queue again the versions whose failed builds' retry time has come (TheArchitect calls this
+-- before reading the queue); returns how many retries fell due.
+CREATE FUNCTION requeue_due_retries() RETURNS INTEGER
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = public, pg_temp
+AS $sql$
+DECLARE
+    due RECORD;
+    n INTEGER := 0;
+BEGIN
+    FOR due IN
+        WITH gone AS (
+            DELETE FROM retries_pending WHERE retry_at <= now() RETURNING build_id
+        )
+        SELECT DISTINCT b.package, b.version
+        FROM gone g JOIN builds b ON b.build_id = g.build_id
+    LOOP
+        PERFORM refresh_version_queue(due.package, due.version);
+        n := n + 1;
+    END LOOP;
+    RETURN n;
+END;
+$sql$;
+
+-- Retry now the failed builds that stop their versions being built (the latest failure on an
+-- ABI, retried or not), of one version, one package (ver NULL) or every package (pkg NULL),
+-- optionally only those of one failure class; returns how many builds will be tried again.
+CREATE FUNCTION retry_builds(pkg VARCHAR, ver VARCHAR, fclass VARCHAR) RETURNS INTEGER
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = public, pg_temp
+AS $sql$
+DECLARE
+    n INTEGER;
+BEGIN
+    WITH retried AS (
+        UPDATE builds b SET retry_at = now()
+        WHERE NOT b.status
+        AND (b.retry_at IS NULL OR b.retry_at > now())
+        AND (pkg IS NULL OR b.package = pkg)
+        AND (ver IS NULL OR b.version = ver)
+        AND (fclass IS NULL OR b.failure_class = fclass)
+        RETURNING b.build_id
+    ),
+    gone AS (
+        DELETE FROM retries_pending r USING retried WHERE r.build_id = retried.build_id
+    )
+    SELECT count(*) INTO n FROM retried;
+    RETURN n;
+END;
+$sql$;
+
+-- CloudGazer's retries: targets is a JSON array of [package, version] that just got a source
+-- file on PyPI; their "no sdist" failures are retried now. Returns how many builds.
+CREATE FUNCTION retry_no_sdist(targets JSONB) RETURNS INTEGER
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = public, pg_temp
+AS $sql$
+DECLARE
+    n INTEGER := 0;
+    target JSONB;
+BEGIN
+    FOR target IN SELECT value FROM jsonb_array_elements(targets) LOOP
+        -- Most sources are for versions never built: a cheap look first.
+        IF EXISTS (
+            SELECT 1 FROM builds
+            WHERE package = target->>0 AND version = target->>1 AND failure_class = 'no-sdist'
+        ) THEN
+            n := n + retry_builds(target->>0, target->>1, 'no-sdist');
+        END IF;
+    END LOOP;
+    RETURN n;
+END;
+$sql$;
+
+-- Failed builds of the last 7 days by failure class ('' for those recorded before classes),
+-- with the retries pending under 'retries pending', for the home page.
+CREATE FUNCTION get_failure_counts() RETURNS JSONB
+LANGUAGE sql STABLE
+SET search_path = public, pg_temp
+AS $sql$
+    SELECT COALESCE(jsonb_object_agg(k, n), '{}')
+    FROM (
+        SELECT COALESCE(failure_class, '') AS k, count(*) AS n
+        FROM builds
+        WHERE built_at > now() - INTERVAL '7 days' AND NOT status
+        GROUP BY 1
+        UNION ALL
+        SELECT 'retries pending', count(*) FROM retries_pending
+    ) c
 $sql$;
 
 -- Forget every build of a version (and so its files), which queues it again.
@@ -1406,7 +1550,11 @@ BEGIN
                         'status', b.status,
                         'builtAt', b.built_at,
                         'builtBy', b.built_by,
-                        'durationMs', extract(EPOCH FROM b.duration) * 1000
+                        'durationMs', extract(EPOCH FROM b.duration) * 1000,
+                        'failureClass', b.failure_class,
+                        'failureDetail', b.failure_detail,
+                        'failureLines', b.failure_lines,
+                        'retryAt', b.retry_at
                     ) ORDER BY b.build_id)
                     FROM pkg_builds b WHERE b.version = v.version
                 ), '[]'),

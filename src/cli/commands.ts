@@ -5,6 +5,7 @@
  */
 import type { CommandName } from "./options.ts";
 import type { CommandSpec, LoggingStyle, OptionSpec } from "./spec.ts";
+import { FAILURE_CLASSES } from "../failures/classify.ts";
 
 const STATUS_QUEUE: OptionSpec = {
   flags: "--status-queue <ADDR>",
@@ -497,6 +498,46 @@ const remove: CommandSpec<"remove"> = {
   load: () => import("../remove/main.ts"),
 };
 
+const retry: CommandSpec<"retry"> = {
+  name: "retry",
+  summary: "Build failed versions again now, instead of when (or if) their retry is due",
+  description: "The piw retry command makes the failed builds of a version, of a package, or " +
+    "of one failure class queue again at once; every earlier try is kept. Failures that may go " +
+    "away by themselves (no sdist yet, dependency not found, network, timeout, out of memory) " +
+    "are retried automatically; the others (a missing header or library, an unsupported " +
+    "Python, a compiler error, other) only this way, e.g. after installing a -dev package on " +
+    "the builders. It talks to the database directly, as the master's database user.",
+  logging: "flag",
+  options: [
+    {
+      flags: "-d, --dsn <DSN>",
+      help: "The master's database",
+      default: "postgres:///piwheels",
+    },
+    {
+      flags: "--class <CLASS>",
+      help: "Retry only failures of this class: " + FAILURE_CLASSES.join(", "),
+      choices: [...FAILURE_CLASSES],
+      defaultText: "any",
+    },
+    YES,
+  ],
+  args: [
+    {
+      name: "package",
+      help: "The package whose failed builds to retry; every package if omitted (then --class " +
+        "is required)",
+      required: false,
+    },
+    {
+      name: "version",
+      help: "The version to retry; every version of the package if omitted",
+      required: false,
+    },
+  ],
+  load: () => import("../retry/main.ts"),
+};
+
 const logger: CommandSpec<"logger"> = {
   name: "logger",
   summary: "Feed web server access logs to the master",
@@ -606,6 +647,7 @@ export const COMMANDS: { [N in CommandName]: CommandSpec<N> } = {
   add,
   rebuild,
   remove,
+  retry,
   logger,
   audit,
 };

@@ -208,6 +208,20 @@ export interface RebuildOptions extends ImportQueueClientOptions {
   package?: string;
 }
 
+/** `piw retry`. */
+export interface RetryOptions extends DebugFlagOptions {
+  /** `-d/--dsn DSN`: the master's database (default `postgres:///piwheels`). */
+  dsn: string;
+  /** `--class CLASS`: only failures of this class (default: any). */
+  class?: string;
+  /** `-y/--yes`: never prompt. */
+  yes: boolean;
+  /** The package whose failed builds to retry; undefined means every package (with --class). */
+  package?: string;
+  /** The version; undefined means every version of the package. */
+  version?: string;
+}
+
 /** `piw logger`. */
 export interface LoggerOptions extends DebugFlagOptions {
   /** The log files to read; `-` is standard input (default `["-"]`). */
@@ -253,6 +267,7 @@ export interface CommandOptions {
   add: AddOptions;
   rebuild: RebuildOptions;
   remove: RemoveOptions;
+  retry: RetryOptions;
   logger: LoggerOptions;
   audit: AuditOptions;
 }

@@ -7,7 +7,8 @@ import type { BuildQueue, BuildRecord } from "./types.ts";
 
 /**
  * Log a build with its files and their dependencies in one transaction; resolves to the new
- * build id. A file already known under the same name moves to this build.
+ * build id. A file already known under the same name moves to this build. A failure is stored
+ * with its class; given retry delays, the database schedules its next try (see log_build).
  */
 export function logBuild(sql: SqlClient, build: BuildRecord): Promise<number> {
   const files = build.status
@@ -27,7 +28,8 @@ export function logBuild(sql: SqlClient, build: BuildRecord): Promise<number> {
     : [];
   return queryValue(
     sql,
-    "SELECT log_build($1, $2, $3, $4, $5, $6, $7::text::jsonb) AS value",
+    "SELECT log_build($1, $2, $3, $4, $5, $6, $7::text::jsonb, $8, $9, $10, " +
+      "$11::text::double precision[]) AS value",
     [
       build.package,
       build.version,
@@ -36,8 +38,49 @@ export function logBuild(sql: SqlClient, build: BuildRecord): Promise<number> {
       build.status,
       build.abiTag,
       JSON.stringify(files),
+      build.status ? null : build.failure?.failureClass ?? null,
+      build.status ? "" : build.failure?.detail ?? "",
+      build.status ? "" : build.failure?.lines ?? "",
+      // Sent as an array literal's text: both drivers take it the same way.
+      `{${(build.status ? [] : build.retryDelays ?? []).join(",")}}`,
     ],
   );
+}
+
+/** Queue again the versions whose failed builds' retry time has come; resolves to how many. */
+export function requeueDueRetries(sql: SqlClient): Promise<number> {
+  return queryValue(sql, "SELECT requeue_due_retries() AS value", []);
+}
+
+/** Retry now the failed builds that keep versions from being built (see `retry_builds`). */
+export function retryBuilds(
+  sql: SqlClient,
+  pkg: string | null,
+  version: string | null,
+  failureClass: string | null,
+): Promise<number> {
+  return queryValue(sql, "SELECT retry_builds($1, $2, $3) AS value", [
+    pkg,
+    version,
+    failureClass,
+  ]);
+}
+
+/** Retry now the "no sdist" failures of these versions; resolves to how many builds. */
+export function retryNoSdist(sql: SqlClient, targets: [string, string][]): Promise<number> {
+  return queryValue(sql, "SELECT retry_no_sdist($1::text::jsonb) AS value", [
+    JSON.stringify(targets),
+  ]);
+}
+
+/** Failed builds of the last 7 days by failure class, with "retries pending". */
+export async function getFailureCounts(sql: SqlClient): Promise<Record<string, number>> {
+  const counts = await queryValue<Record<string, number> | string>(
+    sql,
+    "SELECT get_failure_counts() AS value",
+    [],
+  );
+  return typeof counts === "string" ? JSON.parse(counts) : counts;
 }
 
 /** Forget every build of a version, with their files; the version is queued again. */

@@ -192,6 +192,25 @@ export class Database {
       return ids;
     });
   }
+  /** Queue again the versions whose failed builds' retry time has come; resolves to how many. */
+  requeueDueRetries(): Promise<number> {
+    return builds.requeueDueRetries(this.client);
+  }
+  /**
+   * Retry now the failed builds that keep versions from being built: of one version, a package
+   * (`version` null) or all (`pkg` null), optionally of one failure class; resolves to how many.
+   */
+  retryBuilds(pkg: string | null, version: string | null, failureClass: string | null) {
+    return builds.retryBuilds(this.client, pkg, version, failureClass);
+  }
+  /** Retry now the "no sdist" failures of these versions (they just got a source file). */
+  retryNoSdist(targets: [string, string][]): Promise<number> {
+    return builds.retryNoSdist(this.client, targets);
+  }
+  /** Failed builds of the last 7 days by class, and "retries pending". */
+  getFailureCounts(): Promise<Record<string, number>> {
+    return builds.getFailureCounts(this.client);
+  }
   /** Forget every build of a version (and its files); it is queued again. */
   deleteBuild(pkg: string, version: string): Promise<void> {
     return builds.deleteBuild(this.client, pkg, version);

@@ -34,6 +34,17 @@ export interface BuildRecord {
   /** The builder's ABI. */
   abiTag: string;
   files: FileRecord[];
+  /** Why a failed build failed (see src/failures/classify.ts); none for a success. */
+  failure?: BuildFailure | null;
+  /** When to try a failed build again (ms after it, one per try); none or empty: never. */
+  retryDelays?: number[];
+}
+
+/** What is stored of a failure: its class, what was missing, and the lines that show it. */
+export interface BuildFailure {
+  failureClass: string;
+  detail: string;
+  lines: string;
 }
 
 /** A pip download, from the web server's log (`LOGDOWNLOAD`). */
@@ -118,6 +129,14 @@ export interface ProjectBuild {
   builtAt: Date;
   builtBy: number;
   durationMs: number;
+  /** A failure's class (null for a success, or one recorded before classes). */
+  failureClass?: string | null;
+  /** What was missing (header, library, requirement), or "". */
+  failureDetail?: string;
+  /** The lines of the log that show the failure. */
+  failureLines?: string;
+  /** When a transient failure is tried again, or null. */
+  retryAt?: Date | null;
 }
 
 /** A file of a release, for project pages and the project JSON. */

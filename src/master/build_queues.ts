@@ -10,6 +10,13 @@ import type { BuildQueue, PackageVersion } from "../protocols/mod.ts";
 /** How long a deleted package or version stays out of the queues (1 h). */
 export const DELETE_HOLD_MS = 3_600_000;
 
+/**
+ * How long a build recorded in the database stays out of the queues (30 s): long enough for a
+ * QUEUE computed before its commit (TheArchitect's query takes well under a second) to arrive,
+ * short enough that a retry due soon is not held up for the slave's whole build timeout.
+ */
+export const RECORDED_HOLD_MS = 30_000;
+
 /** One ABI's queue: an array consumed from `head`, so popping 100 000 entries stays O(1). */
 class AbiQueue {
   #items: PackageVersion[];
@@ -96,6 +103,18 @@ export class BuildQueues {
       return item;
     }
     return null;
+  }
+
+  /**
+   * A dispatched build is recorded in the database: from now on the database says whether the
+   * version is queued (a failure may be retried), so its exclusion ends soon. Not at once: a
+   * QUEUE computed before the build was committed may still be on its way.
+   */
+  recorded(abi: string, item: PackageVersion, now = Date.now()): void {
+    const recent = this.#dispatched.get(abi);
+    const k = key(item[0], item[1]);
+    const until = recent?.get(k);
+    if (until !== undefined) recent!.set(k, Math.min(until, now + RECORDED_HOLD_MS));
   }
 
   /** Put back a dispatched build whose slave vanished: first in line, exclusion lifted. */

@@ -7,6 +7,7 @@ import type { MasterOptions } from "../cli/options.ts";
 import type { LogLevel } from "../log.ts";
 import { parseDsn } from "../db/dsn.ts";
 import { UsageError } from "../errors.ts";
+import { parseDuration } from "../cli/duration.ts";
 import { DEFAULT_SITE_URL } from "../web/site.ts";
 
 /** Logging settings a Worker re-applies, since each Worker has its own copy of `src/log.ts`. */
@@ -70,6 +71,11 @@ export interface MasterConfig extends GivenOptions, Pick<MasterOptions, "outputP
   /** TheArchitect's refresh interval, ms (60 s, 10 s in dev mode). */
   architectInterval: number;
   /**
+   * The delays before the automatic retries of a transient failure, ms: 10 min, 1 h, 6 h, 1 day,
+   * then none (`PIW_RETRY_DELAYS`, e.g. "2s,4s" in tests).
+   */
+  retryDelays: number[];
+  /**
    * CloudGazer's PyPI poll interval when caught up, ms (2 s: a new release is read within 2 s;
    * while PyPI's journal is busy CloudGazer reads again at once anyway, up to 2 requests/s).
    */
@@ -83,6 +89,9 @@ export interface MasterConfig extends GivenOptions, Pick<MasterOptions, "outputP
   /** Logging as configured by the CLI. */
   logging: LoggingConfig;
 }
+
+/** The default delays before the automatic retries of a transient failure, ms. */
+export const DEFAULT_RETRY_DELAYS = [600_000, 3_600_000, 21_600_000, 86_400_000];
 
 /** piwheels' defaults for every queue and setting (`piwheels/const.py`). */
 const DEFAULTS: MasterConfig = {
@@ -115,6 +124,7 @@ const DEFAULTS: MasterConfig = {
   scribeQueue: "inproc://scribe",
   oracleCount: 3,
   architectInterval: 60_000,
+  retryDelays: DEFAULT_RETRY_DELAYS,
   pypiInterval: 2_000,
   statsInterval: 10_000,
   minFreeSpace: 2 ** 30,
@@ -155,6 +165,18 @@ export function siteUrlWarning(
     "set --site-url to the address this site is served from";
 }
 
+/** The retry delays `PIW_RETRY_DELAYS` gives (comma-separated durations; "" for none). */
+export function retryDelaysFromEnv(): number[] {
+  const text = Deno.env.get("PIW_RETRY_DELAYS");
+  if (text === undefined) return DEFAULT_RETRY_DELAYS;
+  if (text.trim() === "") return [];
+  try {
+    return text.split(",").map((d) => parseDuration(d.trim()));
+  } catch (e) {
+    throw new UsageError(`PIW_RETRY_DELAYS: ${(e as Error).message}`);
+  }
+}
+
 /** The config of `piw master` from its parsed options (output path already expanded). */
 export function configFromOptions(options: MasterOptions, outputPath: string): MasterConfig {
   // A zero bound would refuse every slave or file: surely a mistake ("none" is 0 as a size).
@@ -171,6 +193,7 @@ export function configFromOptions(options: MasterOptions, outputPath: string): M
     outputPath,
     // piwheels refreshes the queue hourly; piw's query is cheap enough to run every minute.
     architectInterval: options.devMode ? 10_000 : 60_000,
+    retryDelays: retryDelaysFromEnv(),
     pypiInterval: 2_000,
     // Same levels as the CLI's setUpLogging, re-applied inside every Worker.
     logging: {

@@ -4,6 +4,7 @@
  * @module
  */
 import type { ChangelogAction, Database } from "../db/mod.ts";
+import { classifyFailure, TRANSIENT_CLASSES } from "../failures/classify.ts";
 import type { BuildRecord, FileRecord } from "../db/types.ts";
 import type {
   BuildStateTuple,
@@ -18,11 +19,18 @@ import type {
 
 type Requests = typeof theOracleProtocol.recv;
 
+/** What the handlers take from the master's configuration. */
+export interface OracleContext {
+  /** The delays before each automatic retry of a transient failure, ms. */
+  retryDelays: number[];
+}
+
 /** One handler per request: the request's data in, the typed `OK` result out. */
 export type OracleHandlers = {
   [N in OracleRequest]: (
     db: Database,
     data: DataOf<Requests[N]>,
+    context: OracleContext,
   ) => Promise<OracleResult<N>>;
 };
 
@@ -52,12 +60,17 @@ function hitRecord([pkg, host, timestamp, userAgent]: PageLog) {
   return { package: pkg, host, timestamp, userAgent };
 }
 
-/** A LOGBUILD tuple as the database's record; the output goes to a log file (TheScribe), not the
- * database, since piwheels 0.20. */
+/**
+ * A LOGBUILD tuple as the database's record; the output goes to a log file (TheScribe), not the
+ * database, since piwheels 0.20, but a failure's class and the lines that show it are kept, and
+ * a transient one is given the retry schedule. Classified here, from the output alone, so that
+ * piwheels slaves' builds (which say nothing more) and journaled ones are classified alike.
+ */
 function buildRecord(
-  [builtBy, pkg, version, abiTag, status, duration, _output, files]: BuildStateTuple,
+  [builtBy, pkg, version, abiTag, status, duration, output, files]: BuildStateTuple,
+  context: OracleContext,
 ): BuildRecord {
-  return {
+  const record: BuildRecord = {
     package: pkg,
     version,
     builtBy,
@@ -66,6 +79,12 @@ function buildRecord(
     abiTag,
     files: files.map(fileRecord),
   };
+  if (!status) {
+    const failure = classifyFailure(output, pkg, version);
+    record.failure = failure;
+    record.retryDelays = TRANSIENT_CLASSES.has(failure.failureClass) ? context.retryDelays : [];
+  }
+  return record;
 }
 
 function fileRecord(file: FileStateTuple): FileRecord {
@@ -152,8 +171,8 @@ export const oracleHandlers: OracleHandlers = {
     await db.logPage({ page, host, timestamp, userAgent });
     return null;
   },
-  LOGBUILD: (db, build) => db.logBuild(buildRecord(build)),
-  LOGBUILDS: (db, builds) => db.logBuilds(builds.map(buildRecord)),
+  LOGBUILD: (db, build, context) => db.logBuild(buildRecord(build, context)),
+  LOGBUILDS: (db, builds, context) => db.logBuilds(builds.map((b) => buildRecord(b, context))),
   DELBUILD: async (db, [pkg, version]) => {
     await db.deleteBuild(pkg, version);
     return null;
@@ -196,7 +215,13 @@ export const oracleHandlers: OracleHandlers = {
   },
   LOADRWP: async (db) =>
     (await db.loadRewritesPending()).map((row) => [row.package, row.addedAt, row.command]),
-  GETQUEUE: (db, limit) => db.getBuildQueue(limit),
+  // The queue is read after queueing again the failed builds whose retry time has come.
+  GETQUEUE: async (db, limit) => {
+    await db.requeueDueRetries();
+    return db.getBuildQueue(limit);
+  },
+  RETRYSDIST: (db, targets) => db.retryNoSdist(targets),
+  FAILCOUNTS: (db) => db.getFailureCounts(),
   LOGBATCH: (db, rows) => db.logAccess(rows),
   MARKDEL: async (db, targets) => {
     await db.markDeleted(targets);

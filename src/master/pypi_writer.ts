@@ -21,7 +21,9 @@
  *
  * Name sightings are gathered per batch (only the latest time per name matters) and written by
  * PYPIBATCH after the events; page rewrites (PROJECT/BOTH) are gathered and sent after it
- * (TheSecretary merges them anyway). A package removal drops both for that package.
+ * (TheSecretary merges them anyway). A package removal drops both for that package. A source
+ * file for a version known before retries that version's "no sdist" failures at once
+ * (RETRYSDIST): a release whose wheels came before its sdist is built without waiting.
  * @module
  */
 import type { PackageAction, PackageEvent } from "../pypi/mod.ts";
@@ -228,6 +230,17 @@ export class PyPIWriter {
       throw new Error(`PYPIBATCH answered ${outcomes.length} outcomes for ${batch.events.length}`);
     }
     batch.events.forEach((event, i) => this.#applied(event, outcomes[i]));
+    // A source file for a version known before: a build that found no sdist may succeed now.
+    const sources = batch.events.filter((e, i) =>
+      e.action === "source" && e.version !== null && !(outcomes[i] & VERSION_ADDED)
+    ).map((e): [string, string] => [e.package, e.version!]);
+    if (sources.length) {
+      const retried = await this.#call("RETRYSDIST", sources);
+      if (retried) {
+        this.#log.info(`${retried} builds that found no sdist retried: it is here`);
+        this.counts.buildable += retried;
+      }
+    }
   }
 
   /** Send the gathered page rewrites; those the web queue did not take stay pending. */

@@ -3,7 +3,7 @@
  * Every request is answered `OK <result>` or `ERROR <message>`. Internal only; piw defines the
  * request schemas here and the result of each request in {@link theOracleResults}. To add a
  * request, add it to both tables. Besides piwheels' requests it has piw's own batched ones
- * (GETQUEUE, LOGBATCH, LOGBUILDS, MARKDEL, PYPIBATCH).
+ * (GETQUEUE, LOGBATCH, LOGBUILDS, MARKDEL, PYPIBATCH, RETRYSDIST, FAILCOUNTS).
  * @module
  */
 
@@ -133,6 +133,11 @@ export const theOracleProtocol = new Protocol("the_oracle", {
     ["from_serial", int],
     ["to_serial", int],
   ),
+  // CloudGazer: `[[package, version], ...]` got a source file on PyPI: retry their "no sdist"
+  // failures now (→ how many builds).
+  RETRYSDIST: list(packageVersion),
+  // TheScribe's homepage: failed builds of the last 7 days by class, and "retries pending".
+  FAILCOUNTS: null,
 }, {
   OK: any,
   ERROR: str,
@@ -189,6 +194,8 @@ export const theOracleResults = {
   LOGBATCH: int,
   MARKDEL: none,
   PYPIBATCH: list(int),
+  RETRYSDIST: int,
+  FAILCOUNTS: mapOf(int),
 } as const satisfies Record<OracleRequest, Schema<unknown>>;
 
 /** The typed result of oracle request `N`. */

@@ -1,12 +1,14 @@
 /**
- * The homepage (`index.html`): the master's statistics from BigBrother's HOME message, charts
- * of builds and downloads per hour over the last day, and when it was written.
+ * The homepage (`index.html`): the master's statistics from BigBrother's HOME message, the
+ * failed builds of the last week by failure class, charts of builds and downloads per hour over
+ * the last day, and when it was written.
  * @module
  */
 import type { MasterStats } from "../protocols/mod.ts";
 import type { Templates } from "./templates.ts";
 import { formatMinute, formatNumber, formatSize } from "./format.ts";
 import { hourlyChart, type StatsHistory, type StatsSample } from "./charts.ts";
+import { FAILURE_CLASSES, FAILURE_LABELS } from "../failures/classify.ts";
 
 function sum(counts: Record<string, number>): number {
   return Object.values(counts).reduce((a, b) => a + b, 0);
@@ -23,6 +25,14 @@ export interface MetadataFetches {
   all: number;
 }
 
+/** The homepage's rows of failure counts: each class with failures, then retries pending. */
+export function failureRows(counts: Record<string, number>): { label: string; count: string }[] {
+  const rows = FAILURE_CLASSES.filter((c) => counts[c] > 0)
+    .map((c) => ({ label: FAILURE_LABELS[c], count: formatNumber(counts[c]) }));
+  if (counts[""] > 0) rows.push({ label: "not classified", count: formatNumber(counts[""]) });
+  return rows;
+}
+
 /** The view of the homepage. */
 export function homeView(
   stats: MasterStats,
@@ -30,6 +40,7 @@ export function homeView(
   now: Date,
   siteUrl: string,
   metadataFetches?: MetadataFetches,
+  failures: Record<string, number> = {},
 ) {
   const [
     ,
@@ -67,6 +78,8 @@ export function homeView(
       lastMonth: formatNumber(metadataFetches.lastMonth),
       all: formatNumber(metadataFetches.all),
     },
+    failures: failureRows(failures),
+    retriesPending: formatNumber(failures["retries pending"] ?? 0),
     diskFree: diskSize > 0 ? `${Math.round((diskFree / diskSize) * 100)}%` : "unknown",
     charts: [
       hourlyChart("Builds per hour", history.hourly("builds", now)),
@@ -84,6 +97,10 @@ export function renderHome(
   now: Date,
   siteUrl: string,
   metadataFetches?: MetadataFetches,
+  failures: Record<string, number> = {},
 ): string {
-  return templates.render("index", homeView(stats, history, now, siteUrl, metadataFetches));
+  return templates.render(
+    "index",
+    homeView(stats, history, now, siteUrl, metadataFetches, failures),
+  );
 }

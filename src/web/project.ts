@@ -4,7 +4,9 @@
  * piwheels project JSON `project/<pkg>/json/index.json`. Pure functions from data to text.
  * @module
  */
-import type { AbiStatus, ProjectData } from "../db/types.ts";
+import type { AbiStatus, ProjectData, ProjectRelease } from "../db/types.ts";
+import { FAILURE_LABELS, isFailureClass } from "../failures/classify.ts";
+import { debianPackageFor } from "../failures/debian.ts";
 import {
   canonicaliseName,
   isPrerelease,
@@ -87,6 +89,44 @@ function pythonOf(abi: string): string | null {
   return m ? `${m[1]}.${m[2]}` : null;
 }
 
+/** A failed build's class, detail and lines as the project page and JSON show them. */
+export interface FailureView {
+  class: string;
+  label: string;
+  detail: string;
+  debianPackage: string | null;
+  lines: string;
+  retryAt: Date | null;
+  /** When it is retried, for people, or null. */
+  retry: string | null;
+  /** The cell's tooltip. */
+  title: string;
+}
+
+/** The failure of build `buildId` of `release`, or null when it has no class. */
+export function failureOf(release: ProjectRelease, buildId: number | null): FailureView | null {
+  const build = release.builds.find((b) => b.buildId === buildId);
+  if (!build?.failureClass) return null;
+  const cls = build.failureClass;
+  const label = isFailureClass(cls) ? FAILURE_LABELS[cls] : cls;
+  const detail = build.failureDetail ?? "";
+  const lines = build.failureLines ?? "";
+  const retryAt = build.retryAt ?? null;
+  const debianPackage = cls === "missing-library" ? debianPackageFor(detail) : null;
+  const what = detail ? ` ${detail}${debianPackage ? ` (apt: ${debianPackage})` : ""}` : "";
+  const retry = retryAt ? `; retried from ${formatMinute(retryAt)}` : "";
+  return {
+    class: cls,
+    label,
+    detail,
+    debianPackage,
+    lines,
+    retryAt,
+    retry: retryAt && formatMinute(retryAt),
+    title: `${label}${what}${retry}${lines ? `\n${lines}` : ""}`,
+  };
+}
+
 /** What a project page knows of the site around it. */
 export interface PageContext {
   /** The site's public origin, for the canonical link (none without it). */
@@ -129,14 +169,16 @@ export function projectView(
       skip: release.skip,
       cells: abis.map((abi) => {
         const state = release.abis[abi] ?? { status: "pending", buildId: null };
+        const failure = state.status === "fail" ? failureOf(release, state.buildId) : null;
         return {
           abi,
           status: state.status,
           text: STATUS_TEXT[state.status] ?? state.status,
           title: `${abi}: ${state.status}${
             state.status === "skip" && release.skip ? ` (${release.skip})` : ""
-          }`,
+          }${failure ? `: ${failure.title}` : ""}`,
           log: state.buildId === null ? null : logUrl(state.buildId),
+          failure,
         };
       }),
       files: files.map((f) => ({
@@ -230,7 +272,19 @@ export function projectJson(
       builds: Object.fromEntries(
         sortAbis(Object.keys(r.release.abis)).map((abi) => {
           const { status, buildId } = r.release.abis[abi];
-          return [abi, { status, log_url: buildId === null ? null : absolute(logUrl(buildId)) }];
+          const failure = status === "fail" ? failureOf(r.release, buildId) : null;
+          return [abi, {
+            status,
+            log_url: buildId === null ? null : absolute(logUrl(buildId)),
+            // piw: why it failed, and when it is tried again (null: not automatically).
+            failure: failure && {
+              class: failure.class,
+              detail: failure.detail,
+              debian_package: failure.debianPackage,
+              lines: failure.lines,
+              retry_at: failure.retryAt && formatSecond(failure.retryAt),
+            },
+          }];
         }),
       ),
     };

@@ -69,6 +69,12 @@ function build(value: unknown, what: string): ProjectBuild {
     builtAt: date(b.builtAt, `${what}.builtAt`),
     builtBy: num(b.builtBy ?? 0, `${what}.builtBy`),
     durationMs: num(b.durationMs ?? 0, `${what}.durationMs`),
+    failureClass: nullableStr(b.failureClass, `${what}.failureClass`),
+    failureDetail: str(b.failureDetail ?? "", `${what}.failureDetail`),
+    failureLines: str(b.failureLines ?? "", `${what}.failureLines`),
+    retryAt: b.retryAt === null || b.retryAt === undefined
+      ? null
+      : date(b.retryAt, `${what}.retryAt`),
   };
 }
 

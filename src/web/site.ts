@@ -419,15 +419,19 @@ export class WebSite {
   }
 
   /**
-   * Write the homepage from HOME statistics (and pip's metadata fetches, when known), then the
+   * Write the homepage from HOME statistics (pip's metadata fetches, when known, and failure counts), then the
    * sitemaps if the package set changed.
    */
-  writeHome(stats: MasterStats, metadataFetches?: MetadataFetches): void {
+  writeHome(
+    stats: MasterStats,
+    metadataFetches?: MetadataFetches,
+    failures: Record<string, number> = {},
+  ): void {
     this.history.add(sampleOf(stats));
     const now = this.#now();
     writeFileAtomic(
       `${this.root}/index.html`,
-      renderHome(this.templates, stats, this.history, now, this.siteUrl, metadataFetches),
+      renderHome(this.templates, stats, this.history, now, this.siteUrl, metadataFetches, failures),
     );
     if (this.#sitemapStale || !exists(`${this.root}/sitemap.xml`)) this.writeSitemaps();
   }

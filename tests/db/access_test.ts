@@ -1,12 +1,14 @@
 import { assertEquals, assertRejects } from "./assert.ts";
 import { addAbis, type Backend, build, suite, wheel } from "./harness.ts";
 import type { AccessLogJson } from "../../src/db/mod.ts";
-import { oracleHandlers } from "../../src/master/oracle_requests.ts";
+import { type OracleContext, oracleHandlers } from "../../src/master/oracle_requests.ts";
 import { DatabaseError } from "../../src/db/mod.ts";
 
 const hoursAgo = (h: number) => new Date(Date.now() - h * 3_600_000);
 const DETAILS = ["armv7l", "Raspbian", "11", "Linux", "6.1", "CPython", "3.9.2", "pip", "23", "66"];
 const NO_DETAILS = Array(10).fill(null);
+/** The access logs need no retry schedule. */
+const NO_CONTEXT: OracleContext = { retryDelays: [] };
 
 /** Every logged row of every access-log table, in a stable order, times as ISO text. */
 async function loggedRows(b: Backend): Promise<unknown[][]> {
@@ -108,13 +110,13 @@ suite("db access logs", {
 
     // The same rows one call each, as TheOracle handles piwheels' per-line messages: every row
     // is there twice and every counter doubles.
-    for (const row of downloads) await oracleHandlers.LOGDOWNLOAD(db, wire(row));
-    for (const row of searches) await oracleHandlers.LOGSEARCH(db, wire(row));
+    for (const row of downloads) await oracleHandlers.LOGDOWNLOAD(db, wire(row), NO_CONTEXT);
+    for (const row of searches) await oracleHandlers.LOGSEARCH(db, wire(row), NO_CONTEXT);
     for (const row of hits("foo")) {
-      await oracleHandlers.LOGPROJECT(db, wire(row));
-      await oracleHandlers.LOGJSON(db, wire(row));
+      await oracleHandlers.LOGPROJECT(db, wire(row), NO_CONTEXT);
+      await oracleHandlers.LOGJSON(db, wire(row), NO_CONTEXT);
     }
-    for (const row of hits("faq")) await oracleHandlers.LOGPAGE(db, wire(row));
+    for (const row of hits("faq")) await oracleHandlers.LOGPAGE(db, wire(row), NO_CONTEXT);
     assertEquals(await loggedRows(b), once.flatMap((row) => [row, row]));
     assertEquals(
       await downloadDeltas(b),

@@ -19,6 +19,7 @@ import {
 } from "../db/harness.ts";
 import { Database, detectSchemaVersion, openClient, openDatabase } from "../../src/db/mod.ts";
 import type { SqlClient } from "../../src/db/client.ts";
+import type { BuildRecord } from "../../src/db/types.ts";
 import { initializeDatabase } from "../../src/initdb/initdb.ts";
 import { PIW_VERSION } from "../../src/version.ts";
 import { masterCommand, masterQueues, PiwProcess } from "../fixtures/piw_process.ts";
@@ -46,6 +47,35 @@ async function createOld(client: SqlClient, user: string): Promise<void> {
 }
 
 const at = (s: string) => new Date(`2026-0${s}Z`);
+
+/**
+ * Log a build as piw 0.1.0 did: its `log_build` had seven parameters (later releases add some,
+ * so today's `Database.logBuild` cannot call a 0.1.0 database).
+ */
+async function logBuild010(db: Database, b: BuildRecord): Promise<void> {
+  const files = b.files.map((f) => ({
+    filename: f.filename,
+    filesize: f.filesize,
+    filehash: f.filehash,
+    package_tag: f.packageTag,
+    package_version_tag: f.packageVersionTag,
+    py_version_tag: f.pyVersionTag,
+    abi_tag: f.abiTag,
+    platform_tag: f.platformTag,
+    requires_python: f.requiresPython,
+    location: f.location ?? "/simple",
+    dependencies: f.dependencies,
+  }));
+  await db.client.query("SELECT log_build($1, $2, $3, $4, $5, $6, $7::text::jsonb)", [
+    b.package,
+    b.version,
+    b.builtBy,
+    b.duration,
+    b.status,
+    b.abiTag,
+    JSON.stringify(b.status ? files : []),
+  ]);
+}
 
 /**
  * Fill a 0.1.0 database through piw's own functions (the master's role where there is one):
@@ -77,7 +107,8 @@ async function fill(db: Database, admin: SqlClient): Promise<void> {
   await db.addNewPackageVersion("bar-baz", "0.3", at("1-07T00:00:00"));
   await db.deleteVersion("bar-baz", "0.3");
   await db.setPackageDescription("bar-baz", "Bars and bazzes");
-  await db.logBuild(
+  await logBuild010(
+    db,
     build("foo", "1.0", "cp311", [
       wheel("foo", "1.0", "cp311", {
         filehash: "a".repeat(64),
@@ -87,8 +118,9 @@ async function fill(db: Database, admin: SqlClient): Promise<void> {
       wheel("foo", "1.0", "none", { filehash: "b".repeat(64) }),
     ]),
   );
-  await db.logBuild(build("foo", "1.1", "cp39", [], { builtBy: 3 }));
-  await db.logBuild(
+  await logBuild010(db, build("foo", "1.1", "cp39", [], { builtBy: 3 }));
+  await logBuild010(
+    db,
     build("bar-baz", "0.1", "cp39", [wheel("bar-baz", "0.1", "cp39", { filesize: 123456 })], {
       builtBy: 7,
       duration: 1234,

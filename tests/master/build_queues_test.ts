@@ -1,6 +1,6 @@
 /** SlaveDriver's per-ABI build queues and their exclusions. */
 import assert from "node:assert/strict";
-import { BuildQueues, DELETE_HOLD_MS } from "../../src/master/build_queues.ts";
+import { BuildQueues, DELETE_HOLD_MS, RECORDED_HOLD_MS } from "../../src/master/build_queues.ts";
 
 const T = Date.UTC(2026, 0, 1);
 
@@ -62,4 +62,22 @@ Deno.test("a long queue pops to empty, one entry per call", () => {
     assert.deepEqual(q.next("cp311", 1000, T), [`p${i}`, "1"]);
   }
   assert.deepEqual(q.sizes(), { cp311: 0 });
+});
+
+Deno.test("a recorded build is held only briefly, so a due retry is not held for hours", () => {
+  const q = new BuildQueues();
+  const hours = 3 * 3_600_000;
+  q.replace({ cp311: [["a", "1"]] }, [], T);
+  assert.deepEqual(q.next("cp311", hours, T), ["a", "1"]);
+  q.recorded("cp311", ["a", "1"], T + 5000);
+  // A QUEUE computed before the commit may still come: held a little longer.
+  q.replace({ cp311: [["a", "1"]] }, [], T + 5000 + RECORDED_HOLD_MS - 1);
+  assert.deepEqual(q.sizes(), { cp311: 0 });
+  // Then the database decides: the failed build is queued for its retry.
+  q.replace({ cp311: [["a", "1"]] }, [], T + 5000 + RECORDED_HOLD_MS);
+  assert.deepEqual(q.next("cp311", hours, T + 5000 + RECORDED_HOLD_MS), ["a", "1"]);
+  // Never longer than the hold it had.
+  q.recorded("cp311", ["b", "1"], T);
+  q.replace({ cp311: [["b", "1"]] }, [], T);
+  assert.deepEqual(q.sizes(), { cp311: 1 });
 });

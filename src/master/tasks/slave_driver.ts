@@ -599,6 +599,7 @@ export class SlaveDriver extends Task {
       return DONE; // not logged: the version comes back in a later queue
     }
     if (outcome.status === "recorded") {
+      this.queues.recorded(slave.abi, [build.pkg, build.version]);
       const logged = outcome.build;
       this.log.info(
         `${who}: logged build ${logged.buildId} of ${build.pkg} ${build.version} ` +

@@ -3,7 +3,9 @@
  * after RESUME, and on REFRESH (CloudGazer or MrChase added something buildable; at most once
  * per {@link REFRESH_GAP_MS}, as the query is heavy on a big farm), and PUSHes it as QUEUE to
  * SlaveDriver (`inproc://builds`). With PostgreSQL it uses its own connection, as piwheels does;
- * with PGlite (one connection, held by the oracle) it asks the oracle (GETQUEUE).
+ * with PGlite (one connection, held by the oracle) it asks the oracle (GETQUEUE). Retries are
+ * time-based: before each refresh the failed builds whose retry time has come are queued again
+ * (`requeue_due_retries`, a range scan of the few pending retries).
  * @module
  */
 import type { Context } from "../../transport/mod.ts";
@@ -60,11 +62,18 @@ export class TheArchitect extends Task {
   protected override async setup(): Promise<void> {
     if (this.config.dbEngine === "postgres") {
       const db = this.track(await openDatabase(this.config.dsn));
-      this.#getQueue = () => db.getBuildQueue(QUEUE_LIMIT);
+      this.#getQueue = async () => {
+        this.#logRetries(await db.requeueDueRetries());
+        return db.getBuildQueue(QUEUE_LIMIT);
+      };
     } else {
       const db = this.track(new DbClient(this.context, this.config));
       this.#getQueue = () => db.call("GETQUEUE", QUEUE_LIMIT);
     }
+  }
+
+  #logRetries(due: number): void {
+    if (due) this.log.info(`${due} failed builds due for a retry: queued again`);
   }
 
   /** After RESUME the queue may be stale: rebuild it at once; after REFRESH, soon. */

@@ -17,7 +17,7 @@ import {
   theOracleResults,
 } from "../../protocols/mod.ts";
 import { type MasterConfig, Task, type TaskOptions } from "../task.ts";
-import { oracleHandlers } from "../oracle_requests.ts";
+import { type OracleContext, oracleHandlers } from "../oracle_requests.ts";
 
 /** A database RPC worker (NonStop). */
 export class TheOracle extends Task {
@@ -54,8 +54,12 @@ export class TheOracle extends Task {
       const msg = decodeMessage(theOracleProtocol, request);
       name = msg.name;
       this.log.debug(`<< ${name}`);
-      const handler = oracleHandlers[name] as (db: Database, data: unknown) => Promise<unknown>;
-      const result = await handler(this.#db!, msg.data);
+      const handler = oracleHandlers[name] as (
+        db: Database,
+        data: unknown,
+        context: OracleContext,
+      ) => Promise<unknown>;
+      const result = await handler(this.#db!, msg.data, { retryDelays: this.config.retryDelays });
       const data = encodeData(theOracleResults[name], result, theOracleProtocol.name, name);
       return encodeMessage(theOracleProtocol, "OK", data);
     } catch (error) {

@@ -83,12 +83,26 @@ export class TheScribe extends Task {
     }
   }
 
+  /** Failed builds by class for the homepage; none (with a warning) if the database fails. */
+  async #failureCounts(): Promise<Record<string, number>> {
+    try {
+      return await this.#db.call("FAILCOUNTS");
+    } catch (e) {
+      this.log.warning(`homepage without failure counts: ${(e as Error).message}`);
+      return {};
+    }
+  }
+
   /** Write what one request asks for (public so tests can drive it without sockets). */
   async handle(msg: ScribeMessage): Promise<void> {
     switch (msg.name) {
       case "HOME":
         this.log.debug("writing homepage");
-        this.site.writeHome(msg.data[0], { lastMonth: msg.data[1], all: msg.data[2] });
+        this.site.writeHome(
+          msg.data[0],
+          { lastMonth: msg.data[1], all: msg.data[2] },
+          await this.#failureCounts(),
+        );
         break;
       case "SEARCH":
         this.log.debug("writing search index");
