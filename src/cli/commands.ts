@@ -428,6 +428,17 @@ const add: CommandSpec<"add"> = {
     },
     { flags: "--yank", help: "Add the new version marked as yanked" },
     { flags: "--unyank", help: "Clear the yanked flag of an existing version" },
+    {
+      flags: "--priority <N>",
+      help: "Set the package's build priority, from -1000 to 1000 (0 is normal): its queued " +
+        "versions are built before those of every package with a lower priority, whatever " +
+        "their release dates and downloads; among equal priorities, new releases (the last 7 " +
+        "days) go first, then more downloaded packages, then older releases. Alone, it only " +
+        "sets the priority of a known package; the output shows where the package now stands " +
+        "in each ABI's build queue",
+      kind: "int",
+      defaultText: "unchanged",
+    },
     PYPI_JSON,
     ...CLIENT_OPTIONS,
   ],

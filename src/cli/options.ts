@@ -181,6 +181,8 @@ export interface AddOptions extends ImportQueueClientOptions {
   unyank: boolean;
   /** `--pypi-json URL` (default `https://pypi.org/pypi`): where a missing description is fetched. */
   pypiJson: string;
+  /** `--priority N` (-1000 to 1000): the package's build priority. */
+  priority?: number;
 }
 
 /** `piw remove`. */

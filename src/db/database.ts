@@ -16,6 +16,7 @@ import type {
   BuildQueue,
   BuildRecord,
   DownloadRecord,
+  PackageQueueEntry,
   PageHitRecord,
   ProjectData,
   ProjectFile,
@@ -196,9 +197,21 @@ export class Database {
   deleteBuild(pkg: string, version: string): Promise<void> {
     return builds.deleteBuild(this.client, pkg, version);
   }
-  /** Per active ABI, the first `limit` versions to build, oldest release first. */
+  /** Per active ABI, the first `limit` versions to build, in queue order. */
   getBuildQueue(limit = 1000): Promise<BuildQueue> {
     return builds.getBuildQueue(this.client, limit);
+  }
+  /** Set the operator's priority of `pkg`; false if it is unknown. */
+  setPackagePriority(pkg: string, priority: number): Promise<boolean> {
+    return builds.setPackagePriority(this.client, pkg, priority);
+  }
+  /** Where `pkg` stands in the build queues. */
+  getPackageQueue(pkg: string): Promise<PackageQueueEntry[]> {
+    return builds.getPackageQueue(this.client, pkg);
+  }
+  /** Recount downloads per package and re-rank the queue; how many versions changed rank. */
+  refreshQueueRanks(): Promise<number> {
+    return builds.refreshQueueRanks(this.client);
   }
   /** The files of a package's successful builds: filename to SHA-256. */
   getPackageFiles(pkg: string): Promise<Record<string, string>> {

@@ -197,6 +197,9 @@ export const oracleHandlers: OracleHandlers = {
   LOADRWP: async (db) =>
     (await db.loadRewritesPending()).map((row) => [row.package, row.addedAt, row.command]),
   GETQUEUE: (db, limit) => db.getBuildQueue(limit),
+  RANKQUEUE: (db) => db.refreshQueueRanks(),
+  SETPRIO: (db, [pkg, priority]) => db.setPackagePriority(pkg, priority),
+  PKGQUEUE: (db, pkg) => db.getPackageQueue(pkg),
   LOGBATCH: (db, rows) => db.logAccess(rows),
   MARKDEL: async (db, targets) => {
     await db.markDeleted(targets);

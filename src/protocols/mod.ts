@@ -92,4 +92,5 @@ export {
   MAX_HELLO_TEXT,
   MAX_LOG_LINE,
   MAX_MESSAGE_SIZE,
+  MAX_PRIORITY,
 } from "./limits.ts";
