@@ -51,6 +51,16 @@ suite("db build queue priorities", {
       ["old", "2.0"],
     ]);
     await assertRanksConsistent(b);
+    // A release ages out of "new" at the next hourly refresh: pretend "old 2.0" was ranked new
+    // when it came (as the trigger would have, 200 days ago).
+    await b.admin.query(
+      "UPDATE versions SET released = now() - INTERVAL '8 days', queue_rank = 100 " +
+        "WHERE package = 'old' AND version = '2.0'",
+    );
+    assertEquals((await b.db.getBuildQueue()).cp39[0], ["old", "2.0"]);
+    assertEquals(await b.db.refreshQueueRanks(), 1);
+    assertEquals((await b.db.getBuildQueue()).cp39[0], ["fresh", "1.0"]);
+    await assertRanksConsistent(b);
   },
 
   "hands a popular package out before an unpopular one, once downloads are counted": async (b) => {
