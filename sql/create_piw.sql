@@ -1389,6 +1389,20 @@ BEGIN
 END;
 $sql$;
 
+-- Builds of the last hour per builder ABI and result, for the metrics exporter (a range scan of
+-- builds_built_at). One row per group that has builds. (Failure classes, when builds have them,
+-- belong here as one more grouping column.)
+CREATE FUNCTION get_builds_last_hour() RETURNS TABLE (abi_tag VARCHAR, status BOOLEAN, builds BIGINT)
+LANGUAGE sql STABLE
+SET search_path = public, pg_temp
+AS $sql$
+    SELECT b.abi_tag, b.status, count(*)
+    FROM builds b
+    WHERE b.built_at > now() - INTERVAL '1 hour'
+    GROUP BY b.abi_tag, b.status
+    ORDER BY b.abi_tag, b.status
+$sql$;
+
 -- Downloads per package for the search page: (package, last 30 days, all time), every package.
 CREATE FUNCTION get_search_index() RETURNS TABLE (
     package VARCHAR, downloads_recent BIGINT, downloads_all BIGINT

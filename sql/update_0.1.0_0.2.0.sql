@@ -343,3 +343,25 @@ BEGIN
         'get_package_queue(VARCHAR) TO %I', username);
 END
 $sql$;
+
+-- issue 17/4: metrics (builds of the last hour by ABI and result).
+
+CREATE FUNCTION get_builds_last_hour() RETURNS TABLE (abi_tag VARCHAR, status BOOLEAN, builds BIGINT)
+LANGUAGE sql STABLE
+SET search_path = public, pg_temp
+AS $sql$
+    SELECT b.abi_tag, b.status, count(*)
+    FROM builds b
+    WHERE b.built_at > now() - INTERVAL '1 hour'
+    GROUP BY b.abi_tag, b.status
+    ORDER BY b.abi_tag, b.status
+$sql$;
+
+DO $sql$
+DECLARE
+    username TEXT := current_setting('piw.username');
+BEGIN
+    REVOKE ALL PRIVILEGES ON FUNCTION get_builds_last_hour() FROM PUBLIC;
+    EXECUTE format('GRANT EXECUTE ON FUNCTION get_builds_last_hour() TO %I', username);
+END
+$sql$;

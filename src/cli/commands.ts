@@ -185,6 +185,13 @@ const master: CommandSpec<"master"> = {
       default: "inproc://stats",
     },
     {
+      flags: "--metrics <ADDR>",
+      help: "Serve Prometheus metrics over HTTP at http://ADDR/metrics, where ADDR is " +
+        "HOST:PORT (e.g. 127.0.0.1:9100); the metric names are listed in the README",
+      default: "",
+      defaultText: "off",
+    },
+    {
       flags: "--max-file-size <SIZE>",
       help: "The largest file a build slave may send, e.g. 2G (K, M, G are powers of 1024); a " +
         "larger one is refused before any of it is written",

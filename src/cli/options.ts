@@ -83,6 +83,8 @@ export interface MasterOptions extends LoggingOptions {
   fsQueue: string;
   /** `--stats-queue ADDR` (default `inproc://stats`). */
   statsQueue: string;
+  /** `--metrics ADDR` (HOST:PORT): where Prometheus metrics are served; `""` (default): off. */
+  metrics: string;
   /** `--max-file-size SIZE`: the largest file a slave may send, bytes (default 2 GiB). */
   maxFileSize: number;
   /** `--max-slave-timeout DURATION`: cap on a slave's build and busy timeouts, ms (default 6h). */

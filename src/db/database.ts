@@ -13,6 +13,7 @@ import * as packages from "./packages.ts";
 import * as project from "./project.ts";
 import * as stats from "./stats.ts";
 import type {
+  BuildCount,
   BuildQueue,
   BuildRecord,
   DownloadRecord,
@@ -250,6 +251,10 @@ export class Database {
   /** The database's part of the master's statistics. */
   getStatistics(): Promise<Statistics> {
     return stats.getStatistics(this.client);
+  }
+  /** Builds of the last hour per builder ABI and result. */
+  getBuildsLastHour(): Promise<BuildCount[]> {
+    return stats.getBuildsLastHour(this.client);
   }
   /** All-time downloads, fetched once when the master starts. */
   getInitialStatistics(): Promise<{ downloadsAll: number }> {

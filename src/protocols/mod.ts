@@ -61,6 +61,7 @@ export {
   buildQueue,
   cloudGazerProtocol,
   fileJugglerFsProtocol,
+  metricsProtocol,
   searchIndex,
   slaveDriverControlProtocol,
   taskControlProtocol,

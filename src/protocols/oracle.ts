@@ -125,6 +125,8 @@ export const theOracleProtocol = new Protocol("the_oracle", {
   RANKQUEUE: null,
   SETPRIO: tuple(["package", str], ["priority", int]),
   PKGQUEUE: str,
+  // The metrics exporter: builds of the last hour (→ [[abi, success, builds], ...]).
+  BUILDSHOUR: null,
   // Lumberjack's batched writes: `{message name: JSON array of its tuples}` (→ rows written).
   LOGBATCH: mapOf(str),
   // CloudGazer: mark `[[package, version|None], ...]` 'deleted' before telling the queues.
@@ -195,6 +197,7 @@ export const theOracleResults = {
   RANKQUEUE: int,
   SETPRIO: bool,
   PKGQUEUE: list(tuple(["abi", str], ["queued", int], ["position", int])),
+  BUILDSHOUR: list(tuple(["abi", str], ["status", bool], ["builds", int])),
   LOGBATCH: int,
   MARKDEL: none,
   PYPIBATCH: list(int),

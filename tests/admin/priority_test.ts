@@ -75,7 +75,7 @@ Deno.test({
       throw new Error(`${(error as Error).message}\n${master.tail(60)}`, { cause: error });
     } finally {
       slave.close();
-      context.close();
+      await context.close();
       await master.stop();
       master.cleanUp();
       await db.remove();
