@@ -385,7 +385,7 @@ LANGUAGE sql STABLE PARALLEL SAFE
 AS $sql$
     SELECT prio * 1000
         + CASE WHEN rel > now() - INTERVAL '7 days' THEN 100 ELSE 0 END
-        + queue_popularity(downloads)
+        + public.queue_popularity(downloads)
 $sql$;
 
 -- Recompute one version's queued_abi (and rank) after its builds or files changed.

@@ -34,7 +34,7 @@ LANGUAGE sql STABLE PARALLEL SAFE
 AS $sql$
     SELECT prio * 1000
         + CASE WHEN rel > now() - INTERVAL '7 days' THEN 100 ELSE 0 END
-        + queue_popularity(downloads)
+        + public.queue_popularity(downloads)
 $sql$;
 
 CREATE OR REPLACE FUNCTION refresh_version_queue(pkg VARCHAR, ver VARCHAR) RETURNS VOID

@@ -323,3 +323,33 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "piw master refuses a --metrics address that is not HOST:PORT in one line",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const output = await Deno.makeTempDir({ prefix: "piw-metrics-www-" });
+    try {
+      for (const address of ["9100", "localhost:http", "127.0.0.1:70000", "a b:1"]) {
+        const master = new PiwProcess("master", [
+          "master",
+          "--dsn",
+          `pglite://${output}/none`,
+          "-o",
+          output,
+          "--metrics",
+          address,
+        ]);
+        assert.equal(await master.exit(60_000), 2, master.lines.join("\n"));
+        assert.deepEqual(master.lines.filter((line) => line.trim() !== ""), [
+          `piw master: invalid --metrics address '${address}': expected HOST:PORT, e.g. ` +
+          "127.0.0.1:9100",
+          "Try 'piw master --help' for more information.",
+        ]);
+      }
+    } finally {
+      await Deno.remove(output, { recursive: true });
+    }
+  },
+});
