@@ -36,15 +36,20 @@ COMMENT ON TABLE configuration IS 'piw';
 
 -- packages --------------------------------------------------------------------------------------
 -- Every package known on PyPI, by canonical (PEP 503) name. A non-empty skip ('deleted',
--- 'development mode', ...) stops all its versions from being built.
+-- 'development mode', ...) stops all its versions from being built. priority is the operator's
+-- (piw add --priority: -1000 to 1000, default 0; higher builds first); downloads_30d is its
+-- downloads in the last 30 days, refreshed by refresh_queue_ranks() (see the build queue).
 
 CREATE TABLE packages (
     package     VARCHAR(200) NOT NULL,
     skip        VARCHAR(100) DEFAULT '' NOT NULL,
     description VARCHAR(200) DEFAULT '' NOT NULL,
+    priority    INTEGER DEFAULT 0 NOT NULL,
+    downloads_30d BIGINT DEFAULT 0 NOT NULL,
 
     CONSTRAINT packages_pk PRIMARY KEY (package),
-    CONSTRAINT packages_package_ck CHECK (package !~ '[[:cntrl:]]')
+    CONSTRAINT packages_package_ck CHECK (package !~ '[[:cntrl:]]'),
+    CONSTRAINT packages_priority_ck CHECK (priority BETWEEN -1000 AND 1000)
 );
 
 -- package_names ---------------------------------------------------------------------------------
@@ -63,8 +68,8 @@ CREATE TABLE package_names (
 CREATE INDEX package_names_package_seen ON package_names (package, seen DESC);
 
 -- versions --------------------------------------------------------------------------------------
--- Every version of every package, with the PyPI version string as given. queued_abi is derived
--- (see next_build_abi below): never write it by hand.
+-- Every version of every package, with the PyPI version string as given. queued_abi and
+-- queue_rank are derived (see next_build_abi and queue_rank below): never write them by hand.
 
 CREATE TABLE versions (
     package    VARCHAR(200) NOT NULL,
@@ -73,6 +78,7 @@ CREATE TABLE versions (
     skip       VARCHAR(100) DEFAULT '' NOT NULL,
     yanked     BOOLEAN DEFAULT false NOT NULL,
     queued_abi VARCHAR(100),
+    queue_rank INTEGER DEFAULT 0 NOT NULL,
 
     CONSTRAINT versions_pk PRIMARY KEY (package, version),
     CONSTRAINT versions_version_ck CHECK (version !~ '[[:cntrl:]]'),
@@ -81,8 +87,8 @@ CREATE TABLE versions (
 );
 
 CREATE INDEX versions_released ON versions (released);
--- The build queue: per ABI, oldest release first, reading only queued versions.
-CREATE INDEX versions_queue ON versions (queued_abi, released, package, version)
+-- The build queue: per ABI, highest rank first, then oldest release, reading only queued versions.
+CREATE INDEX versions_queue ON versions (queued_abi, queue_rank DESC, released, package, version)
     WHERE queued_abi IS NOT NULL;
 
 -- build_abis ------------------------------------------------------------------------------------
@@ -399,13 +405,43 @@ BEGIN
 END;
 $sql$;
 
--- Recompute one version's queued_abi after its builds or files changed.
+-- Queue priorities. Each ABI's queue is in order of queue_rank (highest first), then oldest
+-- release, then name and version. A version's rank is
+--     1000 * its package's priority (the operator's, -1000 to 1000, default 0)
+--   +  100 if it is a new release (released in the last 7 days)
+--   + its package's popularity: floor(log2(downloads in the last 30 days + 1)), 0 to 62
+-- so an operator's priority beats everything, a new release beats any backlog, and a package
+-- downloaded twice as often as another goes first. The rank is kept in versions (for the index)
+-- for queued versions only: set when a version is queued, when its package's priority or
+-- popularity changes, and by refresh_queue_ranks(), which TheArchitect runs every hour to
+-- recount the downloads and let releases age out of "new".
+
+-- The popularity term of a rank (log2, so the ranks move seldom as downloads trickle in).
+CREATE FUNCTION queue_popularity(downloads BIGINT) RETURNS INTEGER
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $sql$
+    -- In floating point (numeric's log costs ten times as much); the nudge keeps exact powers
+    -- of two from rounding down.
+    SELECT LEAST(floor(ln((GREATEST(downloads, 0) + 1)::FLOAT8) / ln(2::FLOAT8) + 1e-9), 62)::INTEGER
+$sql$;
+
+-- The rank of a version of a package with this priority and popularity released then.
+CREATE FUNCTION queue_rank(prio INTEGER, downloads BIGINT, rel TIMESTAMPTZ) RETURNS INTEGER
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $sql$
+    SELECT prio * 1000
+        + CASE WHEN rel > now() - INTERVAL '7 days' THEN 100 ELSE 0 END
+        + public.queue_popularity(downloads)
+$sql$;
+
+-- Recompute one version's queued_abi (and rank) after its builds or files changed.
 CREATE FUNCTION refresh_version_queue(pkg VARCHAR, ver VARCHAR) RETURNS VOID
 LANGUAGE plpgsql
 SET search_path = public, pg_temp
 AS $sql$
 DECLARE
     new_abi VARCHAR;
+    new_rank INTEGER;
 BEGIN
     -- Lock first, then read builds in a new statement (hence a new snapshot): a concurrent
     -- transaction logging a build of the same version has committed by the time we read.
@@ -414,12 +450,14 @@ BEGIN
         RETURN;
     END IF;
     SELECT CASE WHEN v.skip = '' AND NOT v.yanked AND p.skip = ''
-        THEN next_build_abi(v.package, v.version) END
-    INTO new_abi
+        THEN next_build_abi(v.package, v.version) END,
+        queue_rank(p.priority, p.downloads_30d, v.released)
+    INTO new_abi, new_rank
     FROM versions v JOIN packages p ON p.package = v.package
     WHERE v.package = pkg AND v.version = ver;
-    UPDATE versions SET queued_abi = new_abi
-    WHERE package = pkg AND version = ver AND queued_abi IS DISTINCT FROM new_abi;
+    UPDATE versions SET queued_abi = new_abi, queue_rank = new_rank
+    WHERE package = pkg AND version = ver
+    AND (queued_abi IS DISTINCT FROM new_abi OR (new_abi IS NOT NULL AND queue_rank <> new_rank));
 END;
 $sql$;
 
@@ -473,7 +511,75 @@ BEGIN
         FROM versions
         WHERE queued_abi IS NOT NULL
         GROUP BY queued_abi;
+    PERFORM rank_queued_versions();
     RETURN changed;
+END;
+$sql$;
+
+-- Bring every queued version's rank up to date; returns how many changed.
+CREATE FUNCTION rank_queued_versions() RETURNS BIGINT
+LANGUAGE plpgsql
+SET search_path = public, pg_temp
+AS $sql$
+DECLARE
+    changed BIGINT;
+BEGIN
+    UPDATE versions v SET queue_rank = queue_rank(p.priority, p.downloads_30d, v.released)
+    FROM packages p
+    WHERE v.queued_abi IS NOT NULL AND p.package = v.package
+    AND v.queue_rank <> queue_rank(p.priority, p.downloads_30d, v.released);
+    GET DIAGNOSTICS changed = ROW_COUNT;
+    RETURN changed;
+END;
+$sql$;
+
+-- Recount every package's downloads of the last 30 days (from the access log, by the files'
+-- builds), re-rank the queued versions of the packages whose popularity changed, and let the
+-- releases of 7 to 30 days ago age out of "new" (by the released index: a master stopped for
+-- more than 23 days leaves some "new" until refresh_build_queue()). Periodic, not per download:
+-- one pass over a month of downloads, against a join per row of Lumberjack's hot path. Returns
+-- how many queued versions changed rank.
+CREATE FUNCTION refresh_queue_ranks() RETURNS BIGINT
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = public, pg_temp
+SET work_mem = '256MB'
+AS $sql$
+DECLARE
+    popular BIGINT;
+    aged BIGINT;
+BEGIN
+    -- The statement below re-ranks the versions, rather than the trigger package by package.
+    PERFORM set_config('piw.bulk_refresh', 'on', true);
+    WITH counts AS (
+        SELECT b.package, count(*) AS n
+        FROM downloads d
+        JOIN files f ON f.filename = d.filename
+        JOIN builds b ON b.build_id = f.build_id
+        WHERE d.accessed_at > now() - INTERVAL '30 days'
+        GROUP BY b.package
+    ),
+    moved AS (
+        UPDATE packages p SET downloads_30d = c.n
+        FROM (
+            SELECT q.package, COALESCE(x.n, 0) AS n
+            FROM packages q LEFT JOIN counts x USING (package)
+        ) c
+        WHERE c.package = p.package AND p.downloads_30d <> c.n
+        RETURNING p.package, p.priority, p.downloads_30d
+    )
+    UPDATE versions v SET queue_rank = queue_rank(m.priority, m.downloads_30d, v.released)
+    FROM moved m
+    WHERE v.package = m.package AND v.queued_abi IS NOT NULL
+    AND v.queue_rank <> queue_rank(m.priority, m.downloads_30d, v.released);
+    GET DIAGNOSTICS popular = ROW_COUNT;
+    PERFORM set_config('piw.bulk_refresh', 'off', true);
+    UPDATE versions v SET queue_rank = queue_rank(p.priority, p.downloads_30d, v.released)
+    FROM packages p
+    WHERE v.released > now() - INTERVAL '30 days' AND v.released <= now() - INTERVAL '7 days'
+    AND v.queued_abi IS NOT NULL AND p.package = v.package
+    AND v.queue_rank <> queue_rank(p.priority, p.downloads_30d, v.released);
+    GET DIAGNOSTICS aged = ROW_COUNT;
+    RETURN popular + aged;
 END;
 $sql$;
 
@@ -515,12 +621,18 @@ CREATE FUNCTION versions_queue_trigger() RETURNS TRIGGER
 LANGUAGE plpgsql
 SET search_path = public, pg_temp
 AS $sql$
+DECLARE
+    pkg_skip VARCHAR;
+    pkg_priority INTEGER;
+    pkg_downloads BIGINT;
 BEGIN
+    SELECT skip, priority, downloads_30d INTO pkg_skip, pkg_priority, pkg_downloads
+    FROM packages WHERE package = NEW.package;
     NEW.queued_abi := CASE
-        WHEN NEW.skip = '' AND NOT NEW.yanked
-            AND EXISTS (SELECT 1 FROM packages WHERE package = NEW.package AND skip = '')
+        WHEN NEW.skip = '' AND NOT NEW.yanked AND pkg_skip = ''
         THEN next_build_abi(NEW.package, NEW.version)
     END;
+    NEW.queue_rank := queue_rank(COALESCE(pkg_priority, 0), COALESCE(pkg_downloads, 0), NEW.released);
     RETURN NEW;
 END;
 $sql$;
@@ -571,7 +683,8 @@ BEGIN
     UPDATE versions v SET queued_abi = CASE
         WHEN NEW.skip = '' AND v.skip = '' AND NOT v.yanked
         THEN next_build_abi(v.package, v.version)
-    END
+    END,
+    queue_rank = queue_rank(NEW.priority, NEW.downloads_30d, v.released)
     WHERE v.package = NEW.package;
     RETURN NULL;
 END;
@@ -580,6 +693,25 @@ $sql$;
 CREATE TRIGGER packages_skip AFTER UPDATE OF skip ON packages
     FOR EACH ROW WHEN (OLD.skip IS DISTINCT FROM NEW.skip)
     EXECUTE FUNCTION packages_skip_trigger();
+
+-- A package's priority or popularity moved: re-rank its queued versions.
+CREATE FUNCTION packages_rank_trigger() RETURNS TRIGGER
+LANGUAGE plpgsql
+SET search_path = public, pg_temp
+AS $sql$
+BEGIN
+    UPDATE versions v SET queue_rank = queue_rank(NEW.priority, NEW.downloads_30d, v.released)
+    WHERE v.package = NEW.package AND v.queued_abi IS NOT NULL
+    AND v.queue_rank <> queue_rank(NEW.priority, NEW.downloads_30d, v.released);
+    RETURN NULL;
+END;
+$sql$;
+
+CREATE TRIGGER packages_rank AFTER UPDATE OF priority, downloads_30d ON packages
+    FOR EACH ROW WHEN ((OLD.priority <> NEW.priority
+            OR queue_popularity(OLD.downloads_30d) <> queue_popularity(NEW.downloads_30d))
+        AND current_setting('piw.bulk_refresh', true) IS DISTINCT FROM 'on')
+    EXECUTE FUNCTION packages_rank_trigger();
 
 CREATE FUNCTION build_abis_trigger() RETURNS TRIGGER
 LANGUAGE plpgsql
@@ -735,12 +867,14 @@ CREATE TRIGGER metadata_fetches_removed AFTER DELETE ON metadata_fetches
     FOR EACH STATEMENT EXECUTE FUNCTION metadata_fetches_trigger();
 
 -- builds_pending --------------------------------------------------------------------------------
--- The whole build queue: per ABI, oldest release first.
+-- The whole build queue: per ABI, highest rank first, then oldest release.
 
 CREATE VIEW builds_pending AS
 SELECT
     queued_abi AS abi_tag,
-    row_number() OVER (PARTITION BY queued_abi ORDER BY released, package, version) AS position,
+    row_number() OVER (
+        PARTITION BY queued_abi ORDER BY queue_rank DESC, released, package, version
+    ) AS position,
     package,
     version
 FROM versions
@@ -757,14 +891,16 @@ AS $sql$
     FROM build_abis a
     CROSS JOIN LATERAL (
         SELECT
-            row_number() OVER (ORDER BY s.released, s.package, s.version) AS position,
+            row_number() OVER (
+                ORDER BY s.queue_rank DESC, s.released, s.package, s.version
+            ) AS position,
             s.package,
             s.version
         FROM (
-            SELECT v.released, v.package, v.version
+            SELECT v.queue_rank, v.released, v.package, v.version
             FROM versions v
             WHERE v.queued_abi = a.abi_tag
-            ORDER BY v.released, v.package, v.version
+            ORDER BY v.queue_rank DESC, v.released, v.package, v.version
             LIMIT lim
         ) s
     ) q
@@ -773,7 +909,7 @@ AS $sql$
 $sql$;
 
 -- The same, one row per active ABI with its entries as text: package and version on alternate
--- lines, oldest first (names and versions hold no control characters: see their CHECKs). At
+-- lines, in queue order (names and versions hold no control characters: see their CHECKs). At
 -- PyPI scale (400,000 entries) one value per ABI instead of a row per entry is most of the
 -- speed, and this text costs a third of the equivalent JSON to build and less to take apart.
 CREATE FUNCTION get_build_queue_text(lim INTEGER) RETURNS TABLE (abi_tag VARCHAR, entries TEXT)
@@ -785,10 +921,10 @@ AS $sql$
         -- is never flattened): a second sort would cost more than the scan.
         SELECT COALESCE(string_agg(s.package || E'\n' || s.version, E'\n'), '')
         FROM (
-            SELECT v.released, v.package, v.version
+            SELECT v.queue_rank, v.released, v.package, v.version
             FROM versions v
             WHERE v.queued_abi = a.abi_tag
-            ORDER BY v.released, v.package, v.version
+            ORDER BY v.queue_rank DESC, v.released, v.package, v.version
             LIMIT lim
         ) s
     )
@@ -827,6 +963,41 @@ $sql$;
 -- The writers are plpgsql even when one statement would do: PostgreSQL plans an sql function's
 -- query again at every call (these cannot be inlined), but keeps plpgsql's plans for the session,
 -- and CloudGazer calls them for every PyPI event (see apply_changelog).
+
+-- Set a package's priority (see queue_rank); false if there is no such package.
+CREATE FUNCTION set_package_priority(pkg VARCHAR, prio INTEGER) RETURNS BOOLEAN
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = public, pg_temp
+AS $sql$
+BEGIN
+    UPDATE packages SET priority = prio WHERE package = pkg;
+    RETURN FOUND;
+END;
+$sql$;
+
+-- Where a package stands in the build queues: per ABI with queued versions of it, how many
+-- and the position (from 1) of the first.
+CREATE FUNCTION get_package_queue(pkg VARCHAR) RETURNS TABLE (
+    abi_tag VARCHAR, queued BIGINT, first_position BIGINT
+)
+LANGUAGE sql STABLE
+SET search_path = public, pg_temp
+AS $sql$
+    SELECT q.queued_abi, q.n, 1 + (
+        SELECT count(*) FROM versions o
+        WHERE o.queued_abi = q.queued_abi
+        AND (o.queue_rank > q.queue_rank OR (o.queue_rank = q.queue_rank
+            AND (o.released, o.package, o.version) < (q.released, pkg, q.version)))
+    )
+    FROM (
+        SELECT DISTINCT ON (v.queued_abi) v.queued_abi, v.queue_rank, v.released, v.version,
+            count(*) OVER (PARTITION BY v.queued_abi) AS n
+        FROM versions v
+        WHERE v.package = pkg AND v.queued_abi IS NOT NULL
+        ORDER BY v.queued_abi, v.queue_rank DESC, v.released, v.version
+    ) q
+    ORDER BY abi_order(q.queued_abi), q.queued_abi
+$sql$;
 
 -- Add a package; false if it exists already.
 CREATE FUNCTION add_new_package(pkg VARCHAR, skip_reason VARCHAR = '', descr VARCHAR = '')
@@ -1446,6 +1617,20 @@ AS $sql$
         COALESCE(sum(d.value), 0)::BIGINT
     FROM statistics_deltas d
     WHERE d.counter = 'metadata_fetches'
+$sql$;
+
+-- Builds of the last hour per builder ABI and result, for the metrics exporter (a range scan of
+-- builds_built_at). One row per group that has builds. (Failure classes, when builds have them,
+-- belong here as one more grouping column.)
+CREATE FUNCTION get_builds_last_hour() RETURNS TABLE (abi_tag VARCHAR, status BOOLEAN, builds BIGINT)
+LANGUAGE sql STABLE
+SET search_path = public, pg_temp
+AS $sql$
+    SELECT b.abi_tag, b.status, count(*)
+    FROM builds b
+    WHERE b.built_at > now() - INTERVAL '1 hour'
+    GROUP BY b.abi_tag, b.status
+    ORDER BY b.abi_tag, b.status
 $sql$;
 
 -- Downloads per package for the search page: (package, last 30 days, all time), every package.

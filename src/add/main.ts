@@ -12,6 +12,7 @@ import type { AddOptions } from "../cli/options.ts";
 import { confirm } from "../cli/prompt.ts";
 import { expectDone, withImportClient } from "../cli/import_client.ts";
 import { canonicaliseName, isValidProjectName, isValidVersion } from "../wheel/mod.ts";
+import { MAX_PRIORITY } from "../protocols/mod.ts";
 
 /** What the master's answer means, for the user. */
 const OUTCOMES: Record<string, string> = {
@@ -92,9 +93,50 @@ export async function run(options: AddOptions): Promise<number> {
   if (options.yank && options.unyank) {
     throw new UsageError("--yank and --unyank cannot be used together");
   }
+  const { priority } = options;
+  if (priority !== undefined && Math.abs(priority) > MAX_PRIORITY) {
+    throw new UsageError(
+      `invalid priority ${priority}: from -${MAX_PRIORITY} to ${MAX_PRIORITY} (0 is normal)`,
+    );
+  }
+  // --priority alone changes nothing else (and fetches no description from PyPI).
+  const priorityOnly = priority !== undefined && options.version === undefined &&
+    options.skip === undefined && !options.unskip && options.description === undefined &&
+    options.alias.length === 0;
   const what = options.version === undefined ? pkg : `${pkg} ${options.version}`;
-  console.log(`Adding or updating ${what} (${options.package})`);
+  console.log(
+    priorityOnly
+      ? `Setting the build priority of ${pkg} to ${priority}`
+      : `Adding or updating ${what} (${options.package})`,
+  );
   await confirm("Proceed?", { yes: options.yes });
+  if (!priorityOnly) await addOrUpdate(options, pkg, what);
+  if (priority !== undefined) {
+    const reply = await withImportClient(
+      options,
+      (client) => client.request("PRIORITY", [pkg, priority]),
+    ).then((reply) =>
+      expectDone(reply, (error) => `cannot set the priority of ${pkg}: ${REFUSALS[error] ?? error}`)
+    );
+    console.log(describeStanding(pkg, priority, reply));
+  }
+  return 0;
+}
+
+/**
+ * What PRIORITY's answer (`PRIORITY <abi>:<queued>:<position> ...`) means, e.g. "foo: priority
+ * 10; cp311: 2 versions queued, the first at position 1".
+ */
+export function describeStanding(pkg: string, priority: number, reply: string): string {
+  const standing = reply.split(" ").slice(1).map((field) => {
+    const [abi, queued, position] = field.split(":");
+    const versions = queued === "1" ? "1 version" : `${queued} versions`;
+    return `${abi}: ${versions} queued, the first at position ${position}`;
+  });
+  return `${pkg}: priority ${priority}; ${standing.join("; ") || "nothing queued"}`;
+}
+
+async function addOrUpdate(options: AddOptions, pkg: string, what: string): Promise<void> {
   const description = options.version === undefined
     ? options.description ?? await pypiDescription(pkg, options.pypiJson)
     : "";
@@ -123,5 +165,4 @@ export async function run(options: AddOptions): Promise<number> {
     expectDone(reply, (error) => `cannot add ${what}: ${REFUSALS[error] ?? error}`)
   );
   console.log(`${OUTCOMES[word] ?? word.toLowerCase()} ${what}`);
-  return 0;
 }

@@ -186,6 +186,13 @@ const master: CommandSpec<"master"> = {
       default: "inproc://stats",
     },
     {
+      flags: "--metrics <ADDR>",
+      help: "Serve Prometheus metrics over HTTP at http://ADDR/metrics, where ADDR is " +
+        "HOST:PORT (e.g. 127.0.0.1:9100); the metric names are listed in the README",
+      default: "",
+      defaultText: "off",
+    },
+    {
       flags: "--max-file-size <SIZE>",
       help: "The largest file a build slave may send, e.g. 2G (K, M, G are powers of 1024); a " +
         "larger one is refused before any of it is written",
@@ -430,6 +437,17 @@ const add: CommandSpec<"add"> = {
     },
     { flags: "--yank", help: "Add the new version marked as yanked" },
     { flags: "--unyank", help: "Clear the yanked flag of an existing version" },
+    {
+      flags: "--priority <N>",
+      help: "Set the package's build priority, from -1000 to 1000 (0 is normal): its queued " +
+        "versions are built before those of every package with a lower priority, whatever " +
+        "their release dates and downloads; among equal priorities, new releases (the last 7 " +
+        "days) go first, then more downloaded packages, then older releases. Alone, it only " +
+        "sets the priority of a known package; the output shows where the package now stands " +
+        "in each ABI's build queue",
+      kind: "int",
+      defaultText: "unchanged",
+    },
     PYPI_JSON,
     ...CLIENT_OPTIONS,
   ],

@@ -83,6 +83,8 @@ export interface MasterOptions extends LoggingOptions {
   fsQueue: string;
   /** `--stats-queue ADDR` (default `inproc://stats`). */
   statsQueue: string;
+  /** `--metrics ADDR` (HOST:PORT): where Prometheus metrics are served; `""` (default): off. */
+  metrics: string;
   /** `--max-file-size SIZE`: the largest file a slave may send, bytes (default 2 GiB). */
   maxFileSize: number;
   /** `--max-slave-timeout DURATION`: cap on a slave's build and busy timeouts, ms (default 6h). */
@@ -181,6 +183,8 @@ export interface AddOptions extends ImportQueueClientOptions {
   unyank: boolean;
   /** `--pypi-json URL` (default `https://pypi.org/pypi`): where a missing description is fetched. */
   pypiJson: string;
+  /** `--priority N` (-1000 to 1000): the package's build priority. */
+  priority?: number;
 }
 
 /** `piw remove`. */

@@ -3,7 +3,7 @@
  * @module
  */
 import { queryValue, type SqlClient } from "./client.ts";
-import type { BuildQueue, BuildRecord } from "./types.ts";
+import type { BuildQueue, BuildRecord, PackageQueueEntry } from "./types.ts";
 
 /**
  * Log a build with its files and their dependencies in one transaction; resolves to the new
@@ -89,8 +89,9 @@ export async function deleteBuild(sql: SqlClient, pkg: string, version: string):
 }
 
 /**
- * The first `limit` entries of each active ABI's build queue, oldest release first. Every
- * active ABI has an entry, possibly empty.
+ * The first `limit` entries of each active ABI's build queue, in queue order (highest rank, then
+ * oldest release: see queue_rank in sql/create_piw.sql). Every active ABI has an entry, possibly
+ * empty.
  */
 export async function getBuildQueue(sql: SqlClient, limit = 1000): Promise<BuildQueue> {
   const rows = await sql.query<{ abi_tag: string; entries: string }>(
@@ -105,6 +106,33 @@ export async function getBuildQueue(sql: SqlClient, limit = 1000): Promise<Build
     queue[abi_tag] = pairs;
   }
   return queue;
+}
+
+/** Set the operator's priority of `pkg` (-1000 to 1000, default 0); false if it is unknown. */
+export function setPackagePriority(
+  sql: SqlClient,
+  pkg: string,
+  priority: number,
+): Promise<boolean> {
+  return queryValue(sql, "SELECT set_package_priority($1, $2) AS value", [pkg, priority]);
+}
+
+/** Where `pkg` stands in the build queues, per ABI that has queued versions of it. */
+export async function getPackageQueue(sql: SqlClient, pkg: string): Promise<PackageQueueEntry[]> {
+  const rows = await sql.query<{ abi_tag: string; queued: number; first_position: number }>(
+    "SELECT abi_tag, queued::INTEGER AS queued, first_position::INTEGER AS first_position " +
+      "FROM get_package_queue($1)",
+    [pkg],
+  );
+  return rows.map((r) => [r.abi_tag, r.queued, r.first_position]);
+}
+
+/**
+ * Recount every package's downloads of the last 30 days and re-rank the queued versions;
+ * resolves to how many changed rank.
+ */
+export async function refreshQueueRanks(sql: SqlClient): Promise<number> {
+  return Number(await queryValue(sql, "SELECT refresh_queue_ranks() AS value", []));
 }
 
 /** The files of a package's successful builds: filename to SHA-256. */

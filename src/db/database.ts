@@ -13,9 +13,11 @@ import * as packages from "./packages.ts";
 import * as project from "./project.ts";
 import * as stats from "./stats.ts";
 import type {
+  BuildCount,
   BuildQueue,
   BuildRecord,
   DownloadRecord,
+  PackageQueueEntry,
   PageHitRecord,
   ProjectData,
   ProjectFile,
@@ -215,9 +217,21 @@ export class Database {
   deleteBuild(pkg: string, version: string): Promise<void> {
     return builds.deleteBuild(this.client, pkg, version);
   }
-  /** Per active ABI, the first `limit` versions to build, oldest release first. */
+  /** Per active ABI, the first `limit` versions to build, in queue order. */
   getBuildQueue(limit = 1000): Promise<BuildQueue> {
     return builds.getBuildQueue(this.client, limit);
+  }
+  /** Set the operator's priority of `pkg`; false if it is unknown. */
+  setPackagePriority(pkg: string, priority: number): Promise<boolean> {
+    return builds.setPackagePriority(this.client, pkg, priority);
+  }
+  /** Where `pkg` stands in the build queues. */
+  getPackageQueue(pkg: string): Promise<PackageQueueEntry[]> {
+    return builds.getPackageQueue(this.client, pkg);
+  }
+  /** Recount downloads per package and re-rank the queue; how many versions changed rank. */
+  refreshQueueRanks(): Promise<number> {
+    return builds.refreshQueueRanks(this.client);
   }
   /** The files of a package's successful builds: filename to SHA-256. */
   getPackageFiles(pkg: string): Promise<Record<string, string>> {
@@ -256,6 +270,10 @@ export class Database {
   /** The database's part of the master's statistics. */
   getStatistics(): Promise<Statistics> {
     return stats.getStatistics(this.client);
+  }
+  /** Builds of the last hour per builder ABI and result. */
+  getBuildsLastHour(): Promise<BuildCount[]> {
+    return stats.getBuildsLastHour(this.client);
   }
   /** All-time downloads, fetched once when the master starts. */
   getInitialStatistics(): Promise<{ downloadsAll: number }> {

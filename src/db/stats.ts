@@ -3,7 +3,7 @@
  * @module
  */
 import { queryValue, type SqlClient } from "./client.ts";
-import type { SearchIndex, Statistics } from "./types.ts";
+import type { BuildCount, SearchIndex, Statistics } from "./types.ts";
 
 interface StatisticsRow {
   packages_built: number;
@@ -20,6 +20,14 @@ interface StatisticsRow {
 
 const json = <T>(value: T | string): T =>
   typeof value === "string" ? JSON.parse(value) as T : value;
+
+/** Builds of the last hour per builder ABI and result (groups with none are left out). */
+export async function getBuildsLastHour(sql: SqlClient): Promise<BuildCount[]> {
+  const rows = await sql.query<{ abi_tag: string; status: boolean; builds: number }>(
+    "SELECT abi_tag, status, builds::INTEGER AS builds FROM get_builds_last_hour()",
+  );
+  return rows.map((r) => [r.abi_tag, r.status, r.builds]);
+}
 
 /** The database's part of the master's statistics, from one function call. */
 export async function getStatistics(sql: SqlClient): Promise<Statistics> {

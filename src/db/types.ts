@@ -94,6 +94,12 @@ export interface RewritePending {
 /** The build queue: per ABI, `[package, version]` pairs, oldest release first. */
 export type BuildQueue = Record<string, [string, string][]>;
 
+/** Builds of one builder ABI with one result (true: success) in some period, and how many. */
+export type BuildCount = [abi: string, status: boolean, builds: number];
+
+/** A package in one ABI's build queue: the ABI, its queued versions, the first one's position. */
+export type PackageQueueEntry = [abi: string, queued: number, firstPosition: number];
+
 /** The database's part of the master's statistics (`STATS`). */
 export interface Statistics {
   /** Packages with at least one successful build. */

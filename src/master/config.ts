@@ -43,6 +43,7 @@ const FROM_OPTIONS = [
   "dbQueue",
   "fsQueue",
   "statsQueue",
+  "metrics",
   "maxFileSize",
   "maxSlaveTimeout",
   "maxSlaves",
@@ -66,6 +67,8 @@ export interface MasterConfig extends GivenOptions, Pick<MasterOptions, "outputP
   skipQueue: string;
   /** The scribe's own queue behind TheSecretary; fixed in piwheels. */
   scribeQueue: string;
+  /** Counters for the metrics exporter (MetricsExporter PULL ← FileJuggler PUSH); fixed. */
+  metricsQueue: string;
   /** How many TheOracle workers: 3 for PostgreSQL, 1 for PGlite. */
   oracleCount: number;
   /** TheArchitect's refresh interval, ms (60 s, 10 s in dev mode). */
@@ -114,6 +117,7 @@ const DEFAULTS: MasterConfig = {
   dbQueue: "inproc://db",
   fsQueue: "inproc://fs",
   statsQueue: "inproc://stats",
+  metrics: "",
   // piw's own bounds on what slaves may claim (piwheels has none).
   maxFileSize: 2 * 2 ** 30,
   maxSlaveTimeout: 6 * 3_600_000,
@@ -122,6 +126,7 @@ const DEFAULTS: MasterConfig = {
   oracleQueue: "inproc://oracle",
   skipQueue: "inproc://skip",
   scribeQueue: "inproc://scribe",
+  metricsQueue: "inproc://metrics",
   oracleCount: 3,
   architectInterval: 60_000,
   retryDelays: DEFAULT_RETRY_DELAYS,
@@ -177,6 +182,21 @@ export function retryDelaysFromEnv(): number[] {
   }
 }
 
+/**
+ * The host and port of a `--metrics` address (`HOST:PORT`, `[IPv6]:PORT`); a `UsageError` for
+ * anything else.
+ */
+export function parseMetricsAddress(address: string): { hostname: string; port: number } {
+  const match = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(address);
+  const port = Number(match?.[2]);
+  if (!match || port < 1 || port > 65535) {
+    throw new UsageError(
+      `invalid --metrics address '${address}': expected HOST:PORT, e.g. 127.0.0.1:9100`,
+    );
+  }
+  return { hostname: match[1].replace(/^\[(.*)\]$/, "$1"), port };
+}
+
 /** The config of `piw master` from its parsed options (output path already expanded). */
 export function configFromOptions(options: MasterOptions, outputPath: string): MasterConfig {
   // A zero bound would refuse every slave or file: surely a mistake ("none" is 0 as a size).
@@ -186,6 +206,7 @@ export function configFromOptions(options: MasterOptions, outputPath: string): M
       throw new UsageError(`--${flag} must be more than 0, not ${value}`);
     }
   }
+  if (options.metrics) parseMetricsAddress(options.metrics);
   const debug = options.devMode;
   const given = Object.fromEntries(FROM_OPTIONS.map((key) => [key, options[key]]));
   return makeMasterConfig({

@@ -222,6 +222,10 @@ export const oracleHandlers: OracleHandlers = {
   },
   RETRYSDIST: (db, targets) => db.retryNoSdist(targets),
   FAILCOUNTS: (db) => db.getFailureCounts(),
+  RANKQUEUE: (db) => db.refreshQueueRanks(),
+  SETPRIO: (db, [pkg, priority]) => db.setPackagePriority(pkg, priority),
+  PKGQUEUE: (db, pkg) => db.getPackageQueue(pkg),
+  BUILDSHOUR: (db) => db.getBuildsLastHour(),
   LOGBATCH: (db, rows) => db.logAccess(rows),
   MARKDEL: async (db, targets) => {
     await db.markDeleted(targets);

@@ -6,7 +6,7 @@
  */
 import { PiwError } from "../errors.ts";
 import { ipcPath } from "../transport/mod.ts";
-import type { MasterConfig } from "./config.ts";
+import { type MasterConfig, parseMetricsAddress } from "./config.ts";
 
 /**
  * Throw a `PiwError` naming the first queue of `config` some live process listens on (and that
@@ -24,10 +24,23 @@ export async function checkQueuesFree(config: MasterConfig): Promise<void> {
       : null;
     if (!inUse) continue;
     const name = key.replace(/Queue$/, "").replace(/[A-Z]/g, (c) => ` ${c.toLowerCase()}`);
-    const pid = await socketHolder(inUse);
-    const by = pid === null ? "another process" : `process ${pid}${await describe(pid)}`;
-    throw new PiwError(`${name} queue ${address} is in use by ${by}`);
+    throw new PiwError(`${name} queue ${address} is in use by ${await holder(inUse)}`);
   }
+  if (config.metrics) {
+    const { hostname, port } = parseMetricsAddress(config.metrics);
+    const inUse = tcpPortTaken(
+      `tcp://${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`,
+    );
+    if (inUse) {
+      throw new PiwError(`metrics address ${config.metrics} is in use by ${await holder(inUse)}`);
+    }
+  }
+}
+
+/** Who holds a socket, in words: "process 1234 (piw master)" or "another process". */
+async function holder(inUse: Listening): Promise<string> {
+  const pid = await socketHolder(inUse);
+  return pid === null ? "another process" : `process ${pid}${await describe(pid)}`;
 }
 
 /** A socket some process listens on: an ipc path or a TCP port. */

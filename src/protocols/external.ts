@@ -83,6 +83,9 @@ export const rebuildRequest: Schema<RebuildRequest> = oneOf(
  * still a plain string to piwheels' schema). piw's REBUILDING (no data; piw rebuild sends it
  * after a rebuild of every package, to report progress) is answered `DONE "PENDING <pages>"`:
  * the project rewrites the master still has to write; a piwheels master answers it ERROR.
+ * piw's PRIORITY (package, priority: piw add --priority) is answered
+ * `DONE "PRIORITY <abi>:<queued>:<position> ..."`: where the package now stands in each ABI's
+ * build queue (its queued versions and the first one's position), or ERROR NOPKG.
  */
 export const mrChaseProtocol = new Protocol("mr_chase", {
   IMPORT: buildState,
@@ -114,6 +117,7 @@ export const mrChaseProtocol = new Protocol("mr_chase", {
   ),
   REBUILD: rebuildRequest,
   REBUILDING: null,
+  PRIORITY: tuple(["package", str], ["priority", int]),
 }, {
   SEND: str,
   ERROR: str,

@@ -115,6 +115,15 @@ export const bigBrotherProtocol = new Protocol("big_brother", {
 }, {});
 
 /**
+ * metrics (`inproc://metrics`, MetricsExporter PULL ← FileJuggler PUSH): the bytes FileJuggler
+ * has received from slaves since it started, as a running total (so a message dropped while the
+ * exporter is busy, or absent, loses nothing).
+ */
+export const metricsProtocol = new Protocol("metrics", {
+  TRANSFERRED: int,
+}, {});
+
+/**
  * The skip queue (`inproc://skip`, SlaveDriver REP ← CloudGazer, MrChase REQ): stop building a
  * deleted version or package. Stated from SlaveDriver's side; piwheels names it cloud_gazer.
  */

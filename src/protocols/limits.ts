@@ -12,6 +12,13 @@ import { FILE_CHUNK_SIZE } from "./file_juggler.ts";
 const KiB = 1024;
 const MiB = 1024 * KiB;
 
+/**
+ * The largest build priority of a package either way (PRIORITY; the database's
+ * packages_priority_ck): the rank puts 1000 per step of priority above new-release and
+ * popularity terms, and 1000 steps keep it a 32-bit integer.
+ */
+export const MAX_PRIORITY = 1000;
+
 /** Most bytes a piw slave keeps of a build's output (the end of it); BUILT carries it. */
 export const MAX_BUILD_OUTPUT = 8 * MiB;
 

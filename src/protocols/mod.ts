@@ -61,6 +61,7 @@ export {
   buildQueue,
   cloudGazerProtocol,
   fileJugglerFsProtocol,
+  metricsProtocol,
   searchIndex,
   slaveDriverControlProtocol,
   taskControlProtocol,
@@ -92,4 +93,5 @@ export {
   MAX_HELLO_TEXT,
   MAX_LOG_LINE,
   MAX_MESSAGE_SIZE,
+  MAX_PRIORITY,
 } from "./limits.ts";

@@ -119,6 +119,14 @@ export const theOracleProtocol = new Protocol("the_oracle", {
   // piw's own requests. TheArchitect's build queue (`limit` packages per ABI): with PGlite the
   // database has one connection, owned by the single oracle.
   GETQUEUE: int,
+  // Queue priorities (issue 17): TheArchitect's hourly recount of downloads and re-ranking
+  // (→ versions re-ranked), piw add --priority's setting (→ false: no such package) and where a
+  // package stands (→ [[abi, queued versions, first position], ...]).
+  RANKQUEUE: null,
+  SETPRIO: tuple(["package", str], ["priority", int]),
+  PKGQUEUE: str,
+  // The metrics exporter: builds of the last hour (→ [[abi, success, builds], ...]).
+  BUILDSHOUR: null,
   // Lumberjack's batched writes: `{message name: JSON array of its tuples}` (→ rows written).
   LOGBATCH: mapOf(str),
   // CloudGazer: mark `[[package, version|None], ...]` 'deleted' before telling the queues.
@@ -191,6 +199,10 @@ export const theOracleResults = {
   SAVERWP: none,
   LOADRWP: list(rewritePending),
   GETQUEUE: buildQueue,
+  RANKQUEUE: int,
+  SETPRIO: bool,
+  PKGQUEUE: list(tuple(["abi", str], ["queued", int], ["position", int])),
+  BUILDSHOUR: list(tuple(["abi", str], ["status", bool], ["builds", int])),
   LOGBATCH: int,
   MARKDEL: none,
   PYPIBATCH: list(int),

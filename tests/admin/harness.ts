@@ -27,17 +27,19 @@ export class MasterProcess extends PiwProcess {
   readonly fileQueue: string;
   readonly outputPath: string;
 
-  /** Start `piw master` on `dsn`, following the PyPI stand-in `pypi`. */
+  /** Start `piw master` on `dsn`, following the PyPI stand-in `pypi` (with `extraArgs`). */
   constructor(
     dsn: string,
     readonly pypi: PyPIStandIn,
     queues = masterQueues(`/tmp/piw-test-${crypto.randomUUID().slice(0, 8)}-`, 0, freePort()),
     outputPath = Deno.makeTempDirSync({ prefix: "piw-admin-www-" }),
+    extraArgs: string[] = [],
   ) {
     super("master", [
       ...masterCommand(dsn, outputPath, queues),
       "--dev-mode",
       ...pypi.masterArgs,
+      ...extraArgs,
     ]);
     this.importQueue = queues.import;
     this.fileQueue = queues.file;

@@ -37,6 +37,8 @@ export interface DbBenchResult {
   logBuild: Timing;
   /** Informational: the hourly search index and one big project page. */
   searchIndex: Timing;
+  /** Informational: TheArchitect's hourly recount of downloads and re-ranking of the queue. */
+  queueRanks: Timing;
   projectData: Timing;
 }
 
@@ -89,6 +91,7 @@ async function benchQueries(db: Database, pkg: string, runs: number) {
         files: [],
       })),
     searchIndex: await time(Math.min(runs, 3), () => db.getSearchIndex()),
+    queueRanks: await time(Math.min(runs, 3), () => db.refreshQueueRanks()),
     projectData: await time(runs, () => db.getProjectData(pkg)),
   };
 }
@@ -183,4 +186,5 @@ if (import.meta.main) {
     `db: getSearchIndex() ${ms(result.searchIndex)}; getProjectData (largest project) ` +
       ms(result.projectData),
   );
+  console.log(`db: refreshQueueRanks() (hourly) ${ms(result.queueRanks)}`);
 }

@@ -298,6 +298,8 @@ export async function generateData(
       throw new Error(`refresh_build_queue() changed ${changed} versions the generator queued`);
     }
     await sql`SELECT refresh_statistics()`;
+    // The queue's popularity order, as TheArchitect's hourly refresh keeps it.
+    await sql`SELECT refresh_queue_ranks()`;
     const derived = performance.now();
     log(`  derived in ${((derived - loaded) / 1000).toFixed(1)} s; vacuuming`);
     await sql.unsafe("VACUUM ANALYZE");

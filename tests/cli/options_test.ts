@@ -31,6 +31,7 @@ Deno.test("piw master runs with the documented defaults", async () => {
     dbQueue: "inproc://db",
     fsQueue: "inproc://fs",
     statsQueue: "inproc://stats",
+    metrics: "",
     maxFileSize: 2 * 1024 ** 3,
     maxSlaveTimeout: 6 * H,
     maxSlaves: 1000,
@@ -42,10 +43,14 @@ Deno.test("piw master takes its bounds from the command line or a configuration 
   assertEquals([cli.options!.maxSlaves, cli.options!.maxSlaveTimeout], [5, 90_000]);
   const dir = await Deno.makeTempDir({ prefix: "piw-cli-bounds-" });
   try {
-    await Deno.writeTextFile(`${dir}/piw.conf`, "[master]\nmax-file-size = 100M\n");
+    await Deno.writeTextFile(
+      `${dir}/piw.conf`,
+      "[master]\nmax-file-size = 100M\nmetrics = 127.0.0.1:9100\n",
+    );
     const file = await run(["master"], { env: { PIW_CONFIG_PATHS: `${dir}/piw.conf` } });
     assertEquals(file.stderr, "");
     assertEquals(file.options!.maxFileSize, 100 * 1024 ** 2);
+    assertEquals(file.options!.metrics, "127.0.0.1:9100");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

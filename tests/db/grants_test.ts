@@ -26,12 +26,14 @@ const WRITERS = [
   "mark_deleted",
   "metadata_fetches_trigger",
   "refresh_build_queue",
+  "refresh_queue_ranks",
   "refresh_statistics",
   "requeue_due_retries",
   "retry_builds",
   "retry_no_sdist",
   "save_rewrites_pending",
   "set_package_description",
+  "set_package_priority",
   "set_pypi_serial",
   "skip_package",
   "skip_package_version",
@@ -118,7 +120,8 @@ Deno.test({
         `SELECT proname AS name FROM pg_proc
          WHERE pronamespace = 'public'::regnamespace
          AND NOT COALESCE('search_path=public, pg_temp' = ANY(proconfig), false)
-         AND proname NOT IN ('abi_order', 'abi3_covers', 'utc_date', 'utc_day')`,
+         AND proname NOT IN ('abi_order', 'abi3_covers', 'utc_date', 'utc_day',
+           'queue_popularity', 'queue_rank')`,
       );
       assertEquals(unpinned, []);
       const [publicGrants] = await admin.query<{ n: number }>(

@@ -26,6 +26,7 @@ import {
   fileJugglerProtocol,
   type FileStateTuple,
   MAX_MESSAGE_SIZE,
+  metricsProtocol,
   parseFileFrames,
   ProtocolError,
 } from "../../protocols/mod.ts";
@@ -70,6 +71,7 @@ interface Active {
 }
 
 const statsSide = bigBrotherProtocol.reversed();
+const metricsSide = metricsProtocol.reversed();
 
 function addressKey(address: Uint8Array): string {
   return String.fromCharCode(...address);
@@ -103,6 +105,10 @@ export class FileJuggler extends Task {
    */
   lowDisk = false;
   #diskCheckedAt = -Infinity;
+  /** Bytes of the files received in full since start, and the total last told the exporter. */
+  #transferred = 0;
+  #transferredSent = -1;
+  #metricsQueue: Socket | null = null;
 
   /** Bind the file and fs queues; connect to BigBrother's stats queue. */
   constructor(context: Context, config: MasterConfig, options: FileJugglerOptions = {}) {
@@ -122,6 +128,11 @@ export class FileJuggler extends Task {
     this.register(fs, (frames) => this.#handleFs(fs, frames));
     this.#statsQueue = this.socket("PUSH", { hwm: 10 });
     this.#statsQueue.connect(config.statsQueue);
+    if (config.metrics) {
+      // The running total is sent again at the next tick if the exporter is busy: never block.
+      this.#metricsQueue = this.socket("PUSH", { hwm: 1, linger: 0 });
+      this.#metricsQueue.connect(config.metricsQueue);
+    }
     this.every(options.tickMs ?? 500, () => this.#tick());
   }
 
@@ -201,6 +212,7 @@ export class FileJuggler extends Task {
       return;
     }
     if (transfer.done) {
+      this.#transferred += transfer.fileState.filesize;
       this.active.delete(key);
       this.complete.set(transfer.slaveId, transfer);
       this.log.info(`transfer complete: ${transfer.fileState.filename}`);
@@ -252,6 +264,10 @@ export class FileJuggler extends Task {
   /** Ask again after silence; drop transfers silent for too long. */
   async #tick(): Promise<void> {
     this.#peerErrors.flush();
+    if (this.#metricsQueue && this.#transferred !== this.#transferredSent) {
+      const frame = encodeMessage(metricsSide, "TRANSFERRED", this.#transferred);
+      if (this.#metricsQueue.trySend([frame])) this.#transferredSent = this.#transferred;
+    }
     if (performance.now() - this.#diskCheckedAt >= this.#diskCheckMs) await this.#checkDisk();
     const now = Date.now();
     for (const [key, entry] of this.active) {

@@ -23,6 +23,7 @@ export const TASKS = {
   cloud_gazer: async () => (await import("./cloud_gazer.ts")).CloudGazer,
   lumberjack: async () => (await import("./lumberjack.ts")).Lumberjack,
   mr_chase: async () => (await import("./mr_chase.ts")).MrChase,
+  metrics_exporter: async () => (await import("./metrics_exporter.ts")).MetricsExporter,
 } satisfies Record<string, () => Promise<TaskClass>>;
 
 /** The module name of a task. */
@@ -52,5 +53,7 @@ export function lineup(config: MasterConfig): TaskSpec[] {
     one("mr_chase"),
     one("the_architect"),
     one("cloud_gazer"),
+    // Only with --metrics; last, so it starts once there is something to watch.
+    ...(config.metrics ? [one("metrics_exporter")] : []),
   ];
 }

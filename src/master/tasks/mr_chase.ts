@@ -21,6 +21,7 @@ import {
   decodeMessage,
   encodeMessage,
   MAX_MESSAGE_SIZE,
+  MAX_PRIORITY,
   type MessageOf,
   mrChaseProtocol,
   ProtocolError,
@@ -155,6 +156,8 @@ export class MrChase extends Task {
         return this.doRebuild(request.data);
       case "REBUILDING":
         return this.#web.pending().then((n) => done(`PENDING ${n}`));
+      case "PRIORITY":
+        return this.doPriority(...request.data);
     }
   }
 
@@ -309,6 +312,21 @@ export class MrChase extends Task {
     await this.#addNames(pkg, name, aliases);
     await this.#webSend("BOTH", pkg);
     return done(result);
+  }
+
+  /**
+   * PRIORITY: set a package's build priority; answers where it now stands in each ABI's queue
+   * (`PRIORITY <abi>:<queued>:<position> ...`).
+   */
+  protected async doPriority(name: string, priority: number): Promise<Reply> {
+    const pkg = canonicaliseName(name);
+    if (!Number.isInteger(priority) || Math.abs(priority) > MAX_PRIORITY) {
+      return error(`priority ${priority} is not a whole number from -1000 to 1000`);
+    }
+    if (!await this.#db.call("SETPRIO", [pkg, priority])) return error("NOPKG");
+    this.log.info(`set the build priority of ${pkg} to ${priority}`);
+    const standing = await this.#db.call("PKGQUEUE", pkg);
+    return done(["PRIORITY", ...standing.map(([abi, n, at]) => `${abi}:${n}:${at}`)].join(" "));
   }
 
   /** Record aliases, the canonical name, then the display name (last, so it shows). */

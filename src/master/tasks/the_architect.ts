@@ -1,5 +1,7 @@
 /**
  * TheArchitect: computes the build queue (`getBuildQueue`) every `config.architectInterval`,
+ * re-ranks it every {@link RANK_INTERVAL_MS} (recounts each package's downloads of the last 30
+ * days and lets new releases age: `refresh_queue_ranks` in sql/create_piw.sql),
  * after RESUME, and on REFRESH (CloudGazer or MrChase added something buildable; at most once
  * per {@link REFRESH_GAP_MS}, as the query is heavy on a big farm), and PUSHes it as QUEUE to
  * SlaveDriver (`inproc://builds`). With PostgreSQL it uses its own connection, as piwheels does;
@@ -21,6 +23,9 @@ import { DbClient, type MasterConfig, Task, type TaskOptions } from "../task.ts"
 /** How many versions per ABI the queue holds (piwheels' limit). */
 export const QUEUE_LIMIT = 100_000;
 
+/** How often the downloads behind the queue's popularity order are recounted (1 h). */
+export const RANK_INTERVAL_MS = 3_600_000;
+
 /** Least time between the starts of two refreshes asked for by REFRESH, ms. */
 export const REFRESH_GAP_MS = 5_000;
 
@@ -30,6 +35,7 @@ const sendSide = theArchitectProtocol.reversed();
 export class TheArchitect extends Task {
   readonly name = "the_architect";
   #getQueue: (() => Promise<BuildQueue>) | null = null;
+  #rankQueue: (() => Promise<number>) | null = null;
   protected override controlProtocol = theArchitectControlProtocol;
   #refreshNow: (at?: number) => void;
   /** When the last refresh started (performance.now() ms). */
@@ -56,6 +62,11 @@ export class TheArchitect extends Task {
         this.log.warning("build queue not delivered: SlaveDriver is not reading");
       }
     });
+    this.every(RANK_INTERVAL_MS, async () => {
+      const changed = await this.#rankQueue!();
+      this.log.info(`build queue re-ranked by downloads and age: ${changed} versions moved`);
+      if (changed) this.#refreshNow(this.#lastRefresh + REFRESH_GAP_MS);
+    });
   }
 
   /** Choose where the queue comes from. */
@@ -66,9 +77,11 @@ export class TheArchitect extends Task {
         this.#logRetries(await db.requeueDueRetries());
         return db.getBuildQueue(QUEUE_LIMIT);
       };
+      this.#rankQueue = () => db.refreshQueueRanks();
     } else {
       const db = this.track(new DbClient(this.context, this.config));
       this.#getQueue = () => db.call("GETQUEUE", QUEUE_LIMIT);
+      this.#rankQueue = () => db.call("RANKQUEUE");
     }
   }
 
