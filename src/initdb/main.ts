@@ -70,8 +70,8 @@ async function migrate(
           `Migrated ${rows.toLocaleString("en")} rows in ` +
             `${((performance.now() - started) / 1000).toFixed(1)} s`,
         );
-        if (result.notCarried.length === 0) log.warning("Everything was carried");
-        for (const line of result.notCarried) log.warning(`Not carried or changed: ${line}`);
+        for (const line of result.changed) log.warning(`Changed: ${line}`);
+        for (const line of result.notCarried) log.warning(`Not carried: ${line}`);
       }
       await registerBuildAbis(target, options.abi ?? []);
     } finally {

@@ -83,8 +83,10 @@ export interface TableCount {
 export interface MigrationResult {
   status: "migrated" | "already";
   tables: TableCount[];
-  /** Lines saying what could not be carried (or was changed on the way), and why. */
+  /** Lines saying what could not be carried, and why. */
   notCarried: string[];
+  /** Lines saying what was carried but changed on the way, and why. */
+  changed: string[];
 }
 
 /**
@@ -148,7 +150,7 @@ export async function migrateFromPiwheels(
   const before = await targetState(target);
   if (before.migrated) {
     say(`Database ${target.database} was ${before.migrated}; nothing to do`);
-    return { status: "already", tables: [], notCarried: [] };
+    return { status: "already", tables: [], notCarried: [], changed: [] };
   }
   await confirm(
     `Copy piwheels database ${source.database} into piw database ${target.database}?`,
@@ -163,7 +165,7 @@ export async function migrateFromPiwheels(
       const now = await targetState(tx);
       if (now.migrated) {
         say(`Database ${target.database} was ${now.migrated}; nothing to do`);
-        return { status: "already" as const, tables: [], notCarried: [] };
+        return { status: "already" as const, tables: [], notCarried: [], changed: [] };
       }
       const migration = new Migration(src, tx, options);
       const result = await migration.run(serial);
@@ -175,10 +177,16 @@ export async function migrateFromPiwheels(
   });
 }
 
+/** Seconds since `started` (a `performance.now()`). */
+function seconds(started: number): number {
+  return (performance.now() - started) / 1000;
+}
+
 /** One migration's steps, inside both transactions. */
 class Migration {
   readonly tables: TableCount[] = [];
   readonly notCarried: string[] = [];
+  readonly changed: string[] = [];
   readonly #staged = new Map<string, { rows: number; seconds: number }>();
 
   constructor(
@@ -198,13 +206,15 @@ class Migration {
       const started = performance.now();
       const rows = await this.copy(table, names, `pw_${table} (${names})`);
       this.#staged.set(table, { rows, seconds: (performance.now() - started) / 1000 });
+      this.say(table, "read", rows, started);
       await tx.query(`ANALYZE pw_${table}`);
     }
     await this.carry();
     for (const [table, columns] of Object.entries(LOGS)) {
       const started = performance.now();
       const rows = await this.copy(table, columns, `${table} (${columns})`);
-      this.record(table, rows, rows, started);
+      this.tables.push({ table, source: rows, carried: rows, seconds: seconds(started) });
+      this.say(table, "copied", rows, started);
     }
     await tx.query("UPDATE configuration SET pypi_serial = $1 WHERE id = 1", [serial]);
     this.options.say(`PyPI serial: ${serial}`);
@@ -219,13 +229,17 @@ class Migration {
       "build output: piwheels 0.23 keeps build logs as files (logs/), not in its database; " +
         "they stay where they are",
     );
-    return { status: "migrated", tables: this.tables, notCarried: this.notCarried };
+    return {
+      status: "migrated",
+      tables: this.tables,
+      notCarried: this.notCarried,
+      changed: this.changed,
+    };
   }
 
   /** Stream one source table into `into` ("table (columns)"), reporting progress; the rows. */
   async copy(table: string, columns: string, into: string): Promise<number> {
     const { say, progressEvery = 10_000 } = this.options;
-    say(`Copying ${table}`);
     let rows = 0, last = performance.now();
     const counted = async function* (data: AsyncIterable<Uint8Array>) {
       for await (const chunk of data) {
@@ -241,14 +255,13 @@ class Migration {
     return await this.tx.copyIn(`COPY ${into} FROM STDIN`, counted(data));
   }
 
-  /** Note a table's counts and say them. */
-  record(table: string, source: number, carried: number, started: number, seconds?: number) {
-    const took = seconds ?? (performance.now() - started) / 1000;
-    this.tables.push({ table, source, carried, seconds: took });
-    const rate = took > 0 ? `, ${Math.round(carried / took).toLocaleString("en")} rows/s` : "";
+  /** Say how many rows of a table went where since `started`, and how fast. */
+  say(table: string, what: string, rows: number, started: number, of?: number) {
+    const took = seconds(started);
+    const rate = took > 0 ? `, ${Math.round(rows / took).toLocaleString("en")} rows/s` : "";
+    const total = of === undefined ? "" : ` of ${of.toLocaleString("en")}`;
     this.options.say(
-      `${table}: ${carried.toLocaleString("en")} of ${source.toLocaleString("en")} rows ` +
-        `(${took.toFixed(1)} s${rate})`,
+      `${table}: ${rows.toLocaleString("en")}${total} rows ${what} in ${took.toFixed(1)} s${rate}`,
     );
   }
 
@@ -261,18 +274,23 @@ class Migration {
    * Run the statements filling `table` from its staged copy, then record the counts and explain
    * any rows left behind: each reason's count (the last takes the remainder).
    */
-  async fill(table: string, statements: string[], reasons: [string, string | null][]) {
+  async fill(
+    table: string,
+    load: string[] | (() => Promise<void>),
+    reasons: [string, string | null][],
+  ) {
     const started = performance.now();
-    for (const statement of statements) await this.tx.query(statement);
+    if (typeof load === "function") await load();
+    else for (const statement of load) await this.tx.query(statement);
     const staged = this.#staged.get(table)!;
     const carried = await this.count(table);
-    this.record(
+    this.tables.push({
       table,
-      staged.rows,
+      source: staged.rows,
       carried,
-      started,
-      staged.seconds + (performance.now() - started) / 1000,
-    );
+      seconds: staged.seconds + seconds(started),
+    });
+    this.say(table, "carried", carried, started, staged.rows);
     let left = staged.rows - carried;
     if (left <= 0) return;
     const parts: string[] = [];
@@ -283,8 +301,8 @@ class Migration {
       if (left <= 0) break;
     }
     this.notCarried.push(
-      `${table}: ${(staged.rows - carried).toLocaleString("en")} rows not ` +
-        `carried: ${parts.join("; ")}`,
+      `${table}: ${(staged.rows - carried).toLocaleString("en")} of ` +
+        `${staged.rows.toLocaleString("en")} rows: ${parts.join("; ")}`,
     );
   }
 
@@ -306,7 +324,7 @@ class Migration {
     );
     if (renamed.length) {
       const all = await this.count("pw_names WHERE NOT bad AND old <> new");
-      this.notCarried.push(
+      this.changed.push(
         `packages: ${all.toLocaleString("en")} renamed to their canonical names (` +
           renamed.map((r) => `${r.old} -> ${r.new}`).join(", ") + (all > 5 ? ", ..." : "") +
           "); the old names are kept as aliases",
@@ -375,23 +393,49 @@ class Migration {
       ],
       [["'abi3' (a wheel tag: piw never builds for it)", null]],
     );
-    await this.fill(
-      "builds",
-      twice(
-        `INSERT INTO builds (build_id, package, version, built_by, built_at, duration, status,
-                             abi_tag)
-         SELECT b.build_id, n.new, b.version, b.built_by, b.built_at AT TIME ZONE 'UTC',
+    const buildsInsert = `INSERT INTO builds (build_id, package, version, built_by, built_at,
+                                              duration, status, abi_tag)
+         SELECT b.build_id, n.new, b.version, b.built_by,
+                b.built_at AT TIME ZONE 'UTC' + $1 * INTERVAL '1 microsecond',
                 b.duration, b.status, b.abi_tag
          FROM pw_builds b JOIN pw_names n ON n.old = b.package
-         WHERE NOT n.bad AND b.version !~ ${CNTRL}`,
-      ),
+         WHERE NOT n.bad AND b.version !~ ${CNTRL}`;
+    await this.fill(
+      "builds",
+      async () => {
+        await tx.query(`${buildsInsert} AND n.old = n.new`, [0]);
+        // A build of a merged package that clashes with one of the same (package, version,
+        // time, slave) is kept a microsecond later: its files are on disk and must keep a row.
+        let nudged = 0;
+        for (let micro = 0; micro <= 10; micro++) {
+          const [{ n }] = await tx.query<{ n: number }>(
+            `WITH added AS (
+               ${buildsInsert} AND n.old <> n.new
+               AND NOT EXISTS (SELECT 1 FROM builds x WHERE x.build_id = b.build_id)
+               ORDER BY b.build_id ON CONFLICT DO NOTHING RETURNING 1
+             ) SELECT count(*) AS n FROM added`,
+            [micro],
+          );
+          if (micro > 0) nudged += n;
+          else if (n === 0 && await this.count("pw_names WHERE NOT bad AND old <> new") === 0) {
+            break;
+          }
+        }
+        if (nudged > 0) {
+          this.changed.push(
+            `builds: ${nudged.toLocaleString("en")} of merged packages moved by a ` +
+              "microsecond or a few, as piw's builds are unique by (package, version, time, " +
+              "slave)",
+          );
+        }
+      },
       [
         [
           "of versions not carried",
           `pw_builds b JOIN pw_names n ON n.old = b.package
           WHERE n.bad OR b.version ~ ${CNTRL}`,
         ],
-        ["duplicates (package, version, time, slave) of a package merged by canonical name", null],
+        ["duplicates (package, version, time, slave) after merging packages", null],
       ],
     );
     // New builds continue after piwheels' last id, carried or not: build logs are files named
@@ -422,7 +466,7 @@ class Migration {
     );
     const longRequires = await this.count("pw_files WHERE length(requires_python) > 100");
     if (longRequires > 0) {
-      this.notCarried.push(
+      this.changed.push(
         `files: ${longRequires.toLocaleString("en")} Requires-Python values over piw's 100 ` +
           "characters dropped (the files are carried without one)",
       );

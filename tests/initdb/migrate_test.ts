@@ -137,10 +137,12 @@ Deno.test({
       const args = ["--dsn", pgDsn(target.name), "--from-piwheels", source.userDsn];
       const first = await initdb(args);
       const output = first.lines.join("\n");
+      if (Deno.env.get("H1_SHOW")) console.log(output);
       assertEquals(first.code, 0, output);
       assert(output.includes("packages: 4 of 6 rows"), output);
-      assert(output.includes("downloads: 3 of 3 rows"), output);
+      assert(output.includes("downloads: 3 rows copied"), output);
       assert(output.includes("renamed to their canonical names (Django -> django"), output);
+      assert(output.includes("Changed: builds: 1 of merged packages moved"), output);
       assert(output.includes("control characters in the name"), output);
       assert(output.includes("'abi3'"), output);
       assert(output.includes("Requires-Python values over piw's 100 characters"), output);
@@ -151,9 +153,9 @@ Deno.test({
       assertEquals(migrated.package_names, 6); // 4 carried, and Foo_Bar and Django as aliases
       assertEquals(migrated.versions, 9); // - 4.0\x07, Django 1.0 (merged), bad 1.0
       assertEquals(migrated.build_abis, 2);
-      assertEquals(migrated.builds, 4); // - bad, 4.0\x07 and Django's duplicate of build 13
-      assertEquals(migrated.files, 4); // Django-1.0's build was a duplicate
-      assertEquals(migrated.dependencies, 3);
+      assertEquals(migrated.builds, 5); // all but those of bad and 4.0\x07
+      assertEquals(migrated.files, 5);
+      assertEquals(migrated.dependencies, 4);
       assertEquals(migrated.preinstalled_apt_packages, 1);
       assertEquals(migrated.downloads, 3);
       assertEquals(migrated.searches, 2);
@@ -230,7 +232,20 @@ Deno.test({
             built_at: new Date("2018-01-02Z"),
             status: true,
           },
+          {
+            build_id: 14,
+            package: "django",
+            version: "1.0",
+            built_at: new Date("2018-01-02Z"), // and a microsecond, as 13 has its time
+            status: true,
+          },
         ],
+      );
+      assertEquals(
+        await admin.query(
+          "SELECT (built_at - '2018-01-02Z')::TEXT AS nudge FROM builds WHERE build_id = 14",
+        ),
+        [{ nudge: "00:00:00.000001" }],
       );
       assertEquals(
         await admin.query(
@@ -258,6 +273,7 @@ Deno.test({
           { tool: "apt", dependency: "libc6" },
           { tool: "apt", dependency: "libfoo1" },
           { tool: "pip", dependency: "numpy" },
+          { tool: "pip", dependency: "pytz" },
         ],
       );
       assertEquals(
@@ -303,8 +319,8 @@ Deno.test({
         });
         const stats = await db.getStatistics();
         assertEquals(stats.packagesBuilt, 3);
-        assertEquals(stats.filesCount, 4);
-        assertEquals(stats.buildsSize, 1234 + 5000 + 10);
+        assertEquals(stats.filesCount, 5);
+        assertEquals(stats.buildsSize, 1234 + 5000 + 10 + 10);
         const project = await db.getProjectData("foo-bar");
         assertEquals(project?.name, "foo.bar"); // the most recently seen name
         assertEquals(project?.releases.map((r) => r.version), ["1.0"]);
