@@ -6,6 +6,7 @@ import { assert, assertEquals } from "../db/assert.ts";
 import { MASTER_ROLE, PG_USER, pgDsn, scratchDatabase, SKIP_PG } from "../db/harness.ts";
 import { piwheelsDatabase } from "../fixtures/piwheels_db.ts";
 import { freePort, PiwProcess } from "../fixtures/piw_process.ts";
+import { pgliteDatabase } from "../master/helpers.ts";
 import { openClient, openDatabase, type SqlClient } from "../../src/db/mod.ts";
 
 const options = { ignore: SKIP_PG, sanitizeOps: false, sanitizeResources: false };
@@ -337,6 +338,43 @@ Deno.test({
     } finally {
       await admin?.close();
       await target.drop();
+      await source.drop();
+    }
+  },
+});
+
+Deno.test({
+  name: "piw initdb --from-piwheels migrates into a PGlite database too",
+  ...options,
+  async fn() {
+    const source = await piwheelsDatabase("pwpgl");
+    // A freshly initialised database (a copy of the tests' template) is a valid target.
+    const target = await pgliteDatabase();
+    try {
+      await fill(source.admin);
+      const dsn = target.dsn;
+      const first = await initdb(["--dsn", dsn, "--from-piwheels", source.userDsn]);
+      assertEquals(first.code, 0, first.lines.join("\n"));
+      const db = await openDatabase(dsn);
+      try {
+        assertEquals(await db.getPypiSerial(), 123456789);
+        assertEquals(await db.getBuildQueue(), {
+          cp37m: [["foo", "2004d"], ["django", "0.1"]],
+          cp39: [["foo", "0.9"], ["foo-bar", "1.0"]],
+        });
+        assertEquals((await db.getStatistics()).filesCount, 5);
+        const [{ n }] = await db.client.query<{ n: number }>(
+          "SELECT count(*) AS n FROM downloads",
+        );
+        assertEquals(n, 3);
+      } finally {
+        await db.close();
+      }
+      const second = await initdb(["--dsn", dsn, "--from-piwheels", source.userDsn]);
+      assertEquals(second.code, 0, second.lines.join("\n"));
+      assert(second.lines.some((line) => line.includes("nothing to do")), second.lines.join("\n"));
+    } finally {
+      target.remove();
       await source.drop();
     }
   },
