@@ -282,7 +282,7 @@ class PostgresClient implements SqlClient {
   }
 
   async *copyOut(statement: string): AsyncIterable<Uint8Array> {
-    let readable: AsyncIterable<Uint8Array>;
+    let readable: AsyncIterable<Uint8Array> & { _read?: (size: number) => void };
     try {
       readable = await this.sql.unsafe(statement).readable();
     } catch (error) {
@@ -293,6 +293,11 @@ class PostgresClient implements SqlClient {
       yield* readable;
     } catch (error) {
       throw toDatabaseError(error);
+    } finally {
+      // postgres.js pauses its socket while the stream's buffer is full and resumes it only
+      // from the stream's _read, which an ended stream never calls: a COPY whose end arrived
+      // while paused would leave the connection deaf to the next query's reply.
+      readable._read?.(0);
     }
   }
 
