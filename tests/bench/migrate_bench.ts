@@ -94,7 +94,9 @@ function fillStatements(s: MigrateScale): string[] {
      UNION ALL
      SELECT filename, 'pip', 'numpy' FROM files WHERE build_id % 8 = 0`,
     `INSERT INTO downloads
-     SELECT replace(${name(`(d * 7919) % ${B} % ${P} + 1`)}, '-', '_') || '-0.0-cp37-cp37m-' ||
+     SELECT replace(${
+      name(`(d::BIGINT * 7919) % ${B} % ${P} + 1`)
+    }, '-', '_') || '-0.0-cp37-cp37m-' ||
               'linux_armv7l.whl',
             '10.0.0.0'::inet + (d % 16777216), '2020-01-01'::timestamp + d * interval '2 s',
             'armv7l', 'Raspbian GNU/Linux', '11', 'Linux', '6.1.21-v7+', 'CPython', '3.9.2',
