@@ -2,7 +2,8 @@
  * `piw initdb --from-piwheels`: a piwheels 0.23 database made by piwheels' own create script,
  * with the awkward rows a real one has, migrated by the real CLI into a new piw database.
  */
-import { assert, assertEquals } from "../db/assert.ts";
+import { assert, assertEquals, assertRejects } from "../db/assert.ts";
+import { PiwError } from "../../src/errors.ts";
 import { MASTER_ROLE, PG_USER, pgDsn, scratchDatabase, SKIP_PG } from "../db/harness.ts";
 import { piwheelsDatabase } from "../fixtures/piwheels_db.ts";
 import { freePort, PiwProcess } from "../fixtures/piw_process.ts";
@@ -135,6 +136,12 @@ Deno.test({
     let admin: SqlClient | undefined;
     try {
       await fill(source.admin);
+      // The master refuses the piwheels database itself, and says how to migrate it.
+      await assertRejects(
+        () => openDatabase(source.userDsn),
+        PiwError,
+        `copy it into a new database with "piw initdb --dsn NEW --from-piwheels THIS"`,
+      );
       const args = ["--dsn", pgDsn(target.name), "--from-piwheels", source.userDsn];
       const first = await initdb(args);
       const output = first.lines.join("\n");
