@@ -117,7 +117,10 @@ export async function checkPiwheelsSource(source: SqlClient): Promise<number> {
   return row.serial;
 }
 
-/** Whether the target is ready for a migration: "ready", or the comment of an earlier one. */
+/**
+ * Whether the target was migrated before (`migrated`: what its marker says) or is ready for a
+ * migration (null); throws when it holds other piw data.
+ */
 async function targetState(target: SqlClient): Promise<{ migrated: string | null }> {
   if (await detectSchemaVersion(target) === null) return { migrated: null };
   const [row] = await target.query<{ comment: string | null; occupied: boolean }>(
