@@ -223,11 +223,13 @@ class Migration {
     this.options.say(`PyPI serial: ${serial}`);
     for (const table of TRIGGERED) await tx.query(`ALTER TABLE ${table} ENABLE TRIGGER USER`);
     this.options.say("Computing the build queue and statistics");
+    const started = performance.now();
     for (const table of ["packages", "versions", "builds", "files", "downloads"]) {
       await tx.query(`ANALYZE ${table}`);
     }
     await tx.query("SELECT refresh_statistics()");
     await tx.query("SELECT refresh_build_queue()");
+    this.options.say(`Build queue and statistics computed in ${seconds(started).toFixed(1)} s`);
     this.notCarried.push(
       "build output: piwheels 0.23 keeps build logs as files (logs/), not in its database; " +
         "they stay where they are",

@@ -195,7 +195,7 @@ if (import.meta.main) {
       );
     }
     for (const line of child.lines) {
-      if (/^(Changed|Not carried|Computing|Migrated)/.test(line)) console.log(line);
+      if (/^(Changed|Not carried|Build queue|Migrated)/.test(line)) console.log(line);
     }
     console.log(
       `\ntotal: ${rows.toLocaleString("en")} rows in ${total.toFixed(1)} s ` +
