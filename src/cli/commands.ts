@@ -315,7 +315,8 @@ const initdb: CommandSpec<"initdb"> = {
   summary: "Initialize or upgrade the master's database",
   description: "The piw initdb command creates or upgrades piw's tables, views and functions " +
     "in an existing PostgreSQL database, in a single transaction. It prompts before making " +
-    "any permanent alteration.",
+    "any permanent alteration. With --from-piwheels it migrates a piwheels 0.23 database into " +
+    "a new piw one (see README, Switching from piwheels).",
   logging: "flag",
   options: [
     {
@@ -336,6 +337,13 @@ const initdb: CommandSpec<"initdb"> = {
       kind: "list",
       default: [],
       defaultText: "none",
+    },
+    {
+      flags: "--from-piwheels <DSN>",
+      help: "Copy the piwheels 0.23 database DSN (PostgreSQL; read in one snapshot, never " +
+        "changed) into the database of --dsn, creating piw's schema there first; the target " +
+        "must be new (empty or freshly initialised), PostgreSQL or PGlite. Run again, it says " +
+        "the target was migrated and changes nothing",
     },
     { flags: "-y, --yes", help: "Proceed without prompting before init/upgrades" },
   ],

@@ -137,6 +137,8 @@ export interface InitdbOptions extends DebugFlagOptions {
   yes: boolean;
   /** `-a/--abi ABI`: build ABIs to register (repeatable; default none). */
   abi: string[];
+  /** `--from-piwheels DSN`: a piwheels 0.23 database to copy into the new one. */
+  fromPiwheels?: string;
 }
 
 /** `piw import`. */

@@ -32,6 +32,14 @@ export interface SqlClient {
    * resolves to the rows copied. Absent on PGlite.
    */
   copyFrom?(copies: readonly CopyIn[]): Promise<number>;
+  /**
+   * Stream data (text format, whole or split rows) into one `COPY … FROM STDIN`, a chunk at a
+   * time with back-pressure; resolves to the rows copied. On PGlite the rows go in batches of a
+   * few MB through `/dev/blob`.
+   */
+  copyIn(statement: string, data: AsyncIterable<Uint8Array>): Promise<number>;
+  /** Stream the output of one `COPY … TO STDOUT` (PostgreSQL only; absent on PGlite). */
+  copyOut?(statement: string): AsyncIterable<Uint8Array>;
   /** Close the connection (the last user of a shared PGlite directory closes the engine). */
   close(): Promise<void>;
 }
@@ -221,39 +229,76 @@ class PostgresClient implements SqlClient {
   async copyFrom(copies: readonly CopyIn[]): Promise<number> {
     let rows = 0;
     for (const { statement, data } of copies) {
-      let finished = false;
-      try {
-        const writable = await this.sql.unsafe(statement).writable();
-        writable.on("finish", () => finished = true);
-        // The connection takes another query once the stream has sent CopyDone (in its
-        // _final, called when all the data is written).
-        const ended = new Promise<void>((resolve, reject) => {
-          writable.on("error", reject);
-          const final = writable._final!;
-          writable._final = (callback) => {
-            final.call(writable, callback);
-            resolve();
-          };
-        });
-        writable.end(data);
-        await ended;
-        // postgres.js 3.4 never settles a COPY the server refused (its stream waits forever),
-        // but the connection moves on: a query sent now runs after the COPY either way, and by
-        // then a COPY that succeeded has finished. (In a transaction it fails if the COPY
-        // aborted it.)
-        await this.sql.unsafe("SELECT 1").catch(() => {});
-        // The stream reports its end a few ticks after the COPY's completion.
-        await new Promise((resolve) => setTimeout(resolve, 0));
-      } catch (error) {
-        throw toDatabaseError(error);
-      }
-      if (!finished) {
-        throw new DatabaseError(`${statement.split(" (")[0]}: the database refused a row`);
-      }
-      // COPY's row count is not reported through the stream: every line is a row.
-      for (let at = data.indexOf("\n"); at >= 0; at = data.indexOf("\n", at + 1)) rows++;
+      rows += await this.copyIn(statement, oneChunk(data));
     }
     return rows;
+  }
+
+  async copyIn(statement: string, data: AsyncIterable<Uint8Array>): Promise<number> {
+    let finished = false, rows = 0;
+    try {
+      const writable = await this.sql.unsafe(statement).writable();
+      writable.on("finish", () => finished = true);
+      let failure: unknown = null;
+      const failed = new Promise<void>((resolve) =>
+        writable.on("error", (error) => {
+          failure = error;
+          resolve();
+        })
+      );
+      // The connection takes another query once the stream has sent CopyDone (in its
+      // _final, called when all the data is written).
+      const ended = new Promise<void>((resolve) => {
+        const final = writable._final!;
+        writable._final = (callback) => {
+          final.call(writable, callback);
+          resolve();
+        };
+      });
+      for await (const chunk of batched(data)) {
+        rows += countLines(chunk);
+        if (!writable.write(chunk)) {
+          await Promise.race([new Promise((resolve) => writable.once("drain", resolve)), failed]);
+        }
+        if (failure) throw failure;
+      }
+      writable.end();
+      await Promise.race([ended, failed]);
+      if (failure) throw failure;
+      // postgres.js 3.4 never settles a COPY the server refused (its stream waits forever),
+      // but the connection moves on: a query sent now runs after the COPY either way, and by
+      // then a COPY that succeeded has finished. (In a transaction it fails if the COPY
+      // aborted it.)
+      await this.sql.unsafe("SELECT 1").catch(() => {});
+      // The stream reports its end a few ticks after the COPY's completion.
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    } catch (error) {
+      throw toDatabaseError(error);
+    }
+    if (!finished) {
+      throw new DatabaseError(`${statement.split(" (")[0]}: the database refused a row`);
+    }
+    return rows;
+  }
+
+  async *copyOut(statement: string): AsyncIterable<Uint8Array> {
+    let readable: AsyncIterable<Uint8Array> & { _read?: (size: number) => void };
+    try {
+      readable = await this.sql.unsafe(statement).readable();
+    } catch (error) {
+      throw toDatabaseError(error);
+    }
+    try {
+      // Node streams hand over everything buffered at each step, not a message per row.
+      yield* readable;
+    } catch (error) {
+      throw toDatabaseError(error);
+    } finally {
+      // postgres.js pauses its socket while the stream's buffer is full and resumes it only
+      // from the stream's _read, which an ended stream never calls: a COPY whose end arrived
+      // while paused would leave the connection deaf to the next query's reply.
+      readable._read?.(0);
+    }
   }
 
   async transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T> {
@@ -273,6 +318,62 @@ class PostgresClient implements SqlClient {
       await (this.sql as PgSql).end({ timeout: 5 });
     }
   }
+}
+
+/** One string as a stream of one chunk. */
+async function* oneChunk(text: string): AsyncIterable<Uint8Array> {
+  yield new TextEncoder().encode(text);
+}
+
+/** How many rows a chunk of COPY text holds (every row ends with a newline). */
+function countLines(chunk: Uint8Array): number {
+  let rows = 0;
+  for (let at = chunk.indexOf(10); at >= 0; at = chunk.indexOf(10, at + 1)) rows++;
+  return rows;
+}
+
+/** Gather small chunks into ones of at least `size` bytes: a COPY message each costs alike. */
+async function* batched(
+  data: AsyncIterable<Uint8Array>,
+  size = 256 * 1024,
+): AsyncIterable<Uint8Array> {
+  let parts: Uint8Array[] = [], length = 0;
+  for await (const chunk of data) {
+    parts.push(chunk);
+    length += chunk.length;
+    if (length >= size) {
+      yield concat(parts, length);
+      parts = [];
+      length = 0;
+    }
+  }
+  if (length > 0) yield concat(parts, length);
+}
+
+function concat(parts: Uint8Array[], length: number): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
+/** Whole rows in batches of at least `size` bytes (PGlite copies a blob at a time). */
+async function* wholeRows(
+  data: AsyncIterable<Uint8Array>,
+  size: number,
+): AsyncIterable<Uint8Array> {
+  let rest = new Uint8Array(0);
+  for await (const chunk of batched(data, size)) {
+    const joined = rest.length ? concat([rest, chunk], rest.length + chunk.length) : chunk;
+    const end = joined.lastIndexOf(10) + 1;
+    if (end > 0) yield joined.subarray(0, end);
+    rest = joined.slice(end);
+  }
+  if (rest.length) yield rest;
 }
 
 type PgliteQueryable = Pick<PGlite, "query">;
@@ -367,6 +468,22 @@ class PgliteClient implements SqlClient {
     } catch (error) {
       throw toDatabaseError(error);
     }
+  }
+
+  async copyIn(statement: string, data: AsyncIterable<Uint8Array>): Promise<number> {
+    const blobCopy = statement.replace(/\bFROM\s+STDIN\b/i, "FROM '/dev/blob'");
+    let rows = 0;
+    for await (const chunk of wholeRows(data, 8 * 1024 * 1024)) {
+      try {
+        await this.engine.query(blobCopy, [], {
+          blob: new Blob([chunk as Uint8Array<ArrayBuffer>]),
+        });
+      } catch (error) {
+        throw toDatabaseError(error);
+      }
+      rows += countLines(chunk);
+    }
+    return rows;
   }
 
   async transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T> {

@@ -49,7 +49,8 @@ export async function detectSchemaVersion(client: SqlClient): Promise<string | n
   if (state.marker !== SCHEMA_MARKER) {
     throw new PiwError(
       `Database ${client.database} is not a piw database (its configuration says version ` +
-        `${row?.version ?? "unknown"}; a piwheels database?); piw cannot use or upgrade it`,
+        `${row?.version ?? "unknown"}; a piwheels database?); piw cannot use or upgrade it in ` +
+        'place: copy it into a new database with "piw initdb --dsn NEW --from-piwheels THIS"',
     );
   }
   if (!row) throw new PiwError(`Database ${client.database} has an empty configuration table`);
