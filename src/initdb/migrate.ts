@@ -229,6 +229,8 @@ class Migration {
     }
     await tx.query("SELECT refresh_statistics()");
     await tx.query("SELECT refresh_build_queue()");
+    // Popularity (downloads of the last 30 days) ranks the queue: count it from the migrated log.
+    await tx.query("SELECT refresh_queue_ranks()");
     this.options.say(`Build queue and statistics computed in ${seconds(started).toFixed(1)} s`);
     this.notCarried.push(
       "build output: piwheels 0.23 keeps build logs as files (logs/), not in its database; " +
