@@ -7,7 +7,7 @@ import type {
   DownloadRecord,
   PageHitRecord,
   ProjectHitRecord,
-  RewritePending,
+  RewritePendingRecord,
   SearchRecord,
 } from "./types.ts";
 
@@ -156,7 +156,10 @@ export async function logPage(sql: SqlClient, hit: PageHitRecord): Promise<void>
 }
 
 /** Replace the saved secretary buffer with `rows`. */
-export async function saveRewritesPending(sql: SqlClient, rows: RewritePending[]): Promise<void> {
+export async function saveRewritesPending(
+  sql: SqlClient,
+  rows: RewritePendingRecord[],
+): Promise<void> {
   const json = rows.map((r) => ({
     package: r.package,
     added_at: r.addedAt.toISOString(),
@@ -166,7 +169,7 @@ export async function saveRewritesPending(sql: SqlClient, rows: RewritePending[]
 }
 
 /** The saved secretary buffer, oldest first. */
-export async function loadRewritesPending(sql: SqlClient): Promise<RewritePending[]> {
+export async function loadRewritesPending(sql: SqlClient): Promise<RewritePendingRecord[]> {
   const rows = await sql.query<{ package: string; added_at: Date; command: "PROJECT" | "BOTH" }>(
     "SELECT package, added_at, command FROM rewrites_pending ORDER BY added_at, package",
   );

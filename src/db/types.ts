@@ -4,6 +4,9 @@
  * @module
  */
 
+// The queue and the search index travel as they are returned: one definition, in protocols/.
+export type { BuildQueue, SearchIndex } from "../protocols/internal.ts";
+
 /** One wheel produced by a build, as the slave reports it (file_state). */
 export interface FileRecord {
   filename: string;
@@ -84,15 +87,12 @@ export interface PageHitRecord {
   userAgent: string | null;
 }
 
-/** One entry of the secretary's buffer of pages to rewrite. */
-export interface RewritePending {
+/** A saved entry of the secretary's buffer, as stored (on the oracle's wire: `RewritePending`). */
+export interface RewritePendingRecord {
   package: string;
   addedAt: Date;
   command: "PROJECT" | "BOTH";
 }
-
-/** The build queue: per ABI, `[package, version]` pairs, oldest release first. */
-export type BuildQueue = Record<string, [string, string][]>;
 
 /** Builds of one builder ABI with one result (true: success) in some period, and how many. */
 export type BuildCount = [abi: string, status: boolean, builds: number];
@@ -123,9 +123,6 @@ export interface Statistics {
   metadataFetchesLastMonth: number;
   metadataFetchesAll: number;
 }
-
-/** Downloads per package for the search index: `[last 30 days, all time]`. */
-export type SearchIndex = Record<string, [number, number]>;
 
 /** A build of a release, for project pages (and their log links). */
 export interface ProjectBuild {
