@@ -6,21 +6,13 @@
 
 // The queue and the search index travel as they are returned: one definition, in protocols/.
 export type { BuildQueue, SearchIndex } from "../protocols/internal.ts";
+import type { Dependencies } from "../protocols/shapes.ts";
+import type { WheelFacts } from "../wheel/facts.ts";
 
 /** One wheel produced by a build, as the slave reports it (file_state). */
-export interface FileRecord {
-  filename: string;
-  filesize: number;
-  /** SHA-256, lower-case hex. */
-  filehash: string;
-  packageTag: string;
-  packageVersionTag: string;
-  pyVersionTag: string;
-  abiTag: string;
-  platformTag: string;
-  requiresPython: string | null;
+export interface FileRecord extends WheelFacts {
   /** Dependencies by tool: `apt`, `pip`, and `""` for libraries nothing provides. */
-  dependencies: Record<string, string[]>;
+  dependencies: Dependencies;
   /** Web path the file is served under (default `/simple`). */
   location?: string;
 }
@@ -143,17 +135,8 @@ export interface ProjectBuild {
 }
 
 /** A file of a release, for project pages and the project JSON. */
-export interface ProjectFile {
-  filename: string;
+export interface ProjectFile extends WheelFacts {
   buildId: number;
-  filesize: number;
-  filehash: string;
-  packageTag: string;
-  packageVersionTag: string;
-  pyVersionTag: string;
-  abiTag: string;
-  platformTag: string;
-  requiresPython: string | null;
   location: string;
   /** ABI of the builder that made it. */
   builderAbi: string;
