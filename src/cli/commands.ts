@@ -6,38 +6,39 @@
 import type { CommandName } from "./options.ts";
 import type { CommandSpec, LoggingStyle, OptionSpec } from "./spec.ts";
 import { FAILURE_CLASSES } from "../failures/classify.ts";
+import { MASTER_DEFAULTS } from "./master_defaults.ts";
 
 const STATUS_QUEUE: OptionSpec = {
   flags: "--status-queue <ADDR>",
   help:
     "The address of the queue used to report status to monitors; this is usually an ipc address",
-  default: "ipc:///tmp/piw-status",
+  default: MASTER_DEFAULTS.statusQueue,
 };
 
 const CONTROL_QUEUE: OptionSpec = {
   flags: "--control-queue <ADDR>",
   help: "The address of the queue a monitor can use to control the master; this is usually an " +
     "ipc address",
-  default: "ipc:///tmp/piw-control",
+  default: MASTER_DEFAULTS.controlQueue,
 };
 
 const IMPORT_QUEUE: OptionSpec = {
   flags: "--import-queue <ADDR>",
   help: "The address of the queue used by piw import, add, remove and rebuild; this should " +
     "always be an ipc address",
-  default: "ipc:///tmp/piw-import",
+  default: MASTER_DEFAULTS.importQueue,
 };
 
 const LOG_QUEUE: OptionSpec = {
   flags: "--log-queue <ADDR>",
   help: "The address of the queue used by piw logger; this should always be an ipc address",
-  default: "ipc:///tmp/piw-logger",
+  default: MASTER_DEFAULTS.logQueue,
 };
 
 const PYPI_JSON: OptionSpec = {
   flags: "--pypi-json <URL>",
   help: "The URL of the PyPI JSON API",
-  default: "https://pypi.org/pypi",
+  default: MASTER_DEFAULTS.pypiJson,
 };
 
 const YES: OptionSpec = {
@@ -112,14 +113,14 @@ const master: CommandSpec<"master"> = {
       flags: "-d, --dsn <DSN>",
       help: "The database to use; this database must be configured with piw initdb and the " +
         "user must not be a PostgreSQL superuser",
-      default: "postgres:///piwheels",
+      default: MASTER_DEFAULTS.dsn,
     },
     {
       flags: "-o, --output-path <PATH>",
       help: "The path under which the website should be written; must be writable by the " +
         "current user",
       kind: "path",
-      default: "/var/www",
+      default: MASTER_DEFAULTS.outputPath,
     },
     {
       flags: "--dev-mode",
@@ -131,17 +132,17 @@ const master: CommandSpec<"master"> = {
       help: "The public address of the website, from which the absolute URLs it contains " +
         "(sitemaps, project JSON, the install instructions) are made",
       kind: "origin",
-      default: "https://www.piwheels.org",
+      default: MASTER_DEFAULTS.siteUrl,
     },
     {
       flags: "--pypi-xmlrpc <URL>",
       help: "The URL of the PyPI XML-RPC service",
-      default: "https://pypi.org/pypi",
+      default: MASTER_DEFAULTS.pypiXmlrpc,
     },
     {
       flags: "--pypi-simple <URL>",
       help: "The URL of the PyPI simple API",
-      default: "https://pypi.org/simple",
+      default: MASTER_DEFAULTS.pypiSimple,
     },
     PYPI_JSON,
     STATUS_QUEUE,
@@ -152,44 +153,44 @@ const master: CommandSpec<"master"> = {
       flags: "--slave-queue <ADDR>",
       help: "The address of the queue used to talk to the build slaves; this is usually a tcp " +
         "address",
-      default: "tcp://*:5555",
+      default: MASTER_DEFAULTS.slaveQueue,
     },
     {
       flags: "--file-queue <ADDR>",
       help: "The address of the queue used to transfer files from slaves; this is usually a tcp " +
         "address",
-      default: "tcp://*:5556",
+      default: MASTER_DEFAULTS.fileQueue,
     },
     {
       flags: "--web-queue <ADDR>",
       help: "The address of the queue used to request web page updates",
-      default: "inproc://web",
+      default: MASTER_DEFAULTS.webQueue,
     },
     {
       flags: "--builds-queue <ADDR>",
       help: "The address of the queue used to store pending builds",
-      default: "inproc://builds",
+      default: MASTER_DEFAULTS.buildsQueue,
     },
     {
       flags: "--db-queue <ADDR>",
       help: "The address of the queue used to talk to the database server",
-      default: "inproc://db",
+      default: MASTER_DEFAULTS.dbQueue,
     },
     {
       flags: "--fs-queue <ADDR>",
       help: "The address of the queue used to talk to the file-system server",
-      default: "inproc://fs",
+      default: MASTER_DEFAULTS.fsQueue,
     },
     {
       flags: "--stats-queue <ADDR>",
       help: "The address of the queue used to send statistics to the collator task",
-      default: "inproc://stats",
+      default: MASTER_DEFAULTS.statsQueue,
     },
     {
       flags: "--metrics <ADDR>",
       help: "Serve Prometheus metrics over HTTP at http://ADDR/metrics, where ADDR is " +
         "HOST:PORT (e.g. 127.0.0.1:9100); the metric names are listed in the README",
-      default: "",
+      default: MASTER_DEFAULTS.metrics,
       defaultText: "off",
     },
     {
@@ -197,20 +198,20 @@ const master: CommandSpec<"master"> = {
       help: "The largest file a build slave may send, e.g. 2G (K, M, G are powers of 1024); a " +
         "larger one is refused before any of it is written",
       kind: "size",
-      default: "2G",
+      default: MASTER_DEFAULTS.maxFileSize,
     },
     {
       flags: "--max-slave-timeout <DURATION>",
       help: "The longest build or busy timeout a build slave may ask for; longer ones are cut " +
         "to this",
       kind: "duration",
-      default: "6h",
+      default: MASTER_DEFAULTS.maxSlaveTimeout,
     },
     {
       flags: "--max-slaves <N>",
       help: "The most build slaves served at once; more are told to terminate",
       kind: "int",
-      default: "1000",
+      default: MASTER_DEFAULTS.maxSlaves,
     },
   ],
   args: [],

@@ -40,56 +40,56 @@ export interface ImportQueueClientOptions extends DebugFlagOptions {
   timeout: number;
 }
 
-/** `piw master`. */
+/** `piw master` (each option's default: `MASTER_DEFAULTS` in master_defaults.ts). */
 export interface MasterOptions extends LoggingOptions {
   /** `--debug TASK` (repeatable): fnmatch patterns of task names logged at debug level. */
   debug: string[];
-  /** `-d/--dsn DSN`: the database, postgres or pglite (default `postgres:///piwheels`). */
+  /** `-d/--dsn DSN`: the database, postgres or pglite. */
   dsn: string;
-  /** `-o/--output-path PATH`: the web output root (default `/var/www`; `~` already expanded). */
+  /** `-o/--output-path PATH`: the web output root (`~` already expanded). */
   outputPath: string;
   /** `--dev-mode`: shorter timeouts, new packages skipped, debug logging. */
   devMode: boolean;
   /**
    * `--site-url URL`: the site's public origin, for every absolute URL the pages hold; no
-   * trailing slash (default `https://www.piwheels.org`).
+   * trailing slash.
    */
   siteUrl: string;
-  /** `--pypi-xmlrpc URL` (default `https://pypi.org/pypi`). */
+  /** `--pypi-xmlrpc URL`. */
   pypiXmlrpc: string;
-  /** `--pypi-simple URL` (default `https://pypi.org/simple`). */
+  /** `--pypi-simple URL`. */
   pypiSimple: string;
-  /** `--pypi-json URL` (default `https://pypi.org/pypi`). */
+  /** `--pypi-json URL`. */
   pypiJson: string;
-  /** `--status-queue ADDR`: the external PUB to monitors (default `ipc:///tmp/piw-status`). */
+  /** `--status-queue ADDR`: the external PUB to monitors. */
   statusQueue: string;
-  /** `--control-queue ADDR`: the external PULL from monitors (default `ipc:///tmp/piw-control`). */
+  /** `--control-queue ADDR`: the external PULL from monitors. */
   controlQueue: string;
-  /** `--import-queue ADDR` (default `ipc:///tmp/piw-import`). */
+  /** `--import-queue ADDR`. */
   importQueue: string;
-  /** `--log-queue ADDR` (default `ipc:///tmp/piw-logger`). */
+  /** `--log-queue ADDR`. */
   logQueue: string;
-  /** `--slave-queue ADDR` (default `tcp://*:5555`). */
+  /** `--slave-queue ADDR`. */
   slaveQueue: string;
-  /** `--file-queue ADDR` (default `tcp://*:5556`). */
+  /** `--file-queue ADDR`. */
   fileQueue: string;
-  /** `--web-queue ADDR` (default `inproc://web`). */
+  /** `--web-queue ADDR`. */
   webQueue: string;
-  /** `--builds-queue ADDR` (default `inproc://builds`). */
+  /** `--builds-queue ADDR`. */
   buildsQueue: string;
-  /** `--db-queue ADDR` (default `inproc://db`). */
+  /** `--db-queue ADDR`. */
   dbQueue: string;
-  /** `--fs-queue ADDR` (default `inproc://fs`). */
+  /** `--fs-queue ADDR`. */
   fsQueue: string;
-  /** `--stats-queue ADDR` (default `inproc://stats`). */
+  /** `--stats-queue ADDR`. */
   statsQueue: string;
-  /** `--metrics ADDR` (HOST:PORT): where Prometheus metrics are served; `""` (default): off. */
+  /** `--metrics ADDR` (HOST:PORT): where Prometheus metrics are served; `""`: off. */
   metrics: string;
-  /** `--max-file-size SIZE`: the largest file a slave may send, bytes (default 2 GiB). */
+  /** `--max-file-size SIZE`: the largest file a slave may send, bytes. */
   maxFileSize: number;
-  /** `--max-slave-timeout DURATION`: cap on a slave's build and busy timeouts, ms (default 6h). */
+  /** `--max-slave-timeout DURATION`: cap on a slave's build and busy timeouts, ms. */
   maxSlaveTimeout: number;
-  /** `--max-slaves N`: most slaves served at once (default 1000). */
+  /** `--max-slaves N`: most slaves served at once. */
   maxSlaves: number;
 }
 

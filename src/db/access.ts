@@ -3,26 +3,16 @@
  * @module
  */
 import type { SqlClient } from "./client.ts";
+import { LOG_TABLES, type LogName } from "./log_tables.ts";
 import type {
   DownloadRecord,
   PageHitRecord,
   ProjectHitRecord,
-  RewritePending,
+  RewritePendingRecord,
   SearchRecord,
 } from "./types.ts";
 
-/** The set-based `log_*` function of each lumberjack message. */
-const LOG_FUNCTIONS = {
-  LOGDOWNLOAD: "log_downloads",
-  LOGSEARCH: "log_searches",
-  LOGPROJECT: "log_project_hits",
-  LOGJSON: "log_json_downloads",
-  LOGPAGE: "log_page_hits",
-  LOGMETADATA: "log_metadata_fetches",
-} as const;
-
-type LogName = keyof typeof LOG_FUNCTIONS;
-const LOG_NAMES = Object.keys(LOG_FUNCTIONS) as LogName[];
+const LOG_NAMES = Object.keys(LOG_TABLES) as LogName[];
 
 /**
  * Access-log rows per lumberjack message name (LOGDOWNLOAD, LOGSEARCH, LOGPROJECT, LOGJSON,
@@ -33,18 +23,13 @@ export type AccessLogJson = Partial<Record<LogName, string>>;
 /** Access-log rows per lumberjack message name, in PostgreSQL's COPY text format. */
 export type AccessLogText = Partial<Record<LogName, string>>;
 
-const CLIENT_COLUMNS = "accessed_by, accessed_at, arch, distro_name, distro_version, os_name, " +
-  "os_version, py_name, py_version, installer_name, installer_version, setuptools_version";
-
 /** The COPY statement of each lumberjack message: the table and the wire tuple's columns. */
-const COPY_STATEMENTS: Record<LogName, string> = {
-  LOGDOWNLOAD: `COPY downloads (filename, ${CLIENT_COLUMNS}) FROM STDIN`,
-  LOGSEARCH: `COPY searches (package, ${CLIENT_COLUMNS}) FROM STDIN`,
-  LOGPROJECT: "COPY project_page_hits (package, accessed_by, accessed_at, user_agent) FROM STDIN",
-  LOGJSON: "COPY project_json_downloads (package, accessed_by, accessed_at, user_agent) FROM STDIN",
-  LOGPAGE: "COPY web_page_hits (page, accessed_by, accessed_at, user_agent) FROM STDIN",
-  LOGMETADATA: `COPY metadata_fetches (filename, ${CLIENT_COLUMNS}) FROM STDIN`,
-};
+const COPY_STATEMENTS = Object.fromEntries(
+  LOG_NAMES.map((name) => {
+    const { table, columns } = LOG_TABLES[name];
+    return [name, `COPY ${table} (${columns.map(([column]) => column).join(", ")}) FROM STDIN`];
+  }),
+) as Record<LogName, string>;
 
 /**
  * Whether `sql` can COPY access-log rows: PostgreSQL, with INSERT on every log table and a
@@ -55,14 +40,7 @@ export async function canCopyAccess(sql: SqlClient): Promise<boolean> {
   const [row] = await sql.query<{ ok: boolean }>(
     "SELECT bool_and(has_table_privilege(t, 'INSERT')) AND (SELECT prosecdef FROM pg_proc " +
       "WHERE oid = 'downloads_trigger'::regproc) AS ok FROM unnest($1::text[]) t",
-    [[
-      "downloads",
-      "searches",
-      "project_page_hits",
-      "project_json_downloads",
-      "web_page_hits",
-      "metadata_fetches",
-    ]],
+    [LOG_NAMES.map((name) => LOG_TABLES[name].table)],
   );
   return row?.ok === true;
 }
@@ -87,7 +65,9 @@ export async function copyAccess(sql: SqlClient, rows: AccessLogText): Promise<n
 // One statement for every kind, so a batch is all or nothing. The rows go as text cast to jsonb
 // (postgres.js would encode a string bound to a jsonb parameter a second time).
 const BATCH_SQL = "SELECT " +
-  LOG_NAMES.map((name, i) => `${LOG_FUNCTIONS[name]}($${i + 1}::text::jsonb)`).join(" + ") +
+  LOG_NAMES.map((name, i) => `${LOG_TABLES[name].logFunction}($${i + 1}::text::jsonb)`).join(
+    " + ",
+  ) +
   " AS n";
 
 /**
@@ -96,7 +76,7 @@ const BATCH_SQL = "SELECT " +
  */
 export async function logAccess(sql: SqlClient, rows: AccessLogJson): Promise<number> {
   for (const name of Object.keys(rows)) {
-    if (!(name in LOG_FUNCTIONS)) throw new Error(`not an access-log message: ${name}`);
+    if (!(name in LOG_TABLES)) throw new Error(`not an access-log message: ${name}`);
   }
   const params = LOG_NAMES.map((name) => rows[name] ?? "[]");
   const [row] = await sql.query<{ n: number | string }>(BATCH_SQL, params);
@@ -105,7 +85,9 @@ export async function logAccess(sql: SqlClient, rows: AccessLogJson): Promise<nu
 
 /** Write rows of one kind (wire tuples; Dates become ISO 8601 text in the JSON). */
 async function logRows(sql: SqlClient, name: LogName, rows: unknown[][]): Promise<void> {
-  await sql.query(`SELECT ${LOG_FUNCTIONS[name]}($1::text::jsonb)`, [JSON.stringify(rows)]);
+  await sql.query(`SELECT ${LOG_TABLES[name].logFunction}($1::text::jsonb)`, [
+    JSON.stringify(rows),
+  ]);
 }
 
 function clientDetails(r: Omit<DownloadRecord, "filename">): unknown[] {
@@ -156,7 +138,10 @@ export async function logPage(sql: SqlClient, hit: PageHitRecord): Promise<void>
 }
 
 /** Replace the saved secretary buffer with `rows`. */
-export async function saveRewritesPending(sql: SqlClient, rows: RewritePending[]): Promise<void> {
+export async function saveRewritesPending(
+  sql: SqlClient,
+  rows: RewritePendingRecord[],
+): Promise<void> {
   const json = rows.map((r) => ({
     package: r.package,
     added_at: r.addedAt.toISOString(),
@@ -166,7 +151,7 @@ export async function saveRewritesPending(sql: SqlClient, rows: RewritePending[]
 }
 
 /** The saved secretary buffer, oldest first. */
-export async function loadRewritesPending(sql: SqlClient): Promise<RewritePending[]> {
+export async function loadRewritesPending(sql: SqlClient): Promise<RewritePendingRecord[]> {
   const rows = await sql.query<{ package: string; added_at: Date; command: "PROJECT" | "BOTH" }>(
     "SELECT package, added_at, command FROM rewrites_pending ORDER BY added_at, package",
   );

@@ -22,7 +22,7 @@ import type {
   ProjectData,
   ProjectFile,
   ProjectHitRecord,
-  RewritePending,
+  RewritePendingRecord,
   SearchIndex,
   SearchRecord,
   Statistics,
@@ -326,11 +326,11 @@ export class Database {
     return access.logPage(this.client, hit);
   }
   /** Replace the saved secretary buffer. */
-  saveRewritesPending(rows: RewritePending[]): Promise<void> {
+  saveRewritesPending(rows: RewritePendingRecord[]): Promise<void> {
     return access.saveRewritesPending(this.client, rows);
   }
   /** The saved secretary buffer, oldest first. */
-  loadRewritesPending(): Promise<RewritePending[]> {
+  loadRewritesPending(): Promise<RewritePendingRecord[]> {
     return access.loadRewritesPending(this.client);
   }
 }

@@ -19,6 +19,7 @@ export { EPOCH } from "./packages.ts";
 export type { ProjectVersion } from "./project.ts";
 export { checkSchemaVersion, compareVersions, detectSchemaVersion } from "./schema.ts";
 export type { AccessLogJson, AccessLogText } from "./access.ts";
+export { LOG_TABLES, type LogColumn, type LogTable } from "./log_tables.ts";
 export {
   type ChangelogAction,
   type ChangelogBatch,

@@ -4,20 +4,15 @@
  * @module
  */
 
+// The queue and the search index travel as they are returned: one definition, in protocols/.
+export type { BuildQueue, SearchIndex } from "../protocols/internal.ts";
+import type { Dependencies } from "../protocols/shapes.ts";
+import type { WheelFacts } from "../wheel/facts.ts";
+
 /** One wheel produced by a build, as the slave reports it (file_state). */
-export interface FileRecord {
-  filename: string;
-  filesize: number;
-  /** SHA-256, lower-case hex. */
-  filehash: string;
-  packageTag: string;
-  packageVersionTag: string;
-  pyVersionTag: string;
-  abiTag: string;
-  platformTag: string;
-  requiresPython: string | null;
+export interface FileRecord extends WheelFacts {
   /** Dependencies by tool: `apt`, `pip`, and `""` for libraries nothing provides. */
-  dependencies: Record<string, string[]>;
+  dependencies: Dependencies;
   /** Web path the file is served under (default `/simple`). */
   location?: string;
 }
@@ -84,15 +79,12 @@ export interface PageHitRecord {
   userAgent: string | null;
 }
 
-/** One entry of the secretary's buffer of pages to rewrite. */
-export interface RewritePending {
+/** A saved entry of the secretary's buffer, as stored (on the oracle's wire: `RewritePending`). */
+export interface RewritePendingRecord {
   package: string;
   addedAt: Date;
   command: "PROJECT" | "BOTH";
 }
-
-/** The build queue: per ABI, `[package, version]` pairs, oldest release first. */
-export type BuildQueue = Record<string, [string, string][]>;
 
 /** Builds of one builder ABI with one result (true: success) in some period, and how many. */
 export type BuildCount = [abi: string, status: boolean, builds: number];
@@ -124,9 +116,6 @@ export interface Statistics {
   metadataFetchesAll: number;
 }
 
-/** Downloads per package for the search index: `[last 30 days, all time]`. */
-export type SearchIndex = Record<string, [number, number]>;
-
 /** A build of a release, for project pages (and their log links). */
 export interface ProjectBuild {
   buildId: number;
@@ -146,17 +135,8 @@ export interface ProjectBuild {
 }
 
 /** A file of a release, for project pages and the project JSON. */
-export interface ProjectFile {
-  filename: string;
+export interface ProjectFile extends WheelFacts {
   buildId: number;
-  filesize: number;
-  filehash: string;
-  packageTag: string;
-  packageVersionTag: string;
-  pyVersionTag: string;
-  abiTag: string;
-  platformTag: string;
-  requiresPython: string | null;
   location: string;
   /** ABI of the builder that made it. */
   builderAbi: string;

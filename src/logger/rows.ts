@@ -9,7 +9,7 @@
  * (`ProtocolError`). Texts longer than their column are cut to fit, as the `log_*` functions do.
  * @module
  */
-import type { AccessLogJson, AccessLogText } from "../db/mod.ts";
+import { type AccessLogJson, type AccessLogText, LOG_TABLES } from "../db/mod.ts";
 import {
   CborError,
   cborItemEnd,
@@ -41,17 +41,9 @@ const ENCODER = new TextEncoder();
 const DECODER = new TextDecoder();
 const NAME_BYTES = LOG_NAMES.map((name) => ENCODER.encode(name));
 /** Fields of each message's tuple: client details for downloads and searches, else an agent. */
-const SIZES = [13, 13, 4, 4, 4, 13];
+const SIZES = LOG_NAMES.map((name) => LOG_TABLES[name].columns.length);
 /** The longest text each field's column takes (0: not text), per message. */
-const CLIENT_LIMITS = [0, 0, 0, 100, 100, 100, 100, 100, 100, 100, 20, 100, 100];
-const LIMITS = [
-  [255, ...CLIENT_LIMITS.slice(1)],
-  [200, ...CLIENT_LIMITS.slice(1)],
-  [200, 0, 0, 2000],
-  [200, 0, 0, 2000],
-  [30, 0, 0, 2000],
-  [255, ...CLIENT_LIMITS.slice(1)],
-];
+const LIMITS = LOG_NAMES.map((name) => LOG_TABLES[name].columns.map(([, limit]) => limit));
 const [OPEN, CLOSE, COMMA, QUOTE, BACKSLASH, TAB, NEWLINE] = [
   0x5b,
   0x5d,

@@ -8,7 +8,8 @@ import type { LogLevel } from "../log.ts";
 import { parseDsn } from "../db/dsn.ts";
 import { UsageError } from "../errors.ts";
 import { parseDuration } from "../cli/duration.ts";
-import { DEFAULT_SITE_URL } from "../web/site.ts";
+import { MASTER_DEFAULTS } from "../cli/master_defaults.ts";
+import { parseSize } from "../cli/values.ts";
 
 /** Logging settings a Worker re-applies, since each Worker has its own copy of `src/log.ts`. */
 export interface LoggingConfig {
@@ -96,32 +97,14 @@ export interface MasterConfig extends GivenOptions, Pick<MasterOptions, "outputP
 /** The default delays before the automatic retries of a transient failure, ms. */
 export const DEFAULT_RETRY_DELAYS = [600_000, 3_600_000, 21_600_000, 86_400_000];
 
-/** piwheels' defaults for every queue and setting (`piwheels/const.py`). */
+/** piwheels' defaults for every queue and setting (`piwheels/const.py`), and piw's. */
 const DEFAULTS: MasterConfig = {
-  dsn: "postgres:///piwheels",
+  ...MASTER_DEFAULTS,
+  maxFileSize: parseSize(MASTER_DEFAULTS.maxFileSize),
+  maxSlaveTimeout: parseDuration(MASTER_DEFAULTS.maxSlaveTimeout),
+  maxSlaves: Number(MASTER_DEFAULTS.maxSlaves),
   dbEngine: "postgres",
-  outputPath: "/var/www",
   devMode: false,
-  siteUrl: DEFAULT_SITE_URL,
-  pypiXmlrpc: "https://pypi.org/pypi",
-  pypiSimple: "https://pypi.org/simple",
-  pypiJson: "https://pypi.org/pypi",
-  statusQueue: "ipc:///tmp/piw-status",
-  controlQueue: "ipc:///tmp/piw-control",
-  importQueue: "ipc:///tmp/piw-import",
-  logQueue: "ipc:///tmp/piw-logger",
-  slaveQueue: "tcp://*:5555",
-  fileQueue: "tcp://*:5556",
-  webQueue: "inproc://web",
-  buildsQueue: "inproc://builds",
-  dbQueue: "inproc://db",
-  fsQueue: "inproc://fs",
-  statsQueue: "inproc://stats",
-  metrics: "",
-  // piw's own bounds on what slaves may claim (piwheels has none).
-  maxFileSize: 2 * 2 ** 30,
-  maxSlaveTimeout: 6 * 3_600_000,
-  maxSlaves: 1000,
   intStatusQueue: "inproc://status",
   oracleQueue: "inproc://oracle",
   skipQueue: "inproc://skip",
@@ -163,10 +146,10 @@ export function makeMasterConfig(overrides: Partial<MasterConfig> = {}): MasterC
 export function siteUrlWarning(
   config: Pick<MasterConfig, "siteUrl" | "outputPath">,
 ): string | null {
-  if (config.siteUrl.replace(/\/+$/, "") !== DEFAULT_SITE_URL) return null;
+  if (config.siteUrl.replace(/\/+$/, "") !== DEFAULTS.siteUrl) return null;
   if (config.outputPath.replace(/\/+$/, "") === DEFAULTS.outputPath) return null;
-  return `--site-url is the default ${DEFAULT_SITE_URL} but the output path is ` +
-    `${config.outputPath}: the pages written there will point at ${DEFAULT_SITE_URL}; ` +
+  return `--site-url is the default ${DEFAULTS.siteUrl} but the output path is ` +
+    `${config.outputPath}: the pages written there will point at ${DEFAULTS.siteUrl}; ` +
     "set --site-url to the address this site is served from";
 }
 

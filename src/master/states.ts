@@ -26,6 +26,7 @@ import {
 import { PiwError } from "../errors.ts";
 import { isNormalisedVersion, parseWheelFilename } from "../wheel/mod.ts";
 import { InvalidWheelFilenameError } from "../wheel/errors.ts";
+import type { WheelFacts } from "../wheel/facts.ts";
 
 const ARMV7L = "linux_armv7l";
 const ARMV6L = "linux_armv6l";
@@ -37,7 +38,7 @@ export function armv6lTwinName(filename: string): string {
 }
 
 /** One file a build produced: its name, size, hash, tags, dependencies and transfer flag. */
-export class FileState {
+export class FileState implements WheelFacts {
   /** Set once the master holds a verified copy (or, for an armv6l twin, from the start). */
   transferred: boolean;
 

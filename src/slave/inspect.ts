@@ -3,47 +3,24 @@
  * @module
  */
 import { createHash } from "node:crypto";
+import type { Dependencies, FileStateTuple } from "../protocols/mod.ts";
+import type { WheelFacts } from "../wheel/facts.ts";
 import { parseWheelFilename } from "../wheel/filename.ts";
 import { pipDependencies } from "../wheel/metadata.ts";
 import { readWheelInfo } from "../wheel/wheelfile.ts";
 import { libraryDependencies } from "./deps.ts";
 
 /** One built wheel, described as a file_state of the BUILT message needs. */
-export interface BuiltFile {
+export interface BuiltFile extends WheelFacts {
   /** Where the wheel is on the slave (not sent; for the transfer). */
   path: string;
-  filename: string;
-  filesize: number;
-  /** sha256, lowercase hex. */
-  filehash: string;
-  packageTag: string;
-  packageVersionTag: string;
-  pyVersionTag: string;
-  abiTag: string;
-  platformTag: string;
-  requiresPython: string | null;
   /** `Requires-Dist` values as written in METADATA. */
   requiresDist: string[];
   /** Tool → sorted dependency names: "apt", "pip" and "" (orphan libraries); empty lists left out. */
-  dependencies: Record<string, string[]>;
+  dependencies: Dependencies;
   /** Where the file is served from; the slave always says "/simple". */
   location: string;
 }
-
-/** The 11-field file_state tuple of the BUILT message, in wire order. */
-export type FileStateTuple = [
-  string,
-  number,
-  string,
-  string,
-  string,
-  string,
-  string,
-  string,
-  string | null,
-  Record<string, string[]>,
-  string,
-];
 
 /** A built file as the 11-field file_state of the BUILT message. */
 export function fileStateTuple(f: BuiltFile): FileStateTuple {
@@ -86,7 +63,7 @@ export async function inspectWheel(
   const w = parseWheelFilename(filename, { allowLegacyVersion: true });
   const info = await readWheelInfo(path, { project: w.name, version: w.version });
   const libs = await libraryDependencies(path, workDir, signal, python);
-  const dependencies: Record<string, string[]> = {};
+  const dependencies: Dependencies = {};
   if (libs.apt.length) dependencies.apt = libs.apt;
   const pip = pipDependencies(info.metadata.requiresDist);
   if (pip.length) dependencies.pip = pip;

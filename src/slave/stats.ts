@@ -3,9 +3,10 @@
  * @module
  */
 import { PiwError } from "../errors.ts";
+import type { SlaveStats } from "../protocols/mod.ts";
 
-/** Stats in message order; sizes in bytes, load and temperature as floats. */
-export interface SlaveStats {
+/** Stats as read, in message order (the wire tuple is `SlaveStats`); sizes in bytes. */
+export interface SlaveStatsRecord {
   timestamp: Date;
   diskSize: number;
   diskFree: number;
@@ -18,7 +19,7 @@ export interface SlaveStats {
 }
 
 /** The stats as the 9-element list IDLE and BUSY carry. */
-export function statsTuple(s: SlaveStats): [Date, ...number[]] {
+export function statsTuple(s: SlaveStatsRecord): SlaveStats {
   return [
     s.timestamp,
     s.diskSize,
@@ -89,7 +90,7 @@ export async function cpuTemperature(
 }
 
 /** Gather all stats, measuring disk space where builds happen (`dir`). */
-export async function slaveStats(dir: string): Promise<SlaveStats> {
+export async function slaveStats(dir: string): Promise<SlaveStatsRecord> {
   const [disk, mem, load, temp] = await Promise.all([
     diskStats(dir),
     memoryStats(),

@@ -1,7 +1,7 @@
 /**
  * The homepage's charts: builds and downloads per hour over the last day, as inline SVG (bar
  * geometry computed here, drawn by the `chart` template), so the page needs no script or
- * external asset. The scribe keeps the samples from each HOME message in a {@link StatsHistory}.
+ * external asset. The scribe keeps the samples from each HOME message in a {@link HomeSamples}.
  * @module
  */
 
@@ -15,7 +15,7 @@ export interface StatsSample {
 }
 
 /** The last day of samples (plus an hour, so the oldest bucket is complete). */
-export class StatsHistory {
+export class HomeSamples {
   readonly #samples: StatsSample[] = [];
 
   /** Add a sample; samples older than 25 hours are dropped. */

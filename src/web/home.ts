@@ -7,7 +7,7 @@
 import type { MasterStats } from "../protocols/mod.ts";
 import type { Templates } from "./templates.ts";
 import { formatMinute, formatNumber, formatSize } from "./format.ts";
-import { hourlyChart, type StatsHistory, type StatsSample } from "./charts.ts";
+import { type HomeSamples, hourlyChart, type StatsSample } from "./charts.ts";
 import { FAILURE_CLASSES, FAILURE_LABELS } from "../failures/classify.ts";
 
 function sum(counts: Record<string, number>): number {
@@ -36,7 +36,7 @@ export function failureRows(counts: Record<string, number>): { label: string; co
 /** The view of the homepage. */
 export function homeView(
   stats: MasterStats,
-  history: StatsHistory,
+  history: HomeSamples,
   now: Date,
   siteUrl: string,
   metadataFetches?: MetadataFetches,
@@ -93,7 +93,7 @@ export function homeView(
 export function renderHome(
   templates: Templates,
   stats: MasterStats,
-  history: StatsHistory,
+  history: HomeSamples,
   now: Date,
   siteUrl: string,
   metadataFetches?: MetadataFetches,

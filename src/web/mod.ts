@@ -20,7 +20,7 @@ export * from "./files.ts";
 export { MetadataStore, sha256Hex } from "./metadata.ts";
 export * from "./simple.ts";
 export * from "./project.ts";
-export { type Bar, type ChartView, hourlyChart, StatsHistory, type StatsSample } from "./charts.ts";
+export { type Bar, type ChartView, HomeSamples, hourlyChart, type StatsSample } from "./charts.ts";
 export { homeView, renderHome, sampleOf } from "./home.ts";
 export { renderSitemaps, SITEMAP_PAGES, URLS_PER_SITEMAP } from "./sitemap.ts";
 export { logPath, logUrl, writeBuildLog } from "./logs.ts";

@@ -43,7 +43,7 @@ import {
   simpleStamp,
 } from "./simple.ts";
 import { projectJson, projectStamp, renderProjectPage } from "./project.ts";
-import { StatsHistory } from "./charts.ts";
+import { HomeSamples } from "./charts.ts";
 import { type MetadataFetches, renderHome, sampleOf } from "./home.ts";
 import { renderSitemaps } from "./sitemap.ts";
 import { writeBuildLog } from "./logs.ts";
@@ -130,7 +130,7 @@ export class WebSite {
   /** The templates in use. */
   readonly templates: Templates;
   /** Samples for the homepage charts. */
-  readonly history = new StatsHistory();
+  readonly history = new HomeSamples();
   /** Hashes of the `.metadata` files. */
   readonly metadata: MetadataStore;
   readonly #packages = new Set<string>();

@@ -10,3 +10,4 @@ export * from "./filename.ts";
 export * from "./zip.ts";
 export * from "./metadata.ts";
 export * from "./wheelfile.ts";
+export type * from "./facts.ts";

@@ -18,6 +18,7 @@ import { encodeCbor } from "../../src/protocols/cbor.ts";
 import { compileFormat } from "../../src/logger/format.ts";
 import { CORPUS, MALFORMED, PIP_AGENT } from "./corpus.ts";
 import { fromHex, vectors } from "../protocols/_helpers.ts";
+import { LOG_TABLES } from "../../src/db/log_tables.ts";
 
 const combined = compileFormat("combined");
 
@@ -137,17 +138,6 @@ function parseRows(format: RowFormat, text: string): unknown[][] {
   return text.slice(0, -1).split("\n").map((line) => line.split("\t").map(unescape));
 }
 
-/** The longest text of each field's column (0: not cut), per message. */
-const CLIENT = [0, 0, 0, 100, 100, 100, 100, 100, 100, 100, 20, 100, 100];
-const COLUMN_LIMITS: Record<string, number[]> = {
-  LOGDOWNLOAD: [255, ...CLIENT.slice(1)],
-  LOGSEARCH: [200, ...CLIENT.slice(1)],
-  LOGPROJECT: [200, 0, 0, 2000],
-  LOGJSON: [200, 0, 0, 2000],
-  LOGPAGE: [30, 0, 0, 2000],
-  LOGMETADATA: [255, ...CLIENT.slice(1)],
-};
-
 /** What `rows` should hold for `msgs` (decoded by the protocol, not the fast path). */
 function expectedRows(frames: Uint8Array[]): Record<string, unknown[][]> {
   const expected: Record<string, unknown[][]> = {};
@@ -155,7 +145,7 @@ function expectedRows(frames: Uint8Array[]): Record<string, unknown[][]> {
     const msg = decodeMessage(lumberjackProtocol, frame);
     const row = JSON.parse(JSON.stringify(msg.data)) as unknown[];
     row[2] = (msg.data as unknown[])[2] instanceof Date ? Date.parse(row[2] as string) : NaN;
-    const limits = COLUMN_LIMITS[msg.name];
+    const limits = LOG_TABLES[msg.name as keyof typeof LOG_TABLES].columns.map(([, n]) => n);
     const cut = row.map((field, i) =>
       typeof field === "string" && limits[i] ? [...field].slice(0, limits[i]).join("") : field
     );

@@ -5,13 +5,7 @@
 import assert from "node:assert/strict";
 import { gunzipSync } from "node:zlib";
 import { type MasterStats, TimeDelta } from "../../src/protocols/mod.ts";
-import {
-  hourlyChart,
-  logPath,
-  StatsHistory,
-  URLS_PER_SITEMAP,
-  WebSite,
-} from "../../src/web/mod.ts";
+import { HomeSamples, hourlyChart, logPath, URLS_PER_SITEMAP, WebSite } from "../../src/web/mod.ts";
 import { configureLogging } from "../../src/log.ts";
 import { parseTags } from "./helpers.ts";
 
@@ -107,7 +101,7 @@ Deno.test("the homepage charts are inline SVG, with no script or external asset"
 });
 
 Deno.test("hourly charts bucket samples by hour and skip hours without any", () => {
-  const history = new StatsHistory();
+  const history = new HomeSamples();
   history.add({ time: new Date(NOW.getTime() - 26 * HOUR), builds: 99, downloads: 0 });
   history.add({ time: new Date(NOW.getTime() - 90 * 60_000), builds: 5, downloads: 50 });
   history.add({ time: new Date(NOW.getTime() - 80 * 60_000), builds: 7, downloads: 70 });
