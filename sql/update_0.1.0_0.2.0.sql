@@ -185,56 +185,7 @@ BEGIN
 END;
 $sql$;
 
-CREATE OR REPLACE FUNCTION refresh_build_queue() RETURNS BIGINT
-LANGUAGE plpgsql SECURITY DEFINER
-SET search_path = public, pg_temp
-SET work_mem = '256MB'
-AS $sql$
-DECLARE
-    changed BIGINT;
-BEGIN
-    -- Per-row pending counters would add a row per changed version; recounted below instead.
-    PERFORM set_config('piw.bulk_refresh', 'on', true);
-    WITH abis AS (
-        SELECT abi_tag, (row_number() OVER (ORDER BY abi_order(abi_tag), abi_tag) - 1)::INTEGER AS bit
-        FROM build_abis
-        WHERE skip = ''
-    ),
-    covered AS (
-        SELECT b.package, b.version, bit_or(1::BIGINT << a.bit) AS mask
-        FROM builds b
-        LEFT JOIN files f ON f.build_id = b.build_id
-        JOIN abis a ON (a.abi_tag = b.abi_tag AND (b.retry_at IS NULL OR b.retry_at > now()))
-            OR a.abi_tag = f.abi_tag
-            OR f.abi_tag = 'none'
-            OR (f.abi_tag = 'abi3' AND abi3_covers(f.py_version_tag, a.abi_tag))
-        GROUP BY b.package, b.version
-    ),
-    computed AS (
-        SELECT v.package, v.version, a.abi_tag
-        FROM versions v
-        JOIN packages p ON p.package = v.package
-        LEFT JOIN covered c ON c.package = v.package AND c.version = v.version
-        LEFT JOIN abis a
-            ON p.skip = '' AND v.skip = '' AND NOT v.yanked
-            AND (1::BIGINT << a.bit) = (~COALESCE(c.mask, 0) & (COALESCE(c.mask, 0) + 1))
-    )
-    UPDATE versions v SET queued_abi = c.abi_tag
-    FROM computed c
-    WHERE c.package = v.package AND c.version = v.version
-    AND v.queued_abi IS DISTINCT FROM c.abi_tag;
-    GET DIAGNOSTICS changed = ROW_COUNT;
-    PERFORM set_config('piw.bulk_refresh', 'off', true);
-
-    DELETE FROM statistics_deltas WHERE counter = 'builds_pending';
-    INSERT INTO statistics_deltas (counter, label, value)
-        SELECT 'builds_pending', queued_abi, count(*)
-        FROM versions
-        WHERE queued_abi IS NOT NULL
-        GROUP BY queued_abi;
-    RETURN changed;
-END;
-$sql$;
+-- refresh_build_queue() gets this rule in the issue 17/3 section below (with the ranks).
 
 -- log_build gains parameters: the old one goes (an overload would be ambiguous to callers).
 DROP FUNCTION log_build(VARCHAR, VARCHAR, INTEGER, DOUBLE PRECISION, BOOLEAN, VARCHAR, JSONB);

@@ -5,6 +5,7 @@
  * object, so any difference between `sql/create_piw.sql` and the update scripts fails here).
  * @module
  */
+import { gunzipSync } from "node:zlib";
 import { assert, assertEquals } from "../db/assert.ts";
 import {
   addAbis,
@@ -26,12 +27,13 @@ import { masterCommand, masterQueues, PiwProcess } from "../fixtures/piw_process
 import { diffLines, schemaLines, tableColumns, tableData } from "./catalog.ts";
 
 const OLD = "0.1.0";
-const OLD_SCRIPT = new URL("../fixtures/sql/create_piw_0.1.0.sql", import.meta.url);
+/** 0.1.0's create script as released (gzipped: a frozen copy, never edited). */
+const OLD_SCRIPT = new URL("../fixtures/sql/create_piw_0.1.0.sql.gz", import.meta.url);
 
 /** A directory holding 0.1.0's create script as `create_piw.sql`, as 0.1.0 shipped it. */
 async function oldSqlDir(): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "piw_sql_010_" });
-  await Deno.copyFile(OLD_SCRIPT, `${dir}/create_piw.sql`);
+  await Deno.writeFile(`${dir}/create_piw.sql`, gunzipSync(await Deno.readFile(OLD_SCRIPT)));
   return dir;
 }
 
