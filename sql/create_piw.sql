@@ -1619,18 +1619,32 @@ AS $sql$
     WHERE d.counter = 'metadata_fetches'
 $sql$;
 
--- Builds of the last hour per builder ABI and result, for the metrics exporter (a range scan of
--- builds_built_at). One row per group that has builds. (Failure classes, when builds have them,
--- belong here as one more grouping column.)
-CREATE FUNCTION get_builds_last_hour() RETURNS TABLE (abi_tag VARCHAR, status BOOLEAN, builds BIGINT)
+-- Builds of the last hour per builder ABI, result and failure class (NULL for a success or a
+-- failure recorded before classes), for the metrics exporter (a range scan of builds_built_at).
+-- One row per group that has builds.
+CREATE FUNCTION get_builds_last_hour() RETURNS TABLE (
+    abi_tag VARCHAR, status BOOLEAN, failure_class VARCHAR, builds BIGINT
+)
 LANGUAGE sql STABLE
 SET search_path = public, pg_temp
 AS $sql$
-    SELECT b.abi_tag, b.status, count(*)
+    SELECT b.abi_tag, b.status, b.failure_class, count(*)
     FROM builds b
     WHERE b.built_at > now() - INTERVAL '1 hour'
-    GROUP BY b.abi_tag, b.status
-    ORDER BY b.abi_tag, b.status
+    GROUP BY b.abi_tag, b.status, b.failure_class
+    ORDER BY b.abi_tag, b.status, b.failure_class
+$sql$;
+
+-- Retries pending (automatic retries not yet due) per ABI of the failed build, for the metrics
+-- exporter.
+CREATE FUNCTION get_retries_pending() RETURNS TABLE (abi_tag VARCHAR, retries BIGINT)
+LANGUAGE sql STABLE
+SET search_path = public, pg_temp
+AS $sql$
+    SELECT b.abi_tag, count(*)
+    FROM retries_pending r JOIN builds b ON b.build_id = r.build_id
+    GROUP BY b.abi_tag
+    ORDER BY b.abi_tag
 $sql$;
 
 -- Downloads per package for the search page: (package, last 30 days, all time), every package.

@@ -900,3 +900,41 @@ BEGIN
     EXECUTE format('GRANT EXECUTE ON FUNCTION get_builds_last_hour() TO %I', username);
 END
 $sql$;
+
+-- issue 17 metrics wiring: builds of the last hour by failure class too, and retries pending per
+-- ABI (the return type changes: DROP, then CREATE, then grant again).
+
+DROP FUNCTION get_builds_last_hour();
+
+CREATE FUNCTION get_builds_last_hour() RETURNS TABLE (
+    abi_tag VARCHAR, status BOOLEAN, failure_class VARCHAR, builds BIGINT
+)
+LANGUAGE sql STABLE
+SET search_path = public, pg_temp
+AS $sql$
+    SELECT b.abi_tag, b.status, b.failure_class, count(*)
+    FROM builds b
+    WHERE b.built_at > now() - INTERVAL '1 hour'
+    GROUP BY b.abi_tag, b.status, b.failure_class
+    ORDER BY b.abi_tag, b.status, b.failure_class
+$sql$;
+
+CREATE FUNCTION get_retries_pending() RETURNS TABLE (abi_tag VARCHAR, retries BIGINT)
+LANGUAGE sql STABLE
+SET search_path = public, pg_temp
+AS $sql$
+    SELECT b.abi_tag, count(*)
+    FROM retries_pending r JOIN builds b ON b.build_id = r.build_id
+    GROUP BY b.abi_tag
+    ORDER BY b.abi_tag
+$sql$;
+
+DO $sql$
+DECLARE
+    username TEXT := current_setting('piw.username');
+BEGIN
+    REVOKE ALL PRIVILEGES ON FUNCTION get_builds_last_hour(), get_retries_pending() FROM PUBLIC;
+    EXECUTE format('GRANT EXECUTE ON FUNCTION get_builds_last_hour(), get_retries_pending() TO %I',
+        username);
+END
+$sql$;

@@ -22,6 +22,7 @@ import type {
   ProjectData,
   ProjectFile,
   ProjectHitRecord,
+  RetryCount,
   RewritePending,
   SearchIndex,
   SearchRecord,
@@ -271,9 +272,13 @@ export class Database {
   getStatistics(): Promise<Statistics> {
     return stats.getStatistics(this.client);
   }
-  /** Builds of the last hour per builder ABI and result. */
+  /** Builds of the last hour per builder ABI, result and failure class. */
   getBuildsLastHour(): Promise<BuildCount[]> {
     return stats.getBuildsLastHour(this.client);
+  }
+  /** Retries pending per ABI. */
+  getRetriesPending(): Promise<RetryCount[]> {
+    return stats.getRetriesPending(this.client);
   }
   /** All-time downloads, fetched once when the master starts. */
   getInitialStatistics(): Promise<{ downloadsAll: number }> {

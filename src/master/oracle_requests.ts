@@ -226,6 +226,7 @@ export const oracleHandlers: OracleHandlers = {
   SETPRIO: (db, [pkg, priority]) => db.setPackagePriority(pkg, priority),
   PKGQUEUE: (db, pkg) => db.getPackageQueue(pkg),
   BUILDSHOUR: (db) => db.getBuildsLastHour(),
+  RETRIESPEND: (db) => db.getRetriesPending(),
   LOGBATCH: (db, rows) => db.logAccess(rows),
   MARKDEL: async (db, targets) => {
     await db.markDeleted(targets);

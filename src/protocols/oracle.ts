@@ -125,8 +125,10 @@ export const theOracleProtocol = new Protocol("the_oracle", {
   RANKQUEUE: null,
   SETPRIO: tuple(["package", str], ["priority", int]),
   PKGQUEUE: str,
-  // The metrics exporter: builds of the last hour (→ [[abi, success, builds], ...]).
+  // The metrics exporter: builds of the last hour (→ [[abi, success, failure class, builds], ...])
+  // and retries pending (→ [[abi, retries], ...]).
   BUILDSHOUR: null,
+  RETRIESPEND: null,
   // Lumberjack's batched writes: `{message name: JSON array of its tuples}` (→ rows written).
   LOGBATCH: mapOf(str),
   // CloudGazer: mark `[[package, version|None], ...]` 'deleted' before telling the queues.
@@ -202,7 +204,10 @@ export const theOracleResults = {
   RANKQUEUE: int,
   SETPRIO: bool,
   PKGQUEUE: list(tuple(["abi", str], ["queued", int], ["position", int])),
-  BUILDSHOUR: list(tuple(["abi", str], ["status", bool], ["builds", int])),
+  BUILDSHOUR: list(
+    tuple(["abi", str], ["status", bool], ["failureClass", nullable(str)], ["builds", int]),
+  ),
+  RETRIESPEND: list(tuple(["abi", str], ["retries", int])),
   LOGBATCH: int,
   MARKDEL: none,
   PYPIBATCH: list(int),
