@@ -1369,6 +1369,39 @@ BEGIN
 END;
 $sql$;
 
+-- A piw slave of builder ABI abi has the headers, libraries and tools named in names (a JSON
+-- array, HAVE on the extras queue): retry now that ABI's missing-library failures whose detail
+-- is one of them (a versioned "python3.X/Python.h" counts as "Python.h"). Returns how many builds.
+CREATE FUNCTION retry_missing_libraries(abi VARCHAR, names JSONB) RETURNS INTEGER
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = public, pg_temp
+AS $sql$
+DECLARE
+    n INTEGER;
+BEGIN
+    WITH have AS (
+        SELECT value AS name FROM jsonb_array_elements_text(names)
+    ),
+    retried AS (
+        UPDATE builds b SET retry_at = now()
+        WHERE NOT b.status
+        AND b.failure_class = 'missing-library'
+        AND b.abi_tag = abi
+        AND (b.retry_at IS NULL OR b.retry_at > now())
+        AND (
+            b.failure_detail IN (SELECT name FROM have)
+            OR (b.failure_detail LIKE '%/Python.h' AND 'Python.h' IN (SELECT name FROM have))
+        )
+        RETURNING b.build_id
+    ),
+    gone AS (
+        DELETE FROM retries_pending r USING retried WHERE r.build_id = retried.build_id
+    )
+    SELECT count(*) INTO n FROM retried;
+    RETURN n;
+END;
+$sql$;
+
 -- Failed builds of the last 7 days by failure class ('' for those recorded before classes),
 -- with the retries pending under 'retries pending', for the home page.
 CREATE FUNCTION get_failure_counts() RETURNS JSONB

@@ -161,6 +161,12 @@ const master: CommandSpec<"master"> = {
       default: "tcp://*:5556",
     },
     {
+      flags: "--extras-queue <ADDR>",
+      help: "The address of the queue where piw slaves say which libraries they have (piw " +
+        "only; slaves use their slave queue's port + 4)",
+      default: "tcp://*:5559",
+    },
+    {
       flags: "--web-queue <ADDR>",
       help: "The address of the queue used to request web page updates",
       default: "inproc://web",

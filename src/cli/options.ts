@@ -73,6 +73,8 @@ export interface MasterOptions extends LoggingOptions {
   slaveQueue: string;
   /** `--file-queue ADDR` (default `tcp://*:5556`). */
   fileQueue: string;
+  /** `--extras-queue ADDR`: piw slaves' HAVE messages (default `tcp://*:5559`; piw only). */
+  extrasQueue: string;
   /** `--web-queue ADDR` (default `inproc://web`). */
   webQueue: string;
   /** `--builds-queue ADDR` (default `inproc://builds`). */

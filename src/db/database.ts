@@ -210,6 +210,10 @@ export class Database {
   retryNoSdist(targets: [string, string][]): Promise<number> {
     return builds.retryNoSdist(this.client, targets);
   }
+  /** Retry now `abi`'s missing-library failures for any of `names`; how many builds. */
+  retryMissingLibraries(abi: string, names: string[]): Promise<number> {
+    return builds.retryMissingLibraries(this.client, abi, names);
+  }
   /** Failed builds of the last 7 days by class, and "retries pending". */
   getFailureCounts(): Promise<Record<string, number>> {
     return builds.getFailureCounts(this.client);

@@ -221,6 +221,7 @@ export const oracleHandlers: OracleHandlers = {
     return db.getBuildQueue(limit);
   },
   RETRYSDIST: (db, targets) => db.retryNoSdist(targets),
+  RETRYLIBS: (db, [abi, names]) => db.retryMissingLibraries(abi, names),
   FAILCOUNTS: (db) => db.getFailureCounts(),
   RANKQUEUE: (db) => db.refreshQueueRanks(),
   SETPRIO: (db, [pkg, priority]) => db.setPackagePriority(pkg, priority),

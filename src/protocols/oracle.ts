@@ -3,7 +3,7 @@
  * Every request is answered `OK <result>` or `ERROR <message>`. Internal only; piw defines the
  * request schemas here and the result of each request in {@link theOracleResults}. To add a
  * request, add it to both tables. Besides piwheels' requests it has piw's own batched ones
- * (GETQUEUE, LOGBATCH, LOGBUILDS, MARKDEL, PYPIBATCH, RETRYSDIST, FAILCOUNTS).
+ * (GETQUEUE, LOGBATCH, LOGBUILDS, MARKDEL, PYPIBATCH, RETRYSDIST, RETRYLIBS, FAILCOUNTS).
  * @module
  */
 
@@ -146,6 +146,8 @@ export const theOracleProtocol = new Protocol("the_oracle", {
   // CloudGazer: `[[package, version], ...]` got a source file on PyPI: retry their "no sdist"
   // failures now (→ how many builds).
   RETRYSDIST: list(packageVersion),
+  // SlaveDriver, on a piw slave's HAVE: retry [abi, names]'s missing-library failures (→ builds).
+  RETRYLIBS: tuple(["abi", str], ["names", list(str)]),
   // TheScribe's homepage: failed builds of the last 7 days by class, and "retries pending".
   FAILCOUNTS: null,
 }, {
@@ -212,6 +214,7 @@ export const theOracleResults = {
   MARKDEL: none,
   PYPIBATCH: list(int),
   RETRYSDIST: int,
+  RETRYLIBS: int,
   FAILCOUNTS: mapOf(int),
 } as const satisfies Record<OracleRequest, Schema<unknown>>;
 
