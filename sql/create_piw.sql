@@ -1369,6 +1369,39 @@ BEGIN
 END;
 $sql$;
 
+-- A piw slave of builder ABI abi has the headers, libraries and tools named in names (a JSON
+-- array, HAVE on the extras queue): retry now that ABI's missing-library failures whose detail
+-- is one of them (a versioned "python3.X/Python.h" counts as "Python.h"). Returns how many builds.
+CREATE FUNCTION retry_missing_libraries(abi VARCHAR, names JSONB) RETURNS INTEGER
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = public, pg_temp
+AS $sql$
+DECLARE
+    n INTEGER;
+BEGIN
+    WITH have AS (
+        SELECT value AS name FROM jsonb_array_elements_text(names)
+    ),
+    retried AS (
+        UPDATE builds b SET retry_at = now()
+        WHERE NOT b.status
+        AND b.failure_class = 'missing-library'
+        AND b.abi_tag = abi
+        AND (b.retry_at IS NULL OR b.retry_at > now())
+        AND (
+            b.failure_detail IN (SELECT name FROM have)
+            OR (b.failure_detail LIKE '%/Python.h' AND 'Python.h' IN (SELECT name FROM have))
+        )
+        RETURNING b.build_id
+    ),
+    gone AS (
+        DELETE FROM retries_pending r USING retried WHERE r.build_id = retried.build_id
+    )
+    SELECT count(*) INTO n FROM retried;
+    RETURN n;
+END;
+$sql$;
+
 -- Failed builds of the last 7 days by failure class ('' for those recorded before classes),
 -- with the retries pending under 'retries pending', for the home page.
 CREATE FUNCTION get_failure_counts() RETURNS JSONB
@@ -1619,18 +1652,32 @@ AS $sql$
     WHERE d.counter = 'metadata_fetches'
 $sql$;
 
--- Builds of the last hour per builder ABI and result, for the metrics exporter (a range scan of
--- builds_built_at). One row per group that has builds. (Failure classes, when builds have them,
--- belong here as one more grouping column.)
-CREATE FUNCTION get_builds_last_hour() RETURNS TABLE (abi_tag VARCHAR, status BOOLEAN, builds BIGINT)
+-- Builds of the last hour per builder ABI, result and failure class (NULL for a success or a
+-- failure recorded before classes), for the metrics exporter (a range scan of builds_built_at).
+-- One row per group that has builds.
+CREATE FUNCTION get_builds_last_hour() RETURNS TABLE (
+    abi_tag VARCHAR, status BOOLEAN, failure_class VARCHAR, builds BIGINT
+)
 LANGUAGE sql STABLE
 SET search_path = public, pg_temp
 AS $sql$
-    SELECT b.abi_tag, b.status, count(*)
+    SELECT b.abi_tag, b.status, b.failure_class, count(*)
     FROM builds b
     WHERE b.built_at > now() - INTERVAL '1 hour'
-    GROUP BY b.abi_tag, b.status
-    ORDER BY b.abi_tag, b.status
+    GROUP BY b.abi_tag, b.status, b.failure_class
+    ORDER BY b.abi_tag, b.status, b.failure_class
+$sql$;
+
+-- Retries pending (automatic retries not yet due) per ABI of the failed build, for the metrics
+-- exporter.
+CREATE FUNCTION get_retries_pending() RETURNS TABLE (abi_tag VARCHAR, retries BIGINT)
+LANGUAGE sql STABLE
+SET search_path = public, pg_temp
+AS $sql$
+    SELECT b.abi_tag, count(*)
+    FROM retries_pending r JOIN builds b ON b.build_id = r.build_id
+    GROUP BY b.abi_tag
+    ORDER BY b.abi_tag
 $sql$;
 
 -- Downloads per package for the search page: (package, last 30 days, all time), every package.

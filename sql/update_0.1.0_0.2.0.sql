@@ -851,3 +851,87 @@ BEGIN
     EXECUTE format('GRANT EXECUTE ON FUNCTION get_builds_last_hour() TO %I', username);
 END
 $sql$;
+
+-- issue 17 metrics wiring: builds of the last hour by failure class too, and retries pending per
+-- ABI (the return type changes: DROP, then CREATE, then grant again).
+
+DROP FUNCTION get_builds_last_hour();
+
+CREATE FUNCTION get_builds_last_hour() RETURNS TABLE (
+    abi_tag VARCHAR, status BOOLEAN, failure_class VARCHAR, builds BIGINT
+)
+LANGUAGE sql STABLE
+SET search_path = public, pg_temp
+AS $sql$
+    SELECT b.abi_tag, b.status, b.failure_class, count(*)
+    FROM builds b
+    WHERE b.built_at > now() - INTERVAL '1 hour'
+    GROUP BY b.abi_tag, b.status, b.failure_class
+    ORDER BY b.abi_tag, b.status, b.failure_class
+$sql$;
+
+CREATE FUNCTION get_retries_pending() RETURNS TABLE (abi_tag VARCHAR, retries BIGINT)
+LANGUAGE sql STABLE
+SET search_path = public, pg_temp
+AS $sql$
+    SELECT b.abi_tag, count(*)
+    FROM retries_pending r JOIN builds b ON b.build_id = r.build_id
+    GROUP BY b.abi_tag
+    ORDER BY b.abi_tag
+$sql$;
+
+DO $sql$
+DECLARE
+    username TEXT := current_setting('piw.username');
+BEGIN
+    REVOKE ALL PRIVILEGES ON FUNCTION get_builds_last_hour(), get_retries_pending() FROM PUBLIC;
+    EXECUTE format('GRANT EXECUTE ON FUNCTION get_builds_last_hour(), get_retries_pending() TO %I',
+        username);
+END
+$sql$;
+
+-- issue 17 part 2: a missing-library failure is retried when a piw slave of its ABI reports
+-- having the library (HAVE on the extras queue).
+
+-- A piw slave of builder ABI abi has the headers, libraries and tools named in names (a JSON
+-- array, HAVE on the extras queue): retry now that ABI's missing-library failures whose detail
+-- is one of them (a versioned "python3.X/Python.h" counts as "Python.h"). Returns how many builds.
+CREATE FUNCTION retry_missing_libraries(abi VARCHAR, names JSONB) RETURNS INTEGER
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = public, pg_temp
+AS $sql$
+DECLARE
+    n INTEGER;
+BEGIN
+    WITH have AS (
+        SELECT value AS name FROM jsonb_array_elements_text(names)
+    ),
+    retried AS (
+        UPDATE builds b SET retry_at = now()
+        WHERE NOT b.status
+        AND b.failure_class = 'missing-library'
+        AND b.abi_tag = abi
+        AND (b.retry_at IS NULL OR b.retry_at > now())
+        AND (
+            b.failure_detail IN (SELECT name FROM have)
+            OR (b.failure_detail LIKE '%/Python.h' AND 'Python.h' IN (SELECT name FROM have))
+        )
+        RETURNING b.build_id
+    ),
+    gone AS (
+        DELETE FROM retries_pending r USING retried WHERE r.build_id = retried.build_id
+    )
+    SELECT count(*) INTO n FROM retried;
+    RETURN n;
+END;
+$sql$;
+
+DO $sql$
+DECLARE
+    username TEXT := current_setting('piw.username');
+BEGIN
+    REVOKE ALL PRIVILEGES ON FUNCTION retry_missing_libraries(VARCHAR, JSONB) FROM PUBLIC;
+    EXECUTE format('GRANT EXECUTE ON FUNCTION retry_missing_libraries(VARCHAR, JSONB) TO %I',
+        username);
+END
+$sql$;

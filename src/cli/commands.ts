@@ -162,6 +162,12 @@ const master: CommandSpec<"master"> = {
       default: MASTER_DEFAULTS.fileQueue,
     },
     {
+      flags: "--extras-queue <ADDR>",
+      help: "The address of the queue where piw slaves say which libraries they have (piw " +
+        "only; slaves use their slave queue's port + 4)",
+      default: MASTER_DEFAULTS.extrasQueue,
+    },
+    {
       flags: "--web-queue <ADDR>",
       help: "The address of the queue used to request web page updates",
       default: MASTER_DEFAULTS.webQueue,

@@ -19,6 +19,7 @@ export const MASTER_DEFAULTS = {
   logQueue: "ipc:///tmp/piw-logger",
   slaveQueue: "tcp://*:5555",
   fileQueue: "tcp://*:5556",
+  extrasQueue: "tcp://*:5559",
   webQueue: "inproc://web",
   buildsQueue: "inproc://builds",
   dbQueue: "inproc://db",

@@ -73,6 +73,8 @@ export interface MasterOptions extends LoggingOptions {
   slaveQueue: string;
   /** `--file-queue ADDR`. */
   fileQueue: string;
+  /** `--extras-queue ADDR`: piw slaves' HAVE messages (piw only). */
+  extrasQueue: string;
   /** `--web-queue ADDR`. */
   webQueue: string;
   /** `--builds-queue ADDR`. */

@@ -73,6 +73,21 @@ export function retryNoSdist(sql: SqlClient, targets: [string, string][]): Promi
   ]);
 }
 
+/**
+ * Retry now the missing-library failures of builder ABI `abi` whose header, library or tool is
+ * one of `names` (a slave of that ABI has them); returns how many builds.
+ */
+export function retryMissingLibraries(
+  sql: SqlClient,
+  abi: string,
+  names: string[],
+): Promise<number> {
+  return queryValue(sql, "SELECT retry_missing_libraries($1, $2::text::jsonb) AS value", [
+    abi,
+    JSON.stringify(names),
+  ]);
+}
+
 /** Failed builds of the last 7 days by failure class, with "retries pending". */
 export async function getFailureCounts(sql: SqlClient): Promise<Record<string, number>> {
   const counts = await queryValue<Record<string, number> | string>(

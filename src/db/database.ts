@@ -22,6 +22,7 @@ import type {
   ProjectData,
   ProjectFile,
   ProjectHitRecord,
+  RetryCount,
   RewritePendingRecord,
   SearchIndex,
   SearchRecord,
@@ -209,6 +210,10 @@ export class Database {
   retryNoSdist(targets: [string, string][]): Promise<number> {
     return builds.retryNoSdist(this.client, targets);
   }
+  /** Retry now `abi`'s missing-library failures for any of `names`; how many builds. */
+  retryMissingLibraries(abi: string, names: string[]): Promise<number> {
+    return builds.retryMissingLibraries(this.client, abi, names);
+  }
   /** Failed builds of the last 7 days by class, and "retries pending". */
   getFailureCounts(): Promise<Record<string, number>> {
     return builds.getFailureCounts(this.client);
@@ -271,9 +276,13 @@ export class Database {
   getStatistics(): Promise<Statistics> {
     return stats.getStatistics(this.client);
   }
-  /** Builds of the last hour per builder ABI and result. */
+  /** Builds of the last hour per builder ABI, result and failure class. */
   getBuildsLastHour(): Promise<BuildCount[]> {
     return stats.getBuildsLastHour(this.client);
+  }
+  /** Retries pending per ABI. */
+  getRetriesPending(): Promise<RetryCount[]> {
+    return stats.getRetriesPending(this.client);
   }
   /** All-time downloads, fetched once when the master starts. */
   getInitialStatistics(): Promise<{ downloadsAll: number }> {

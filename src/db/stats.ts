@@ -3,7 +3,7 @@
  * @module
  */
 import { queryValue, type SqlClient } from "./client.ts";
-import type { BuildCount, SearchIndex, Statistics } from "./types.ts";
+import type { BuildCount, RetryCount, SearchIndex, Statistics } from "./types.ts";
 
 interface StatisticsRow {
   packages_built: number;
@@ -21,12 +21,22 @@ interface StatisticsRow {
 const json = <T>(value: T | string): T =>
   typeof value === "string" ? JSON.parse(value) as T : value;
 
-/** Builds of the last hour per builder ABI and result (groups with none are left out). */
+/** Builds of the last hour per builder ABI, result and failure class (empty groups left out). */
 export async function getBuildsLastHour(sql: SqlClient): Promise<BuildCount[]> {
-  const rows = await sql.query<{ abi_tag: string; status: boolean; builds: number }>(
-    "SELECT abi_tag, status, builds::INTEGER AS builds FROM get_builds_last_hour()",
+  const rows = await sql.query<
+    { abi_tag: string; status: boolean; failure_class: string | null; builds: number }
+  >(
+    "SELECT abi_tag, status, failure_class, builds::INTEGER AS builds FROM get_builds_last_hour()",
   );
-  return rows.map((r) => [r.abi_tag, r.status, r.builds]);
+  return rows.map((r) => [r.abi_tag, r.status, r.failure_class, r.builds]);
+}
+
+/** Retries pending per ABI of the failed build (ABIs with none are left out). */
+export async function getRetriesPending(sql: SqlClient): Promise<RetryCount[]> {
+  const rows = await sql.query<{ abi_tag: string; retries: number }>(
+    "SELECT abi_tag, retries::INTEGER AS retries FROM get_retries_pending()",
+  );
+  return rows.map((r) => [r.abi_tag, r.retries]);
 }
 
 /** The database's part of the master's statistics, from one function call. */

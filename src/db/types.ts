@@ -87,7 +87,15 @@ export interface RewritePendingRecord {
 }
 
 /** Builds of one builder ABI with one result (true: success) in some period, and how many. */
-export type BuildCount = [abi: string, status: boolean, builds: number];
+export type BuildCount = [
+  abi: string,
+  status: boolean,
+  failureClass: string | null,
+  builds: number,
+];
+
+/** Retries pending (automatic retries not yet due) of one ABI. */
+export type RetryCount = [abi: string, retries: number];
 
 /** A package in one ABI's build queue: the ABI, its queued versions, the first one's position. */
 export type PackageQueueEntry = [abi: string, queued: number, firstPosition: number];

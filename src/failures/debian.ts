@@ -116,6 +116,9 @@ const PACKAGES: Record<string, string> = {
   "pkg-config": "pkg-config",
 };
 
+/** Every header, "-l<name>" and tool the table knows (what a piw slave reports having). */
+export const KNOWN_NAMES: readonly string[] = Object.keys(PACKAGES);
+
 /**
  * The Debian package that provides a header ("ffi.h"), a library ("-lssl") or a tool
  * ("pg_config"), or null when the table does not know it.

@@ -39,6 +39,7 @@ const FROM_OPTIONS = [
   "logQueue",
   "slaveQueue",
   "fileQueue",
+  "extrasQueue",
   "webQueue",
   "buildsQueue",
   "dbQueue",

@@ -221,11 +221,13 @@ export const oracleHandlers: OracleHandlers = {
     return db.getBuildQueue(limit);
   },
   RETRYSDIST: (db, targets) => db.retryNoSdist(targets),
+  RETRYLIBS: (db, [abi, names]) => db.retryMissingLibraries(abi, names),
   FAILCOUNTS: (db) => db.getFailureCounts(),
   RANKQUEUE: (db) => db.refreshQueueRanks(),
   SETPRIO: (db, [pkg, priority]) => db.setPackagePriority(pkg, priority),
   PKGQUEUE: (db, pkg) => db.getPackageQueue(pkg),
   BUILDSHOUR: (db) => db.getBuildsLastHour(),
+  RETRIESPEND: (db) => db.getRetriesPending(),
   LOGBATCH: (db, rows) => db.logAccess(rows),
   MARKDEL: async (db, targets) => {
     await db.markDeleted(targets);

@@ -59,6 +59,17 @@ export const slaveDriverProtocol = new Protocol("slave_driver", {
   DIE: null,
 });
 
+/**
+ * slave_extras (piw only; SlaveDriver PULL on `--extras-queue`, tcp 5559 ← a piw slave's PUSH to
+ * its slave queue's port + 4): after each ACK a piw slave says which headers, libraries and tools
+ * of the Debian table (`src/failures/debian.ts`) its toolchain finds. A piwheels master never
+ * listens there (the message is dropped) and a piwheels slave never sends it, so the slave_driver
+ * protocol above stays piwheels' own.
+ */
+export const slaveExtrasProtocol = new Protocol("slave_extras", {
+  HAVE: tuple(["slave_id", int], ["found", list(str)]),
+}, {});
+
 /** REBUILD data: what part of the web output to regenerate (null package = all packages). */
 export type RebuildRequest =
   | ["HOME"]

@@ -44,6 +44,10 @@ export const MAX_MESSAGE_SIZE = {
    * cap leaves room for their longer logs.
    */
   slaveQueue: 4 * MAX_BUILD_OUTPUT,
+  /**
+   * slave_extras (tcp 5559, piw only): HAVE names at most the Debian table's ~120 short names.
+   */
+  extrasQueue: 16 * KiB,
   /** file_juggler (tcp 5556): a CHUNK's data is one FETCH, {@link FILE_CHUNK_SIZE} at most. */
   fileQueue: FILE_CHUNK_SIZE + 4 * KiB,
   /**

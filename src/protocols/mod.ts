@@ -53,6 +53,7 @@ export {
   slaveDriverProtocol,
   slaveEvent,
   slaveEventData,
+  slaveExtrasProtocol,
 } from "./external.ts";
 export type { RebuildRequest, SlaveEvent } from "./external.ts";
 export {

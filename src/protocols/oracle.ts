@@ -3,7 +3,7 @@
  * Every request is answered `OK <result>` or `ERROR <message>`. Internal only; piw defines the
  * request schemas here and the result of each request in {@link theOracleResults}. To add a
  * request, add it to both tables. Besides piwheels' requests it has piw's own batched ones
- * (GETQUEUE, LOGBATCH, LOGBUILDS, MARKDEL, PYPIBATCH, RETRYSDIST, FAILCOUNTS).
+ * (GETQUEUE, LOGBATCH, LOGBUILDS, MARKDEL, PYPIBATCH, RETRYSDIST, RETRYLIBS, FAILCOUNTS).
  * @module
  */
 
@@ -125,8 +125,10 @@ export const theOracleProtocol = new Protocol("the_oracle", {
   RANKQUEUE: null,
   SETPRIO: tuple(["package", str], ["priority", int]),
   PKGQUEUE: str,
-  // The metrics exporter: builds of the last hour (→ [[abi, success, builds], ...]).
+  // The metrics exporter: builds of the last hour (→ [[abi, success, failure class, builds], ...])
+  // and retries pending (→ [[abi, retries], ...]).
   BUILDSHOUR: null,
+  RETRIESPEND: null,
   // Lumberjack's batched writes: `{message name: JSON array of its tuples}` (→ rows written).
   LOGBATCH: mapOf(str),
   // CloudGazer: mark `[[package, version|None], ...]` 'deleted' before telling the queues.
@@ -144,6 +146,8 @@ export const theOracleProtocol = new Protocol("the_oracle", {
   // CloudGazer: `[[package, version], ...]` got a source file on PyPI: retry their "no sdist"
   // failures now (→ how many builds).
   RETRYSDIST: list(packageVersion),
+  // SlaveDriver, on a piw slave's HAVE: retry [abi, names]'s missing-library failures (→ builds).
+  RETRYLIBS: tuple(["abi", str], ["names", list(str)]),
   // TheScribe's homepage: failed builds of the last 7 days by class, and "retries pending".
   FAILCOUNTS: null,
 }, {
@@ -202,11 +206,15 @@ export const theOracleResults = {
   RANKQUEUE: int,
   SETPRIO: bool,
   PKGQUEUE: list(tuple(["abi", str], ["queued", int], ["position", int])),
-  BUILDSHOUR: list(tuple(["abi", str], ["status", bool], ["builds", int])),
+  BUILDSHOUR: list(
+    tuple(["abi", str], ["status", bool], ["failureClass", nullable(str)], ["builds", int]),
+  ),
+  RETRIESPEND: list(tuple(["abi", str], ["retries", int])),
   LOGBATCH: int,
   MARKDEL: none,
   PYPIBATCH: list(int),
   RETRYSDIST: int,
+  RETRYLIBS: int,
   FAILCOUNTS: mapOf(int),
 } as const satisfies Record<OracleRequest, Schema<unknown>>;
 

@@ -7,7 +7,8 @@
  * - `host:P` or `[v6]:P`: slave queue on P, file queue on P + 1;
  * - `host:P:F` or `[v6]:P:F`: slave queue on P, file queue on F.
  *
- * A bare IPv6 literal cannot carry ports (it is ambiguous); bracket it.
+ * A bare IPv6 literal cannot carry ports (it is ambiguous); bracket it. piw's own extras queue
+ * (HAVE, `slaveExtrasProtocol`) is on the slave queue's port + {@link EXTRAS_PORT_OFFSET} (5559).
  * @module
  */
 
@@ -19,7 +20,12 @@ export interface MasterEndpoints {
   slave: string;
   /** `tcp://host:5556` (DEALER, file transfer). */
   file: string;
+  /** `tcp://host:5559` (PUSH, piw only: what the slave has; nobody may listen). */
+  extras: string;
 }
+
+/** The extras queue's port is the slave queue's plus this (5555 → 5559, as `piw master`'s). */
+export const EXTRAS_PORT_OFFSET = 4;
 
 /** The master's default slave and file ports (fixed in piwheels). */
 export const DEFAULT_PORTS = [5555, 5556] as const;
@@ -69,5 +75,9 @@ export function masterEndpoints(master: string): MasterEndpoints {
     : ports.length
     ? slavePort + 1
     : DEFAULT_PORTS[1];
-  return { slave: `tcp://${host}:${slavePort}`, file: `tcp://${host}:${filePort}` };
+  return {
+    slave: `tcp://${host}:${slavePort}`,
+    file: `tcp://${host}:${filePort}`,
+    extras: `tcp://${host}:${(slavePort + EXTRAS_PORT_OFFSET - 1) % 65535 + 1}`,
+  };
 }

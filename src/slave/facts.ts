@@ -19,6 +19,12 @@ export interface InterpreterFacts {
   implementation: string;
   /** `sys.executable`. */
   executable: string;
+  /** The interpreter's header directories (sysconfig's `include` and `platinclude`). */
+  includeDirs: string[];
+  /** Its multiarch triplet (`x86_64-linux-gnu`), "" if it has none. */
+  multiarch: string;
+  /** Its `LIBDIR`, "" if unknown. */
+  libDir: string;
 }
 
 // Mirrors packaging.tags.interpreter_version and wheel 0.38's get_abi_tag/get_platform, without
@@ -58,6 +64,9 @@ print(json.dumps({
     "pythonVersion": platform.python_version(),
     "implementation": impl,
     "executable": sys.executable,
+    "includeDirs": sorted({p for p in (sysconfig.get_paths().get("include"), sysconfig.get_paths().get("platinclude")) if p}),
+    "multiarch": sysconfig.get_config_var("MULTIARCH") or "",
+    "libDir": sysconfig.get_config_var("LIBDIR") or "",
 }))
 `;
 

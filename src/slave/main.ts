@@ -48,12 +48,14 @@ import {
   NO_DATA,
   ProtocolError,
   slaveDriverProtocol,
+  slaveExtrasProtocol,
   type SlaveHello,
   type SlaveStats,
   TimeDelta,
 } from "../protocols/mod.ts";
 import { build, type BuildResult } from "./builder.ts";
-import { boardFacts, interpreterFacts, osFacts } from "./facts.ts";
+import { boardFacts, type InterpreterFacts, interpreterFacts, osFacts } from "./facts.ts";
+import { librariesFound, searchDirs } from "./libraries.ts";
 import { fileStateTuple } from "./inspect.ts";
 import { slaveStats, statsTuple } from "./stats.ts";
 import { type MasterEndpoints, masterEndpoints } from "./endpoints.ts";
@@ -62,6 +64,7 @@ import { SlaveDirLock } from "./dir_lock.ts";
 import { sdNotify, watchdogEnabled } from "../master/system.ts";
 
 const slaveSide = slaveDriverProtocol.reversed();
+const extrasSide = slaveExtrasProtocol.reversed();
 type Request = MessageOf<typeof slaveSide.send>;
 type Reply = MessageOf<typeof slaveSide.recv>;
 
@@ -157,7 +160,7 @@ async function runLocked(
     board.boardRevision,
     board.boardSerial,
   ];
-  const slave = new Slave(options, endpoints, timing, hello, lock);
+  const slave = new Slave(options, endpoints, timing, hello, lock, py);
   const stop = () => slave.stop();
   Deno.addSignalListener("SIGTERM", stop);
   Deno.addSignalListener("SIGINT", stop);
@@ -249,6 +252,8 @@ class Slave {
   #pypiUrl = "";
   #context = new Context();
   #systemd = new ServiceNotifier();
+  /** PUSH to the master's extras queue (HAVE); made afresh at each ACK. */
+  #extras: Socket | null = null;
 
   constructor(
     private readonly options: SlaveOptions,
@@ -256,6 +261,7 @@ class Slave {
     private readonly timing: SlaveTiming,
     private readonly hello: SlaveHello,
     private readonly lock: SlaveDirLock,
+    private readonly py: InterpreterFacts,
   ) {}
 
   /** SIGTERM/SIGINT: abort whatever is under way; the loop then says BYE and ends. */
@@ -315,9 +321,31 @@ class Slave {
           this.#log.debug(`BYE not sent: ${(e as Error).message}`);
         }
       }
+      this.#extras?.close(0);
       await this.#context.close(1000);
     }
     return 0;
+  }
+
+  /**
+   * Say on the extras queue which libraries of the Debian table this slave has, so the master
+   * retries the failures they caused. Never waited on: a piwheels master does not listen there,
+   * and libzmq then keeps the one message until the next ACK's socket replaces it (a stale slave
+   * id must not reach a later master) or the slave exits (linger 0).
+   */
+  #tellHave(): void {
+    try {
+      this.#extras?.close(0);
+      this.#extras = this.#context.socket("PUSH", { sndHwm: 1, linger: 0 });
+      this.#extras.connect(this.endpoints.extras);
+      const found = librariesFound(searchDirs(this.py));
+      const sent = this.#extras.trySend([
+        encodeMessage(extrasSide, "HAVE", [this.#slaveId!, found]),
+      ]);
+      this.#log.debug(`HAVE ${found.length} libraries ${sent ? "sent" : "not sent"}`);
+    } catch (e) {
+      this.#log.warning(`cannot tell the master which libraries this slave has: ${e}`);
+    }
   }
 
   /** One connection: HELLO, then request/reply until DIE or stop. */
@@ -375,6 +403,7 @@ class Slave {
         this.#log = getLogger(`slave.${this.#slaveId}`);
         this.#log.info(`connected to master as slave ${this.#slaveId}`);
         this.#systemd.notify(`connected to the master as slave ${this.#slaveId}`, "READY=1");
+        this.#tellHave();
         return { name: "IDLE", data: await this.#stats() };
       }
       case "SLEEP":

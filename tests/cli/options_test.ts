@@ -26,6 +26,7 @@ Deno.test("piw master runs with the documented defaults", async () => {
     logQueue: "ipc:///tmp/piw-logger",
     slaveQueue: "tcp://*:5555",
     fileQueue: "tcp://*:5556",
+    extrasQueue: "tcp://*:5559",
     webQueue: "inproc://web",
     buildsQueue: "inproc://builds",
     dbQueue: "inproc://db",

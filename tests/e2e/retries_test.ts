@@ -9,6 +9,8 @@
  *   and on the home page.
  * - With the index down a build fails "network"; once the index is back up the timed retry
  *   builds it, and both tries are kept.
+ * - A build missing `-lsnappy` is retried, with no `piw retry`, once a slave that finds the
+ *   library (a stub on its LIBRARY_PATH) says HAVE on the extras queue after its HELLO.
  */
 import assert from "node:assert/strict";
 import { hermeticPipChildEnv, startPackageIndex } from "../fixtures/package_index.ts";
@@ -93,11 +95,13 @@ async function farm(
     "--dev-mode",
     ...args,
   ], env);
-  const slave = new PiwProcess(
-    "slave",
-    slaveCommand(slavePort, filePort, "retries", slaveDir),
-    { ...hermeticPipChildEnv(), PIW_SLAVE_INTERVAL: "1s" },
-  );
+  const startSlave = (slaveEnv: Record<string, string> = {}) =>
+    new PiwProcess(
+      "slave",
+      slaveCommand(slavePort, filePort, "retries", slaveDir),
+      { ...hermeticPipChildEnv(), PIW_SLAVE_INTERVAL: "1s", ...slaveEnv },
+    );
+  let slave = startSlave();
   const admin = await openClient(pgDsn(db.dsn.split("/").pop()!));
   return {
     abi,
@@ -108,6 +112,12 @@ async function farm(
     admin,
     children: [master, slave],
     master,
+    /** Stop the slave and start another on the same --dir with `slaveEnv` added. */
+    async restartSlave(slaveEnv: Record<string, string>) {
+      await slave.stop();
+      slave = startSlave(slaveEnv);
+      this.children = [master, slave];
+    },
     async close() {
       await admin.close();
       for (const child of [slave, master]) await child.stop();
@@ -287,6 +297,67 @@ Deno.test({
       await f.close();
       await index?.close();
       await Deno.remove(sdistDir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "a missing-library failure is retried when a slave says it now has that library",
+  ignore: SKIP_PG,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const sdistDir = await Deno.makeTempDir({ prefix: "piw-retry-sdists-" });
+    const libDir = await Deno.makeTempDir({ prefix: "piw-retry-lib-" });
+    const needsLib: SdistSpec = {
+      name: "piw-e2e-havelib",
+      version: "1.0",
+      kind: "cext",
+      libraries: ["snappy"],
+    };
+    const index = await startPackageIndex({ files: [await buildSdist(needsLib, sdistDir)] });
+    // No timed retry within the test: only the slave's HAVE can build it again.
+    const f = await farm([["piw-e2e-havelib", "1.0"]], index.url, { PIW_RETRY_DELAYS: "1h" });
+    try {
+      await waitUntil(
+        "the build to fail",
+        async () => (await buildRows(f.admin, "piw-e2e-havelib")).length === 1,
+        5 * 60_000,
+        f.children,
+      );
+      const [fail] = await buildRows(f.admin, "piw-e2e-havelib");
+      assert.equal(fail.failure_class, "missing-library", JSON.stringify(fail));
+      assert.equal(fail.failure_detail, "-lsnappy");
+      assert.equal(fail.retry_at, null);
+
+      // The library arrives (a stub is enough to link) where the slave's linker looks.
+      await Deno.writeTextFile(`${libDir}/snappy.c`, "int piw_snappy_stub(void) { return 0; }\n");
+      const cc = await new Deno.Command("cc", {
+        args: ["-shared", "-fPIC", "-o", `${libDir}/libsnappy.so`, `${libDir}/snappy.c`],
+      }).output();
+      assert.ok(cc.success, new TextDecoder().decode(cc.stderr));
+      await f.restartSlave({ LIBRARY_PATH: libDir });
+      await waitUntil(
+        "the wheel built on the slave's HAVE",
+        async () =>
+          (await readText(`${f.www}/simple/piw-e2e-havelib/index.html`) ?? "")
+            .includes("piw_e2e_havelib-1.0-"),
+        3 * 60_000,
+        f.children,
+      );
+      assert.ok(
+        f.master.lines.some((l) => /1 missing-library failures of \S+ retried/.test(l)),
+        f.master.tail(),
+      );
+      const rows = await buildRows(f.admin, "piw-e2e-havelib");
+      assert.deepEqual(rows.map((r) => [r.status, r.failure_class]), [
+        [false, "missing-library"],
+        [true, null],
+      ]);
+    } finally {
+      await f.close();
+      await index.close();
+      for (const dir of [sdistDir, libDir]) await Deno.remove(dir, { recursive: true });
     }
   },
 });

@@ -31,6 +31,7 @@ export function testConfig(overrides: Partial<MasterConfig> = {}): MasterConfig 
     logQueue: `ipc:///tmp/piw-test-logger-${id}`,
     slaveQueue: "tcp://127.0.0.1:0",
     fileQueue: "tcp://127.0.0.1:0",
+    extrasQueue: "tcp://127.0.0.1:0",
     logging: { level: "error", file: "", fileLevel: "info", debug: [], showNames: true },
     ...overrides,
   });

@@ -221,6 +221,7 @@ Deno.test({
         const [name, type] of [
           ["piw_build_queue_length", "gauge"],
           ["piw_builds_last_hour", "gauge"],
+          ["piw_retries_pending", "gauge"],
           ["piw_slaves", "gauge"],
           ["piw_transfer_bytes_total", "counter"],
           ["piw_disk_size_bytes", "gauge"],
@@ -237,6 +238,7 @@ Deno.test({
       assert.equal(valueOf(first, "piw_slaves", { state: "idle" }), 0);
       assert.equal(valueOf(first, "piw_transfer_bytes_total"), 0);
       assert.equal(first.get("piw_builds_last_hour")!.samples.length, 0);
+      assert.equal(first.get("piw_retries_pending")!.samples.length, 0);
       assert.ok(valueOf(first, "piw_disk_free_bytes")! > 0);
       assert.ok(valueOf(first, "piw_database_latency_seconds")! >= 0);
       const started = valueOf(first, "piw_master_start_time_seconds");
@@ -264,13 +266,27 @@ Deno.test({
           valueOf(page, "piw_slaves", { state: "building" }) === 1 &&
           valueOf(page, "piw_slaves", { state: "idle" }) === 0,
       );
+      // It failed on the network: counted under its failure class, with its retry pending.
+      const networkFailure: ReturnType<typeof builtData> = [
+        false,
+        builtData(false)[1],
+        "WARNING: Retrying after connection broken by 'NewConnectionError(Connection refused)'\n" +
+        "ERROR: Could not find a version that satisfies the requirement metrics-pkg==1.0\n" +
+        "ERROR: No matching distribution found for metrics-pkg==1.0\n",
+        [],
+      ];
       assert.equal(
-        (await slave.call({ name: "BUILT", data: builtData(false) }, 20_000)).name,
+        (await slave.call({ name: "BUILT", data: networkFailure }, 20_000)).name,
         "DONE",
       );
       await until(
-        "a failed build counted",
-        (page) => valueOf(page, "piw_builds_last_hour", { abi: "cp311", result: "failure" }) === 1,
+        "a failed build counted with its class, and its retry pending",
+        (page) =>
+          valueOf(page, "piw_builds_last_hour", {
+              abi: "cp311",
+              result: "failure",
+              class: "network",
+            }) === 1 && valueOf(page, "piw_retries_pending", { abi: "cp311" }) === 1,
       );
 
       // piw import sends a wheel through FileJuggler: the transfer bytes rise by its size.

@@ -3,7 +3,13 @@
  * scenarios of piwheels' test_slave_driver), fake database and FileJuggler clients.
  */
 import assert from "node:assert/strict";
-import { encodeCbor, NO_DATA, type SlaveEvent } from "../../src/protocols/mod.ts";
+import {
+  encodeCbor,
+  encodeMessage,
+  NO_DATA,
+  type SlaveEvent,
+  slaveExtrasProtocol,
+} from "../../src/protocols/mod.ts";
 import { captureLogs, delay, waitFor } from "./helpers.ts";
 import {
   builtData,
@@ -570,5 +576,32 @@ Deno.test("while builds are recorded other slaves are served; builds finished me
     // The first went alone; the two finished while it was in flight went in one transaction.
     assert.deepEqual(h.db.batches, [1, 2]);
     assert.deepEqual(h.db.builds.map((b) => b[1]).sort(), ["bar", "baz", "foo"]);
+  });
+});
+
+Deno.test("a piw slave's HAVE retries its ABI's missing-library failures; a bad one costs a line", async () => {
+  await withDriver(async (h, logs) => {
+    const id = await h.slave().hello({ abi: "cp39", label: "haver" });
+    const push = h.context.socket("PUSH", { linger: 0 });
+    push.connect(h.driver.extrasEndpoint);
+    const side = slaveExtrasProtocol.reversed();
+    // Names the Debian table does not know (and repeats) are not asked about.
+    await push.send([
+      encodeMessage(side, "HAVE", [id, ["-lsnappy", "snappy-c.h", "nonsense.h", "-lsnappy"]]),
+    ]);
+    await waitFor(() => h.db.libraryRetries.length === 1, 10_000, "RETRYLIBS");
+    assert.deepEqual(h.db.libraryRetries, [["cp39", ["-lsnappy", "snappy-c.h"]]]);
+    // Garbage, and a HAVE for a slave the driver does not know: a line each, nothing asked.
+    await push.send([new TextEncoder().encode("garbage")]);
+    await push.send([encodeMessage(side, "HAVE", [id + 100, ["-lsnappy"]])]);
+    await waitFor(
+      () =>
+        logs.some((l) => l.includes("invalid HAVE on the extras queue")) &&
+        logs.some((l) => l.includes(`HAVE from unknown slave ${id + 100}`)),
+      10_000,
+      "the lines for the bad HAVEs",
+    );
+    assert.equal(h.db.libraryRetries.length, 1);
+    push.close();
   });
 });

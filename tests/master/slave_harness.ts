@@ -151,6 +151,13 @@ export class FakeDb implements SlaveDriverDb {
   hold: Promise<void> | null = null;
   /** How many builds each LOGBUILDS carried. */
   batches: number[] = [];
+  /** RETRYLIBS calls: [abi, names]. */
+  libraryRetries: [string, string[]][] = [];
+
+  retryLibraries(abi: string, names: string[]): Promise<number> {
+    this.libraryRetries.push([abi, names]);
+    return Promise.resolve(names.length);
+  }
 
   findBuild(): Promise<number | null> {
     return this.fail ? Promise.reject(new Error("database down")) : Promise.resolve(null);
@@ -233,7 +240,12 @@ export async function startDriver(
   const context = new Context();
   // Its own output tree: the build journal lives there.
   const outputPath = await Deno.makeTempDir({ prefix: "piw-driver-" });
-  const config = testConfig({ slaveQueue: "tcp://127.0.0.1:*", outputPath, ...overrides });
+  const config = testConfig({
+    slaveQueue: "tcp://127.0.0.1:*",
+    extrasQueue: "tcp://127.0.0.1:*",
+    outputPath,
+    ...overrides,
+  });
   const status = context.socket("PULL", { linger: 0 });
   status.bind(config.intStatusQueue);
   const stats = context.socket("PULL", { linger: 0 });

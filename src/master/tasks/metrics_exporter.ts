@@ -5,8 +5,9 @@
  * - the status queue, as a monitor (a SUB, and HELLO on the control queue for the replay):
  *   BigBrother's STATS (queue lengths, disk) and every slave's state by the monitors' rules
  *   (`FarmState`);
- * - the database every {@link DB_INTERVAL_MS}: builds of the last hour by ABI and result, and the
- *   round trip of that request through Seraph and TheOracle as the database latency;
+ * - the database every {@link DB_INTERVAL_MS}: builds of the last hour by ABI, result and failure
+ *   class, and the retries pending by ABI; the round trip of the first request through Seraph and
+ *   TheOracle is the database latency;
  * - FileJuggler's running total of bytes received (`inproc://metrics`).
  * A scrape never waits on a task or the database: it gets the page rendered from those figures
  * at most once a second, so a slow or flooding scraper costs only its own connections.
@@ -22,7 +23,7 @@ import {
 } from "../../protocols/mod.ts";
 import { PiwError } from "../../errors.ts";
 import { RateLimitedLog } from "../../log.ts";
-import type { BuildCount } from "../../db/mod.ts";
+import type { BuildCount, RetryCount } from "../../db/mod.ts";
 import { FarmState, type RowStatus } from "../../monitor/state.ts";
 import { type MasterConfig, parseMetricsAddress } from "../config.ts";
 import { DbClient, Task } from "../task.ts";
@@ -43,12 +44,14 @@ function localAddress(address: string): string {
   return address.replace(/^tcp:\/\/(\*|0\.0\.0\.0):/, "tcp://127.0.0.1:");
 }
 
-/**
- * The labels of a build count. The one place to add a label (a failure class, once builds have
- * one) so every builds metric gets it.
- */
-function buildLabels([abi, status]: BuildCount): Record<string, string> {
-  return { abi, result: status ? "success" : "failure" };
+/** A failure's `class` label when it was recorded before failure classes. */
+const UNCLASSIFIED = "unclassified";
+
+/** The labels of a build count: a failure's has its failure class too. */
+function buildLabels([abi, status, failureClass]: BuildCount): Record<string, string> {
+  return status
+    ? { abi, result: "success" }
+    : { abi, result: "failure", class: failureClass ?? UNCLASSIFIED };
 }
 
 /** The Prometheus exporter (Nonstop: a paused farm is still worth watching). */
@@ -58,6 +61,7 @@ export class MetricsExporter extends Task {
   readonly farm = new FarmState();
   #db: DbClient;
   #builds: BuildCount[] = [];
+  #retries: RetryCount[] = [];
   #dbLatency: number | null = null;
   #dbUp = 0;
   #transferred = 0;
@@ -121,10 +125,14 @@ export class MetricsExporter extends Task {
     try {
       this.#builds = await this.#db.call("BUILDSHOUR");
       this.#dbLatency = (performance.now() - started) / 1000;
+      this.#retries = await this.#db.call("RETRIESPEND");
       this.#dbUp = 1;
     } catch (error) {
       this.#dbUp = 0;
-      this.#errors.warning("db", `cannot fetch build counts: ${(error as Error).message}`);
+      this.#errors.warning(
+        "db",
+        `cannot fetch build counts or retries: ${(error as Error).message}`,
+      );
     }
   }
 
@@ -170,12 +178,16 @@ export class MetricsExporter extends Task {
       },
       {
         name: "piw_builds_last_hour",
-        help: "Builds that finished in the last hour, per builder ABI and result",
+        help: "Builds that finished in the last hour, per builder ABI, result and failure class",
         type: "gauge",
-        samples: this.#builds.map((count) => ({ labels: buildLabels(count), value: count[2] })),
+        samples: this.#builds.map((count) => ({ labels: buildLabels(count), value: count[3] })),
       },
-      // Retries pending (issue 17 part 2) belongs here, next to the builds, once builds record
-      // their retries.
+      {
+        name: "piw_retries_pending",
+        help: "Automatic retries of failed builds not yet due, per builder ABI",
+        type: "gauge",
+        samples: this.#retries.map(([abi, value]) => ({ labels: { abi }, value })),
+      },
       {
         name: "piw_slaves",
         help: "Build slaves per state (idle, building, sending, cleaning, alert, dead)",

@@ -28,10 +28,13 @@ import {
   slaveDriverControlProtocol,
   slaveDriverProtocol,
   type SlaveEvent,
+  slaveExtrasProtocol,
   type SlaveHello,
+  theArchitectControlProtocol,
   theArchitectProtocol,
   TimeDelta,
 } from "../../protocols/mod.ts";
+import { KNOWN_NAMES } from "../../failures/debian.ts";
 import { parseWheelFilename } from "../../wheel/mod.ts";
 import { RateLimitedLog } from "../../log.ts";
 import { DbClient, Task, type TaskOptions } from "../task.ts";
@@ -47,6 +50,11 @@ import { BuildRecorder, oracleRecorderDb, type RecorderDb } from "../build_recor
 export interface SlaveDriverDb extends RecorderDb {
   /** GETABIS (skipped ABIs excluded): the ABIs slaves build for. */
   buildAbis(): Promise<Set<string>>;
+  /**
+   * RETRYLIBS: retry now `abi`'s missing-library failures for any of `names`; how many builds
+   * (absent: HAVE is ignored).
+   */
+  retryLibraries?(abi: string, names: string[]): Promise<number>;
 }
 
 /** Where SlaveDriver reports finished builds for the web output (TheSecretary, later). */
@@ -104,6 +112,8 @@ export class SlaveDriver extends Task {
   readonly queues = new BuildQueues();
   /** The slave queue's bound endpoint (with a wildcard port resolved). */
   readonly slaveEndpoint: string;
+  /** The extras queue's bound endpoint (with a wildcard port resolved). */
+  readonly extrasEndpoint: string;
   #counter = 0;
   #slaveQueue: Socket;
   #statusQueue: Socket;
@@ -135,6 +145,12 @@ export class SlaveDriver extends Task {
     const builds = this.socket("PULL", { hwm: 10 });
     builds.bind(config.buildsQueue);
     this.register(builds, (frames) => this.#handleBuilds(frames));
+    // piw slaves' HAVE (piw only): small, and dropped when a few wait, as each is repeated at
+    // the slave's next HELLO.
+    const extras = this.socket("PULL", { maxMsgSize: MAX_MESSAGE_SIZE.extrasQueue, rcvHwm: 10 });
+    extras.bind(config.extrasQueue);
+    this.extrasEndpoint = extras.lastEndpoint;
+    this.register(extras, (frames) => this.#handleExtras(frames));
     const skip = this.socket("REP", { hwm: 10 });
     skip.bind(config.skipQueue);
     this.register(skip, (frames) => this.#handleSkip(skip, frames));
@@ -145,7 +161,11 @@ export class SlaveDriver extends Task {
     if (options.db) this.#db = options.db;
     else {
       const client = this.track(new DbClient(context, config));
-      this.#db = { ...oracleRecorderDb(client), buildAbis: () => client.call("GETABIS", true) };
+      this.#db = {
+        ...oracleRecorderDb(client),
+        buildAbis: () => client.call("GETABIS", true),
+        retryLibraries: (abi, names) => client.call("RETRYLIBS", [abi, names]),
+      };
     }
     this.#fs = options.fs ?? this.track(new FsClient(context, config.fsQueue));
     this.#web = options.web ?? secretaryWeb(this.track(new SecretaryClient(context, config)));
@@ -205,6 +225,49 @@ export class SlaveDriver extends Task {
   }
 
   // -- control --------------------------------------------------------------------------------
+
+  /**
+   * HAVE [slave id, names] from a piw slave: retry its ABI's missing-library failures for the
+   * names of the Debian table it has, and have TheArchitect queue them at once. A bad message,
+   * an unknown slave or a failed request costs one (rate-limited) line.
+   */
+  async #handleExtras(frames: Uint8Array[]): Promise<void> {
+    let slaveId: number;
+    let names: string[];
+    try {
+      if (frames.length !== 1) {
+        throw new ProtocolError("slave_extras", undefined, `${frames.length} frames`);
+      }
+      const msg = decodeMessage(slaveExtrasProtocol, frames[0]);
+      [slaveId, names] = msg.data;
+    } catch (e) {
+      if (!(e instanceof ProtocolError)) throw e;
+      this.#peerErrors.error("bad have", `invalid HAVE on the extras queue: ${e.message}`);
+      return;
+    }
+    const slave = [...this.slaves.values()].find((s) => s.slaveId === slaveId);
+    if (!slave) {
+      this.#peerErrors.warning("unknown have", `HAVE from unknown slave ${slaveId}; ignored`);
+      return;
+    }
+    const known = new Set(KNOWN_NAMES);
+    const have = [...new Set(names)].filter((name) => known.has(name));
+    if (!have.length || !this.#db.retryLibraries) return;
+    try {
+      const retried = await this.#db.retryLibraries(slave.abi, have);
+      this.log.info(
+        `slave ${slaveId} (${slave.label}) has ${have.length} known libraries: ` +
+          `${retried} missing-library failures of ${slave.abi} retried`,
+      );
+      if (retried) this.tellTask("the_architect", theArchitectControlProtocol, "REFRESH");
+    } catch (e) {
+      this.#peerErrors.warning(
+        "have retry",
+        `cannot retry the missing-library failures slave ${slaveId} has libraries for: ` +
+          (e as Error).message,
+      );
+    }
+  }
 
   /** HELLO replays every slave; KILL, SLEEP, SKIP, WAKE act on one slave (id) or all (null). */
   protected override onControl(name: string, data: unknown): Promise<void> | void {
