@@ -30,6 +30,7 @@ const WRITERS = [
   "refresh_statistics",
   "requeue_due_retries",
   "retry_builds",
+  "retry_missing_libraries",
   "retry_no_sdist",
   "save_rewrites_pending",
   "set_package_description",
