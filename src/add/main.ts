@@ -1,6 +1,6 @@
 /**
  * `piw add`: add a package or version piw has not learned of from PyPI, or update one it knows
- * (piwheels 0.20's piw-add, §1.7), through the master's import queue. A package added without
+ * (piwheels 0.20's `piw-add`), through the master's import queue. A package added without
  * `--description` gets its summary from PyPI's JSON API, as piwheels does; a farm with no route
  * to PyPI gets a warning and adds the package without one.
  * @module

@@ -1,5 +1,5 @@
 /**
- * The client side of the master's import queue (mr_chase, piwheels §2.4), shared by `piw import`,
+ * The client side of the master's import queue (mr_chase), shared by `piw import`,
  * `add`, `remove` and `rebuild`: one REQ socket, every request answered within the client's
  * `--timeout` or given up with "no answer from the master at <addr>" (exit 1). piwheels' tools
  * wait forever for a master that is not there.

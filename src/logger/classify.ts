@@ -1,5 +1,5 @@
 /**
- * Which access-log entries become lumberjack messages, per piwheels' rule table (§1.10): only
+ * Which access-log entries become lumberjack messages, per piwheels' `piw-logger` rules: only
  * GET requests answered 200 with a User-Agent; the first matching (agent, path) rule wins.
  * @module
  */

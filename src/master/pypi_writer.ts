@@ -1,7 +1,7 @@
 /**
  * `PyPIWriter`: CloudGazer's core. It applies PyPI package events (from `src/pypi`) to the
  * database through the oracle, and tells the web queue (TheSecretary) and the skip queue
- * (SlaveDriver) what changed, as piwheels' `CloudGazer.read_pypi` does (piwheels-current §3):
+ * (SlaveDriver) what changed, as piwheels' `CloudGazer.read_pypi` does:
  *
  * - `remove` of a package: marked skipped 'deleted', DELPKG to the web and skip queues, then
  *   deleted; of a version: marked 'deleted', DELVER to both queues, then deleted.

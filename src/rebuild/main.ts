@@ -1,6 +1,6 @@
 /**
  * `piw rebuild`: ask the master to rewrite the homepage, the search index, or the project
- * and/or simple index pages of one package or of all packages (piwheels §1.9).
+ * and/or simple index pages of one package or of all packages (as piwheels' `piw-rebuild`).
  * @module
  */
 import type { RebuildOptions, RebuildPart } from "../cli/options.ts";

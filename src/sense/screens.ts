@@ -1,6 +1,6 @@
 /**
- * What `piw sense` shows on the 8×8 matrix and how the joystick moves through it (piwheels
- * 0.18 docs §5.3): the main screen (ping, disk and queue rows, one pixel per slave), a slave's
+ * What `piw sense` shows on the 8×8 matrix and how the joystick moves through it (as
+ * piwheels' `piw-sense`): the main screen (ping, disk and queue rows, one pixel per slave), a slave's
  * detail pages (label, ABI, task, kill), the statistics pages and the quit/terminate pages.
  * Pure: farm state, navigation state and the time in; 64 pixels or a command out.
  * @module
@@ -17,7 +17,7 @@ export type Frame = Rgb[];
 /** A joystick direction or press. */
 export type Stick = "up" | "down" | "left" | "right" | "enter";
 
-/** Slave pixel colours of §5.3.1. */
+/** Slave pixel colours, as piwheels' `piw-sense` shows them. */
 export const COLORS: Readonly<Record<string, Rgb>> = {
   idle: [64, 64, 64],
   building: [0, 255, 0],

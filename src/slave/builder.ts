@@ -1,6 +1,6 @@
 /**
- * Building one package version into wheels with `pip wheel`, as a piwheels slave does (see
- * piwheels-current.md §6), plus what piwheels lacks: the build timeout is enforced, a
+ * Building one package version into wheels with `pip wheel`, as a piwheels slave does (piwheels'
+ * `piwheels.slave.builder`), plus what piwheels lacks: the build timeout is enforced, a
  * timed-out or aborted build takes its whole process tree down with it, and so does the death
  * of this process (even by SIGKILL: see `dieWithParent` in session.ts).
  * @module
@@ -88,7 +88,7 @@ export function pipCommand(
 }
 
 /**
- * The environment of a build (§6.2): the slave's own plus GIT_ALLOW_PROTOCOL=file,
+ * The environment of a build : the slave's own plus GIT_ALLOW_PROTOCOL=file,
  * PIWHEELS_BUILD=1, OPENSSL_STATIC=1, `$HOME/.cargo/bin` on PATH, TMPDIR inside the build
  * directory (so cleanup removes what the build leaves there), then `overrides`.
  */

@@ -1,6 +1,6 @@
 /**
- * `piw slave`: a build slave, wire-compatible with a piwheels 0.23 master (piwheels-current.md
- * §2.3, §6). It says HELLO with the target interpreter's tags, asks for work (IDLE), builds
+ * `piw slave`: a build slave, wire-compatible with a piwheels 0.23 master (its slave and file
+ * protocols). It says HELLO with the target interpreter's tags, asks for work (IDLE), builds
  * what it is told with pip (the `--timeout` enforced on the whole process tree), reports BUILT,
  * sends the wheels over the file queue, and starts over from HELLO on a new socket when the
  * master is silent too long. SIGTERM/SIGINT or DIE end it cleanly (BYE, exit 0).

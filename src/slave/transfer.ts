@@ -1,5 +1,5 @@
 /**
- * The sending side of file transfer (piwheels-current.md §2.3.3): a DEALER says
+ * The sending side of file transfer (piwheels' file protocol): a DEALER says
  * `HELLO <slave id>`, answers each `FETCH <offset> <length>` with `CHUNK <offset> <bytes>` read
  * from the file, says HELLO again after 5 s of silence, and stops at `DONE`.
  * @module

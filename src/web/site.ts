@@ -2,7 +2,7 @@
  * `WebSite`: everything the scribe writes under the output path, with no ZeroMQ in sight, so it
  * can be tested and benchmarked alone. Every file is replaced atomically (see `atomic.ts`).
  *
- * Layout (piwheels §5): static assets and `faq.html`, `packages.html`, `json.html`, `404.html`
+ * Layout (piwheels' `www/`): static assets and `faq.html`, `packages.html`, `json.html`, `404.html`
  * at the root; `index.html` (HOME), `packages.json` (SEARCH), the sitemaps; `simple/index.html`
  * and `simple/index.json`; per project `simple/<pkg>/index.{html,json}` with a `.metadata`
  * beside each wheel, `project/<pkg>/index.html`, `project/<pkg>/json/index.json` and a

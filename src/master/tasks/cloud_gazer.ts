@@ -1,6 +1,6 @@
 /**
  * CloudGazer: follows PyPI's journal and writes new packages, versions, removals and yanks to
- * the database (piwheels-current §3; the work per batch is {@link PyPIWriter}'s).
+ * the database (as piwheels' `cloud_gazer`; the work per batch is {@link PyPIWriter}'s).
  *
  * - Starts from the serial stored in the database (GETPYPI). Each fetch of the journal is one
  *   batch, written with the new serial in one transaction (PYPIBATCH; the serial never goes

@@ -2,7 +2,7 @@
  * FileJuggler: receives built wheels from slaves (and piw-import) and publishes them
  * (piwheels' `file_juggler`). Two queues:
  * - the file queue (ROUTER, `config.fileQueue`, tcp 5556) speaks the raw ASCII protocol of
- *   piwheels-current.md §2.3.3: the sender says `HELLO <slave id>`, FileJuggler asks
+ *   piwheels' file protocol: the sender says `HELLO <slave id>`, FileJuggler asks
  *   `FETCH <offset> <length>` for 64 KiB chunks with up to ten in flight, the sender answers
  *   `CHUNK <offset> <bytes>`, and `DONE` ends it;
  * - the fs queue (REP, `config.fsQueue`) where SlaveDriver and MrChase say EXPECT (a file is

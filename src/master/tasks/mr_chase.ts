@@ -1,5 +1,5 @@
 /**
- * MrChase: the import queue (piwheels' `mr_chase`, §2.4), where `piw import`, `add`, `remove`
+ * MrChase: the import queue (piwheels' `mr_chase`), where `piw import`, `add`, `remove`
  * and `rebuild` talk to the master. An import is an abbreviated SlaveDriver conversation: IMPORT
  * (checked against the database), then SEND/SENT once per file through FileJuggler as slave 0
  * (each file staged), then the build is journaled, recorded, published and its pages rewritten

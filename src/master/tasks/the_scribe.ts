@@ -1,5 +1,5 @@
 /**
- * TheScribe: writes the web output (piwheels §5, 0.18 docs §11.3.9) — homepage, search index,
+ * TheScribe: writes the web output (piwheels' `the_scribe`) — homepage, search index,
  * simple index (HTML and PEP 691 JSON) with PEP 658 metadata files, project pages and JSON,
  * alias links, build logs, sitemaps — by way of {@link WebSite}, which does the rendering and
  * atomic writing. Requests arrive from TheSecretary on `config.scribeQueue` (REP); each is

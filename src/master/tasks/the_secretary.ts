@@ -1,5 +1,5 @@
 /**
- * TheSecretary: sits in front of TheScribe (piwheels §3, 0.18 docs §11.3.10). Project pages are
+ * TheSecretary: sits in front of TheScribe (piwheels' `the_secretary`). Project pages are
  * expensive to write and requests for them come in bursts (one per file of a new release), so
  * PROJECT and BOTH are buffered for a minute (3 s in dev mode) and merged per package: a
  * PROJECT already buffered becomes BOTH when a BOTH arrives, keeping its place and timestamp.
