@@ -1,6 +1,7 @@
 /**
  * `piw import`: register wheel files as one successful build and send them to the master
- * (as piwheels' `piw-import`): IMPORT with every file's description, then one SEND/transfer/SENT round per
+ * (as piwheels' `piw-import`):
+ * IMPORT with every file's description, then one SEND/transfer/SENT round per
  * file, until DONE. The originals are deleted (`-d`) only once the master said DONE.
  *
  * Files go to the master's file queue, `--file-queue` (default `tcp://localhost:5556`, the

@@ -1,6 +1,7 @@
 /**
  * `piw remove`: delete a package or version, only its builds (`--builds`), mark it to skip
- * (`--skip`) or yank a version (`--yank`), through the master's import queue (as piwheels' `piw-remove`).
+ * (`--skip`) or yank a version (`--yank`), through the master's import queue (as piwheels'
+ * `piw-remove`).
  * Unlike piwheels, skipping a package keeps the files already published; `-b -s REASON` takes
  * them down and skips it, as piwheels' `--skip` does.
  * @module

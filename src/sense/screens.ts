@@ -1,6 +1,7 @@
 /**
  * What `piw sense` shows on the 8×8 matrix and how the joystick moves through it (as
- * piwheels' `piw-sense`): the main screen (ping, disk and queue rows, one pixel per slave), a slave's
+ * piwheels' `piw-sense`): the main screen (ping, disk and queue rows, one pixel per slave), a
+ * slave's
  * detail pages (label, ABI, task, kill), the statistics pages and the quit/terminate pages.
  * Pure: farm state, navigation state and the time in; 64 pixels or a command out.
  * @module

@@ -1,5 +1,6 @@
 /**
- * Every master task by module name, and the order `piw master` starts them in (piwheels' `PiWheelsMaster`).
+ * Every master task by module name, and the order `piw master` starts them in (as
+ * piwheels' `PiWheelsMaster`).
  * Each task module exports its class under the class name (e.g. `SlaveDriver`); the loaders
  * import lazily so a Worker only loads the task it runs.
  * @module
