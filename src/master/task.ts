@@ -1,36 +1,44 @@
 /**
  * The master's task framework (piwheels' `tasks.py`): a task is a small class that creates its
- * sockets, says which method handles which socket (`register`) and what runs periodically
- * (`every`); the framework runs the poll loop, pause/resume/quit and error logging.
+ * queues (sockets bound to their protocols), says which typed handler takes which message
+ * (`register`) and what runs periodically (`every`); the framework runs the poll loop,
+ * pause/resume/quit, decoding and error logging.
  *
  * API (stable; SlaveDriver, FileJuggler and every other task build on it):
  * - `Task` (abstract): `name`, `kind` ("pauseable" | "pausing" | "nonstop"), `paused`, `log`
  *   (logger `master.<name>`), `constructor(context, config, options?)`; for subclasses
- *   `socket(type, options?)`, `register(socket, handler)`, `every(ms, handler)` (→ trigger),
- *   `onControl(name, data)`, `controlProtocol`, `setup()`, `teardown()`, `track(closeable)`;
- *   public `init()` (bind the control queue `inproc://ctrl-<name>`, then `setup()`), `run()`
- *   (init if needed, poll until QUIT, then teardown and close sockets) and `quit()`.
- * - `DbClient`: `call(name, data?)` → the typed `OK` result of an oracle request, or throws
- *   `OracleError` for an `ERROR` reply or no reply within `config.dbTimeout`.
+ *   `queue(type, protocol, options?)` (→ a {@link Queue}: typed `send`/`trySend`/`sendTo`/
+ *   `trySendTo`), `register(queue, handlers, {refused?})`, `registerRaw(socket, handler)`,
+ *   `socket(type, options?)`, `every(ms, handler)` (→ trigger), `tellTask(task, protocol, name,
+ *   data)`, `onControl(name, data)`, `controlProtocol`, `logRefusal(queue, error)`, `setup()`,
+ *   `teardown()`, `track(closeable)`; public `init()` (bind the control queue
+ *   `inproc://ctrl-<name>`, then `setup()`), `run()` (init if needed, poll until QUIT, then
+ *   teardown and close sockets) and `quit()`.
+ * - `register`'s handlers: one typed function per message name, `(data, peer)` (piwheels'
+ *   `do_<MSG>`), or one `(msg, peer)` for the `{name, data}` union. Envelope, name and data are
+ *   checked once, here: a message that fails costs one line naming the queue (rate-limited per
+ *   queue), or goes to `refused(error, peer)` when the task must still answer it.
  * - `StatusPublisher`: PUSH to `inproc://status`; `slave(id, timestamp, msg, data)`,
  *   `stats(masterStats)`.
  * - `controlAddress(name)`: the control queue of a task.
  *
+ * The clients of the master's queues (`DbClient`, `SecretaryClient`, …) are in `src/clients/`.
  * A task's code must not care whether it runs in a Worker (`src/master/worker.ts`) or on the
  * main thread: everything it needs comes from the Context and the `MasterConfig`.
  *
  * @example
  * ```ts
- * class Echo extends Task {
- *   readonly name = "echo";
+ * class Skipper extends Task {
+ *   readonly name = "skipper";
  *   constructor(context: Context, config: MasterConfig) {
  *     super(context, config);
- *     const queue = this.socket("REP");
- *     queue.bind("inproc://echo");
- *     this.register(queue, async (frames) => {
- *       await queue.send(frames);
- *     });
- *     this.every(10_000, () => this.log.info("still echoing"));
+ *     const skip = this.queue("REP", cloudGazerProtocol);
+ *     skip.socket.bind("inproc://skipper");
+ *     this.register(skip, {
+ *       DELPKG: (pkg) => skip.send("OK"),
+ *       DELVER: ([pkg, version]) => skip.send("OK"),
+ *     }, { refused: () => skip.send("OK") }); // a REP answers every request
+ *     this.every(10_000, () => this.log.info("still skipping"));
  *   }
  * }
  * ```
@@ -55,7 +63,13 @@ import {
   taskControlProtocol,
 } from "../protocols/mod.ts";
 import type { MasterConfig } from "./config.ts";
-import { dispatch, type Envelope, type FastDecoder, type Handlers, Queue } from "./queue.ts";
+import {
+  dispatch,
+  type Envelope,
+  type FastDecoder,
+  type Handlers,
+  Queue,
+} from "../transport/mod.ts";
 
 export type { MasterConfig } from "./config.ts";
 

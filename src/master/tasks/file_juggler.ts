@@ -34,7 +34,7 @@ import { diskStats } from "../../slave/stats.ts";
 import { RateLimitedLog } from "../../log.ts";
 import { diskUsage } from "../system.ts";
 import { Task, type TaskOptions } from "../task.ts";
-import type { QueueOf } from "../queue.ts";
+import type { QueueOf } from "../../transport/mod.ts";
 import type { MasterConfig } from "../config.ts";
 import { FileState, TransferError, TransferState, type TransferTuning } from "../states.ts";
 import { PublishRefusedError } from "../publish.ts";

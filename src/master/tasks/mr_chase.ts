@@ -30,7 +30,7 @@ import {
 } from "../../protocols/mod.ts";
 import { canonicaliseName, parseWheelFilename } from "../../wheel/mod.ts";
 import { Task, type TaskOptions } from "../task.ts";
-import type { QueueOf } from "../queue.ts";
+import type { QueueOf } from "../../transport/mod.ts";
 import { DbClient } from "../../clients/db.ts";
 import type { MasterConfig } from "../config.ts";
 import { FsClient } from "../../clients/fs.ts";

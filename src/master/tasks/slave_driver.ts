@@ -38,7 +38,7 @@ import { KNOWN_NAMES } from "../../failures/debian.ts";
 import { parseWheelFilename } from "../../wheel/mod.ts";
 import { RateLimitedLog } from "../../log.ts";
 import { Task, type TaskOptions } from "../task.ts";
-import type { QueueOf } from "../queue.ts";
+import type { QueueOf } from "../../transport/mod.ts";
 import { DbClient } from "../../clients/db.ts";
 import type { MasterConfig } from "../config.ts";
 import { BuildQueues } from "../build_queues.ts";

@@ -13,7 +13,7 @@ import { encodeMessage, type MessageOf, theScribeProtocol } from "../../protocol
 import { isCanonicalName } from "../../wheel/mod.ts";
 import { fetchAhead, type ProjectWrite, toProjectData, WebSite } from "../../web/mod.ts";
 import { type MasterConfig, Task, type TaskOptions } from "../task.ts";
-import type { QueueOf } from "../queue.ts";
+import type { QueueOf } from "../../transport/mod.ts";
 import { DbClient } from "../../clients/db.ts";
 
 type ScribeMessage = MessageOf<typeof theScribeProtocol.recv>;

@@ -26,7 +26,7 @@ import {
   theScribeProtocol,
 } from "../../protocols/mod.ts";
 import { type MasterConfig, Task, type TaskOptions } from "../task.ts";
-import type { QueueOf } from "../queue.ts";
+import type { QueueOf } from "../../transport/mod.ts";
 import { DbClient, OracleError } from "../../clients/db.ts";
 
 /** How long PROJECT/BOTH are held (piwheels: one minute). */

@@ -1,11 +1,12 @@
 /**
- * A task's socket bound to its protocol, as piwheels binds each socket to its protocol: what it
- * receives is unwrapped, decoded and checked here, once, and what it sends is encoded through
- * the same protocol. Tasks create queues with `Task.queue` and give `Task.register` one typed
- * handler per message name (or one for the whole `{name, data}` union).
+ * A socket bound to its protocol, as piwheels binds each socket to its protocol: what it
+ * receives is unwrapped (piwheels' `recv_msg`/`recv_addr_msg` envelopes), decoded and checked
+ * here, once, and what it sends is encoded through the same protocol. Master tasks create
+ * queues with `Task.queue` and give `Task.register` one typed handler per message name (or one
+ * for the whole `{name, data}` union), which {@link dispatch} calls.
  * @module
  */
-import type { Socket } from "../transport/mod.ts";
+import type { Socket } from "./socket.ts";
 import {
   type DataArgs,
   type DataOf,
@@ -121,8 +122,8 @@ export class Queue<R extends MessageTable = MessageTable, S extends MessageTable
   }
 
   /** Send message `name`, waiting while the queue is full (plain and delimited queues). */
-  send<N extends keyof S & string>(name: N, ...data: DataArgs<S[N]>): Promise<void> {
-    return this.sendFrame(this.encode(name, ...data));
+  async send<N extends keyof S & string>(name: N, ...data: DataArgs<S[N]>): Promise<void> {
+    await this.sendFrame(this.encode(name, ...data));
   }
 
   /** Send message `name` unless the queue is full; false if it was not taken. */
@@ -131,12 +132,12 @@ export class Queue<R extends MessageTable = MessageTable, S extends MessageTable
   }
 
   /** Send message `name` to `peer` (addressed queues), waiting while the queue is full. */
-  sendTo<N extends keyof S & string>(
+  async sendTo<N extends keyof S & string>(
     peer: Uint8Array,
     name: N,
     ...data: DataArgs<S[N]>
   ): Promise<void> {
-    return this.sendFrame(this.encode(name, ...data), peer);
+    await this.sendFrame(this.encode(name, ...data), peer);
   }
 
   /** Send message `name` to `peer` unless full or gone (a ROUTER never waits). */
