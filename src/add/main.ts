@@ -10,7 +10,7 @@ import { getLogger } from "../log.ts";
 import { DescriptionFetcher } from "../pypi/description.ts";
 import type { AddOptions } from "../cli/options.ts";
 import { confirm } from "../cli/prompt.ts";
-import { expectDone, withImportClient } from "../cli/import_client.ts";
+import { expectDone, withImportClient } from "../clients/import.ts";
 import { canonicaliseName, isValidProjectName, isValidVersion } from "../wheel/mod.ts";
 import { MAX_PRIORITY } from "../protocols/mod.ts";
 

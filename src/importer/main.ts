@@ -12,7 +12,7 @@
 import { fileErrorReason, PiwError, UsageError } from "../errors.ts";
 import type { ImportOptions } from "../cli/options.ts";
 import { confirm } from "../cli/prompt.ts";
-import { expectDone, type ImportClient, withImportClient } from "../cli/import_client.ts";
+import { expectDone, type ImportClient, withImportClient } from "../clients/import.ts";
 import { type BuiltFile, fileStateTuple, inspectWheel } from "../slave/inspect.ts";
 import { sendFile } from "../slave/transfer.ts";
 import { TransferProgress } from "./progress.ts";

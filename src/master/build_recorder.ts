@@ -9,7 +9,7 @@ import type { Logger } from "../log.ts";
 import type { BuildStateTuple } from "../protocols/mod.ts";
 import type { BuildState } from "./states.ts";
 import { crashPoint } from "./crash_point.ts";
-import type { DbClient } from "./task.ts";
+import type { DbClient } from "../clients/db.ts";
 import { toProjectData } from "../web/project_data.ts";
 import { type BuildJournal, entryBuild, type JournalEntry } from "./build_journal.ts";
 

@@ -4,11 +4,10 @@
  * resumes when it is back) and stops everything in reverse order on SIGTERM, SIGINT, QUIT or a failed task.
  * @module
  */
-import { Context, ipcPath, Poller, type Socket } from "../transport/mod.ts";
+import { Context, ipcPath, Poller, Queue, type QueueOf, type Socket } from "../transport/mod.ts";
 import { getLogger, RateLimitedLog } from "../log.ts";
 import {
   bigBrotherControlProtocol,
-  decodeMessage,
   encodeMessage,
   masterControlProtocol,
   type MasterHello,
@@ -44,6 +43,7 @@ export class Master {
   #hello: MasterHello | null = null;
   #extStatus!: Socket;
   #control!: Socket;
+  #controlIn!: QueueOf<typeof masterControlProtocol>;
   #intStatus!: Socket;
   #wake!: Socket;
   #waker!: Socket;
@@ -103,6 +103,7 @@ export class Master {
     const ctx = this.#context;
     this.#extStatus = this.#bindExternal("PUB", this.#config.statusQueue);
     this.#control = this.#bindExternal("PULL", this.#config.controlQueue);
+    this.#controlIn = new Queue(this.#control, masterControlProtocol, "plain");
     this.#intStatus = ctx.socket("PULL", { linger: 0 });
     this.#intStatus.bind(this.#config.intStatusQueue);
     this.#wake = ctx.socket("PULL", { linger: 0 });
@@ -187,10 +188,7 @@ export class Master {
     if (!frames) return;
     let msg;
     try {
-      if (frames.length !== 1) {
-        throw new ProtocolError(masterControlProtocol.name, undefined, "invalid message structure");
-      }
-      msg = decodeMessage(masterControlProtocol, frames[0]);
+      [msg] = this.#controlIn.read(frames);
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;
       controlErrors.error("malformed", `dropped malformed control message: ${error.message}`);

@@ -29,7 +29,7 @@
 import type { PackageAction, PackageEvent } from "../pypi/mod.ts";
 import { EPOCH, PACKAGE_ADDED, VERSION_ADDED, VERSION_ENABLED } from "../db/mod.ts";
 import type { Logger } from "../log.ts";
-import type { DbClient } from "./task.ts";
+import type { DbClient } from "../clients/db.ts";
 
 /** The oracle calls the writer makes (`DbClient` has it; tests may call the handlers directly). */
 export type OracleCaller = Pick<DbClient, "call">;

@@ -1,36 +1,44 @@
 /**
  * The master's task framework (piwheels' `tasks.py`): a task is a small class that creates its
- * sockets, says which method handles which socket (`register`) and what runs periodically
- * (`every`); the framework runs the poll loop, pause/resume/quit and error logging.
+ * queues (sockets bound to their protocols), says which typed handler takes which message
+ * (`register`) and what runs periodically (`every`); the framework runs the poll loop,
+ * pause/resume/quit, decoding and error logging.
  *
  * API (stable; SlaveDriver, FileJuggler and every other task build on it):
  * - `Task` (abstract): `name`, `kind` ("pauseable" | "pausing" | "nonstop"), `paused`, `log`
  *   (logger `master.<name>`), `constructor(context, config, options?)`; for subclasses
- *   `socket(type, options?)`, `register(socket, handler)`, `every(ms, handler)` (→ trigger),
- *   `onControl(name, data)`, `controlProtocol`, `setup()`, `teardown()`, `track(closeable)`;
- *   public `init()` (bind the control queue `inproc://ctrl-<name>`, then `setup()`), `run()`
- *   (init if needed, poll until QUIT, then teardown and close sockets) and `quit()`.
- * - `DbClient`: `call(name, data?)` → the typed `OK` result of an oracle request, or throws
- *   `OracleError` for an `ERROR` reply or no reply within `config.dbTimeout`.
+ *   `queue(type, protocol, options?)` (→ a {@link Queue}: typed `send`/`trySend`/`sendTo`/
+ *   `trySendTo`), `register(queue, handlers, {refused?})`, `registerRaw(socket, handler)`,
+ *   `socket(type, options?)`, `every(ms, handler)` (→ trigger), `tellTask(task, protocol, name,
+ *   data)`, `onControl(name, data)`, `controlProtocol`, `logRefusal(queue, error)`, `setup()`,
+ *   `teardown()`, `track(closeable)`; public `init()` (bind the control queue
+ *   `inproc://ctrl-<name>`, then `setup()`), `run()` (init if needed, poll until QUIT, then
+ *   teardown and close sockets) and `quit()`.
+ * - `register`'s handlers: one typed function per message name, `(data, peer)` (piwheels'
+ *   `do_<MSG>`), or one `(msg, peer)` for the `{name, data}` union. Envelope, name and data are
+ *   checked once, here: a message that fails costs one line naming the queue (rate-limited per
+ *   queue), or goes to `refused(error, peer)` when the task must still answer it.
  * - `StatusPublisher`: PUSH to `inproc://status`; `slave(id, timestamp, msg, data)`,
  *   `stats(masterStats)`.
  * - `controlAddress(name)`: the control queue of a task.
  *
+ * The clients of the master's queues (`DbClient`, `SecretaryClient`, …) are in `src/clients/`.
  * A task's code must not care whether it runs in a Worker (`src/master/worker.ts`) or on the
  * main thread: everything it needs comes from the Context and the `MasterConfig`.
  *
  * @example
  * ```ts
- * class Echo extends Task {
- *   readonly name = "echo";
+ * class Skipper extends Task {
+ *   readonly name = "skipper";
  *   constructor(context: Context, config: MasterConfig) {
  *     super(context, config);
- *     const queue = this.socket("REP");
- *     queue.bind("inproc://echo");
- *     this.register(queue, async (frames) => {
- *       await queue.send(frames);
- *     });
- *     this.every(10_000, () => this.log.info("still echoing"));
+ *     const skip = this.queue("REP", cloudGazerProtocol);
+ *     skip.socket.bind("inproc://skipper");
+ *     this.register(skip, {
+ *       DELPKG: (pkg) => skip.send("OK"),
+ *       DELVER: ([pkg, version]) => skip.send("OK"),
+ *     }, { refused: () => skip.send("OK") }); // a REP answers every request
+ *     this.every(10_000, () => this.log.info("still skipping"));
  *   }
  * }
  * ```
@@ -43,31 +51,50 @@ import {
   type SocketOptions,
   type SocketType,
 } from "../transport/mod.ts";
-import { getLogger, type Logger } from "../log.ts";
-import { PiwError } from "../errors.ts";
+import { getLogger, type Logger, RateLimitedLog } from "../log.ts";
 import {
   type DataArgs,
-  decodeMessage,
-  decodeOracleResult,
   encodeMessage,
   type MasterStats,
+  type MessageTable,
   monitorStatsProtocol,
-  type OracleRequest,
-  type OracleResult,
   type Protocol,
   ProtocolError,
   taskControlProtocol,
-  theOracleProtocol,
 } from "../protocols/mod.ts";
 import type { MasterConfig } from "./config.ts";
+import {
+  dispatch,
+  type Envelope,
+  type FastDecoder,
+  type Handlers,
+  Queue,
+} from "../transport/mod.ts";
 
 export type { MasterConfig } from "./config.ts";
 
 /** How a task reacts to PAUSE (piwheels' PauseableTask, PausingTask, NonStopTask). */
 export type TaskKind = "pauseable" | "pausing" | "nonstop";
 
-/** Handles one message (all its frames) read from a registered socket. */
-export type Handler = (frames: Uint8Array[]) => void | Promise<void>;
+/** Handles one message (all its frames) read from a socket given to `registerRaw`. */
+export type RawHandler = (frames: Uint8Array[]) => void | Promise<void>;
+
+/** Options of {@link Task.queue}. */
+export interface QueueOptions<R extends MessageTable> extends SocketOptions {
+  /** The envelope, if not the socket type's (ROUTER: addressed, DEALER: delimited, else plain). */
+  envelope?: Envelope;
+  /** A decoder of the queue's own, tried before the general one (see queue_decode.ts). */
+  fastDecode?: FastDecoder<R>;
+}
+
+/** Options of {@link Task.register}. */
+export interface RegisterOptions {
+  /**
+   * The task's own answer to a message the framework refused (a REP or REQ-facing queue must
+   * still reply); it replaces the framework's log line (`logRefusal` writes that line).
+   */
+  refused?: (error: ProtocolError, peer: Uint8Array) => void | Promise<void>;
+}
 
 /** Options of {@link Task}'s constructor. */
 export interface TaskOptions {
@@ -115,7 +142,9 @@ export abstract class Task {
   protected readonly instance: number;
 
   #closeables: Closeable[] = [];
-  #handlers = new Map<Socket, Handler>();
+  #handlers = new Map<Socket, RawHandler>();
+  /** Peers can repeat bad messages at will: they cost a few lines a minute per queue. */
+  #refusals: RateLimitedLog | null = null;
   /** The keys of `#handlers`, kept as an array for the poll loop. */
   #sockets: Socket[] = [];
   #logger: Logger | null = null;
@@ -171,12 +200,59 @@ export abstract class Task {
   }
 
   /**
-   * Call `handler` with each message read from `socket`. A handler that throws is logged and
-   * the loop goes on; a `ProtocolError` is logged as a dropped malformed message.
+   * A socket (as `socket`) bound to `protocol`, stated from this side: what it receives is
+   * decoded against `protocol.recv`, what it sends encoded against `protocol.send`.
    */
-  protected register(socket: Socket, handler: Handler): void {
+  protected queue<R extends MessageTable, S extends MessageTable>(
+    type: SocketType,
+    protocol: Protocol<R, S>,
+    options: QueueOptions<R> = {},
+  ): Queue<R, S> {
+    const { envelope, fastDecode, ...socketOptions } = options;
+    const wrap = envelope ??
+      (type === "ROUTER" ? "addressed" : type === "DEALER" ? "delimited" : "plain");
+    return new Queue(this.socket(type, socketOptions), protocol, wrap, fastDecode ?? null);
+  }
+
+  /**
+   * Call the handler of each message read from `queue` with its decoded, checked data (and its
+   * peer on an addressed queue). A message the framework refuses (wrong envelope, unknown name,
+   * invalid data) costs one line naming the queue, rate-limited per queue, unless
+   * `options.refused` answers it. A handler that throws is logged and the loop goes on.
+   */
+  protected register<R extends MessageTable, S extends MessageTable>(
+    queue: Queue<R, S>,
+    handlers: Handlers<R>,
+    options: RegisterOptions = {},
+  ): void {
+    const refused = options.refused ??
+      ((error: ProtocolError) => this.logRefusal(queue.name, error));
+    this.registerRaw(queue.socket, (frames) => {
+      let msg, peer;
+      try {
+        [msg, peer] = queue.read(frames);
+      } catch (error) {
+        if (!(error instanceof ProtocolError)) throw error;
+        return refused(error, queue.peerOf(frames));
+      }
+      return dispatch(handlers, msg, peer);
+    });
+  }
+
+  /**
+   * Call `handler` with the raw frames of each message read from `socket`: only for a broker
+   * that forwards what it does not read (Seraph), a socket that carries no message (a wake-up)
+   * or a measured fast path that decodes many records a frame (Lumberjack).
+   */
+  protected registerRaw(socket: Socket, handler: RawHandler): void {
     this.#handlers.set(socket, handler);
     this.#sockets = [...this.#handlers.keys()];
+  }
+
+  /** One line for a refused message on `queue` (a few a minute per queue at most). */
+  protected logRefusal(queue: string, error: ProtocolError): void {
+    this.#refusals ??= new RateLimitedLog(this.log);
+    this.#refusals.error(queue, `dropped malformed message: ${error.message}`);
   }
 
   /**
@@ -197,14 +273,19 @@ export abstract class Task {
    * Send a message to another task's control queue (e.g. REFRESH to TheArchitect). Returns
    * false when it was not taken (the task is not running or its queue is full).
    */
-  protected tellTask(task: string, protocol: Protocol, name: string, data?: unknown): boolean {
+  protected tellTask<R extends MessageTable, N extends keyof R & string>(
+    task: string,
+    protocol: Protocol<R, MessageTable>,
+    name: N,
+    ...data: DataArgs<R[N]>
+  ): boolean {
     let peer = this.#peers.get(task);
     if (!peer) {
       peer = this.socket("PUSH", { hwm: 10, linger: 0 });
       peer.connect(controlAddress(task));
       this.#peers.set(task, peer);
     }
-    return peer.trySend([encodeMessage(protocol.reversed() as Protocol, name, data as never)]);
+    return peer.trySend([encodeMessage(protocol.reversed(), name, ...data)]);
   }
 
   /** Create and bind sockets that need more than the constructor can do (async work). */
@@ -247,10 +328,10 @@ export abstract class Task {
     if (this.#initialised) return;
     this.#initialised = true;
     try {
-      const control = this.socket("PULL", { hwm: 10, linger: 0 });
-      control.bind(controlAddress(this.name));
-      this.#control = control;
-      this.register(control, (frames) => this.#handleControl(frames));
+      const control = this.queue("PULL", this.controlProtocol, { hwm: 10, linger: 0 });
+      control.socket.bind(controlAddress(this.name));
+      this.#control = control.socket;
+      this.register(control, (msg) => this.onControl(msg.name, msg.data));
       await this.setup();
     } catch (error) {
       await this.#close();
@@ -332,14 +413,6 @@ export abstract class Task {
     }
   }
 
-  #handleControl(frames: Uint8Array[]): Promise<void> | void {
-    if (frames.length !== 1) {
-      throw new ProtocolError(this.controlProtocol.name, undefined, "invalid message structure");
-    }
-    const msg = decodeMessage(this.controlProtocol, frames[0]);
-    return this.onControl(msg.name, msg.data);
-  }
-
   async #close(): Promise<void> {
     try {
       await this.teardown();
@@ -356,81 +429,7 @@ export abstract class Task {
       }
     }
     this.#closeables = [];
-  }
-}
-
-/** An oracle request answered ERROR, or not answered in time. */
-export class OracleError extends PiwError {
-  override name = "OracleError";
-  /** The request, e.g. "NEWPKG". */
-  readonly request: string;
-
-  /** `request` failed with `reason`. */
-  constructor(request: string, reason: string) {
-    super(`the_oracle: ${request}: ${reason}`);
-    this.request = request;
-  }
-}
-
-const oracleClientSide = theOracleProtocol.reversed();
-
-/**
- * A task's connection to the database: REQ to Seraph (`config.dbQueue`), one request at a
- * time (concurrent calls queue up, since REQ allows one outstanding request).
- * @example
- * const db = new DbClient(context, config);
- * const abis = await db.call("GETABIS", true); // Set<string>
- */
-export class DbClient {
-  #context: Context;
-  #config: MasterConfig;
-  #socket: Socket;
-  #queue: Promise<unknown> = Promise.resolve();
-
-  /** Connect to the oracles through Seraph. */
-  constructor(context: Context, config: MasterConfig) {
-    this.#context = context;
-    this.#config = config;
-    this.#socket = this.#connect();
-  }
-
-  #connect(): Socket {
-    const socket = this.#context.socket("REQ", { linger: 0 });
-    socket.connect(this.#config.dbQueue);
-    return socket;
-  }
-
-  /** Send request `name` and resolve to its typed result; throws OracleError on ERROR. */
-  call<N extends OracleRequest>(
-    name: N,
-    ...args: DataArgs<(typeof theOracleProtocol.recv)[N]>
-  ): Promise<OracleResult<N>> {
-    const result = this.#queue.then(() => this.#call(name, args[0]));
-    this.#queue = result.catch(() => {});
-    return result;
-  }
-
-  async #call<N extends OracleRequest>(
-    name: N,
-    data: unknown,
-  ): Promise<OracleResult<N>> {
-    const payload = encodeMessage(oracleClientSide as Protocol, name, data as never);
-    await this.#socket.send([payload]);
-    const frames = await this.#socket.recv(this.#config.dbTimeout);
-    if (frames === null) {
-      // A REQ socket that missed its reply can never send again: start afresh.
-      this.#socket.close(0);
-      this.#socket = this.#connect();
-      throw new OracleError(name, `no reply within ${this.#config.dbTimeout / 1000} s`);
-    }
-    const reply = decodeMessage(oracleClientSide, frames[frames.length - 1]);
-    if (reply.name === "ERROR") throw new OracleError(name, reply.data);
-    return decodeOracleResult(name, reply.data);
-  }
-
-  /** Close the socket. */
-  close(): void {
-    this.#socket.close();
+    this.#refusals?.flush();
   }
 }
 

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Command } from "./client.ts";
+import type { Command } from "../clients/monitor.ts";
 import { BUTTONS, type UiState } from "./view.ts";
 
 /** What a key asks of the program: send a command, quit, or nothing but a redraw. */

@@ -6,7 +6,7 @@
  */
 import type { MonitorOptions } from "../cli/options.ts";
 import { PiwError } from "../errors.ts";
-import { MasterClient } from "./client.ts";
+import { MasterClient } from "../clients/monitor.ts";
 import { handleKey, initialUi } from "./keys.ts";
 import { buttonAt, render } from "./view.ts";
 import { type InputEvent, Screen } from "./tui.ts";

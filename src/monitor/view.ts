@@ -14,7 +14,7 @@ import {
   type RowStatus,
   type SlaveRow,
 } from "./state.ts";
-import type { Command } from "./client.ts";
+import type { Command } from "../clients/monitor.ts";
 
 /** An RGB colour. */
 export type Rgb = [number, number, number];

@@ -24,6 +24,7 @@ export {
   decodeMessage,
   encodeData,
   encodeMessage,
+  encodeMessageOf,
   Protocol,
   ProtocolError,
 } from "./protocol.ts";

@@ -135,6 +135,17 @@ export function encodeMessage<S extends MessageTable, N extends keyof S & string
 }
 
 /**
+ * Encode a `{name, data}` message (one received, or built as such) as {@link encodeMessage}
+ * does, e.g. to forward it: its name and data belong together by construction.
+ */
+export function encodeMessageOf<S extends MessageTable>(
+  protocol: Protocol<MessageTable, S>,
+  msg: MessageOf<S>,
+): Uint8Array {
+  return encodeMessage(protocol as Protocol, msg.name, msg.data as never);
+}
+
+/**
  * Decode one CBOR frame into `{name, data}`, checking it against `protocol.recv`. A message
  * without data yields `data: NO_DATA`. Like piwheels, `[name, <tag 2002>]` counts as no data.
  */

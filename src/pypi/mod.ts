@@ -2,8 +2,8 @@
  * Following PyPI: its journal (XML-RPC `changelog_since_serial` behind `PyPIChangelogSource`),
  * the re-ordering buffer, the mapping to package events, and project summaries.
  *
- * How CloudGazer is meant to use it: build one `PyPIEvents` (usually with `followPyPI`) from the
- * stored serial, and every 10 s call `poll()`. Handle the batch, then store `serial` (it never
+ * How CloudGazer uses it: build one `PyPIEvents` (an `XmlRpcChangelogSource`, and summaries from
+ * a `DescriptionFetcher`) from the stored serial, and every 10 s call `poll()`. Handle the batch, then store `serial` (it never
  * goes backwards). While `more` is true PyPI has a backlog and `poll()` can be called again at
  * once; the source keeps to PyPI's 2 requests/s. After PyPI had nothing new (or failed
  * temporarily) `poll()` returns `[]` without asking for 10 s, and the source backs off
@@ -13,7 +13,8 @@
  * (`tests/fixtures/pypi/`) should do that.
  *
  * @example
- * const pypi = followPyPI({ xmlrpcUrl, jsonUrl, serial: await db.getPyPISerial() });
+ * const source = new XmlRpcChangelogSource({ url: xmlrpcUrl });
+ * const pypi = new PyPIEvents({ source, serial: await db.getPyPISerial() });
  * do {
  *   for (const event of await pypi.poll()) await handle(event);
  *   await db.setPyPISerial(pypi.serial);
@@ -46,7 +47,6 @@ export {
   MAX_DESCRIPTION,
   truncate,
 } from "./description.ts";
-export { followPyPI, type FollowPyPIOptions } from "./follow.ts";
 export { canonicalize } from "./names.ts";
 export { PYPI_RATE_LIMIT, type RateLimit, RateLimiter } from "./rate_limiter.ts";
 export {

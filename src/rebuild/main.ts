@@ -5,7 +5,7 @@
  */
 import type { RebuildOptions, RebuildPart } from "../cli/options.ts";
 import { confirm } from "../cli/prompt.ts";
-import { expectDone, withImportClient } from "../cli/import_client.ts";
+import { expectDone, withImportClient } from "../clients/import.ts";
 
 /** The REBUILD request of each part. */
 const REQUESTS = {

@@ -9,7 +9,7 @@
 import { UsageError } from "../errors.ts";
 import type { RemoveOptions } from "../cli/options.ts";
 import { confirm } from "../cli/prompt.ts";
-import { expectDone, withImportClient } from "../cli/import_client.ts";
+import { expectDone, withImportClient } from "../clients/import.ts";
 import { canonicaliseName } from "../wheel/mod.ts";
 
 /** What the master's answer means, for the user. */

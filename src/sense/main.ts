@@ -1,7 +1,7 @@
 /**
  * `piw sense`: the master and its slaves on a Raspberry Pi Sense HAT (or, with `--emulate`, on
  * an 8×8 matrix in the terminal), navigated with its joystick. The connection and the farm model
- * are `piw monitor`'s (`src/monitor/client.ts`, `src/monitor/state.ts`).
+ * are `piw monitor`'s (`src/clients/monitor.ts`, `src/monitor/state.ts`).
  *
  * Environment: `PIW_SENSE_FB` (framebuffer device or file) and `PIW_SENSE_JOYSTICK` (evdev
  * device or FIFO) replace the discovery by name.
@@ -9,7 +9,7 @@
  */
 import type { SenseOptions } from "../cli/options.ts";
 import { PiwError } from "../errors.ts";
-import { MasterClient } from "../monitor/client.ts";
+import { MasterClient } from "../clients/monitor.ts";
 import { FrameBuffer, hatDevices, readJoystick } from "./hat.ts";
 import { Emulator } from "./emulator.ts";
 import { move, type Nav, render, type Stick } from "./screens.ts";

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Command } from "../monitor/client.ts";
+import type { Command } from "../clients/monitor.ts";
 import { type FarmState, formatDuration, formatSize, type SlaveRow } from "../monitor/state.ts";
 import { textColumns } from "./font.ts";
 

@@ -44,6 +44,7 @@ import {
   type BuiltData,
   decodeMessage,
   encodeMessage,
+  encodeMessageOf,
   type MessageOf,
   NO_DATA,
   ProtocolError,
@@ -354,7 +355,7 @@ class Slave {
     let request: Request | null = { name: "HELLO", data: this.hello };
     while (request && !this.#stopping.signal.aborted) {
       link.check();
-      await queue.send([encodeMessage(slaveSide, request.name, request.data as never)]);
+      await queue.send([encodeMessageOf(slaveSide, request)]);
       const reply = await this.#receive(queue, link, request.name);
       if (!reply) return; // stopping
       request = await this.#handle(reply, link);

@@ -7,7 +7,9 @@
  * - `Socket` (REQ, REP, ROUTER, DEALER, PUSH, PULL, PUB, SUB): `bind`/`connect`, multipart
  *   `trySend`/`send` and `tryRecv`/`recv(timeoutMs)`. Every socket gets IPV6=1 and a 1 s linger.
  * - `Poller.poll(sockets, timeoutMs)` → the readable ones.
- * - `sendMsg`/`recvMsg`/`sendAddrMsg`/`recvAddrMsg`: protocol messages (see `src/protocols`).
+ * - `Queue`: a socket bound to its protocol (see `src/protocols`) and its envelope: `read(frames)`
+ *   → the checked `{name, data}` and its peer; typed `send`/`trySend`/`sendTo`/`trySendTo`.
+ *   Master tasks get theirs from `Task.queue`.
  *
  * Waiting never blocks the event loop on the main thread ("thread-pool" wait mode); Workers
  * default to "blocking-short-poll", which blocks for at most 5 ms at a time while traffic flows
@@ -18,8 +20,12 @@
  * const ctx = new Context();
  * const router = ctx.socket("ROUTER");
  * const endpoint = router.bind("tcp://127.0.0.1:*");
- * const msg = await recvAddrMsg(router, slaveDriverProtocol, 1000);
- * if (msg) await sendAddrMsg(router, msg.address, slaveDriverProtocol, "DIE");
+ * const queue = new Queue(router, slaveDriverProtocol, "addressed");
+ * const frames = await router.recv(1000);
+ * if (frames) {
+ *   const [msg, peer] = queue.read(frames); // throws ProtocolError for a bad message
+ *   queue.trySendTo(peer, "DIE");
+ * }
  * await ctx.close();
  * ```
  * @module
@@ -29,8 +35,18 @@ export { Context } from "./context.ts";
 export { TransportError, type TransportErrorDetails } from "./errors.ts";
 export { libzmqLoaded, SocketOption, ZMQ, zmqVersion } from "./ffi.ts";
 export { nameThread } from "./libc.ts";
-export { type AddressedMessage, recvAddrMsg, recvMsg, sendAddrMsg, sendMsg } from "./messages.ts";
 export { Poller, type PollerOptions } from "./poller.ts";
+export {
+  dispatch,
+  type Envelope,
+  type FastDecoder,
+  type HandlerMap,
+  type Handlers,
+  type MessageHandler,
+  type MessageHandlerOf,
+  Queue,
+  type QueueOf,
+} from "./queue.ts";
 export {
   configureReactor,
   defaultWaitMode,

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { fileQueueAddress } from "../../src/importer/main.ts";
 import { formatBytes, progressLine, TransferProgress } from "../../src/importer/progress.ts";
-import { expectDone } from "../../src/cli/import_client.ts";
+import { expectDone } from "../../src/clients/import.ts";
 import { PiwError } from "../../src/errors.ts";
 import { pendingCount, queuedCount, queuedMessage } from "../../src/rebuild/main.ts";
 

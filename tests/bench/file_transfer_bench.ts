@@ -13,7 +13,7 @@ import { createHash } from "node:crypto";
 import { Context } from "../../src/transport/mod.ts";
 import { makeMasterConfig } from "../../src/master/config.ts";
 import { configureLogging } from "../../src/log.ts";
-import { FsClient } from "../../src/master/fs_client.ts";
+import { FsClient } from "../../src/clients/fs.ts";
 import { FileState } from "../../src/master/states.ts";
 import { sendFile } from "../../src/slave/transfer.ts";
 

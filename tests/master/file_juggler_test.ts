@@ -13,7 +13,7 @@ import {
   parseFileFrames,
 } from "../../src/protocols/mod.ts";
 import { FileJuggler, type FileJugglerOptions } from "../../src/master/tasks/file_juggler.ts";
-import { FsClient, FsError } from "../../src/master/fs_client.ts";
+import { FsClient, FsError } from "../../src/clients/fs.ts";
 import { FileState } from "../../src/master/states.ts";
 import { stagedPath } from "../../src/master/build_journal.ts";
 import type { MasterConfig } from "../../src/master/config.ts";

@@ -5,7 +5,7 @@
  * when the tests run as root).
  */
 import assert from "node:assert/strict";
-import { ImportClient } from "../../src/cli/import_client.ts";
+import { ImportClient } from "../../src/clients/import.ts";
 import { sendFile } from "../../src/slave/transfer.ts";
 import { fileSha256, inspectWheel } from "../../src/slave/inspect.ts";
 import { fileStateTuple } from "../../src/slave/inspect.ts";

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { Context } from "../../src/transport/mod.ts";
 import { cloudGazerProtocol } from "../../src/protocols/mod.ts";
-import { ReqClient } from "../../src/master/req_client.ts";
+import { ReqClient } from "../../src/clients/req.ts";
 import { listen } from "./cloud_gazer_helpers.ts";
 import { delay } from "./helpers.ts";
 

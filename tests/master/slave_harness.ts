@@ -27,7 +27,7 @@ import {
   TimeDelta,
 } from "../../src/protocols/mod.ts";
 import { controlAddress } from "../../src/master/task.ts";
-import type { FileJugglerClient, VerifyOutcome } from "../../src/master/fs_client.ts";
+import type { FileJugglerClient, VerifyOutcome } from "../../src/clients/fs.ts";
 import type { FileState } from "../../src/master/states.ts";
 import type { MasterConfig } from "../../src/master/config.ts";
 import {

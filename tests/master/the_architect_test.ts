@@ -8,7 +8,8 @@ import {
   theArchitectControlProtocol,
   theArchitectProtocol,
 } from "../../src/protocols/mod.ts";
-import { controlAddress, DbClient } from "../../src/master/task.ts";
+import { controlAddress } from "../../src/master/task.ts";
+import { DbClient } from "../../src/clients/db.ts";
 import { Seraph } from "../../src/master/tasks/seraph.ts";
 import { TheOracle } from "../../src/master/tasks/the_oracle.ts";
 import { REFRESH_GAP_MS, TheArchitect } from "../../src/master/tasks/the_architect.ts";

@@ -15,9 +15,11 @@ import {
   theScribeProtocol,
   TimeDelta,
 } from "../../src/protocols/mod.ts";
-import { DbClient, type MasterConfig } from "../../src/master/task.ts";
+import { type MasterConfig } from "../../src/master/task.ts";
+import { DbClient } from "../../src/clients/db.ts";
 import { TheScribe } from "../../src/master/tasks/the_scribe.ts";
-import { SecretaryClient, TheSecretary } from "../../src/master/tasks/the_secretary.ts";
+import { TheSecretary } from "../../src/master/tasks/the_secretary.ts";
+import { SecretaryClient } from "../../src/clients/secretary.ts";
 import { Seraph } from "../../src/master/tasks/seraph.ts";
 import { TheOracle } from "../../src/master/tasks/the_oracle.ts";
 import { captureLogs, ENGINES, startTask, testConfig, testDatabase, waitFor } from "./helpers.ts";

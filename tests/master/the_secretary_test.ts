@@ -15,8 +15,10 @@ import {
   theScribeProtocol,
   TimeDelta,
 } from "../../src/protocols/mod.ts";
-import { controlAddress, DbClient, type MasterConfig } from "../../src/master/task.ts";
-import { SecretaryClient, TheSecretary } from "../../src/master/tasks/the_secretary.ts";
+import { controlAddress, type MasterConfig } from "../../src/master/task.ts";
+import { DbClient } from "../../src/clients/db.ts";
+import { TheSecretary } from "../../src/master/tasks/the_secretary.ts";
+import { SecretaryClient } from "../../src/clients/secretary.ts";
 import { Seraph } from "../../src/master/tasks/seraph.ts";
 import { TheOracle } from "../../src/master/tasks/the_oracle.ts";
 import {

@@ -13,7 +13,7 @@ import {
   monitorStatsProtocol,
   slaveHello,
 } from "../../src/protocols/mod.ts";
-import { MasterClient } from "../../src/monitor/client.ts";
+import { MasterClient } from "../../src/clients/monitor.ts";
 import { waitFor } from "../master/helpers.ts";
 
 const status = monitorStatsProtocol.reversed();

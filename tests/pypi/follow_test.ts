@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { followPyPI } from "../../src/pypi/follow.ts";
+import { followPyPI } from "./follow.ts";
 import { FakeClock } from "../fixtures/pypi/fake_clock.ts";
 import { startPyPIStandIn } from "../fixtures/pypi/stand_in.ts";
 

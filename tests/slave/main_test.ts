@@ -21,7 +21,7 @@ import { STATE_FILE } from "../../src/slave/dir_lock.ts";
 import { freePort } from "../fixtures/piw_process.ts";
 import { FileState } from "../../src/master/states.ts";
 import { FileJuggler } from "../../src/master/tasks/file_juggler.ts";
-import { FsClient } from "../../src/master/fs_client.ts";
+import { FsClient } from "../../src/clients/fs.ts";
 import { createFixtureIndex, hermeticPipEnv } from "../fixtures/package_index.ts";
 import { startTask, testConfig, waitFor } from "../master/helpers.ts";
 

@@ -9,13 +9,14 @@ import type { Context } from "../../transport/mod.ts";
 import {
   bigBrotherControlProtocol,
   bigBrotherProtocol,
-  decodeMessage,
   type MasterStats,
+  type MessageOf,
   TimeDelta,
 } from "../../protocols/mod.ts";
-import { DbClient, type MasterConfig, StatusPublisher, Task } from "../task.ts";
+import { type MasterConfig, StatusPublisher, Task } from "../task.ts";
+import { DbClient } from "../../clients/db.ts";
 import { diskUsage, machineStats } from "../system.ts";
-import { SecretaryClient } from "./the_secretary.ts";
+import { SecretaryClient } from "../../clients/secretary.ts";
 
 /** How often the homepage is rewritten, ms (piwheels: 60 s). */
 export const HOME_INTERVAL = 60_000;
@@ -50,9 +51,9 @@ export class BigBrother extends Task {
   /** Bind the stats queue, connect to the oracles and the status queue. */
   constructor(context: Context, config: MasterConfig) {
     super(context, config);
-    const stats = this.socket("PULL", { hwm: 10 });
-    stats.bind(config.statsQueue);
-    this.register(stats, ([frame]) => this.#onStats(frame));
+    const stats = this.queue("PULL", bigBrotherProtocol, { hwm: 10 });
+    stats.socket.bind(config.statsQueue);
+    this.register(stats, (msg) => this.#onStats(msg));
     this.#db = this.track(new DbClient(context, config));
     this.#status = new StatusPublisher(this.socket("PUSH"), config);
     this.#web = this.track(new SecretaryClient(context, config));
@@ -81,8 +82,7 @@ export class BigBrother extends Task {
     );
   }
 
-  #onStats(frame: Uint8Array): void {
-    const msg = decodeMessage(bigBrotherProtocol, frame);
+  #onStats(msg: MessageOf<typeof bigBrotherProtocol.recv>): void {
     switch (msg.name) {
       case "STATFS":
         this.#reported.disk = msg.data;

@@ -37,8 +37,9 @@ import {
   type RateLimit,
   XmlRpcChangelogSource,
 } from "../../pypi/mod.ts";
-import { DbClient, type MasterConfig, Task, type TaskOptions } from "../task.ts";
-import { ReqClient } from "../req_client.ts";
+import { type MasterConfig, Task, type TaskOptions } from "../task.ts";
+import { DbClient } from "../../clients/db.ts";
+import { ReqClient } from "../../clients/req.ts";
 import { type GazerQueues, PyPIWriter, type WriterBatch } from "../pypi_writer.ts";
 
 /** Longest stretch of telling queues of removals before the control queue is read, ms. */
@@ -101,8 +102,8 @@ export class CloudGazer extends Task {
       new ReqClient(context, config.skipQueue, cloudGazerProtocol.reversed(), queueOptions),
     );
     const queues: GazerQueues = {
-      web: async (r) => await web.request(r.name, r.data as never) !== null,
-      skip: async (r) => await skip.request(r.name, r.data as never) !== null,
+      web: async (r) => await web.forward(r) !== null,
+      skip: async (r) => await skip.forward(r) !== null,
     };
     this.#writer = new PyPIWriter(this.#db, queues, { devMode: config.devMode, log: this.log });
     this.#source = options.source ?? new XmlRpcChangelogSource({
@@ -118,7 +119,7 @@ export class CloudGazer extends Task {
     wakeIn.bind(address);
     this.#wake = this.socket("PUSH", { linger: 0 });
     this.#wake.connect(address);
-    this.register(wakeIn, () => {
+    this.registerRaw(wakeIn, () => {
       this.#woken = false;
       return this.#step();
     });

@@ -19,13 +19,13 @@
 import type { Context, Socket } from "../../transport/mod.ts";
 import {
   bigBrotherProtocol,
-  decodeMessage,
   encodeFileFrames,
   encodeMessage,
   fileJugglerFsProtocol,
   fileJugglerProtocol,
   type FileStateTuple,
   MAX_MESSAGE_SIZE,
+  type MessageOf,
   metricsProtocol,
   parseFileFrames,
   ProtocolError,
@@ -34,10 +34,11 @@ import { diskStats } from "../../slave/stats.ts";
 import { RateLimitedLog } from "../../log.ts";
 import { diskUsage } from "../system.ts";
 import { Task, type TaskOptions } from "../task.ts";
+import type { QueueOf } from "../../transport/mod.ts";
 import type { MasterConfig } from "../config.ts";
 import { FileState, TransferError, TransferState, type TransferTuning } from "../states.ts";
 import { PublishRefusedError } from "../publish.ts";
-import { REFUSED_PREFIX } from "../fs_client.ts";
+import { REFUSED_PREFIX } from "../../clients/fs.ts";
 import {
   incomingDir,
   removeIncomingParts,
@@ -47,6 +48,8 @@ import {
 } from "../build_journal.ts";
 import { crashPoint } from "../crash_point.ts";
 import { isCanonicalName } from "../../wheel/names.ts";
+
+type FsMessage = MessageOf<typeof fileJugglerFsProtocol.recv>;
 
 /** Tuning of {@link FileJuggler}. */
 export interface FileJugglerOptions extends TaskOptions {
@@ -122,10 +125,16 @@ export class FileJuggler extends Task {
     this.#fileQueue = this.socket("ROUTER", { hwm: 500, maxMsgSize: MAX_MESSAGE_SIZE.fileQueue });
     this.#fileQueue.bind(config.fileQueue);
     this.fileEndpoint = this.#fileQueue.lastEndpoint;
-    this.register(this.#fileQueue, (frames) => this.#handleFile(frames));
-    const fs = this.socket("REP", { hwm: 10 });
-    fs.bind(config.fsQueue);
-    this.register(fs, (frames) => this.#handleFs(fs, frames));
+    // Not one CBOR frame a message: the transfer's own frames (parseFileFrames, below).
+    this.registerRaw(this.#fileQueue, (frames) => this.#handleFile(frames));
+    const fs = this.queue("REP", fileJugglerFsProtocol, { hwm: 10 });
+    fs.socket.bind(config.fsQueue);
+    this.register(fs, (msg) => this.#handleFs(fs, msg), {
+      refused: (error) => {
+        this.logRefusal(fs.name, error);
+        return fs.send("ERROR", error.message);
+      },
+    });
     this.#statsQueue = this.socket("PUSH", { hwm: 10 });
     this.#statsQueue.connect(config.statsQueue);
     if (config.metrics) {
@@ -356,13 +365,9 @@ export class FileJuggler extends Task {
 
   // -- the fs queue ---------------------------------------------------------------------------
 
-  async #handleFs(fs: Socket, frames: Uint8Array[]): Promise<void> {
+  async #handleFs(fs: QueueOf<typeof fileJugglerFsProtocol>, msg: FsMessage): Promise<void> {
     let reply: Uint8Array;
     try {
-      if (frames.length !== 1) {
-        throw new ProtocolError(fileJugglerFsProtocol.name, undefined, "invalid message structure");
-      }
-      const msg = decodeMessage(fileJugglerFsProtocol, frames[0]);
       const result = msg.name === "EXPECT"
         ? await this.doExpect(...msg.data)
         : await this.doVerify(...msg.data);
@@ -374,7 +379,7 @@ export class FileJuggler extends Task {
       reply = encodeMessage(fileJugglerFsProtocol, "ERROR", (e as Error).message);
     }
     // A REP socket must answer every request before it can receive the next.
-    await fs.send([reply]);
+    await fs.sendFrame(reply);
   }
 
   /** EXPECT: slave `slaveId` will send `file`; any earlier transfer of that slave is dropped. */

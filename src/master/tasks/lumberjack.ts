@@ -19,7 +19,8 @@ import {
   type LogName,
   type RowFormat,
 } from "../../logger/rows.ts";
-import { DbClient, type MasterConfig, Task } from "../task.ts";
+import { type MasterConfig, Task } from "../task.ts";
+import { DbClient } from "../../clients/db.ts";
 
 /**
  * Hits buffered before a write (a busy site's second or so; quieter ones flush every
@@ -68,7 +69,7 @@ export class Lumberjack extends Task {
     const logFile = ipcPath(config.logQueue);
     // piw logger runs as the web server's user; let its group write to the queue.
     if (logFile) Deno.chmodSync(logFile, 0o770);
-    this.register(logs, (frames) => this.#onLogs(logs, frames));
+    this.registerRaw(logs, (frames) => this.#onLogs(logs, frames));
     const stats = this.#stats = this.socket("PUSH", { hwm: 10 });
     stats.connect(config.statsQueue);
     this.every(FLUSH_MS, () => {

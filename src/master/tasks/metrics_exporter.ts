@@ -15,7 +15,6 @@
  */
 import type { Context } from "../../transport/mod.ts";
 import {
-  decodeMessage,
   encodeMessage,
   masterControlProtocol,
   metricsProtocol,
@@ -26,7 +25,8 @@ import { RateLimitedLog } from "../../log.ts";
 import type { BuildCount, RetryCount } from "../../db/mod.ts";
 import { FarmState, type RowStatus } from "../../monitor/state.ts";
 import { type MasterConfig, parseMetricsAddress } from "../config.ts";
-import { DbClient, Task } from "../task.ts";
+import { Task } from "../task.ts";
+import { DbClient } from "../../clients/db.ts";
 import { type MetricFamily, PROMETHEUS_CONTENT_TYPE, renderMetrics } from "../prometheus.ts";
 
 /** How often the database figures are fetched (and its latency measured), ms; 5 s in dev mode. */
@@ -73,22 +73,26 @@ export class MetricsExporter extends Task {
   /** Join the status queue as a monitor and bind the metrics queue. */
   constructor(context: Context, config: MasterConfig) {
     super(context, config);
-    const status = this.socket("SUB", { subscribe: "", rcvHwm: 1000, linger: 0 });
-    status.connect(localAddress(config.statusQueue));
-    this.register(status, (frames) => {
-      if (frames.length !== 1) return;
-      this.farm.apply(decodeMessage(monitorStatsProtocol, frames[0]));
+    const status = this.queue("SUB", monitorStatsProtocol, {
+      subscribe: "",
+      rcvHwm: 1000,
+      linger: 0,
+    });
+    status.socket.connect(localAddress(config.statusQueue));
+    this.register(status, (msg) => {
+      this.farm.apply(msg);
     });
     const control = this.socket("PUSH", { sndHwm: 10, linger: 0 });
     control.connect(localAddress(config.controlQueue));
     this.every(HELLO_RETRY_MS, () => {
       if (!this.farm.master.hello) control.trySend([encodeMessage(controlSide, "HELLO")]);
     });
-    const counters = this.socket("PULL", { rcvHwm: 10, linger: 0 });
-    counters.bind(config.metricsQueue);
-    this.register(counters, ([frame]) => {
-      const msg = decodeMessage(metricsProtocol, frame);
-      if (msg.name === "TRANSFERRED") this.#transferred = msg.data;
+    const counters = this.queue("PULL", metricsProtocol, { rcvHwm: 10, linger: 0 });
+    counters.socket.bind(config.metricsQueue);
+    this.register(counters, {
+      TRANSFERRED: (total) => {
+        this.#transferred = total;
+      },
     });
     this.#db = this.track(new DbClient(context, config));
     this.every(config.devMode ? 5_000 : DB_INTERVAL_MS, () => this.#sampleDb());

@@ -18,7 +18,7 @@ import { type Context, ipcPath, type Socket } from "../../transport/mod.ts";
 import {
   bigBrotherProtocol,
   cloudGazerProtocol,
-  decodeMessage,
+  type DataOf,
   encodeMessage,
   MAX_MESSAGE_SIZE,
   MAX_PRIORITY,
@@ -26,21 +26,23 @@ import {
   mrChaseProtocol,
   ProtocolError,
   theArchitectControlProtocol,
+  type theScribeProtocol,
 } from "../../protocols/mod.ts";
 import { canonicaliseName, parseWheelFilename } from "../../wheel/mod.ts";
-import { DbClient, Task, type TaskOptions } from "../task.ts";
+import { Task, type TaskOptions } from "../task.ts";
+import type { QueueOf } from "../../transport/mod.ts";
+import { DbClient } from "../../clients/db.ts";
 import type { MasterConfig } from "../config.ts";
-import { FsClient } from "../fs_client.ts";
-import { ReqClient } from "../req_client.ts";
+import { FsClient } from "../../clients/fs.ts";
+import { ReqClient } from "../../clients/req.ts";
 import { BuildState, FileState } from "../states.ts";
-import { SecretaryClient } from "./the_secretary.ts";
+import { SecretaryClient } from "../../clients/secretary.ts";
 import { BuildJournal } from "../build_journal.ts";
 import { BuildRecorder, oracleRecorderDb } from "../build_recorder.ts";
 
 type Request = MessageOf<typeof mrChaseProtocol.recv>;
 type Reply = MessageOf<typeof mrChaseProtocol.send>;
 
-const EMPTY = new Uint8Array(0);
 const bigBrotherSide = bigBrotherProtocol.reversed();
 /** Failed verifications of one file before an import is abandoned. */
 const MAX_VERIFY_FAILURES = 3;
@@ -62,7 +64,7 @@ interface ImportState {
 /** The import queue: imports, additions, removals and page rebuilds requested by admins. */
 export class MrChase extends Task {
   readonly name = "mr_chase";
-  #queue: Socket;
+  #queue: QueueOf<typeof mrChaseProtocol>;
   #db: DbClient;
   #fs: FsClient;
   #web: SecretaryClient;
@@ -80,17 +82,26 @@ export class MrChase extends Task {
   constructor(context: Context, config: MasterConfig, options: TaskOptions = {}) {
     super(context, config, options);
     // Clients (REQ) have one request in flight: a peer cannot queue more than a few big ones.
-    this.#queue = this.socket("ROUTER", { maxMsgSize: MAX_MESSAGE_SIZE.importQueue, rcvHwm: 10 });
+    this.#queue = this.queue("ROUTER", mrChaseProtocol, {
+      maxMsgSize: MAX_MESSAGE_SIZE.importQueue,
+      rcvHwm: 10,
+    });
     // Anyone who can write to the import queue can delete packages: keep other users out, from
     // the socket file's creation on (libzmq creates it inside zmq_bind, under the umask).
     const umask = this.#ipcFile ? Deno.umask(0o117) : null;
     try {
-      this.#queue.bind(config.importQueue);
+      this.#queue.socket.bind(config.importQueue);
     } finally {
       if (umask !== null) Deno.umask(umask);
     }
     if (this.#ipcFile) Deno.chmodSync(this.#ipcFile, 0o660);
-    this.register(this.#queue, (frames) => this.#handle(frames));
+    this.register(this.#queue, (request, address) => this.#handle(request, address), {
+      refused: (e, address) => {
+        if (!address.length) return this.log.error(`invalid message from a client: ${e.message}`);
+        this.log.error(`request failed: ${e.message}`);
+        this.#answer(address, error(e.message));
+      },
+    });
     this.#home = this.socket("PUSH", { hwm: 10 });
     this.#home.connect(config.statsQueue);
     this.#db = this.track(new DbClient(context, config));
@@ -113,16 +124,10 @@ export class MrChase extends Task {
     );
   }
 
-  async #handle(frames: Uint8Array[]): Promise<void> {
-    if (frames.length !== 3 || frames[1].length !== 0) {
-      this.log.error(`invalid message structure from a client (${frames.length} frames)`);
-      return;
-    }
-    const [address, , payload] = frames;
+  async #handle(request: Request, address: Uint8Array): Promise<void> {
     const key = String.fromCharCode(...address);
     let reply: Reply;
     try {
-      const request = decodeMessage(mrChaseProtocol, payload);
       reply = await this.#dispatch(key, request);
       if (reply.name === "DONE" && !["REBUILD", "REBUILDING", "IMPORT"].includes(request.name)) {
         // A version added, unskipped or unyanked, or its builds deleted, may want building:
@@ -134,8 +139,13 @@ export class MrChase extends Task {
       this.log.error(`request failed: ${message}`);
       reply = error(message);
     }
-    if (reply.name !== "SEND") this.#imports.delete(key);
-    this.#queue.trySend([address, EMPTY, encodeMessage(mrChaseProtocol, reply.name, reply.data)]);
+    this.#answer(address, reply);
+  }
+
+  /** Reply to a client; its import ends unless the reply asks for a file. */
+  #answer(address: Uint8Array, reply: Reply): void {
+    if (reply.name !== "SEND") this.#imports.delete(String.fromCharCode(...address));
+    this.#queue.trySendFrame(this.#queue.encodeMessage(reply), address);
   }
 
   #dispatch(key: string, request: Request): Promise<Reply> {
@@ -445,12 +455,12 @@ export class MrChase extends Task {
   }
 
   /** Ask the secretary for web output; a failure is logged, never the client's problem. */
-  async #webSend(
-    name: Parameters<SecretaryClient["send"]>[0],
-    data: unknown,
+  async #webSend<N extends keyof typeof theScribeProtocol.recv & string>(
+    name: N,
+    data: DataOf<(typeof theScribeProtocol.recv)[N]>,
   ): Promise<void> {
     try {
-      await this.#web.send(name, data as never);
+      await this.#web.send(name, data);
     } catch (e) {
       this.log.warning(`web update ${name} failed: ${(e as Error).message}`);
     }

@@ -30,7 +30,7 @@ export class Seraph extends Task {
     front.bind(config.dbQueue);
     const back = this.socket("ROUTER", { hwm: 10 });
     back.bind(config.oracleQueue);
-    this.register(front, (frames) => {
+    this.registerRaw(front, (frames) => {
       // [client, empty, request], the REQ envelope
       if (frames.length !== 3) {
         this.log.error(`dropped db request of ${frames.length} frames`);
@@ -39,7 +39,7 @@ export class Seraph extends Task {
       this.#pending.push([frames[0], frames[2]]);
       return this.#dispatch(back);
     });
-    this.register(back, async (frames) => {
+    this.registerRaw(back, async (frames) => {
       // [oracle, empty, READY] or [oracle, empty, client, empty, reply]
       const [worker, , ...rest] = frames;
       if (rest.length === 3) await front.send([rest[0], EMPTY, rest[2]]);

@@ -17,14 +17,14 @@ import {
   bigBrotherProtocol,
   type BuildQueue,
   cloudGazerProtocol,
-  decodeMessage,
   decodeQueueFrame,
   encodeMessage,
   MAX_HELLO_TEXT,
   MAX_MESSAGE_SIZE,
+  type MessageOf,
   monitorStatsProtocol,
   NO_DATA,
-  ProtocolError,
+  type ProtocolError,
   slaveDriverControlProtocol,
   slaveDriverProtocol,
   type SlaveEvent,
@@ -37,12 +37,14 @@ import {
 import { KNOWN_NAMES } from "../../failures/debian.ts";
 import { parseWheelFilename } from "../../wheel/mod.ts";
 import { RateLimitedLog } from "../../log.ts";
-import { DbClient, Task, type TaskOptions } from "../task.ts";
+import { Task, type TaskOptions } from "../task.ts";
+import type { QueueOf } from "../../transport/mod.ts";
+import { DbClient } from "../../clients/db.ts";
 import type { MasterConfig } from "../config.ts";
 import { BuildQueues } from "../build_queues.ts";
-import { type FileJugglerClient, FsClient } from "../fs_client.ts";
+import { type FileJugglerClient, FsClient } from "../../clients/fs.ts";
 import { type BuildState, type SlaveReply, type SlaveRequest, SlaveState } from "../states.ts";
-import { SecretaryClient } from "./the_secretary.ts";
+import { SecretaryClient } from "../../clients/secretary.ts";
 import { BuildJournal } from "../build_journal.ts";
 import { BuildRecorder, oracleRecorderDb, type RecorderDb } from "../build_recorder.ts";
 
@@ -90,9 +92,9 @@ export interface SlaveDriverOptions extends TaskOptions {
 }
 
 type Reply = SlaveReply | null;
+type SkipMessage = MessageOf<typeof cloudGazerProtocol.recv>;
 const DIE: SlaveReply = { name: "DIE", data: NO_DATA };
 const DONE: SlaveReply = { name: "DONE", data: NO_DATA };
-const EMPTY = new Uint8Array(0);
 const STATUS_BACKLOG = 1000;
 const statusSide = monitorStatsProtocol.reversed();
 const statsSide = bigBrotherProtocol.reversed();
@@ -115,7 +117,7 @@ export class SlaveDriver extends Task {
   /** The extras queue's bound endpoint (with a wildcard port resolved). */
   readonly extrasEndpoint: string;
   #counter = 0;
-  #slaveQueue: Socket;
+  #slaveQueue: QueueOf<typeof slaveDriverProtocol>;
   #statusQueue: Socket;
   #statsQueue: Socket;
   #statusBacklog: Uint8Array[] = [];
@@ -135,25 +137,47 @@ export class SlaveDriver extends Task {
   constructor(context: Context, config: MasterConfig, options: SlaveDriverOptions = {}) {
     super(context, config, options);
     // A slave (REQ) has one request in flight: a peer cannot queue more than a few big ones.
-    this.#slaveQueue = this.socket("ROUTER", {
+    this.#slaveQueue = this.queue("ROUTER", slaveDriverProtocol, {
       maxMsgSize: MAX_MESSAGE_SIZE.slaveQueue,
       rcvHwm: 10,
     });
-    this.#slaveQueue.bind(config.slaveQueue);
-    this.slaveEndpoint = this.#slaveQueue.lastEndpoint;
-    this.register(this.#slaveQueue, (frames) => this.#handleSlave(frames));
-    const builds = this.socket("PULL", { hwm: 10 });
-    builds.bind(config.buildsQueue);
-    this.register(builds, (frames) => this.#handleBuilds(frames));
+    this.#slaveQueue.socket.bind(config.slaveQueue);
+    this.slaveEndpoint = this.#slaveQueue.socket.lastEndpoint;
+    this.register(this.#slaveQueue, (request, address) => this.#handleSlave(request, address), {
+      refused: (error, address) => this.#refusedSlave(error, address),
+    });
+    // Its own decoder: see queue_decode.ts (anything unusual goes to the general one).
+    const builds = this.queue("PULL", theArchitectProtocol, {
+      hwm: 10,
+      fastDecode: (frame) => {
+        const queue = decodeQueueFrame(frame);
+        return queue && { name: "QUEUE", data: queue };
+      },
+    });
+    builds.socket.bind(config.buildsQueue);
+    this.register(builds, { QUEUE: (queue) => this.#handleBuilds(queue) });
     // piw slaves' HAVE (piw only): small, and dropped when a few wait, as each is repeated at
     // the slave's next HELLO.
-    const extras = this.socket("PULL", { maxMsgSize: MAX_MESSAGE_SIZE.extrasQueue, rcvHwm: 10 });
-    extras.bind(config.extrasQueue);
-    this.extrasEndpoint = extras.lastEndpoint;
-    this.register(extras, (frames) => this.#handleExtras(frames));
-    const skip = this.socket("REP", { hwm: 10 });
-    skip.bind(config.skipQueue);
-    this.register(skip, (frames) => this.#handleSkip(skip, frames));
+    const extras = this.queue("PULL", slaveExtrasProtocol, {
+      maxMsgSize: MAX_MESSAGE_SIZE.extrasQueue,
+      rcvHwm: 10,
+    });
+    extras.socket.bind(config.extrasQueue);
+    this.extrasEndpoint = extras.socket.lastEndpoint;
+    this.register(extras, { HAVE: ([slaveId, names]) => this.#handleExtras(slaveId, names) }, {
+      refused: (e) => {
+        this.#peerErrors.error("bad have", `invalid HAVE on the extras queue: ${e.message}`);
+      },
+    });
+    const skip = this.queue("REP", cloudGazerProtocol, { hwm: 10 });
+    skip.socket.bind(config.skipQueue);
+    this.register(skip, (msg) => this.#handleSkip(skip, msg), {
+      refused: (e) => {
+        this.log.error(`skip queue: ${e.message}`);
+        // A REP socket must answer before it can receive again.
+        skip.trySend("OK");
+      },
+    });
     this.#statusQueue = this.socket("PUSH", { hwm: STATUS_BACKLOG });
     this.#statusQueue.connect(config.intStatusQueue);
     this.#statsQueue = this.socket("PUSH", { hwm: 10 });
@@ -231,20 +255,7 @@ export class SlaveDriver extends Task {
    * names of the Debian table it has, and have TheArchitect queue them at once. A bad message,
    * an unknown slave or a failed request costs one (rate-limited) line.
    */
-  async #handleExtras(frames: Uint8Array[]): Promise<void> {
-    let slaveId: number;
-    let names: string[];
-    try {
-      if (frames.length !== 1) {
-        throw new ProtocolError("slave_extras", undefined, `${frames.length} frames`);
-      }
-      const msg = decodeMessage(slaveExtrasProtocol, frames[0]);
-      [slaveId, names] = msg.data;
-    } catch (e) {
-      if (!(e instanceof ProtocolError)) throw e;
-      this.#peerErrors.error("bad have", `invalid HAVE on the extras queue: ${e.message}`);
-      return;
-    }
+  async #handleExtras(slaveId: number, names: string[]): Promise<void> {
     const slave = [...this.slaves.values()].find((s) => s.slaveId === slaveId);
     if (!slave) {
       this.#peerErrors.warning("unknown have", `HAVE from unknown slave ${slaveId}; ignored`);
@@ -314,13 +325,7 @@ export class SlaveDriver extends Task {
 
   // -- queues from other tasks ----------------------------------------------------------------
 
-  async #handleBuilds(frames: Uint8Array[]): Promise<void> {
-    if (frames.length !== 1) {
-      throw new ProtocolError(theArchitectProtocol.name, undefined, "invalid message structure");
-    }
-    // Its own decoder: see queue_decode.ts (anything unusual goes to the general one).
-    const queue: BuildQueue = decodeQueueFrame(frames[0]) ??
-      decodeMessage(theArchitectProtocol, frames[0]).data;
+  async #handleBuilds(queue: BuildQueue): Promise<void> {
     let abis: Iterable<string> = [];
     try {
       abis = await this.#db.buildAbis();
@@ -333,12 +338,8 @@ export class SlaveDriver extends Task {
   }
 
   /** DELPKG/DELVER: hold the package (version) out of the queues and skip its running builds. */
-  #handleSkip(skip: Socket, frames: Uint8Array[]): void {
+  #handleSkip(skip: QueueOf<typeof cloudGazerProtocol>, msg: SkipMessage): void {
     try {
-      if (frames.length !== 1) {
-        throw new ProtocolError(cloudGazerProtocol.name, undefined, "invalid message structure");
-      }
-      const msg = decodeMessage(cloudGazerProtocol, frames[0]);
       const [pkg, version] = msg.name === "DELVER" ? msg.data : [msg.data, null];
       this.queues.delete(pkg, version);
       this.#pushQueueSizes();
@@ -348,43 +349,28 @@ export class SlaveDriver extends Task {
           slave.skip();
         }
       }
-    } catch (e) {
-      if (!(e instanceof ProtocolError)) throw e;
-      this.log.error(`skip queue: ${e.message}`);
     } finally {
       // A REP socket must answer before it can receive again.
-      skip.trySend([encodeMessage(cloudGazerProtocol, "OK")]);
+      skip.trySend("OK");
     }
   }
 
   // -- the slave protocol ---------------------------------------------------------------------
 
-  #handleSlave(frames: Uint8Array[]): void | Promise<void> {
-    if (frames.length !== 3 || frames[1].length !== 0) {
-      this.#peerErrors.error(
-        "bad structure",
-        `invalid message structure from a slave (${frames.length} frames)`,
-      );
-      return;
+  /** A slave's bad message: DIE for a known slave, one (rate-limited) line for anyone else. */
+  #refusedSlave(e: ProtocolError, address: Uint8Array): void {
+    const slave = address.length ? this.slaves.get(addressKey(address)) : undefined;
+    if (slave) this.#reply(slave, this.#die(slave, e.message));
+    else if (!address.length) {
+      this.#peerErrors.error("bad structure", `invalid message from a slave: ${e.message}`);
+    } else {
+      this.#peerErrors.error("unknown peer", `invalid message from an unknown peer: ${e.message}`);
     }
-    const [address, , payload] = frames;
+  }
+
+  #handleSlave(request: SlaveRequest, address: Uint8Array): void | Promise<void> {
     const key = addressKey(address);
     let slave = this.slaves.get(key);
-    let request: SlaveRequest;
-    try {
-      request = decodeMessage(slaveDriverProtocol, payload);
-    } catch (e) {
-      if (!(e instanceof ProtocolError)) throw e;
-      if (!slave) {
-        this.#peerErrors.error(
-          "unknown peer",
-          `invalid message from an unknown peer: ${e.message}`,
-        );
-      } else {
-        this.#reply(slave, this.#die(slave, e.message));
-      }
-      return;
-    }
     if (slave && this.#answering.has(slave)) {
       // Only a peer that is not a REQ socket can ask again before its reply.
       this.#peerErrors.error(
@@ -399,7 +385,7 @@ export class SlaveDriver extends Task {
       if (refusal) {
         this.#peerErrors.error(...refusal);
         if (slave) this.#forget(key, slave, false);
-        this.#slaveQueue.trySend([address, EMPTY, encodeMessage(slaveDriverProtocol, "DIE")]);
+        this.#slaveQueue.trySendTo(address, "DIE");
         return;
       }
       if (slave) {
@@ -483,9 +469,8 @@ export class SlaveDriver extends Task {
 
   #reply(slave: SlaveState, reply: SlaveReply): void {
     slave.send(reply);
-    const payload = encodeMessage(slaveDriverProtocol, reply.name, reply.data as never);
     // A ROUTER never waits: a reply to a slave that has gone is dropped.
-    this.#slaveQueue.trySend([slave.address, EMPTY, payload]);
+    this.#slaveQueue.trySendFrame(this.#slaveQueue.encodeMessage(reply), slave.address);
   }
 
   #protocolError(slave: SlaveState, what: string): SlaveReply {

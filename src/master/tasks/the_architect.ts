@@ -18,7 +18,8 @@ import {
   theArchitectControlProtocol,
   theArchitectProtocol,
 } from "../../protocols/mod.ts";
-import { DbClient, type MasterConfig, Task, type TaskOptions } from "../task.ts";
+import { type MasterConfig, Task, type TaskOptions } from "../task.ts";
+import { DbClient } from "../../clients/db.ts";
 
 /** How many versions per ABI the queue holds (piwheels' limit). */
 export const QUEUE_LIMIT = 100_000;

@@ -7,9 +7,9 @@
 import type { Context } from "../../transport/mod.ts";
 import { type Database, openDatabase, redactDsn } from "../../db/mod.ts";
 import {
-  decodeMessage,
   encodeData,
   encodeMessage,
+  type MessageOf,
   ORACLE_READY,
   type OracleRequest,
   ProtocolError,
@@ -36,22 +36,24 @@ export class TheOracle extends Task {
     this.log.debug(`opening database ${redactDsn(this.config.dsn)}`);
     const db = this.#db = await openDatabase(this.config.dsn);
     this.track({ close: () => db.close() });
-    const queue = this.socket("REQ");
-    queue.connect(this.config.oracleQueue);
-    this.register(queue, async ([client, empty, request]) => {
-      await queue.send([client, empty, await this.#answer(request)]);
+    // Seraph hands over each request in its client's envelope, which the reply goes back in.
+    const queue = this.queue("REQ", theOracleProtocol, { envelope: "addressed" });
+    queue.socket.connect(this.config.oracleQueue);
+    this.register(queue, async (msg, client) => {
+      await queue.sendFrame(await this.#answer(msg), client);
+    }, {
+      refused: (error, client) => {
+        this.log.error(`bad request: ${error.message}`);
+        return queue.sendTo(client, "ERROR", error.message);
+      },
     });
-    await queue.send([ORACLE_READY]);
+    await queue.socket.send([ORACLE_READY]);
   }
 
   /** The encoded reply to one request; never throws. */
-  async #answer(request: Uint8Array | undefined): Promise<Uint8Array> {
+  async #answer(msg: MessageOf<typeof theOracleProtocol.recv>): Promise<Uint8Array> {
     let name: OracleRequest | undefined;
     try {
-      if (request === undefined) {
-        throw new ProtocolError(theOracleProtocol.name, undefined, "invalid message structure");
-      }
-      const msg = decodeMessage(theOracleProtocol, request);
       name = msg.name;
       this.log.debug(`<< ${name}`);
       const handler = oracleHandlers[name] as (

@@ -8,17 +8,13 @@
  * a chunk ahead of the pages being written.
  * @module
  */
-import type { Context, Socket } from "../../transport/mod.ts";
-import {
-  decodeMessage,
-  encodeMessage,
-  type MessageOf,
-  ProtocolError,
-  theScribeProtocol,
-} from "../../protocols/mod.ts";
+import type { Context } from "../../transport/mod.ts";
+import { encodeMessage, type MessageOf, theScribeProtocol } from "../../protocols/mod.ts";
 import { isCanonicalName } from "../../wheel/mod.ts";
 import { fetchAhead, type ProjectWrite, toProjectData, WebSite } from "../../web/mod.ts";
-import { DbClient, type MasterConfig, Task, type TaskOptions } from "../task.ts";
+import { type MasterConfig, Task, type TaskOptions } from "../task.ts";
+import type { QueueOf } from "../../transport/mod.ts";
+import { DbClient } from "../../clients/db.ts";
 
 type ScribeMessage = MessageOf<typeof theScribeProtocol.recv>;
 
@@ -52,9 +48,14 @@ export class TheScribe extends Task {
       siteUrl: config.siteUrl,
       log: this.log,
     });
-    const queue = this.socket("REP", { hwm: 100 });
-    queue.bind(config.scribeQueue);
-    this.register(queue, (frames) => this.#onRequest(queue, frames));
+    const queue = this.queue("REP", theScribeProtocol, { hwm: 100 });
+    queue.socket.bind(config.scribeQueue);
+    this.register(queue, (msg) => this.#onRequest(queue, msg), {
+      refused: (error) => {
+        this.logRefusal(queue.name, error);
+        return queue.sendFrame(DONE);
+      },
+    });
     this.#db = this.track(new DbClient(context, config));
     // New packages make the root index stale; rewriting it once a second rather than once per
     // new package keeps a burst of new packages from rewriting a 600,000-line page each time.
@@ -72,14 +73,11 @@ export class TheScribe extends Task {
   }
 
   /** Handle one request, then answer DONE whatever happened (the secretary waits for it). */
-  async #onRequest(queue: Socket, frames: Uint8Array[]): Promise<void> {
+  async #onRequest(queue: QueueOf<typeof theScribeProtocol>, msg: ScribeMessage): Promise<void> {
     try {
-      if (frames.length !== 1) {
-        throw new ProtocolError(theScribeProtocol.name, undefined, "invalid message structure");
-      }
-      await this.handle(decodeMessage(theScribeProtocol, frames[0]));
+      await this.handle(msg);
     } finally {
-      await queue.send([DONE]);
+      await queue.sendFrame(DONE);
     }
   }
 

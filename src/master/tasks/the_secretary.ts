@@ -15,22 +15,19 @@
  * scribe's REP on `config.scribeQueue`, used like a REQ (one request in flight, the rest wait
  * in order here); a DEALER because the task loop reads a ready socket until it is empty, which
  * a REQ refuses (EFSM) after its one reply.
- * {@link SecretaryClient} is what other tasks use to talk to it.
+ * `SecretaryClient` (src/clients/secretary.ts) is what other tasks use to talk to it.
  * @module
  */
-import type { Context, Socket } from "../../transport/mod.ts";
+import type { Context } from "../../transport/mod.ts";
 import {
-  type DataArgs,
-  type DataOf,
-  decodeMessage,
   encodeMessage,
   type MessageOf,
-  ProtocolError,
   type RewritePending,
   theScribeProtocol,
 } from "../../protocols/mod.ts";
-import { DbClient, type MasterConfig, OracleError, Task, type TaskOptions } from "../task.ts";
-import { ReqClient } from "../req_client.ts";
+import { type MasterConfig, Task, type TaskOptions } from "../task.ts";
+import type { QueueOf } from "../../transport/mod.ts";
+import { DbClient, OracleError } from "../../clients/db.ts";
 
 /** How long PROJECT/BOTH are held (piwheels: one minute). */
 export const HOLD_MS = 60_000;
@@ -57,7 +54,6 @@ export interface SecretaryOptions extends TaskOptions {
 
 const toScribe = theScribeProtocol.reversed();
 const DONE = encodeMessage(theScribeProtocol, "DONE");
-const EMPTY = new Uint8Array(0);
 
 /** The buffer in front of TheScribe (Pausing: while paused nothing leaves the buffer). */
 export class TheSecretary extends Task {
@@ -72,19 +68,30 @@ export class TheSecretary extends Task {
   /** Messages due for the scribe, in order; the first `#inFlight` are being handled. */
   readonly #outbox: ScribeMessage[] = [];
   #inFlight = 0;
-  readonly #scribe: Socket;
+  readonly #scribe: QueueOf<typeof toScribe>;
   readonly #db: DbClient;
 
   /** Bind the web queue, connect to the scribe and the oracles. */
   constructor(context: Context, config: MasterConfig, options: SecretaryOptions = {}) {
     super(context, config, options);
     this.holdMs = options.holdMs ?? (config.devMode ? DEV_HOLD_MS : HOLD_MS);
-    const web = this.socket("REP", { hwm: 100 });
-    web.bind(config.webQueue);
-    this.register(web, (frames) => this.#onRequest(web, frames));
-    this.#scribe = this.socket("DEALER", { hwm: 100 });
-    this.#scribe.connect(config.scribeQueue);
-    this.register(this.#scribe, (frames) => this.#onDone(frames));
+    const web = this.queue("REP", theScribeProtocol, { hwm: 100 });
+    web.socket.bind(config.webQueue);
+    this.register(web, (msg) => this.#onRequest(web, msg), {
+      refused: (error) => {
+        this.logRefusal(web.name, error);
+        return web.sendFrame(DONE);
+      },
+    });
+    this.#scribe = this.queue("DEALER", toScribe, { hwm: 100 });
+    this.#scribe.socket.connect(config.scribeQueue);
+    // A reply the scribe garbled still ends the request in flight.
+    this.register(this.#scribe, () => this.#onDone(), {
+      refused: (error) => {
+        this.logRefusal(toScribe.name, error);
+        this.#onDone();
+      },
+    });
     this.#db = this.track(new DbClient(context, config));
     this.every(options.checkMs ?? 1000, () => this.#release());
   }
@@ -137,20 +144,13 @@ export class TheSecretary extends Task {
   }
 
   /** A request on the web queue: act on it, then answer DONE (always, or the client hangs). */
-  async #onRequest(web: Socket, frames: Uint8Array[]): Promise<void> {
+  async #onRequest(web: QueueOf<typeof theScribeProtocol>, msg: ScribeMessage): Promise<void> {
     let reply = DONE;
     try {
-      if (frames.length !== 1) {
-        throw new ProtocolError(theScribeProtocol.name, undefined, "invalid message structure");
-      }
-      const msg = decodeMessage(theScribeProtocol, frames[0]);
       if (msg.name === "PENDING") reply = encodeMessage(theScribeProtocol, "COUNT", this.pending);
       else this.handle(msg);
-    } catch (error) {
-      if (!(error instanceof ProtocolError)) throw error;
-      this.log.error(`dropped malformed message: ${error.message}`);
     } finally {
-      await web.send([reply]);
+      await web.sendFrame(reply);
     }
   }
 
@@ -251,9 +251,8 @@ export class TheSecretary extends Task {
       name: "PROJECTS",
       data: this.#outbox.slice(0, count).map((m) => [m.name, m.data as string]),
     };
-    const frame = encodeMessage(toScribe, msg.name, msg.data as never);
-    // The empty frame is the envelope delimiter a REQ would add for the REP to strip.
-    if (!this.#scribe.trySend([EMPTY, frame])) {
+    // The queue adds the empty delimiter frame a REQ would add for the REP to strip.
+    if (!this.#scribe.trySendFrame(this.#scribe.encodeMessage(msg))) {
       this.log.warning(`scribe queue full; ${msg.name} waits`);
       return;
     }
@@ -261,14 +260,10 @@ export class TheSecretary extends Task {
   }
 
   /** The scribe answered DONE: send the next message. */
-  #onDone(frames: Uint8Array[]): void {
+  #onDone(): void {
     this.#outbox.splice(0, this.#inFlight);
     this.#inFlight = 0;
-    try {
-      decodeMessage(toScribe, frames[frames.length - 1]);
-    } finally {
-      this.#pump();
-    }
+    this.#pump();
   }
 }
 
@@ -277,58 +272,4 @@ const PROJECTS_MAX = 1000;
 
 function isRewrite(msg: ScribeMessage): boolean {
   return msg.name === "PROJECT" || msg.name === "BOTH";
-}
-
-/** Options of {@link SecretaryClient}. */
-export interface SecretaryClientOptions {
-  /** How long to wait for DONE, ms (default 5 s). */
-  timeoutMs?: number;
-}
-
-/**
- * How a task asks for web output: a {@link ReqClient} to TheSecretary (`config.webQueue`), one
- * request at a time, waiting for DONE. A request not answered in time throws; the next one
- * tries again at once (no `downMs` pause), as every page update counts.
- * @example
- * const web = new SecretaryClient(context, config);
- * await web.send("LOG", [buildId, output]);
- * await web.send("BOTH", "numpy");
- */
-export class SecretaryClient {
-  readonly #timeoutMs: number;
-  readonly #req: ReqClient<typeof toScribe.send, typeof toScribe.recv>;
-
-  /** Connect to the web queue of `config`. */
-  constructor(context: Context, config: MasterConfig, options: SecretaryClientOptions = {}) {
-    this.#timeoutMs = options.timeoutMs ?? 5000;
-    this.#req = new ReqClient(context, config.webQueue, toScribe, {
-      timeoutMs: this.#timeoutMs,
-      downMs: 0,
-    });
-  }
-
-  /** Send one request and wait for DONE. */
-  async send<N extends keyof typeof theScribeProtocol.recv & string>(
-    name: N,
-    data: DataOf<(typeof theScribeProtocol.recv)[N]>,
-  ): Promise<void> {
-    const args = [data] as DataArgs<(typeof theScribeProtocol.recv)[N]>;
-    if (await this.#req.request(name, ...args) === null) {
-      throw new Error(`the_secretary did not answer ${name} within ${this.#timeoutMs / 1000} s`);
-    }
-  }
-
-  /** How many page rewrites TheSecretary holds or has not yet seen written. */
-  async pending(): Promise<number> {
-    const reply = await this.#req.request("PENDING");
-    if (reply === null) {
-      throw new Error(`the_secretary did not answer PENDING within ${this.#timeoutMs / 1000} s`);
-    }
-    return reply.name === "COUNT" ? reply.data : 0;
-  }
-
-  /** Close the socket. */
-  close(): void {
-    this.#req.close();
-  }
 }

@@ -7,7 +7,7 @@
 import type { Context, Socket } from "../transport/mod.ts";
 import { PiwError } from "../errors.ts";
 import { decodeMessage, encodeMessage, fileJugglerFsProtocol } from "../protocols/mod.ts";
-import type { FileState } from "./states.ts";
+import type { FileState } from "../master/states.ts";
 
 /** FileJuggler answered ERROR to EXPECT, or did not answer. */
 export class FsError extends PiwError {

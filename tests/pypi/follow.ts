@@ -1,14 +1,15 @@
 /**
- * The usual assembly for CloudGazer: XML-RPC journal, JSON summaries, buffer and mapping.
+ * PyPI followed as CloudGazer follows it (XML-RPC journal, JSON summaries, buffer and mapping),
+ * assembled in one call for the tests of `src/pypi/` (CloudGazer assembles its own).
  * @module
  */
 
-import type { Backoff } from "./changelog.ts";
-import { XmlRpcChangelogSource } from "./changelog.ts";
-import type { Clock } from "./clock.ts";
-import { DescriptionFetcher } from "./description.ts";
-import { PyPIEvents } from "./events.ts";
-import type { RateLimit } from "./rate_limiter.ts";
+import type { Backoff } from "../../src/pypi/changelog.ts";
+import { XmlRpcChangelogSource } from "../../src/pypi/changelog.ts";
+import type { Clock } from "../../src/pypi/clock.ts";
+import { DescriptionFetcher } from "../../src/pypi/description.ts";
+import { PyPIEvents } from "../../src/pypi/events.ts";
+import type { RateLimit } from "../../src/pypi/rate_limiter.ts";
 
 /** Options for `followPyPI`. */
 export interface FollowPyPIOptions {

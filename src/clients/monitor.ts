@@ -13,7 +13,7 @@ import {
   monitorStatsProtocol,
   ProtocolError,
 } from "../protocols/mod.ts";
-import { FarmState } from "./state.ts";
+import { FarmState } from "../monitor/state.ts";
 
 const control = masterControlProtocol.reversed();
 const RESTARTED = "master restarted; reloading";

@@ -10,6 +10,7 @@ import {
   type DataArgs,
   decodeMessage,
   encodeMessage,
+  encodeMessageOf,
   type MessageOf,
   type MessageTable,
   type Protocol,
@@ -78,6 +79,14 @@ export class ReqClient<S extends MessageTable, R extends MessageTable> {
     // Encode first: a malformed request is the caller's bug, not a reason to reset the socket.
     const frame = encodeMessage(this.#protocol, name, ...args);
     const result = this.#queue.then(() => this.#request(name, frame));
+    this.#queue = result.catch(() => {});
+    return result;
+  }
+
+  /** Send a `{name, data}` request (one received, or built as such), as `request`. */
+  forward(msg: MessageOf<S>): Promise<MessageOf<R> | null> {
+    const frame = encodeMessageOf(this.#protocol, msg);
+    const result = this.#queue.then(() => this.#request(msg.name, frame));
     this.#queue = result.catch(() => {});
     return result;
   }
