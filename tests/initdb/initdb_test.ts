@@ -1,5 +1,12 @@
 import { assert, assertEquals, assertIncludes, assertRejects } from "../db/assert.ts";
-import { MASTER_ROLE, PG_USER, pgDsn, scratchDatabase, SKIP_PG, superDsn } from "../db/harness.ts";
+import {
+  MASTER_ROLE,
+  PG_USER,
+  pgDsn,
+  SKIP_PG,
+  superDsn,
+  withScratchDatabase,
+} from "../db/harness.ts";
 import { detectSchemaVersion, openClient, openDatabase, parseDsn } from "../../src/db/mod.ts";
 import type { SqlClient } from "../../src/db/client.ts";
 import type { PostgresDsn } from "../../src/db/dsn.ts";
@@ -216,9 +223,7 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn(t) {
-    const scratch = await scratchDatabase("initdb");
-    const client = await openClient(pgDsn(scratch.name));
-    try {
+    await withScratchDatabase("initdb", async (client, name) => {
       for (const [name, fn] of Object.entries(cases)) {
         await t.step(name, async () => {
           await emptySchema(client);
@@ -228,8 +233,8 @@ Deno.test({
 
       await t.step("run() creates the schema the master can then use", async () => {
         await emptySchema(client);
-        assertEquals(await run({ dsn: pgDsn(scratch.name), user: PG_USER, yes: true }), 0);
-        const db = await openDatabase(pgDsn(scratch.name, MASTER_ROLE));
+        assertEquals(await run({ dsn: pgDsn(name), user: PG_USER, yes: true }), 0);
+        const db = await openDatabase(pgDsn(name, MASTER_ROLE));
         assertEquals(await db.addNewPackage("foo"), true);
         await db.close();
       });
@@ -252,9 +257,9 @@ Deno.test({
 
       await t.step("refuses a DSN that is not a cluster superuser", async () => {
         await emptySchema(client);
-        await client.query(`GRANT CONNECT ON DATABASE "${scratch.name}" TO ${PG_USER}`);
+        await client.query(`GRANT CONNECT ON DATABASE "${name}" TO ${PG_USER}`);
         await assertRejects(
-          () => run({ dsn: pgDsn(scratch.name, MASTER_ROLE), user: PG_USER, yes: true }),
+          () => run({ dsn: pgDsn(name, MASTER_ROLE), user: PG_USER, yes: true }),
           PiwError,
           `User ${PG_USER} is not a cluster superuser`,
         );
@@ -267,10 +272,7 @@ Deno.test({
           "Database piw_test_missing_db does not exist",
         );
       });
-    } finally {
-      await client.close();
-      await scratch.drop();
-    }
+    });
   },
 });
 
