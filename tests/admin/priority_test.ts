@@ -4,20 +4,19 @@
  */
 import assert from "node:assert/strict";
 import { Context } from "../../src/transport/mod.ts";
-import { delay, testDatabase, waitFor } from "../master/helpers.ts";
+import { testDatabase } from "../master/helpers.ts";
 import { freePort, masterQueues } from "../fixtures/piw_process.ts";
 import { startPyPIStandIn } from "../fixtures/pypi/mod.ts";
-import { helloData, ScriptedSlave, statsData } from "../master/slave_harness.ts";
+import { helloData, ScriptedSlave } from "../master/slave_harness.ts";
 import { MasterProcess } from "./harness.ts";
+import { addAbis } from "../db/harness.ts";
 
 Deno.test({
   name: "piw add --priority moves a package to the front of the queue a slave is served from",
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    const db = await testDatabase("pglite", async (admin) => {
-      await admin.query("INSERT INTO build_abis (abi_tag) VALUES ('cp311')");
-    });
+    const db = await testDatabase("pglite", (admin) => addAbis(admin, "cp311"));
     const pypi = await startPyPIStandIn();
     const slavePort = freePort();
     const queues = masterQueues(
@@ -59,16 +58,7 @@ Deno.test({
 
       // The next idle slave gets late-pkg (once TheArchitect has sent the new queue).
       assert.equal((await slave.call({ name: "HELLO", data: helloData() })).name, "ACK");
-      const build = await waitFor(
-        async () => {
-          const reply = await slave.call({ name: "IDLE", data: statsData() }, 20_000);
-          if (reply.name === "BUILD") return reply.data;
-          await delay(500);
-          return null;
-        },
-        60_000,
-        "a BUILD",
-      );
+      const build = await slave.nextBuild();
       assert.deepEqual(build, ["late-pkg", "1.0"]);
       assert.equal(await master.stop(60_000), 0, "the master stops cleanly");
     } catch (error) {

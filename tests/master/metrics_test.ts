@@ -249,16 +249,7 @@ Deno.test({
       await tool(["add", "-y", "metrics-pkg", "1.0", "-r", "2020-01-01 00:00:00"]);
       assert.equal((await slave.call({ name: "HELLO", data: helloData() })).name, "ACK");
       await until("one idle slave", (page) => valueOf(page, "piw_slaves", { state: "idle" }) === 1);
-      const build = await waitFor(
-        async () => {
-          const reply = await slave.call({ name: "IDLE", data: statsData() }, 20_000);
-          if (reply.name === "BUILD") return reply.data;
-          await delay(500);
-          return null;
-        },
-        60_000,
-        "a BUILD",
-      );
+      const build = await slave.nextBuild();
       assert.deepEqual(build, ["metrics-pkg", "1.0"]);
       await until(
         "one building slave",
