@@ -335,19 +335,7 @@ Deno.test("hostile filenames and package names are refused with a reason", async
         "foo-1.0-py3-none-any.whl\0",
       ]
     ) {
-      const state = new FileState(
-        name,
-        100,
-        sha256(data),
-        "foo",
-        "1.0",
-        "py3",
-        "none",
-        "any",
-        null,
-        {},
-      );
-      await assert.rejects(() => h.fs.expect(1, state), FsError, name);
+      await assert.rejects(() => h.fs.expect(1, claim(name, 100)), FsError, name);
     }
     assert.ok(h.logs.filter((l) => l.includes("refusing a transfer")).length === 6);
     const s = await startTransfer(h, data);
