@@ -71,6 +71,13 @@ async function hasColumn(client: SqlClient, table: string, column: string): Prom
 }
 
 /** Cases run on both engines, each on an emptied database (public schema dropped). */
+/** A database of piw's schema claiming `version` is refused with `message`. */
+async function refusesVersion(client: SqlClient, version: string, message: string) {
+  await initializeDatabase(client, quiet());
+  await client.query("UPDATE configuration SET version = $1", [version]);
+  await assertRejects(() => initializeDatabase(client, quiet()), PiwError, message);
+}
+
 const cases: Record<string, (client: SqlClient, kind: "postgres" | "pglite") => Promise<void>> = {
   "creates the schema, reporting each statement, then finds it current": async (client) => {
     let calls = 0, total = 0;
@@ -176,25 +183,19 @@ const cases: Record<string, (client: SqlClient, kind: "postgres" | "pglite") => 
     assertEquals(await client.query("SELECT package FROM packages"), [{ package: "foo" }]);
   },
 
-  "refuses to downgrade": async (client) => {
-    await initializeDatabase(client, quiet());
-    await client.query("UPDATE configuration SET version = '99.0'");
-    await assertRejects(
-      () => initializeDatabase(client, quiet()),
-      PiwError,
+  "refuses to downgrade": (client) =>
+    refusesVersion(
+      client,
+      "99.0",
       `Database version 99.0 is newer than piw's (${PIW_VERSION}); piw initdb never downgrades`,
-    );
-  },
+    ),
 
-  "refuses a version it has no upgrade path from": async (client) => {
-    await initializeDatabase(client, quiet());
-    await client.query("UPDATE configuration SET version = '0.0.5'");
-    await assertRejects(
-      () => initializeDatabase(client, quiet()),
-      PiwError,
+  "refuses a version it has no upgrade path from": (client) =>
+    refusesVersion(
+      client,
+      "0.0.5",
       `Unable to find an upgrade path from version 0.0.5 to ${PIW_VERSION}`,
-    );
-  },
+    ),
 
   "refuses databases that are not piw's": async (client) => {
     await client.query("CREATE TABLE configuration (id INTEGER, version VARCHAR(16))");
