@@ -67,16 +67,26 @@ export class MasterProcess extends PiwProcess {
   }
 }
 
-/** Run `piw <args>` (stdin closed, so any prompt counts as declined). */
-export async function runTool(args: string[]): Promise<ToolResult> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, ...args],
+/** Run `cmd <args>` (stdin closed, with `options`) and collect what it printed. */
+export async function runCommand(
+  cmd: string,
+  args: string[],
+  options: Pick<Deno.CommandOptions, "env" | "cwd"> = {},
+): Promise<ToolResult> {
+  const out = await new Deno.Command(cmd, {
+    ...options,
+    args,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
   }).output();
   const text = new TextDecoder();
   return { code: out.code, stdout: text.decode(out.stdout), stderr: text.decode(out.stderr) };
+}
+
+/** Run `piw <args>` (stdin closed, so any prompt counts as declined). */
+export function runTool(args: string[]): Promise<ToolResult> {
+  return runCommand(Deno.execPath(), ["run", "-A", MAIN, ...args]);
 }
 
 /**
