@@ -69,6 +69,7 @@ Deno.test({
           "CREATE TABLE mine (x INTEGER)",
           "SELECT refresh_build_queue()",
           "SELECT refresh_statistics()",
+          "SELECT retry_now(ARRAY[1])",
         ]
       ) {
         const error = await assertRejects(() => db.client.query(statement), DatabaseError);
