@@ -1319,87 +1319,76 @@ BEGIN
 END;
 $sql$;
 
--- Retry now the failed builds that stop their versions being built (the latest failure on an
--- ABI, retried or not), of one version, one package (ver NULL) or every package (pkg NULL),
--- optionally only those of one failure class; returns how many builds will be tried again.
-CREATE FUNCTION retry_builds(pkg VARCHAR, ver VARCHAR, fclass VARCHAR) RETURNS INTEGER
-LANGUAGE plpgsql SECURITY DEFINER
+-- Retry now those of the builds ids that failed and are not due yet, acting on their pending
+-- retries; returns how many builds will be tried again. The one way the retry functions below
+-- (run as their owner) retry builds; not the master's to call (see Grants).
+CREATE FUNCTION retry_now(ids INTEGER[]) RETURNS INTEGER
+LANGUAGE sql
 SET search_path = public, pg_temp
 AS $sql$
-DECLARE
-    n INTEGER;
-BEGIN
     WITH retried AS (
         UPDATE builds b SET retry_at = now()
-        WHERE NOT b.status
+        WHERE b.build_id = ANY(ids)
+        AND NOT b.status
         AND (b.retry_at IS NULL OR b.retry_at > now())
-        AND (pkg IS NULL OR b.package = pkg)
-        AND (ver IS NULL OR b.version = ver)
-        AND (fclass IS NULL OR b.failure_class = fclass)
         RETURNING b.build_id
     ),
     gone AS (
         DELETE FROM retries_pending r USING retried WHERE r.build_id = retried.build_id
     )
-    SELECT count(*) INTO n FROM retried;
-    RETURN n;
-END;
+    SELECT count(*)::INTEGER FROM retried
+$sql$;
+
+-- Retry now the failed builds that stop their versions being built (the latest failure on an
+-- ABI, retried or not), of one version, one package (ver NULL) or every package (pkg NULL),
+-- optionally only those of one failure class; returns how many builds will be tried again.
+CREATE FUNCTION retry_builds(pkg VARCHAR, ver VARCHAR, fclass VARCHAR) RETURNS INTEGER
+LANGUAGE sql SECURITY DEFINER
+SET search_path = public, pg_temp
+AS $sql$
+    SELECT retry_now(ARRAY(
+        SELECT build_id FROM builds
+        WHERE NOT status
+        AND (pkg IS NULL OR package = pkg)
+        AND (ver IS NULL OR version = ver)
+        AND (fclass IS NULL OR failure_class = fclass)
+    ))
 $sql$;
 
 -- CloudGazer's retries: targets is a JSON array of [package, version] that just got a source
 -- file on PyPI; their "no sdist" failures are retried now. Returns how many builds.
 CREATE FUNCTION retry_no_sdist(targets JSONB) RETURNS INTEGER
-LANGUAGE plpgsql SECURITY DEFINER
+LANGUAGE sql SECURITY DEFINER
 SET search_path = public, pg_temp
 AS $sql$
-DECLARE
-    n INTEGER := 0;
-    target JSONB;
-BEGIN
-    FOR target IN SELECT value FROM jsonb_array_elements(targets) LOOP
-        -- Most sources are for versions never built: a cheap look first.
-        IF EXISTS (
-            SELECT 1 FROM builds
-            WHERE package = target->>0 AND version = target->>1 AND failure_class = 'no-sdist'
-        ) THEN
-            n := n + retry_builds(target->>0, target->>1, 'no-sdist');
-        END IF;
-    END LOOP;
-    RETURN n;
-END;
+    SELECT retry_now(ARRAY(
+        SELECT b.build_id
+        FROM jsonb_array_elements(targets) t
+        JOIN builds b ON b.package = t.value->>0 AND b.version = t.value->>1
+        WHERE NOT b.status AND b.failure_class = 'no-sdist'
+    ))
 $sql$;
 
 -- A piw slave of builder ABI abi has the headers, libraries and tools named in names (a JSON
 -- array, HAVE on the extras queue): retry now that ABI's missing-library failures whose detail
 -- is one of them (a versioned "python3.X/Python.h" counts as "Python.h"). Returns how many builds.
 CREATE FUNCTION retry_missing_libraries(abi VARCHAR, names JSONB) RETURNS INTEGER
-LANGUAGE plpgsql SECURITY DEFINER
+LANGUAGE sql SECURITY DEFINER
 SET search_path = public, pg_temp
 AS $sql$
-DECLARE
-    n INTEGER;
-BEGIN
     WITH have AS (
         SELECT value AS name FROM jsonb_array_elements_text(names)
-    ),
-    retried AS (
-        UPDATE builds b SET retry_at = now()
-        WHERE NOT b.status
-        AND b.failure_class = 'missing-library'
-        AND b.abi_tag = abi
-        AND (b.retry_at IS NULL OR b.retry_at > now())
-        AND (
-            b.failure_detail IN (SELECT name FROM have)
-            OR (b.failure_detail LIKE '%/Python.h' AND 'Python.h' IN (SELECT name FROM have))
-        )
-        RETURNING b.build_id
-    ),
-    gone AS (
-        DELETE FROM retries_pending r USING retried WHERE r.build_id = retried.build_id
     )
-    SELECT count(*) INTO n FROM retried;
-    RETURN n;
-END;
+    SELECT retry_now(ARRAY(
+        SELECT build_id FROM builds
+        WHERE NOT status
+        AND failure_class = 'missing-library'
+        AND abi_tag = abi
+        AND (
+            failure_detail IN (SELECT name FROM have)
+            OR (failure_detail LIKE '%/Python.h' AND 'Python.h' IN (SELECT name FROM have))
+        )
+    ))
 $sql$;
 
 -- Failed builds of the last 7 days by failure class ('' for those recorded before classes),
@@ -1897,5 +1886,6 @@ BEGIN
     -- Whole-table recomputations are for the administrator, not the master.
     EXECUTE format('REVOKE EXECUTE ON FUNCTION refresh_build_queue() FROM %I', username);
     EXECUTE format('REVOKE EXECUTE ON FUNCTION refresh_statistics() FROM %I', username);
+    EXECUTE format('REVOKE EXECUTE ON FUNCTION retry_now(INTEGER[]) FROM %I', username);
 END
 $sql$;

@@ -935,3 +935,89 @@ BEGIN
         username);
 END
 $sql$;
+
+-- issue 14: one function retries builds now (retry_now); retry_builds, retry_no_sdist and
+-- retry_missing_libraries choose the builds and call it.
+
+-- Retry now those of the builds ids that failed and are not due yet, acting on their pending
+-- retries; returns how many builds will be tried again. The one way the retry functions below
+-- (run as their owner) retry builds; not the master's to call (see Grants).
+CREATE FUNCTION retry_now(ids INTEGER[]) RETURNS INTEGER
+LANGUAGE sql
+SET search_path = public, pg_temp
+AS $sql$
+    WITH retried AS (
+        UPDATE builds b SET retry_at = now()
+        WHERE b.build_id = ANY(ids)
+        AND NOT b.status
+        AND (b.retry_at IS NULL OR b.retry_at > now())
+        RETURNING b.build_id
+    ),
+    gone AS (
+        DELETE FROM retries_pending r USING retried WHERE r.build_id = retried.build_id
+    )
+    SELECT count(*)::INTEGER FROM retried
+$sql$;
+
+-- Retry now the failed builds that stop their versions being built (the latest failure on an
+-- ABI, retried or not), of one version, one package (ver NULL) or every package (pkg NULL),
+-- optionally only those of one failure class; returns how many builds will be tried again.
+CREATE OR REPLACE FUNCTION retry_builds(pkg VARCHAR, ver VARCHAR, fclass VARCHAR) RETURNS INTEGER
+LANGUAGE sql SECURITY DEFINER
+SET search_path = public, pg_temp
+AS $sql$
+    SELECT retry_now(ARRAY(
+        SELECT build_id FROM builds
+        WHERE NOT status
+        AND (pkg IS NULL OR package = pkg)
+        AND (ver IS NULL OR version = ver)
+        AND (fclass IS NULL OR failure_class = fclass)
+    ))
+$sql$;
+
+-- CloudGazer's retries: targets is a JSON array of [package, version] that just got a source
+-- file on PyPI; their "no sdist" failures are retried now. Returns how many builds.
+CREATE OR REPLACE FUNCTION retry_no_sdist(targets JSONB) RETURNS INTEGER
+LANGUAGE sql SECURITY DEFINER
+SET search_path = public, pg_temp
+AS $sql$
+    SELECT retry_now(ARRAY(
+        SELECT b.build_id
+        FROM jsonb_array_elements(targets) t
+        JOIN builds b ON b.package = t.value->>0 AND b.version = t.value->>1
+        WHERE NOT b.status AND b.failure_class = 'no-sdist'
+    ))
+$sql$;
+
+-- A piw slave of builder ABI abi has the headers, libraries and tools named in names (a JSON
+-- array, HAVE on the extras queue): retry now that ABI's missing-library failures whose detail
+-- is one of them (a versioned "python3.X/Python.h" counts as "Python.h"). Returns how many builds.
+CREATE OR REPLACE FUNCTION retry_missing_libraries(abi VARCHAR, names JSONB) RETURNS INTEGER
+LANGUAGE sql SECURITY DEFINER
+SET search_path = public, pg_temp
+AS $sql$
+    WITH have AS (
+        SELECT value AS name FROM jsonb_array_elements_text(names)
+    )
+    SELECT retry_now(ARRAY(
+        SELECT build_id FROM builds
+        WHERE NOT status
+        AND failure_class = 'missing-library'
+        AND abi_tag = abi
+        AND (
+            failure_detail IN (SELECT name FROM have)
+            OR (failure_detail LIKE '%/Python.h' AND 'Python.h' IN (SELECT name FROM have))
+        )
+    ))
+$sql$;
+
+-- retry_now is for the retry functions only: not the master's to call (as in create_piw.sql's
+-- Grants, where the master's role may be the owner, as on PGlite).
+DO $sql$
+DECLARE
+    username TEXT := current_setting('piw.username');
+BEGIN
+    REVOKE ALL PRIVILEGES ON FUNCTION retry_now(INTEGER[]) FROM PUBLIC;
+    EXECUTE format('REVOKE EXECUTE ON FUNCTION retry_now(INTEGER[]) FROM %I', username);
+END
+$sql$;

@@ -5,12 +5,8 @@
 import { queryValue, type SqlClient } from "./client.ts";
 import type { BuildQueue, BuildRecord, PackageQueueEntry } from "./types.ts";
 
-/**
- * Log a build with its files and their dependencies in one transaction; resolves to the new
- * build id. A file already known under the same name moves to this build. A failure is stored
- * with its class; given retry delays, the database schedules its next try (see log_build).
- */
-export function logBuild(sql: SqlClient, build: BuildRecord): Promise<number> {
+/** A build's files as log_build takes them: a JSON array, empty for a failed build. */
+export function logBuildFiles(build: BuildRecord): string {
   const files = build.status
     ? build.files.map((f) => ({
       filename: f.filename,
@@ -26,6 +22,15 @@ export function logBuild(sql: SqlClient, build: BuildRecord): Promise<number> {
       dependencies: f.dependencies,
     }))
     : [];
+  return JSON.stringify(files);
+}
+
+/**
+ * Log a build with its files and their dependencies in one transaction; resolves to the new
+ * build id. A file already known under the same name moves to this build. A failure is stored
+ * with its class; given retry delays, the database schedules its next try (see log_build).
+ */
+export function logBuild(sql: SqlClient, build: BuildRecord): Promise<number> {
   return queryValue(
     sql,
     "SELECT log_build($1, $2, $3, $4, $5, $6, $7::text::jsonb, $8, $9, $10, " +
@@ -37,7 +42,7 @@ export function logBuild(sql: SqlClient, build: BuildRecord): Promise<number> {
       build.duration,
       build.status,
       build.abiTag,
-      JSON.stringify(files),
+      logBuildFiles(build),
       build.status ? null : build.failure?.failureClass ?? null,
       build.status ? "" : build.failure?.detail ?? "",
       build.status ? "" : build.failure?.lines ?? "",

@@ -40,40 +40,57 @@ export function progressLine(name: string, done: number, total: number): string 
     `(${formatBytes(done)} of ${formatBytes(total)})`;
 }
 
-/** Progress of sending one file; `add` per chunk, `finish` once the master has it all. */
-export class TransferProgress {
-  #done = 0;
-  #drawn: number;
-  readonly #started: number;
-  readonly #write: (text: string) => void;
-  readonly #tty: boolean;
+/** What the progress displays share: the output, the clock, and the count so far. */
+abstract class Progress {
+  protected done = 0;
+  protected readonly write: (text: string) => void;
+  protected readonly tty: boolean;
   readonly #now: () => number;
+  readonly #started: number;
+  #drawn: number;
 
-  /** Start showing the transfer of `name` (`total` bytes). */
-  constructor(readonly name: string, readonly total: number, output: ProgressOutput = {}) {
-    this.#write = output.write ?? writeStderr;
-    this.#tty = output.tty ?? Deno.stderr.isTerminal();
+  constructor(output: ProgressOutput) {
+    this.write = output.write ?? writeStderr;
+    this.tty = output.tty ?? Deno.stderr.isTerminal();
     this.#now = output.now ?? (() => performance.now());
     this.#started = this.#drawn = this.#now();
-    if (!this.#tty) this.#write(`sending ${name} (${formatBytes(total)})...\n`);
+  }
+
+  /** Count `n` more; whether it is time to draw (`everyMs` since the last time). */
+  protected count(n: number, everyMs: number): boolean {
+    this.done += n;
+    const now = this.#now();
+    if (now - this.#drawn < everyMs) return false;
+    this.#drawn = now;
+    return true;
+  }
+
+  /** Seconds since the start, to a tenth. */
+  protected seconds(): string {
+    return ((this.#now() - this.#started) / 1000).toFixed(1);
+  }
+}
+
+/** Progress of sending one file; `add` per chunk, `finish` once the master has it all. */
+export class TransferProgress extends Progress {
+  /** Start showing the transfer of `name` (`total` bytes). */
+  constructor(readonly name: string, readonly total: number, output: ProgressOutput = {}) {
+    super(output);
+    if (!this.tty) this.write(`sending ${name} (${formatBytes(total)})...\n`);
   }
 
   /** `bytes` more were sent. */
   add(bytes: number): void {
-    this.#done += bytes;
-    const now = this.#now();
-    if (this.#tty && now - this.#drawn >= 200) {
-      this.#drawn = now;
-      this.#write(`\r${progressLine(this.name, this.#done, this.total)}\x1b[K`);
+    if (this.count(bytes, 200) && this.tty) {
+      this.write(`\r${progressLine(this.name, this.done, this.total)}\x1b[K`);
     }
   }
 
   /** The transfer ended (successfully or not). */
   finish(): void {
-    const seconds = ((this.#now() - this.#started) / 1000).toFixed(1);
-    const end = `sent ${this.#done} bytes in ${seconds} s`;
-    const bar = progressLine(this.name, this.#done, this.total);
-    this.#write(this.#tty ? `\r${bar} ${end}\x1b[K\n` : `${end}\n`);
+    const end = `sent ${this.done} bytes in ${this.seconds()} s`;
+    const bar = progressLine(this.name, this.done, this.total);
+    this.write(this.tty ? `\r${bar} ${end}\x1b[K\n` : `${end}\n`);
   }
 }
 
@@ -84,41 +101,26 @@ const LOG_LINE_MS = 10_000;
  * Progress of a long count (`piw audit`'s packages and log directories): redrawn in place on a
  * terminal, a line every 10 s in a log, and an end line either way.
  */
-export class CountProgress {
-  #done = 0;
-  #drawn: number;
-  readonly #started: number;
-  readonly #write: (text: string) => void;
-  readonly #tty: boolean;
-  readonly #now: () => number;
-
+export class CountProgress extends Progress {
   /** Start counting `total` items of `what` (e.g. "packages"). */
   constructor(readonly what: string, readonly total: number, output: ProgressOutput = {}) {
-    this.#write = output.write ?? writeStderr;
-    this.#tty = output.tty ?? Deno.stderr.isTerminal();
-    this.#now = output.now ?? (() => performance.now());
-    this.#started = this.#drawn = this.#now();
+    super(output);
   }
 
   /** `n` more items are done. */
   add(n = 1): void {
-    this.#done += n;
-    const now = this.#now();
-    if (now - this.#drawn >= (this.#tty ? 200 : LOG_LINE_MS)) {
-      this.#drawn = now;
-      this.#write(this.#tty ? `\r${this.#line()}\x1b[K` : `${this.#line()}\n`);
+    if (this.count(n, this.tty ? 200 : LOG_LINE_MS)) {
+      this.write(this.tty ? `\r${this.#line()}\x1b[K` : `${this.#line()}\n`);
     }
   }
 
   /** The count ended. */
   finish(): void {
-    const seconds = ((this.#now() - this.#started) / 1000).toFixed(1);
-    this.#write(
-      `${this.#tty ? "\r" : ""}${this.#line()} in ${seconds} s${this.#tty ? "\x1b[K" : ""}\n`,
-    );
+    const [start, end] = this.tty ? ["\r", "\x1b[K"] : ["", ""];
+    this.write(`${start}${this.#line()} in ${this.seconds()} s${end}\n`);
   }
 
   #line(): string {
-    return `checked ${this.#done} of ${this.total} ${this.what}`;
+    return `checked ${this.done} of ${this.total} ${this.what}`;
   }
 }

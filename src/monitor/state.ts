@@ -7,6 +7,7 @@
 
 import type { MasterHello, MasterStats, SlaveHello, SlaveStats } from "../protocols/mod.ts";
 import type { SlaveEvent } from "../protocols/mod.ts";
+import type { SlaveStatsRecord } from "../slave/stats.ts";
 
 /** How a row is coloured: piwheels' six states. */
 export type RowStatus = "idle" | "building" | "sending" | "cleaning" | "alert" | "dead";
@@ -20,17 +21,8 @@ export const LONG_BUILD_MS = 15 * 60_000;
 /** Dead slaves stay on screen this long after their DIE (then they are dropped). */
 export const DEAD_LINGER_MS = 5_000;
 
-/** Machine stats both kinds of row share: disk, memory, swap, load, temperature. */
-interface Resources {
-  diskSize: number;
-  diskFree: number;
-  memSize: number;
-  memFree: number;
-  swapSize: number;
-  swapFree: number;
-  load: number;
-  temperature: number;
-}
+/** Machine stats both kinds of row share (a slave's own, as it reads them): all but the time. */
+type Resources = Omit<SlaveStatsRecord, "timestamp">;
 
 /**
  * Why resources are out of piwheels' comfort zone (the temperature limit differs per row), in
@@ -43,9 +35,9 @@ export function resourcesProblem(r: Resources, maxTemperature: number): string |
       : null;
   return low("disk", r.diskFree, r.diskSize, 0.1) ?? low("memory", r.memFree, r.memSize, 0.1) ??
     low("swap", r.swapFree, r.swapSize, 0.5) ??
-    (r.load > 4 ? `load ${r.load.toFixed(2)} above 4` : null) ??
-    (r.temperature > maxTemperature
-      ? `temperature ${r.temperature.toFixed(1)}°C above ${maxTemperature}°C`
+    (r.loadAvg1 > 4 ? `load ${r.loadAvg1.toFixed(2)} above 4` : null) ??
+    (r.cpuTemp > maxTemperature
+      ? `temperature ${r.cpuTemp.toFixed(1)}°C above ${maxTemperature}°C`
       : null);
 }
 
@@ -55,8 +47,8 @@ export function resourcesAlert(r: Resources, maxTemperature: number): boolean {
 }
 
 function slaveResources(s: SlaveStats): Resources {
-  const [, diskSize, diskFree, memSize, memFree, swapSize, swapFree, load, temperature] = s;
-  return { diskSize, diskFree, memSize, memFree, swapSize, swapFree, load, temperature };
+  const [, diskSize, diskFree, memSize, memFree, swapSize, swapFree, loadAvg1, cpuTemp] = s;
+  return { diskSize, diskFree, memSize, memFree, swapSize, swapFree, loadAvg1, cpuTemp };
 }
 
 /** The master's resources from its STATS. */
@@ -68,8 +60,8 @@ export function masterResources(s: MasterStats): Resources {
     memFree: s[14],
     swapSize: s[15],
     swapFree: s[16],
-    load: s[17],
-    temperature: s[18],
+    loadAvg1: s[17],
+    cpuTemp: s[18],
   };
 }
 

@@ -175,8 +175,8 @@ function masterDetails(master: MasterRow, now: Date, width: number): Line[] {
     }],
     [{
       text: `Disk ${percent(r.diskFree, r.diskSize)}  Mem ${percent(r.memFree, r.memSize)}  ` +
-        `Swap ${percent(r.swapFree, r.swapSize)}  Load ${r.load.toFixed(2)}  ` +
-        `Temp ${temperatureText(r.temperature)}`,
+        `Swap ${percent(r.swapFree, r.swapSize)}  Load ${r.loadAvg1.toFixed(2)}  ` +
+        `Temp ${temperatureText(r.cpuTemp)}`,
     }],
   );
   const g = Math.max(10, width - 14);

@@ -48,15 +48,30 @@ export const slaveHello: Schema<SlaveHello> = tuple(
   ["board_serial", str],
 );
 
-/** Slave stats, the data of IDLE and BUSY (sizes in bytes, temperature in °C). */
-export type SlaveStats = [
-  timestamp: Date,
+/** A machine's disk, memory and swap in bytes, in slave and master statistics alike. */
+export type MachineSpace = [
   diskSize: number,
   diskFree: number,
   memSize: number,
   memFree: number,
   swapSize: number,
   swapFree: number,
+];
+
+/** A machine's disk, memory and swap fields. */
+const machineSpace = [
+  ["disk_size", int],
+  ["disk_free", int],
+  ["mem_size", int],
+  ["mem_free", int],
+  ["swap_size", int],
+  ["swap_free", int],
+] as const;
+
+/** Slave stats, the data of IDLE and BUSY (sizes in bytes, temperature in °C). */
+export type SlaveStats = [
+  timestamp: Date,
+  ...space: MachineSpace,
   loadAverage: number,
   cpuTemperature: number,
 ];
@@ -64,12 +79,7 @@ export type SlaveStats = [
 /** Slave stats; the last two are floats and must travel as float64 even when whole. */
 export const slaveStats: Schema<SlaveStats> = tuple(
   ["timestamp", datetime],
-  ["disk_size", int],
-  ["disk_free", int],
-  ["mem_size", int],
-  ["mem_free", int],
-  ["swap_size", int],
-  ["swap_free", int],
+  ...machineSpace,
   ["load_avg_1min", float],
   ["cpu_temp_C", float],
 );
@@ -115,13 +125,16 @@ export type BuiltData = [
   files: FileStateTuple[],
 ];
 
-/** Slave BUILT data. */
-export const builtData: Schema<BuiltData> = tuple(
+/** A build's result fields: all of BUILT, the end of a whole build. */
+const buildResult = [
   ["status", bool],
   ["duration", timedelta],
   ["output", str],
   ["files", list(fileState)],
-);
+] as const;
+
+/** Slave BUILT data. */
+export const builtData: Schema<BuiltData> = tuple(...buildResult);
 
 /** A whole build (import IMPORT, oracle LOGBUILD); the internal build id is never sent. */
 export type BuildStateTuple = [
@@ -129,10 +142,7 @@ export type BuildStateTuple = [
   pkg: string,
   version: string,
   abiTag: string,
-  status: boolean,
-  duration: TimeDelta,
-  output: string,
-  files: FileStateTuple[],
+  ...result: BuiltData,
 ];
 
 /** A whole build: who built it, what, for which ABI, the result and its files. */
@@ -141,10 +151,7 @@ export const buildState: Schema<BuildStateTuple> = tuple(
   ["package", str],
   ["version", str],
   ["abi_tag", str],
-  ["status", bool],
-  ["duration", timedelta],
-  ["output", str],
-  ["files", list(fileState)],
+  ...buildResult,
 );
 
 /** Master HELLO as published to monitors. */
@@ -180,12 +187,7 @@ export type MasterStats = [
   downloadsLastHour: number,
   downloadsLastMonth: number,
   downloadsAll: number,
-  diskSize: number,
-  diskFree: number,
-  memSize: number,
-  memFree: number,
-  swapSize: number,
-  swapFree: number,
+  ...space: MachineSpace,
   loadAverage: number,
   cpuTemperature: number,
 ];
@@ -203,12 +205,7 @@ export const masterStats: Schema<MasterStats> = tuple(
   ["downloads_last_hour", int],
   ["downloads_last_month", int],
   ["downloads_all", int],
-  ["disk_size", int],
-  ["disk_free", int],
-  ["mem_size", int],
-  ["mem_free", int],
-  ["swap_size", int],
-  ["swap_free", int],
+  ...machineSpace,
   ["load_average", float],
   ["cpu_temp", float],
 );

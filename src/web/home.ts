@@ -89,18 +89,10 @@ export function homeView(
   };
 }
 
-/** Render the homepage. */
+/** Render the homepage (the view's arguments follow `templates`). */
 export function renderHome(
   templates: Templates,
-  stats: MasterStats,
-  history: HomeSamples,
-  now: Date,
-  siteUrl: string,
-  metadataFetches?: MetadataFetches,
-  failures: Record<string, number> = {},
+  ...view: Parameters<typeof homeView>
 ): string {
-  return templates.render(
-    "index",
-    homeView(stats, history, now, siteUrl, metadataFetches, failures),
-  );
+  return templates.render("index", homeView(...view));
 }

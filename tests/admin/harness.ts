@@ -9,6 +9,8 @@ import { freePort, masterCommand, masterQueues, PiwProcess } from "../fixtures/p
 import { type PyPIStandIn, startPyPIStandIn } from "../fixtures/pypi/mod.ts";
 import { createFixtureIndex, hermeticPipEnv } from "../fixtures/package_index.ts";
 import { build } from "../../src/slave/builder.ts";
+import { Context } from "../../src/transport/mod.ts";
+import { ScriptedSlave } from "../master/slave_harness.ts";
 
 import assert from "node:assert/strict";
 
@@ -65,16 +67,26 @@ export class MasterProcess extends PiwProcess {
   }
 }
 
-/** Run `piw <args>` (stdin closed, so any prompt counts as declined). */
-export async function runTool(args: string[]): Promise<ToolResult> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, ...args],
+/** Run `cmd <args>` (stdin closed, with `options`) and collect what it printed. */
+export async function runCommand(
+  cmd: string,
+  args: string[],
+  options: Pick<Deno.CommandOptions, "env" | "cwd"> = {},
+): Promise<ToolResult> {
+  const out = await new Deno.Command(cmd, {
+    ...options,
+    args,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
   }).output();
   const text = new TextDecoder();
   return { code: out.code, stdout: text.decode(out.stdout), stderr: text.decode(out.stderr) };
+}
+
+/** Run `piw <args>` (stdin closed, so any prompt counts as declined). */
+export function runTool(args: string[]): Promise<ToolResult> {
+  return runCommand(Deno.execPath(), ["run", "-A", MAIN, ...args]);
 }
 
 /**
@@ -108,21 +120,31 @@ export async function runToolAnswering(
 }
 
 /**
- * Start a master on a fresh PGlite database (build ABI cp311) and run `fn` with it; then stop
- * it and run `afterStop` (PGlite allows one user at a time) before the database is removed.
+ * Start a master (with `extraArgs`) on a fresh PGlite database (build ABI cp311) and run `fn` with it and a
+ * scripted slave on its slave queue (silent until told to speak); then stop it and run
+ * `afterStop` (PGlite allows one user at a time) before the database is removed.
  */
 export async function withMaster(
-  fn: (master: MasterProcess, db: TestDatabase) => Promise<void>,
+  fn: (master: MasterProcess, db: TestDatabase, slave: ScriptedSlave) => Promise<void>,
   afterStop: (db: TestDatabase) => Promise<void> = async () => {},
+  extraArgs: string[] = [],
 ): Promise<void> {
   const db = await testDatabase("pglite", async (admin) => {
     await admin.query("INSERT INTO build_abis (abi_tag) VALUES ('cp311')");
   });
   const pypi = await startPyPIStandIn();
-  const master = new MasterProcess(db.dsn, pypi);
+  const slavePort = freePort();
+  const queues = masterQueues(
+    `/tmp/piw-test-${crypto.randomUUID().slice(0, 8)}-`,
+    slavePort,
+    freePort(),
+  );
+  const master = new MasterProcess(db.dsn, pypi, queues, undefined, extraArgs);
+  const context = new Context();
+  const slave = new ScriptedSlave(context, `tcp://127.0.0.1:${slavePort}`);
   try {
     await master.waitForLine("master: ready", 120_000);
-    await fn(master, db);
+    await fn(master, db, slave);
     assert.equal(await master.stop(60_000), 0, "the master stops cleanly");
     assert.ok(!exists(master.importQueue.slice("ipc://".length)), "import queue file removed");
     await afterStop(db);
@@ -131,6 +153,8 @@ export async function withMaster(
       cause: error,
     });
   } finally {
+    slave.close();
+    await context.close();
     await master.stop();
     master.cleanUp();
     await db.remove();

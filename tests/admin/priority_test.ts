@@ -3,33 +3,15 @@
  * its ABI's queue, the tool says where it stands, and the next idle slave is handed it.
  */
 import assert from "node:assert/strict";
-import { Context } from "../../src/transport/mod.ts";
-import { delay, testDatabase, waitFor } from "../master/helpers.ts";
-import { freePort, masterQueues } from "../fixtures/piw_process.ts";
-import { startPyPIStandIn } from "../fixtures/pypi/mod.ts";
-import { helloData, ScriptedSlave, statsData } from "../master/slave_harness.ts";
-import { MasterProcess } from "./harness.ts";
+import { helloData } from "../master/slave_harness.ts";
+import { withMaster } from "./harness.ts";
 
 Deno.test({
   name: "piw add --priority moves a package to the front of the queue a slave is served from",
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    const db = await testDatabase("pglite", async (admin) => {
-      await admin.query("INSERT INTO build_abis (abi_tag) VALUES ('cp311')");
-    });
-    const pypi = await startPyPIStandIn();
-    const slavePort = freePort();
-    const queues = masterQueues(
-      `/tmp/piw-test-${crypto.randomUUID().slice(0, 8)}-`,
-      slavePort,
-      freePort(),
-    );
-    const master = new MasterProcess(db.dsn, pypi, queues);
-    const context = new Context();
-    const slave = new ScriptedSlave(context, `tcp://127.0.0.1:${slavePort}`);
-    try {
-      await master.waitForLine("master: ready", 120_000);
+    await withMaster(async (master, _db, slave) => {
       const tool = async (args: string[], code = 0) => {
         const r = await master.tool(args);
         assert.equal(r.code, code, `piw ${args.join(" ")}:\n${r.stdout}\n${r.stderr}`);
@@ -59,27 +41,8 @@ Deno.test({
 
       // The next idle slave gets late-pkg (once TheArchitect has sent the new queue).
       assert.equal((await slave.call({ name: "HELLO", data: helloData() })).name, "ACK");
-      const build = await waitFor(
-        async () => {
-          const reply = await slave.call({ name: "IDLE", data: statsData() }, 20_000);
-          if (reply.name === "BUILD") return reply.data;
-          await delay(500);
-          return null;
-        },
-        60_000,
-        "a BUILD",
-      );
+      const build = await slave.nextBuild();
       assert.deepEqual(build, ["late-pkg", "1.0"]);
-      assert.equal(await master.stop(60_000), 0, "the master stops cleanly");
-    } catch (error) {
-      throw new Error(`${(error as Error).message}\n${master.tail(60)}`, { cause: error });
-    } finally {
-      slave.close();
-      await context.close();
-      await master.stop();
-      master.cleanUp();
-      await db.remove();
-      await pypi.close();
-    }
+    });
   },
 });

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { openClient } from "../../src/db/mod.ts";
 import { testDatabase } from "../master/helpers.ts";
-import { pgDsn, SKIP_PG } from "../db/harness.ts";
+import { addAbis, pgDsn, SKIP_PG } from "../db/harness.ts";
 import { runTool } from "./harness.ts";
 
 Deno.test({
@@ -15,7 +15,7 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     const db = await testDatabase("postgres", async (admin) => {
-      await admin.query("INSERT INTO build_abis (abi_tag) VALUES ('cp311')");
+      await addAbis(admin, "cp311");
       for (const pkg of ["foo", "bar"]) {
         await admin.query("SELECT add_new_package($1)", [pkg]);
         await admin.query("SELECT add_new_package_version($1, '1.0')", [pkg]);

@@ -1,7 +1,6 @@
 import { assertEquals, assertRejects } from "./assert.ts";
-import { MASTER_ROLE, PG_USER, pgDsn, scratchDatabase, SKIP_PG } from "./harness.ts";
-import { type Database, DatabaseError, openClient, openDatabase } from "../../src/db/mod.ts";
-import { initializeDatabase } from "../../src/initdb/initdb.ts";
+import { SKIP_PG, withPostgres } from "./harness.ts";
+import { type Database, DatabaseError } from "../../src/db/mod.ts";
 import type { SqlClient } from "../../src/db/client.ts";
 
 /** Functions that write, each of which must run as its (superuser) owner. */
@@ -42,21 +41,8 @@ const WRITERS = [
   "yank_version",
 ];
 
-async function withMaster(fn: (db: Database, admin: SqlClient) => Promise<void>): Promise<void> {
-  const scratch = await scratchDatabase("grants");
-  const admin = await openClient(pgDsn(scratch.name));
-  try {
-    await initializeDatabase(admin, { user: PG_USER, yes: true });
-    const db = await openDatabase(pgDsn(scratch.name, MASTER_ROLE));
-    try {
-      await fn(db, admin);
-    } finally {
-      await db.close();
-    }
-  } finally {
-    await admin.close();
-    await scratch.drop();
-  }
+function withMaster(fn: (db: Database, admin: SqlClient) => Promise<void>): Promise<void> {
+  return withPostgres("grants", ({ db, admin }) => fn(db, admin));
 }
 
 Deno.test({
@@ -83,6 +69,7 @@ Deno.test({
           "CREATE TABLE mine (x INTEGER)",
           "SELECT refresh_build_queue()",
           "SELECT refresh_statistics()",
+          "SELECT retry_now(ARRAY[1])",
         ]
       ) {
         const error = await assertRejects(() => db.client.query(statement), DatabaseError);

@@ -66,6 +66,31 @@ export async function scratchDatabase(
   };
 }
 
+/** Run `fn` on a superuser connection to a fresh, empty scratch database, then drop it. */
+export async function withScratchDatabase<T>(
+  label: string,
+  fn: (admin: SqlClient, name: string) => Promise<T>,
+): Promise<T> {
+  const scratch = await scratchDatabase(label);
+  const admin = await openClient(pgDsn(scratch.name));
+  try {
+    return await fn(admin, scratch.name);
+  } finally {
+    await admin.close();
+    await scratch.drop();
+  }
+}
+
+/** Run `fn` on a fresh PostgreSQL database with piw's schema (see {@link Backend}), then drop it. */
+export async function withPostgres<T>(label: string, fn: (b: Backend) => Promise<T>): Promise<T> {
+  const backend = await postgresBackend(label);
+  try {
+    return await fn(backend);
+  } finally {
+    await backend.close();
+  }
+}
+
 /** A database ready for a suite: the master's API and a superuser connection for fixtures. */
 export interface Backend {
   kind: "postgres" | "pglite";

@@ -4,16 +4,12 @@ import {
   type Backend,
   build,
   type Case,
-  MASTER_ROLE,
-  PG_USER,
-  pgDsn,
-  scratchDatabase,
   SKIP_PG,
   suite,
   wheel,
+  withPostgres,
 } from "./harness.ts";
-import { type BuildQueue, openClient, openDatabase } from "../../src/db/mod.ts";
-import { initializeDatabase } from "../../src/initdb/initdb.ts";
+import type { BuildQueue } from "../../src/db/mod.ts";
 
 const ABIS = ["cp313", "cp39", "cp311"];
 const day = (n: number) => new Date(Date.UTC(2024, 0, n));
@@ -227,30 +223,19 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    const scratch = await scratchDatabase("queue_race");
-    const admin = await openClient(pgDsn(scratch.name));
-    try {
-      await initializeDatabase(admin, { user: PG_USER, yes: true });
-      const db = await openDatabase(pgDsn(scratch.name, MASTER_ROLE));
-      try {
-        await addAbis(admin, ...ABIS);
-        await db.addNewPackage("foo");
-        await db.addNewPackageVersion("foo", "1.0");
-        let second: Promise<number> | undefined;
-        await admin.transaction(async (tx) => {
-          await tx.query("SELECT log_build('foo', '1.0', 1, 1000, false, 'cp39', '[]')");
-          // Waits for the version's row lock, then must see the first build once committed.
-          second = db.logBuild(build("foo", "1.0", "cp311"));
-          await new Promise((resolve) => setTimeout(resolve, 300));
-        });
-        await second;
-        assertEquals(await db.getBuildQueue(), { cp39: [], cp311: [], cp313: [["foo", "1.0"]] });
-      } finally {
-        await db.close();
-      }
-    } finally {
-      await admin.close();
-      await scratch.drop();
-    }
+    await withPostgres("queue_race", async ({ db, admin }) => {
+      await addAbis(admin, ...ABIS);
+      await db.addNewPackage("foo");
+      await db.addNewPackageVersion("foo", "1.0");
+      let second: Promise<number> | undefined;
+      await admin.transaction(async (tx) => {
+        await tx.query("SELECT log_build('foo', '1.0', 1, 1000, false, 'cp39', '[]')");
+        // Waits for the version's row lock, then must see the first build once committed.
+        second = db.logBuild(build("foo", "1.0", "cp311"));
+        await new Promise((resolve) => setTimeout(resolve, 300));
+      });
+      await second;
+      assertEquals(await db.getBuildQueue(), { cp39: [], cp311: [], cp313: [["foo", "1.0"]] });
+    });
   },
 });

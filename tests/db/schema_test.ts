@@ -1,5 +1,5 @@
 import { assertEquals, assertRejects } from "./assert.ts";
-import { MASTER_ROLE, PG_USER, pgDsn, scratchDatabase, SKIP_PG, superDsn } from "./harness.ts";
+import { MASTER_ROLE, PG_USER, pgDsn, SKIP_PG, superDsn, withScratchDatabase } from "./harness.ts";
 import type { PostgresDsn } from "../../src/db/dsn.ts";
 import {
   checkSchemaVersion,
@@ -89,14 +89,10 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const scratch = await scratchDatabase("schema");
-    const admin = await openClient(pgDsn(scratch.name));
-    try {
-      await versionChecks(admin, () => openDatabase(pgDsn(scratch.name, MASTER_ROLE)));
-    } finally {
-      await admin.close();
-      await scratch.drop();
-    }
+    await withScratchDatabase(
+      "schema",
+      (admin, name) => versionChecks(admin, () => openDatabase(pgDsn(name, MASTER_ROLE))),
+    );
   },
 });
 

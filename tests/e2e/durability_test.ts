@@ -5,23 +5,19 @@
  * each, every finished build is recorded once, its wheels published, and files and rows agree.
  */
 import assert from "node:assert/strict";
-import {
-  createFixtureIndex,
-  type FixtureIndex,
-  hermeticPipChildEnv,
-} from "../fixtures/package_index.ts";
+import { createFixtureIndex, type FixtureIndex } from "../fixtures/package_index.ts";
 import type { SdistSpec } from "../fixtures/sdists.ts";
 import { startPyPIStandIn } from "../fixtures/pypi/mod.ts";
 import {
   freePort,
-  masterCommand,
   masterQueues,
-  PiwProcess,
-  slaveCommand,
+  type PiwProcess,
+  testFarm,
+  waitUntil,
 } from "../fixtures/piw_process.ts";
 import { canCreateCluster, createPgCluster } from "../fixtures/pg_cluster.ts";
-import { testDatabase, waitFor } from "../master/helpers.ts";
-import { pgDsn, SKIP_PG } from "../db/harness.ts";
+import { farmDatabase, testDatabase, waitFor } from "../master/helpers.ts";
+import { addAbis, pgDsn, SKIP_PG } from "../db/harness.ts";
 import { MasterProcess, runTool } from "../admin/harness.ts";
 import { openClient } from "../../src/db/mod.ts";
 import { interpreterFacts } from "../../src/slave/facts.ts";
@@ -104,24 +100,10 @@ async function assertFilesMatchRows(www: string, superDsn: string): Promise<void
   );
 }
 
-async function waitUntil(
-  what: string,
-  check: () => Promise<boolean> | boolean,
-  ms: number,
-  children: PiwProcess[],
-): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) {
-      throw new Error(
-        `timed out waiting for ${what}\n${children.map((c) => c.tail(60)).join("\n")}`,
-      );
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
-
-/** A PyPI stand-in announcing every sdist of `index`, and the farm's ports and directories. */
+/**
+ * A PyPI stand-in announcing every sdist of `index`, and the farm's ports and directories;
+ * `close` stops the masters and slaves it started and closes `index` too.
+ */
 async function farmSetup(index: FixtureIndex) {
   const pypi = await startPyPIStandIn({ simpleIndex: index });
   pypi.announceSdists(index.sdists, {
@@ -131,23 +113,31 @@ async function farmSetup(index: FixtureIndex) {
   });
   const www = await Deno.makeTempDir({ prefix: "piw-durable-www-" });
   const ipc = await Deno.makeTempDir({ prefix: "piw-durable-ipc-" });
-  const [slavePort, filePort] = [freePort(), freePort()];
-  const pipEnv = hermeticPipChildEnv();
+  const farm = testFarm(www, `${ipc}/`);
+  const children: PiwProcess[] = [];
+  const started = (child: PiwProcess) => {
+    children.push(child);
+    return child;
+  };
   return {
     pypi,
     www,
-    master(dsn: string, env: Record<string, string> = {}) {
-      return new PiwProcess("master", [
-        ...masterCommand(dsn, www, masterQueues(`${ipc}/`, slavePort, filePort)),
-        ...pypi.masterArgs,
-      ], env);
-    },
-    slave(label: string) {
-      return new PiwProcess("slave", [
-        ...slaveCommand(slavePort, filePort, label),
-      ], { ...pipEnv, PIW_SLAVE_INTERVAL: "1s", PIW_MASTER_TIMEOUT: "10s" });
-    },
+    /** Every master and slave started, for their stderr when a wait times out. */
+    children,
+    /** Wait until the build journal is empty: every finished build recorded. */
+    journalDrained: () =>
+      waitUntil(
+        "the journal drained",
+        async () => (await leftovers(`${www}/.piw-incoming/journal`)).length === 0,
+        60_000,
+        children,
+      ),
+    master: (dsn: string, env: Record<string, string> = {}) =>
+      started(farm.master(dsn, pypi.masterArgs, env)),
+    slave: (label: string) => started(farm.slave(label, undefined, { PIW_MASTER_TIMEOUT: "10s" })),
     async close() {
+      for (const child of children) await child.stop(10_000).catch(() => {});
+      await index.close();
       await pypi.close();
       await Deno.remove(www, { recursive: true }).catch(() => {});
       await Deno.remove(ipc, { recursive: true }).catch(() => {});
@@ -170,10 +160,11 @@ Deno.test({
     const cluster = await createPgCluster({ abi, noFsync: true });
     const index = await createFixtureIndex(OUTAGE_SPECS);
     const farm = await farmSetup(index);
-    const children: PiwProcess[] = [];
+    const children = farm.children;
     try {
       const master = farm.master(cluster.dsn);
-      children.push(master, farm.slave("outage-1"), farm.slave("outage-2"));
+      farm.slave("outage-1");
+      farm.slave("outage-2");
       // Builds are under way: the database goes away while they finish.
       await master.waitForLine(": build piw-outage-", 180_000);
       await cluster.stop();
@@ -194,12 +185,7 @@ Deno.test({
         240_000,
         children,
       );
-      await waitUntil(
-        "the journal drained",
-        async () => (await leftovers(`${farm.www}/.piw-incoming/journal`)).length === 0,
-        60_000,
-        children,
-      );
+      await farm.journalDrained();
       assert.ok(master.lines.some((l) => l.includes("journaled; not recorded yet")));
       const { builds, files } = await rows(cluster.superDsn);
       assert.deepEqual(
@@ -211,9 +197,7 @@ Deno.test({
       await assertFilesMatchRows(farm.www, cluster.superDsn);
       assert.ok(!master.lines.some((l) => l.includes("published files never change")));
     } finally {
-      for (const child of children) await child.stop(10_000).catch(() => {});
       await farm.close();
-      await index.close();
       await cluster.drop();
     }
   },
@@ -221,21 +205,17 @@ Deno.test({
 
 /** Kill -9 at `point` during the first build, restart, and check the farm ends consistent. */
 async function crashAndRecover(point: string, name: string, recovery: string): Promise<void> {
-  const { abi } = await interpreterFacts("python3");
-  const db = await testDatabase("postgres", async (admin) => {
-    await admin.query("INSERT INTO build_abis (abi_tag) VALUES ($1)", [abi]);
-  });
+  const db = await farmDatabase("postgres");
   const index = await createFixtureIndex([{ name, version: "1.0" }]);
   const farm = await farmSetup(index);
-  const children: PiwProcess[] = [];
+  const children = farm.children;
   const superDsn = pgDsn(db.dsn.split("/").pop()!);
   try {
     const doomed = farm.master(db.dsn, { PIW_DEBUG_CRASH: point });
-    children.push(doomed, farm.slave(`crash-${point}`));
+    farm.slave(`crash-${point}`);
     const code = await doomed.exit(150_000);
     assert.equal(code, 137, `the master dies by SIGKILL at ${point}\n${doomed.tail()}`);
     const master = farm.master(db.dsn);
-    children.push(master);
     await waitUntil(
       "the build recorded and published",
       async () => {
@@ -252,9 +232,7 @@ async function crashAndRecover(point: string, name: string, recovery: string): P
     assert.ok(!master.lines.some((l) => l.includes("published files never change")));
     assert.ok(master.lines.some((l) => l.includes(recovery)), `${recovery}\n${master.tail(60)}`);
   } finally {
-    for (const child of children) await child.stop(10_000).catch(() => {});
     await farm.close();
-    await index.close();
     await db.remove();
   }
 }
@@ -285,41 +263,32 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    const { abi } = await interpreterFacts("python3");
-    const db = await testDatabase("postgres", async (admin) => {
-      await admin.query("INSERT INTO build_abis (abi_tag) VALUES ($1)", [abi]);
-    });
+    const db = await farmDatabase("postgres");
     const name = "piw-orphan";
     const index = await createFixtureIndex([{ name, version: "1.0" }]);
     const farm = await farmSetup(index);
-    const children: PiwProcess[] = [];
+    const children = farm.children;
     const superDsn = pgDsn(db.dsn.split("/").pop()!);
     try {
       // What piw before the journal left when LOGBUILD failed after publishing.
       const orphan = `${farm.www}/simple/${name}/piw_orphan-1.0-py3-none-any.whl`;
       await Deno.mkdir(`${farm.www}/simple/${name}`, { recursive: true });
       await Deno.writeTextFile(orphan, "an orphan of an older master");
-      children.push(farm.master(db.dsn), farm.slave("orphan"));
+      farm.master(db.dsn);
+      farm.slave("orphan");
       await waitUntil(
         "the build recorded",
         async () => (await rows(superDsn)).builds.length > 0,
         180_000,
         children,
       );
-      await waitUntil(
-        "the journal drained",
-        async () => (await leftovers(`${farm.www}/.piw-incoming/journal`)).length === 0,
-        60_000,
-        children,
-      );
+      await farm.journalDrained();
       const { builds } = await rows(superDsn);
       assert.deepEqual(builds.map((b) => `${b.package} ${b.status}`), [`${name} true`]);
       await assertFilesMatchRows(farm.www, superDsn);
       assert.equal((await leftovers(`${farm.www}/.piw-incoming/orphans`)).length, 1);
     } finally {
-      for (const child of children) await child.stop(10_000).catch(() => {});
       await farm.close();
-      await index.close();
       await db.remove();
     }
   },
@@ -358,9 +327,7 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    const db = await testDatabase("postgres", async (admin) => {
-      await admin.query("INSERT INTO build_abis (abi_tag) VALUES ('cp311')");
-    });
+    const db = await testDatabase("postgres", (admin) => addAbis(admin, "cp311"));
     const pypi = await startPyPIStandIn();
     const work = await Deno.makeTempDir({ prefix: "piw-durable-part-" });
     const queues = masterQueues(`${work}/`, 0, freePort());

@@ -4,26 +4,15 @@
  * loopback, and real pip installing from it (PEP 658 metadata, Requires-Python, yanked releases).
  */
 import assert from "node:assert/strict";
-import {
-  createFixtureIndex,
-  hermeticPipChildEnv,
-  hermeticPipEnv,
-} from "../fixtures/package_index.ts";
+import { createFixtureIndex, hermeticPipEnv } from "../fixtures/package_index.ts";
 import { moduleName } from "../fixtures/sdists.ts";
 import { startPyPIStandIn } from "../fixtures/pypi/mod.ts";
 import { serveDirectory } from "../fixtures/static_server.ts";
-import {
-  freePort,
-  masterCommand,
-  masterQueues,
-  PiwProcess,
-  slaveCommand,
-} from "../fixtures/piw_process.ts";
-import { testDatabase } from "../master/helpers.ts";
+import { freePort, type PiwProcess, testFarm, waitUntil } from "../fixtures/piw_process.ts";
+import { farmDatabase } from "../master/helpers.ts";
 import { render } from "../web/chromium.ts";
 import { pgDsn, SKIP_PG } from "../db/harness.ts";
 import { openClient } from "../../src/db/mod.ts";
-import { interpreterFacts } from "../../src/slave/facts.ts";
 import { fileSha256 } from "../../src/slave/inspect.ts";
 
 const SPECS = [
@@ -32,21 +21,6 @@ const SPECS = [
   { name: "piw-e2e-cext", version: "1.0", kind: "cext" as const, libraries: ["m"] },
   { name: "piw-e2e-broken", version: "0.1", kind: "fail" as const },
 ];
-
-async function waitUntil(
-  what: string,
-  check: () => Promise<boolean>,
-  ms: number,
-  children: PiwProcess[],
-) {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${what}\n${children.map((c) => c.tail()).join("\n")}`);
-    }
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-}
 
 async function readText(path: string): Promise<string | null> {
   try {
@@ -73,10 +47,8 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    const { abi } = await interpreterFacts("python3");
-    const db = await testDatabase("postgres", async (admin) => {
-      await admin.query("INSERT INTO build_abis (abi_tag) VALUES ($1)", [abi]);
-    });
+    const db = await farmDatabase("postgres");
+    const abi = db.abi;
     const index = await createFixtureIndex(SPECS);
     const pypi = await startPyPIStandIn({ simpleIndex: index });
     const www = await Deno.makeTempDir({ prefix: "piw-e2e-www-" });
@@ -91,16 +63,10 @@ Deno.test({
         firstSerial: 9_000_001,
       });
 
-      const [slavePort, filePort] = [freePort(), freePort()];
-      const master = new PiwProcess("master", [
-        ...masterCommand(db.dsn, www, masterQueues(`${ipc}/`, slavePort, filePort)),
-        ...pypi.masterArgs,
-      ]);
+      const farm = testFarm(www, `${ipc}/`);
+      const master = farm.master(db.dsn, pypi.masterArgs);
       children.push(master);
-      const pipEnv = hermeticPipChildEnv();
-      const slave = new PiwProcess("slave", [
-        ...slaveCommand(slavePort, filePort, "e2e", slaveDir),
-      ], { ...pipEnv, PIW_SLAVE_INTERVAL: "1s" });
+      const slave = farm.slave("e2e", slaveDir);
       children.push(slave);
 
       // Every version is built or has failed, and the pages say so.

@@ -13,37 +13,15 @@
  *   library (a stub on its LIBRARY_PATH) says HAVE on the extras queue after its HELLO.
  */
 import assert from "node:assert/strict";
-import { hermeticPipChildEnv, startPackageIndex } from "../fixtures/package_index.ts";
+import { startPackageIndex } from "../fixtures/package_index.ts";
 import { buildSdist, type SdistSpec } from "../fixtures/sdists.ts";
 import { startPyPIStandIn } from "../fixtures/pypi/mod.ts";
 import { serveDirectory } from "../fixtures/static_server.ts";
-import {
-  freePort,
-  masterCommand,
-  masterQueues,
-  PiwProcess,
-  slaveCommand,
-} from "../fixtures/piw_process.ts";
-import { testDatabase } from "../master/helpers.ts";
+import { freePort, testFarm, waitUntil } from "../fixtures/piw_process.ts";
+import { farmDatabase } from "../master/helpers.ts";
 import { render } from "../web/chromium.ts";
 import { pgDsn, SKIP_PG } from "../db/harness.ts";
 import { openClient, type SqlClient } from "../../src/db/mod.ts";
-import { interpreterFacts } from "../../src/slave/facts.ts";
-
-async function waitUntil(
-  what: string,
-  check: () => Promise<boolean>,
-  ms: number,
-  children: PiwProcess[],
-) {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${what}\n${children.map((c) => c.tail()).join("\n")}`);
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
 
 async function readText(path: string): Promise<string | null> {
   try {
@@ -76,9 +54,7 @@ async function farm(
   indexUrl: string,
   env: Record<string, string>,
 ) {
-  const { abi } = await interpreterFacts("python3");
-  const db = await testDatabase("postgres", async (admin) => {
-    await admin.query("INSERT INTO build_abis (abi_tag) VALUES ($1)", [abi]);
+  const db = await farmDatabase("postgres", async (admin) => {
     for (const [pkg, version] of versions) {
       await admin.query("SELECT add_new_package($1)", [pkg]);
       await admin.query("SELECT add_new_package_version($1, $2, now())", [pkg, version]);
@@ -88,23 +64,15 @@ async function farm(
   const www = await Deno.makeTempDir({ prefix: "piw-retry-www-" });
   const ipc = await Deno.makeTempDir({ prefix: "piw-retry-ipc-" });
   const slaveDir = await Deno.makeTempDir({ prefix: "piw-retry-slave-" });
-  const [slavePort, filePort] = [freePort(), freePort()];
+  const processes = testFarm(www, `${ipc}/`);
   const args = pypi.masterArgs.map((a) => a === pypi.simpleUrl ? indexUrl : a);
-  const master = new PiwProcess("master", [
-    ...masterCommand(db.dsn, www, masterQueues(`${ipc}/`, slavePort, filePort)),
-    "--dev-mode",
-    ...args,
-  ], env);
+  const master = processes.master(db.dsn, ["--dev-mode", ...args], env);
   const startSlave = (slaveEnv: Record<string, string> = {}) =>
-    new PiwProcess(
-      "slave",
-      slaveCommand(slavePort, filePort, "retries", slaveDir),
-      { ...hermeticPipChildEnv(), PIW_SLAVE_INTERVAL: "1s", ...slaveEnv },
-    );
+    processes.slave("retries", slaveDir, slaveEnv);
   let slave = startSlave();
   const admin = await openClient(pgDsn(db.dsn.split("/").pop()!));
   return {
-    abi,
+    abi: db.abi,
     db,
     pypi,
     www,

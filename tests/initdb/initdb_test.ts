@@ -1,5 +1,12 @@
 import { assert, assertEquals, assertIncludes, assertRejects } from "../db/assert.ts";
-import { MASTER_ROLE, PG_USER, pgDsn, scratchDatabase, SKIP_PG, superDsn } from "../db/harness.ts";
+import {
+  MASTER_ROLE,
+  PG_USER,
+  pgDsn,
+  SKIP_PG,
+  superDsn,
+  withScratchDatabase,
+} from "../db/harness.ts";
 import { detectSchemaVersion, openClient, openDatabase, parseDsn } from "../../src/db/mod.ts";
 import type { SqlClient } from "../../src/db/client.ts";
 import type { PostgresDsn } from "../../src/db/dsn.ts";
@@ -64,6 +71,13 @@ async function hasColumn(client: SqlClient, table: string, column: string): Prom
 }
 
 /** Cases run on both engines, each on an emptied database (public schema dropped). */
+/** A database of piw's schema claiming `version` is refused with `message`. */
+async function refusesVersion(client: SqlClient, version: string, message: string) {
+  await initializeDatabase(client, quiet());
+  await client.query("UPDATE configuration SET version = $1", [version]);
+  await assertRejects(() => initializeDatabase(client, quiet()), PiwError, message);
+}
+
 const cases: Record<string, (client: SqlClient, kind: "postgres" | "pglite") => Promise<void>> = {
   "creates the schema, reporting each statement, then finds it current": async (client) => {
     let calls = 0, total = 0;
@@ -169,25 +183,19 @@ const cases: Record<string, (client: SqlClient, kind: "postgres" | "pglite") => 
     assertEquals(await client.query("SELECT package FROM packages"), [{ package: "foo" }]);
   },
 
-  "refuses to downgrade": async (client) => {
-    await initializeDatabase(client, quiet());
-    await client.query("UPDATE configuration SET version = '99.0'");
-    await assertRejects(
-      () => initializeDatabase(client, quiet()),
-      PiwError,
+  "refuses to downgrade": (client) =>
+    refusesVersion(
+      client,
+      "99.0",
       `Database version 99.0 is newer than piw's (${PIW_VERSION}); piw initdb never downgrades`,
-    );
-  },
+    ),
 
-  "refuses a version it has no upgrade path from": async (client) => {
-    await initializeDatabase(client, quiet());
-    await client.query("UPDATE configuration SET version = '0.0.5'");
-    await assertRejects(
-      () => initializeDatabase(client, quiet()),
-      PiwError,
+  "refuses a version it has no upgrade path from": (client) =>
+    refusesVersion(
+      client,
+      "0.0.5",
       `Unable to find an upgrade path from version 0.0.5 to ${PIW_VERSION}`,
-    );
-  },
+    ),
 
   "refuses databases that are not piw's": async (client) => {
     await client.query("CREATE TABLE configuration (id INTEGER, version VARCHAR(16))");
@@ -216,9 +224,7 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn(t) {
-    const scratch = await scratchDatabase("initdb");
-    const client = await openClient(pgDsn(scratch.name));
-    try {
+    await withScratchDatabase("initdb", async (client, name) => {
       for (const [name, fn] of Object.entries(cases)) {
         await t.step(name, async () => {
           await emptySchema(client);
@@ -228,8 +234,8 @@ Deno.test({
 
       await t.step("run() creates the schema the master can then use", async () => {
         await emptySchema(client);
-        assertEquals(await run({ dsn: pgDsn(scratch.name), user: PG_USER, yes: true }), 0);
-        const db = await openDatabase(pgDsn(scratch.name, MASTER_ROLE));
+        assertEquals(await run({ dsn: pgDsn(name), user: PG_USER, yes: true }), 0);
+        const db = await openDatabase(pgDsn(name, MASTER_ROLE));
         assertEquals(await db.addNewPackage("foo"), true);
         await db.close();
       });
@@ -252,9 +258,9 @@ Deno.test({
 
       await t.step("refuses a DSN that is not a cluster superuser", async () => {
         await emptySchema(client);
-        await client.query(`GRANT CONNECT ON DATABASE "${scratch.name}" TO ${PG_USER}`);
+        await client.query(`GRANT CONNECT ON DATABASE "${name}" TO ${PG_USER}`);
         await assertRejects(
-          () => run({ dsn: pgDsn(scratch.name, MASTER_ROLE), user: PG_USER, yes: true }),
+          () => run({ dsn: pgDsn(name, MASTER_ROLE), user: PG_USER, yes: true }),
           PiwError,
           `User ${PG_USER} is not a cluster superuser`,
         );
@@ -267,10 +273,7 @@ Deno.test({
           "Database piw_test_missing_db does not exist",
         );
       });
-    } finally {
-      await client.close();
-      await scratch.drop();
-    }
+    });
   },
 });
 

@@ -21,6 +21,7 @@ import {
 import { Database, detectSchemaVersion, openClient, openDatabase } from "../../src/db/mod.ts";
 import type { SqlClient } from "../../src/db/client.ts";
 import type { BuildRecord } from "../../src/db/types.ts";
+import { logBuildFiles } from "../../src/db/builds.ts";
 import { initializeDatabase } from "../../src/initdb/initdb.ts";
 import { PIW_VERSION } from "../../src/version.ts";
 import { masterCommand, masterQueues, PiwProcess } from "../fixtures/piw_process.ts";
@@ -55,19 +56,6 @@ const at = (s: string) => new Date(`2026-0${s}Z`);
  * so today's `Database.logBuild` cannot call a 0.1.0 database).
  */
 async function logBuild010(db: Database, b: BuildRecord): Promise<void> {
-  const files = b.files.map((f) => ({
-    filename: f.filename,
-    filesize: f.filesize,
-    filehash: f.filehash,
-    package_tag: f.packageTag,
-    package_version_tag: f.packageVersionTag,
-    py_version_tag: f.pyVersionTag,
-    abi_tag: f.abiTag,
-    platform_tag: f.platformTag,
-    requires_python: f.requiresPython,
-    location: f.location ?? "/simple",
-    dependencies: f.dependencies,
-  }));
   await db.client.query("SELECT log_build($1, $2, $3, $4, $5, $6, $7::text::jsonb)", [
     b.package,
     b.version,
@@ -75,7 +63,7 @@ async function logBuild010(db: Database, b: BuildRecord): Promise<void> {
     b.duration,
     b.status,
     b.abiTag,
-    JSON.stringify(b.status ? files : []),
+    logBuildFiles(b),
   ]);
 }
 

@@ -11,10 +11,8 @@ import {
   TimeDelta,
 } from "../../src/protocols/mod.ts";
 import { controlAddress } from "../../src/master/task.ts";
-import { Seraph } from "../../src/master/tasks/seraph.ts";
-import { TheOracle } from "../../src/master/tasks/the_oracle.ts";
 import { BigBrother, HISTORY_SIZE } from "../../src/master/tasks/big_brother.ts";
-import { startTask, testConfig, testDatabase } from "./helpers.ts";
+import { startOracles, startTask, testConfig, testDatabase } from "./helpers.ts";
 
 async function nextStats(status: Socket): Promise<MasterStats> {
   for (;;) {
@@ -35,8 +33,7 @@ Deno.test({
     const context = new Context();
     const status = context.socket("PULL", { linger: 0 });
     status.bind(config.intStatusQueue);
-    const seraph = await startTask(new Seraph(context, config));
-    const oracle = await startTask(new TheOracle(context, config));
+    const oracles = await startOracles(context, config);
     const bigBrother = await startTask(new BigBrother(context, config));
     const stats = context.socket("PUSH", { linger: 0 });
     stats.connect(config.statsQueue);
@@ -73,8 +70,7 @@ Deno.test({
       ctrl.close();
       status.close();
       await bigBrother.stop();
-      await oracle.stop();
-      await seraph.stop();
+      await oracles.stop();
       await context.close();
       await db.remove();
     }

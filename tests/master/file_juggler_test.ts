@@ -172,12 +172,24 @@ function staged(output: string, data: Uint8Array, filename = WHEEL): string {
   return stagedPath(output, { filename, filehash: sha256(data) });
 }
 
+/** EXPECT `data` as {@link WHEEL} from slave 1, and that slave's HELLO: its sender. */
+async function startTransfer(h: Harness, data: Uint8Array): Promise<Sender> {
+  await h.fs.expect(1, fileState(WHEEL, data));
+  const s = h.sender();
+  await s.hello(1);
+  return s;
+}
+
+/** VERIFY passes and what is staged is `data`. */
+async function assertStaged(h: Harness, data: Uint8Array): Promise<void> {
+  assert.deepEqual(await h.fs.verify(1, "foo"), { status: "staged" });
+  assert.deepEqual(await Deno.readFile(staged(h.output, data)), data);
+}
+
 Deno.test("a file arrives in 64 KiB FETCHes, ten in flight, and is staged 0644, nothing published", async () => {
   await withJuggler(async (h) => {
     const data = bytes(1_000_000);
-    await h.fs.expect(1, fileState(WHEEL, data));
-    const s = h.sender();
-    await s.hello(1);
+    const s = await startTransfer(h, data);
     // The initial credit: min(10, size / 64 KiB) FETCHes before any CHUNK.
     const first: Fetch[] = [];
     for (let i = 0; i < 10; i++) first.push((await s.next()) as Fetch);
@@ -204,9 +216,7 @@ Deno.test("STATFS goes to BigBrother at start and after each verified file", asy
     assert.ok(first);
     assert.equal(decodeMessage(bigBrotherProtocol, first[0]).name, "STATFS");
     const data = bytes(1000);
-    await h.fs.expect(1, fileState(WHEEL, data));
-    const s = h.sender();
-    await s.hello(1);
+    const s = await startTransfer(h, data);
     await s.serve(data);
     await h.fs.verify(1, "foo");
     const after = await h.stats.recv(3000);
@@ -220,26 +230,21 @@ Deno.test("STATFS goes to BigBrother at start and after each verified file", asy
 Deno.test("dropped chunks are asked for again after silence", async () => {
   await withJuggler(async (h) => {
     const data = bytes(700_000);
-    await h.fs.expect(1, fileState(WHEEL, data));
-    const s = h.sender();
-    await s.hello(1);
+    const s = await startTransfer(h, data);
     const dropped = new Set([2, 5, 9]);
     const fetches = await s.serve(
       data,
       (f, n) => dropped.has(n) ? null : [data.subarray(f.offset, f.offset + f.length)],
     );
     assert.ok(fetches.length >= 11 + dropped.size, `${fetches.length} fetches`);
-    assert.deepEqual(await h.fs.verify(1, "foo"), { status: "staged" });
-    assert.deepEqual(await Deno.readFile(staged(h.output, data)), data);
+    await assertStaged(h, data);
   });
 });
 
 Deno.test("HELLO mid-transfer resets the credit; duplicate chunks do no harm", async () => {
   await withJuggler(async (h) => {
     const data = bytes(300_000);
-    await h.fs.expect(1, fileState(WHEEL, data));
-    const s = h.sender();
-    await s.hello(1);
+    const s = await startTransfer(h, data);
     const first = (await s.next()) as Fetch;
     await s.hello(1); // "I heard nothing": FileJuggler asks again from the start
     const fetches = await s.serve(data, (f) => {
@@ -247,8 +252,7 @@ Deno.test("HELLO mid-transfer resets the credit; duplicate chunks do no harm", a
       return [chunk, chunk]; // every chunk twice
     });
     assert.ok(fetches.some((f) => f.offset === first.offset));
-    assert.deepEqual(await h.fs.verify(1, "foo"), { status: "staged" });
-    assert.deepEqual(await Deno.readFile(staged(h.output, data)), data);
+    await assertStaged(h, data);
   });
 });
 
@@ -278,9 +282,7 @@ Deno.test("corrupted data fails VERIFY, leaves nothing behind, and succeeds when
 Deno.test("a sender that disappears mid-transfer publishes nothing", async () => {
   await withJuggler(async (h) => {
     const data = bytes(500_000);
-    await h.fs.expect(1, fileState(WHEEL, data));
-    const s = h.sender();
-    await s.hello(1);
+    const s = await startTransfer(h, data);
     const f = (await s.next()) as Fetch;
     await s.chunk(f.offset, data.subarray(f.offset, f.offset + f.length));
     s.close();
@@ -297,9 +299,7 @@ Deno.test("stray chunks (no transfer, outside the file, empty) are ignored", asy
     await stray.hello(7); // nothing EXPECTed for slave 7
     assert.equal(await stray.next(200), null);
     const data = bytes(100_000);
-    await h.fs.expect(1, fileState(WHEEL, data));
-    const s = h.sender();
-    await s.hello(1);
+    const s = await startTransfer(h, data);
     await s.serve(data, (f) => [
       bytes(10),
       new Uint8Array(0),
@@ -315,9 +315,7 @@ Deno.test("stray chunks (no transfer, outside the file, empty) are ignored", asy
 Deno.test("an empty file is DONE at once", async () => {
   await withJuggler(async (h) => {
     const data = new Uint8Array(0);
-    await h.fs.expect(1, fileState(WHEEL, data));
-    const s = h.sender();
-    await s.hello(1);
+    const s = await startTransfer(h, data);
     assert.equal(await s.next(), "DONE");
     assert.deepEqual(await h.fs.verify(1, "foo"), { status: "staged" });
     assert.equal((await Deno.stat(staged(h.output, data))).size, 0);
@@ -337,24 +335,10 @@ Deno.test("hostile filenames and package names are refused with a reason", async
         "foo-1.0-py3-none-any.whl\0",
       ]
     ) {
-      const state = new FileState(
-        name,
-        100,
-        sha256(data),
-        "foo",
-        "1.0",
-        "py3",
-        "none",
-        "any",
-        null,
-        {},
-      );
-      await assert.rejects(() => h.fs.expect(1, state), FsError, name);
+      await assert.rejects(() => h.fs.expect(1, claim(name, 100)), FsError, name);
     }
     assert.ok(h.logs.filter((l) => l.includes("refusing a transfer")).length === 6);
-    await h.fs.expect(1, fileState(WHEEL, data));
-    const s = h.sender();
-    await s.hello(1);
+    const s = await startTransfer(h, data);
     await s.serve(data);
     const outcome = await h.fs.verify(1, "../etc");
     assert.equal(outcome.status, "refused");
@@ -457,9 +441,7 @@ Deno.test("EXPECT beyond --max-file-size or the free space is refused before a b
 Deno.test("while the disk is low no FETCH goes out and EXPECT is refused; then transfers resume", async () => {
   await withJuggler(async (h) => {
     const data = bytes(1_000_000);
-    await h.fs.expect(1, fileState(WHEEL, data));
-    const s = h.sender();
-    await s.hello(1);
+    const s = await startTransfer(h, data);
     const first = (await s.next()) as Fetch;
     // The output path runs low (the master pauses): what is in flight may land, nothing more.
     const minFreeSpace = h.config.minFreeSpace;

@@ -8,7 +8,12 @@ import { openClient, type SqlClient } from "../../src/db/mod.ts";
 import { initializeDatabase } from "../../src/initdb/initdb.ts";
 import { makeMasterConfig, type MasterConfig } from "../../src/master/config.ts";
 import type { Task } from "../../src/master/task.ts";
+import type { Context } from "../../src/transport/mod.ts";
+import { Seraph } from "../../src/master/tasks/seraph.ts";
+import { TheOracle } from "../../src/master/tasks/the_oracle.ts";
+import { interpreterFacts } from "../../src/slave/facts.ts";
 import {
+  addAbis,
   MASTER_ROLE,
   PG_USER,
   pgDsn,
@@ -79,6 +84,25 @@ export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** Seraph and `count` oracles on `context`, the master's database side; `stop()` stops them. */
+export async function startOracles(
+  context: Context,
+  config: MasterConfig,
+  count = config.oracleCount,
+): Promise<{ stop(): Promise<void> }> {
+  const seraph = await startTask(new Seraph(context, config));
+  const oracles: { stop(): Promise<void> }[] = [];
+  for (let i = 0; i < count; i++) {
+    oracles.push(await startTask(new TheOracle(context, config, { instance: i })));
+  }
+  return {
+    async stop() {
+      for (const oracle of oracles.reverse()) await oracle.stop();
+      await seraph.stop();
+    },
+  };
+}
+
 /** A test database with piw's schema: the master's DSN and a way to remove it. */
 export interface TestDatabase {
   kind: "postgres" | "pglite";
@@ -119,6 +143,22 @@ export async function testDatabase(
     await admin.close();
   }
   return { kind, dsn: pgDsn(scratch.name, MASTER_ROLE), remove: () => scratch.drop() };
+}
+
+/**
+ * A test database (see {@link testDatabase}) whose one build ABI is this machine's python3's,
+ * the one a real `piw slave` here builds for; `abi` says which it is.
+ */
+export async function farmDatabase(
+  kind: "postgres" | "pglite",
+  fixture: (admin: SqlClient) => Promise<void> = async () => {},
+): Promise<TestDatabase & { abi: string }> {
+  const { abi } = await interpreterFacts("python3");
+  const db = await testDatabase(kind, async (admin) => {
+    await addAbis(admin, abi);
+    await fixture(admin);
+  });
+  return { ...db, abi };
 }
 
 /** The engines to test against: PGlite always, PostgreSQL unless PIW_SKIP_PG=1. */

@@ -3,14 +3,7 @@
  * real `piw slave` connected to the first finds the second within seconds (its reply timeout),
  * not after its five-minute master timeout.
  */
-import {
-  freePort,
-  masterCommand,
-  masterQueues,
-  PiwProcess,
-  slaveCommand,
-} from "../fixtures/piw_process.ts";
-import { hermeticPipChildEnv } from "../fixtures/package_index.ts";
+import { type PiwProcess, testFarm } from "../fixtures/piw_process.ts";
 import { startPyPIStandIn } from "../fixtures/pypi/mod.ts";
 import { SKIP_PG } from "../db/harness.ts";
 import { testDatabase, waitFor } from "./helpers.ts";
@@ -26,29 +19,22 @@ Deno.test({
     const www = await Deno.makeTempDir({ prefix: "piw-restart-www-" });
     const ipc = await Deno.makeTempDir({ prefix: "piw-restart-ipc-" });
     const dir = await Deno.makeTempDir({ prefix: "piw-restart-slave-" });
-    const [slavePort, filePort] = [freePort(), freePort()];
-    const args = [
-      ...masterCommand(db.dsn, www, masterQueues(`${ipc}/`, slavePort, filePort)),
-      ...pypi.masterArgs,
-    ];
+    const farm = testFarm(www, `${ipc}/`);
     const children: PiwProcess[] = [];
     const explain = () => children.map((c) => c.tail()).join("\n");
     try {
-      const first = new PiwProcess("master", args);
+      const first = farm.master(db.dsn, pypi.masterArgs);
       children.push(first);
       await first.waitForLine("master: ready", 120_000);
-      const pipEnv = hermeticPipChildEnv();
       // The default master timeout (5 min) and reply timeout (15 s).
-      const slave = new PiwProcess("slave", [
-        ...slaveCommand(slavePort, filePort, "restart-test", dir),
-      ], { ...pipEnv, PIW_SLAVE_INTERVAL: "1s" });
+      const slave = farm.slave("restart-test", dir);
       children.push(slave);
       await slave.waitForLine("sleeping: no available jobs", 60_000);
 
       first.kill("SIGKILL");
       await first.exit();
       const asleep = slave.lines.length;
-      const second = new PiwProcess("master (restarted)", args);
+      const second = farm.master(db.dsn, pypi.masterArgs, {}, "master (restarted)");
       children.push(second);
       await second.waitForLine("master: ready", 120_000);
       // Well below the 5 minutes a slave waited before.

@@ -4,12 +4,10 @@
  * `piw import` make the figures move; a second master on the same address is refused.
  */
 import assert from "node:assert/strict";
-import { Context } from "../../src/transport/mod.ts";
-import { delay, testDatabase, waitFor } from "./helpers.ts";
-import { builtData, helloData, ScriptedSlave, statsData } from "./slave_harness.ts";
+import { delay, waitFor } from "./helpers.ts";
+import { builtData, helloData, statsData } from "./slave_harness.ts";
 import { freePort, masterCommand, masterQueues, PiwProcess } from "../fixtures/piw_process.ts";
-import { startPyPIStandIn } from "../fixtures/pypi/mod.ts";
-import { adminWheel, MasterProcess } from "../admin/harness.ts";
+import { adminWheel, withMaster } from "../admin/harness.ts";
 
 /** One sample: its labels and value. */
 interface ParsedSample {
@@ -166,21 +164,8 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     const wheel = await adminWheel();
-    const db = await testDatabase("pglite", async (admin) => {
-      await admin.query("INSERT INTO build_abis (abi_tag) VALUES ('cp311')");
-    });
-    const pypi = await startPyPIStandIn();
-    const [metricsPort, slavePort, filePort] = [freePort(), freePort(), freePort()];
-    const address = `127.0.0.1:${metricsPort}`;
+    const address = `127.0.0.1:${freePort()}`;
     const url = `http://${address}/metrics`;
-    const queues = masterQueues(
-      `/tmp/piw-test-${crypto.randomUUID().slice(0, 8)}-`,
-      slavePort,
-      filePort,
-    );
-    const master = new MasterProcess(db.dsn, pypi, queues, undefined, ["--metrics", address]);
-    const context = new Context();
-    const slave = new ScriptedSlave(context, `tcp://127.0.0.1:${slavePort}`);
     const scrape = async () => {
       const response = await fetch(url);
       assert.equal(response.status, 200);
@@ -205,138 +190,125 @@ Deno.test({
       );
       return last;
     };
-    const tool = async (args: string[]) => {
-      const r = await master.tool(args);
-      assert.equal(r.code, 0, `piw ${args.join(" ")}:\n${r.stdout}\n${r.stderr}`);
-    };
-    try {
-      await master.waitForLine("master: ready", 120_000);
-      const first = await until(
-        "the first database sample and STATS",
-        (page) =>
-          valueOf(page, "piw_database_up") === 1 &&
-          valueOf(page, "piw_build_queue_length", { abi: "cp311" }) !== undefined,
-      );
-      for (
-        const [name, type] of [
-          ["piw_build_queue_length", "gauge"],
-          ["piw_builds_last_hour", "gauge"],
-          ["piw_retries_pending", "gauge"],
-          ["piw_slaves", "gauge"],
-          ["piw_transfer_bytes_total", "counter"],
-          ["piw_disk_size_bytes", "gauge"],
-          ["piw_disk_free_bytes", "gauge"],
-          ["piw_database_up", "gauge"],
-          ["piw_database_latency_seconds", "gauge"],
-          ["piw_master_start_time_seconds", "gauge"],
-        ]
-      ) {
-        assert.equal(first.get(name)?.type, type, `${name} is a ${type}`);
-        assert.ok(first.get(name)!.help, `${name} has help`);
-      }
-      assert.equal(valueOf(first, "piw_build_queue_length", { abi: "cp311" }), 0);
-      assert.equal(valueOf(first, "piw_slaves", { state: "idle" }), 0);
-      assert.equal(valueOf(first, "piw_transfer_bytes_total"), 0);
-      assert.equal(first.get("piw_builds_last_hour")!.samples.length, 0);
-      assert.equal(first.get("piw_retries_pending")!.samples.length, 0);
-      assert.ok(valueOf(first, "piw_disk_free_bytes")! > 0);
-      assert.ok(valueOf(first, "piw_database_latency_seconds")! >= 0);
-      const started = valueOf(first, "piw_master_start_time_seconds");
-      assert.ok(started && Math.abs(started - Date.now() / 1000) < 600, `start time ${started}`);
+    await withMaster(
+      async (master, db, slave) => {
+        const tool = async (args: string[]) => {
+          const r = await master.tool(args);
+          assert.equal(r.code, 0, `piw ${args.join(" ")}:\n${r.stdout}\n${r.stderr}`);
+        };
+        const first = await until(
+          "the first database sample and STATS",
+          (page) =>
+            valueOf(page, "piw_database_up") === 1 &&
+            valueOf(page, "piw_build_queue_length", { abi: "cp311" }) !== undefined,
+        );
+        for (
+          const [name, type] of [
+            ["piw_build_queue_length", "gauge"],
+            ["piw_builds_last_hour", "gauge"],
+            ["piw_retries_pending", "gauge"],
+            ["piw_slaves", "gauge"],
+            ["piw_transfer_bytes_total", "counter"],
+            ["piw_disk_size_bytes", "gauge"],
+            ["piw_disk_free_bytes", "gauge"],
+            ["piw_database_up", "gauge"],
+            ["piw_database_latency_seconds", "gauge"],
+            ["piw_master_start_time_seconds", "gauge"],
+          ]
+        ) {
+          assert.equal(first.get(name)?.type, type, `${name} is a ${type}`);
+          assert.ok(first.get(name)!.help, `${name} has help`);
+        }
+        assert.equal(valueOf(first, "piw_build_queue_length", { abi: "cp311" }), 0);
+        assert.equal(valueOf(first, "piw_slaves", { state: "idle" }), 0);
+        assert.equal(valueOf(first, "piw_transfer_bytes_total"), 0);
+        assert.equal(first.get("piw_builds_last_hour")!.samples.length, 0);
+        assert.equal(first.get("piw_retries_pending")!.samples.length, 0);
+        assert.ok(valueOf(first, "piw_disk_free_bytes")! > 0);
+        assert.ok(valueOf(first, "piw_database_latency_seconds")! >= 0);
+        const started = valueOf(first, "piw_master_start_time_seconds");
+        assert.ok(started && Math.abs(started - Date.now() / 1000) < 600, `start time ${started}`);
 
-      // A slave says HELLO: one idle slave. Something to build: it is handed out and fails.
-      await tool(["add", "-y", "metrics-pkg", "-d", "a package"]);
-      await tool(["add", "-y", "metrics-pkg", "1.0", "-r", "2020-01-01 00:00:00"]);
-      assert.equal((await slave.call({ name: "HELLO", data: helloData() })).name, "ACK");
-      await until("one idle slave", (page) => valueOf(page, "piw_slaves", { state: "idle" }) === 1);
-      const build = await waitFor(
-        async () => {
-          const reply = await slave.call({ name: "IDLE", data: statsData() }, 20_000);
-          if (reply.name === "BUILD") return reply.data;
-          await delay(500);
-          return null;
-        },
-        60_000,
-        "a BUILD",
-      );
-      assert.deepEqual(build, ["metrics-pkg", "1.0"]);
-      await until(
-        "one building slave",
-        (page) =>
-          valueOf(page, "piw_slaves", { state: "building" }) === 1 &&
-          valueOf(page, "piw_slaves", { state: "idle" }) === 0,
-      );
-      // It failed on the network: counted under its failure class, with its retry pending.
-      const networkFailure: ReturnType<typeof builtData> = [
-        false,
-        builtData(false)[1],
-        "WARNING: Retrying after connection broken by 'NewConnectionError(Connection refused)'\n" +
-        "ERROR: Could not find a version that satisfies the requirement metrics-pkg==1.0\n" +
-        "ERROR: No matching distribution found for metrics-pkg==1.0\n",
-        [],
-      ];
-      assert.equal(
-        (await slave.call({ name: "BUILT", data: networkFailure }, 20_000)).name,
-        "DONE",
-      );
-      await until(
-        "a failed build counted with its class, and its retry pending",
-        (page) =>
-          valueOf(page, "piw_builds_last_hour", {
-              abi: "cp311",
-              result: "failure",
-              class: "network",
-            }) === 1 && valueOf(page, "piw_retries_pending", { abi: "cp311" }) === 1,
-      );
+        // A slave says HELLO: one idle slave. Something to build: it is handed out and fails.
+        await tool(["add", "-y", "metrics-pkg", "-d", "a package"]);
+        await tool(["add", "-y", "metrics-pkg", "1.0", "-r", "2020-01-01 00:00:00"]);
+        assert.equal((await slave.call({ name: "HELLO", data: helloData() })).name, "ACK");
+        await until(
+          "one idle slave",
+          (page) => valueOf(page, "piw_slaves", { state: "idle" }) === 1,
+        );
+        const build = await slave.nextBuild();
+        assert.deepEqual(build, ["metrics-pkg", "1.0"]);
+        await until(
+          "one building slave",
+          (page) =>
+            valueOf(page, "piw_slaves", { state: "building" }) === 1 &&
+            valueOf(page, "piw_slaves", { state: "idle" }) === 0,
+        );
+        // It failed on the network: counted under its failure class, with its retry pending.
+        const networkFailure: ReturnType<typeof builtData> = [
+          false,
+          builtData(false)[1],
+          "WARNING: Retrying after connection broken by 'NewConnectionError(Connection refused)'\n" +
+          "ERROR: Could not find a version that satisfies the requirement metrics-pkg==1.0\n" +
+          "ERROR: No matching distribution found for metrics-pkg==1.0\n",
+          [],
+        ];
+        assert.equal(
+          (await slave.call({ name: "BUILT", data: networkFailure }, 20_000)).name,
+          "DONE",
+        );
+        await until(
+          "a failed build counted with its class, and its retry pending",
+          (page) =>
+            valueOf(page, "piw_builds_last_hour", {
+                abi: "cp311",
+                result: "failure",
+                class: "network",
+              }) === 1 && valueOf(page, "piw_retries_pending", { abi: "cp311" }) === 1,
+        );
 
-      // piw import sends a wheel through FileJuggler: the transfer bytes rise by its size.
-      await tool(["add", "-y", "piw-admin-pkg", "-d", "a package"]);
-      await tool(["add", "-y", "piw-admin-pkg", "1.0"]);
-      await tool(["import", "-y", "--abi", "cp311", wheel.path]);
-      const size = (await Deno.stat(wheel.path)).size;
-      await until(
-        "the imported wheel's bytes counted",
-        (page) =>
-          valueOf(page, "piw_transfer_bytes_total") === size &&
-          valueOf(page, "piw_builds_last_hour", { abi: "cp311", result: "success" }) === 1,
-      );
+        // piw import sends a wheel through FileJuggler: the transfer bytes rise by its size.
+        await tool(["add", "-y", "piw-admin-pkg", "-d", "a package"]);
+        await tool(["add", "-y", "piw-admin-pkg", "1.0"]);
+        await tool(["import", "-y", "--abi", "cp311", wheel.path]);
+        const size = (await Deno.stat(wheel.path)).size;
+        await until(
+          "the imported wheel's bytes counted",
+          (page) =>
+            valueOf(page, "piw_transfer_bytes_total") === size &&
+            valueOf(page, "piw_builds_last_hour", { abi: "cp311", result: "success" }) === 1,
+        );
 
-      // Many scrapes at once are all served, and the farm still answers its slave.
-      const pages = await Promise.all(Array.from({ length: 50 }, () => scrape()));
-      assert.ok(pages.every((page) => valueOf(page, "piw_transfer_bytes_total") === size));
-      assert.equal((await slave.call({ name: "IDLE", data: statsData() }, 20_000)).name, "SLEEP");
-      const other = await fetch(`http://${address}/`);
-      assert.equal(other.status, 404);
-      await other.body?.cancel();
+        // Many scrapes at once are all served, and the farm still answers its slave.
+        const pages = await Promise.all(Array.from({ length: 50 }, () => scrape()));
+        assert.ok(pages.every((page) => valueOf(page, "piw_transfer_bytes_total") === size));
+        assert.equal((await slave.call({ name: "IDLE", data: statsData() }, 20_000)).name, "SLEEP");
+        const other = await fetch(`http://${address}/`);
+        assert.equal(other.status, 404);
+        await other.body?.cancel();
 
-      // The address has one owner: a second master is refused in one line, naming the first.
-      const second = new PiwProcess("second master", [
-        ...masterCommand(
-          db.dsn,
-          Deno.makeTempDirSync({ prefix: "piw-metrics-www-" }),
-          masterQueues(`/tmp/piw-test-${crypto.randomUUID().slice(0, 8)}-`),
-        ),
-        ...pypi.masterArgs,
-        "--metrics",
-        address,
-      ]);
-      assert.equal(await second.exit(60_000), 1, second.lines.join("\n"));
-      assert.deepEqual(second.lines.filter((line) => line.trim() !== ""), [
-        `piw master: metrics address ${address} is in use by process ${master.process.pid} ` +
-        "(piw master)",
-      ]);
-      assert.equal(valueOf(await scrape(), "piw_transfer_bytes_total"), size);
-      assert.equal(await master.stop(60_000), 0, "the master stops cleanly");
-    } catch (error) {
-      throw new Error(`${(error as Error).message}\n${master.tail(80)}`, { cause: error });
-    } finally {
-      slave.close();
-      await context.close();
-      await master.stop();
-      master.cleanUp();
-      await db.remove();
-      await pypi.close();
-    }
+        // The address has one owner: a second master is refused in one line, naming the first.
+        const second = new PiwProcess("second master", [
+          ...masterCommand(
+            db.dsn,
+            Deno.makeTempDirSync({ prefix: "piw-metrics-www-" }),
+            masterQueues(`/tmp/piw-test-${crypto.randomUUID().slice(0, 8)}-`),
+          ),
+          ...master.pypi.masterArgs,
+          "--metrics",
+          address,
+        ]);
+        assert.equal(await second.exit(60_000), 1, second.lines.join("\n"));
+        assert.deepEqual(second.lines.filter((line) => line.trim() !== ""), [
+          `piw master: metrics address ${address} is in use by process ${master.process.pid} ` +
+          "(piw master)",
+        ]);
+        assert.equal(valueOf(await scrape(), "piw_transfer_bytes_total"), size);
+      },
+      undefined,
+      ["--metrics", address],
+    );
   },
 });
 

@@ -18,20 +18,17 @@ import {
   captureLogs,
   delay,
   ENGINES,
+  startOracles,
   startTask,
   testConfig,
   type TestDatabase,
   testDatabase,
 } from "./helpers.ts";
 
-/** Seraph and `config.oracleCount` oracles on a fresh context; `stop()` ends it all. */
-async function startOracles(config: MasterConfig) {
+/** A fresh context with Seraph, `config.oracleCount` oracles and DbClients; `stop()` ends it all. */
+async function startDbSide(config: MasterConfig) {
   const context = new Context();
-  const seraph = await startTask(new Seraph(context, config));
-  const oracles: { stop(): Promise<void> }[] = [];
-  for (let i = 0; i < config.oracleCount; i++) {
-    oracles.push(await startTask(new TheOracle(context, config, { instance: i })));
-  }
+  const oracles = await startOracles(context, config);
   const clients: DbClient[] = [];
   return {
     context,
@@ -42,8 +39,7 @@ async function startOracles(config: MasterConfig) {
     },
     async stop() {
       for (const client of clients) client.close();
-      for (const oracle of oracles.reverse()) await oracle.stop();
-      await seraph.stop();
+      await oracles.stop();
       await context.close();
     },
   };
@@ -72,7 +68,7 @@ function engineTest(name: string, fn: (db: TestDatabase) => Promise<void>) {
 }
 
 engineTest("DbClient requests round-trip through Seraph and TheOracle", async (db) => {
-  const master = await startOracles(testConfig({ dsn: db.dsn }));
+  const master = await startDbSide(testConfig({ dsn: db.dsn }));
   try {
     const client = master.client();
     assert.equal(await client.call("NEWPKG", ["foo", "", "A package"]), true);
@@ -114,7 +110,7 @@ engineTest("DbClient requests round-trip through Seraph and TheOracle", async (d
 
 engineTest("a database error is answered ERROR and the oracle carries on", async (db) => {
   const logs = captureLogs("error");
-  const master = await startOracles(testConfig({ dsn: db.dsn }));
+  const master = await startDbSide(testConfig({ dsn: db.dsn }));
   try {
     const client = master.client();
     await client.call("SETPYPI", 10);
@@ -135,7 +131,7 @@ Deno.test({
     const db = await testDatabase("pglite");
     const logs = captureLogs("error");
     const config = testConfig({ dsn: db.dsn });
-    const master = await startOracles(config);
+    const master = await startDbSide(config);
     const req = master.context.socket("REQ", { linger: 0 });
     req.connect(config.dbQueue);
     const client = theOracleProtocol.reversed();
@@ -203,7 +199,7 @@ Deno.test({
   async fn() {
     const db = await testDatabase("postgres");
     const logs = captureLogs("debug");
-    const master = await startOracles(testConfig({ dsn: db.dsn, oracleCount: 3 }));
+    const master = await startDbSide(testConfig({ dsn: db.dsn, oracleCount: 3 }));
     try {
       const clients = Array.from({ length: 6 }, () => master.client());
       const serials = await Promise.all(clients.map((c) => c.call("GETPYPI")));

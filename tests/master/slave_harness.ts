@@ -35,7 +35,7 @@ import {
   type SlaveDriverDb,
   type SlaveDriverOptions,
 } from "../../src/master/tasks/slave_driver.ts";
-import { startTask, testConfig } from "./helpers.ts";
+import { delay, startTask, testConfig, waitFor } from "./helpers.ts";
 
 const slaveSide = slaveDriverProtocol.reversed();
 /** A request a slave sends. */
@@ -133,6 +133,20 @@ export class ScriptedSlave {
     const reply = await this.call({ name: "HELLO", data: helloData(overrides) });
     if (reply.name !== "ACK") throw new Error(`HELLO answered ${reply.name}`);
     return reply.data[0];
+  }
+
+  /** IDLE until the master hands out a build (it may first say SLEEP); the BUILD's data. */
+  nextBuild(timeoutMs = 60_000) {
+    return waitFor(
+      async () => {
+        const reply = await this.call({ name: "IDLE", data: statsData() }, 20_000);
+        if (reply.name === "BUILD") return reply.data;
+        await delay(500);
+        return null;
+      },
+      timeoutMs,
+      "a BUILD",
+    );
   }
 
   close(): void {

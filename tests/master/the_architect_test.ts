@@ -10,10 +10,8 @@ import {
 } from "../../src/protocols/mod.ts";
 import { controlAddress } from "../../src/master/task.ts";
 import { DbClient } from "../../src/clients/db.ts";
-import { Seraph } from "../../src/master/tasks/seraph.ts";
-import { TheOracle } from "../../src/master/tasks/the_oracle.ts";
 import { REFRESH_GAP_MS, TheArchitect } from "../../src/master/tasks/the_architect.ts";
-import { ENGINES, startTask, testConfig, testDatabase } from "./helpers.ts";
+import { ENGINES, startOracles, startTask, testConfig, testDatabase } from "./helpers.ts";
 
 async function nextQueue(builds: Socket) {
   const frames = await builds.recv(10_000);
@@ -55,8 +53,7 @@ async function withArchitect(
   const context = new Context();
   const builds = context.socket("PULL", { linger: 0 });
   builds.bind(config.buildsQueue);
-  const seraph = await startTask(new Seraph(context, config));
-  const oracle = await startTask(new TheOracle(context, config));
+  const oracles = await startOracles(context, config);
   const client = new DbClient(context, config);
   const control = context.socket("PUSH", { linger: 0 });
   const running: { stop(): Promise<void> }[] = [];
@@ -75,8 +72,7 @@ async function withArchitect(
     control.close();
     client.close();
     builds.close();
-    await oracle.stop();
-    await seraph.stop();
+    await oracles.stop();
     await context.close();
     await db.remove();
   }

@@ -19,12 +19,11 @@ import { controlAddress, type MasterConfig } from "../../src/master/task.ts";
 import { DbClient } from "../../src/clients/db.ts";
 import { TheSecretary } from "../../src/master/tasks/the_secretary.ts";
 import { SecretaryClient } from "../../src/clients/secretary.ts";
-import { Seraph } from "../../src/master/tasks/seraph.ts";
-import { TheOracle } from "../../src/master/tasks/the_oracle.ts";
 import {
   captureLogs,
   delay,
   ENGINES,
+  startOracles,
   startTask,
   testConfig,
   testDatabase,
@@ -357,8 +356,7 @@ for (const kind of ENGINES) {
       const db = await testDatabase(kind);
       const context = new Context();
       const config = testConfig({ dsn: db.dsn });
-      const seraph = await startTask(new Seraph(context, config));
-      const oracle = await startTask(new TheOracle(context, config));
+      const oracles = await startOracles(context, config);
       const scribe = fakeScribe(context, config);
       try {
         const first = await startTask(new TheSecretary(context, config, { holdMs: 60_000 }));
@@ -394,8 +392,7 @@ for (const kind of ENGINES) {
         assert.deepEqual(scribe.received, []);
       } finally {
         await scribe.stop();
-        await oracle.stop();
-        await seraph.stop();
+        await oracles.stop();
         await context.close();
         await db.remove();
       }

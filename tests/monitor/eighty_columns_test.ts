@@ -8,8 +8,6 @@ import { startFarm } from "./farm.ts";
 import { HAVE_TMUX, TmuxSession } from "./tmux.ts";
 import { interpreterFacts } from "../../src/slave/facts.ts";
 
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
-
 /** Whether this machine has the thermal zone piw reads the CPU temperature from. */
 function haveSensor(): boolean {
   try {
@@ -27,12 +25,7 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     const farm = await startFarm();
-    const tmux = new TmuxSession(
-      `env PIW_CONFIG_PATHS= ${Deno.execPath()} run -A ${MAIN} monitor ` +
-        `--status-queue ${farm.statusQueue} --control-queue ${farm.controlQueue} 2>/dev/null`,
-      80,
-      24,
-    );
+    const tmux = TmuxSession.piw(["monitor"], 80, 24, { master: farm });
     try {
       // A fresh master has built and served nothing in the last hour: alert, and why.
       let screen = await tmux.waitForScreen(/Disk \d+% free/, 60_000);

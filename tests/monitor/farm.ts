@@ -3,21 +3,10 @@
  * and two real `piw slave`s, each a {@link PiwProcess}. Nothing to build, or (with
  * `hang`) one package whose build never ends, so that one slave stays busy until told otherwise.
  */
-import { testDatabase } from "../master/helpers.ts";
-import {
-  freePort,
-  masterCommand,
-  masterQueues,
-  PiwProcess,
-  slaveCommand,
-} from "../fixtures/piw_process.ts";
-import { interpreterFacts } from "../../src/slave/facts.ts";
+import { farmDatabase } from "../master/helpers.ts";
+import { type PiwProcess, testFarm } from "../fixtures/piw_process.ts";
 import { startPyPIStandIn } from "../fixtures/pypi/mod.ts";
-import {
-  createFixtureIndex,
-  type FixtureIndex,
-  hermeticPipChildEnv,
-} from "../fixtures/package_index.ts";
+import { createFixtureIndex, type FixtureIndex } from "../fixtures/package_index.ts";
 
 /** The package a `hang` farm offers: its build starts child processes and sleeps forever. */
 export const HANG_PACKAGE = "piw-monitor-hang";
@@ -53,10 +42,7 @@ export interface FarmOptions {
  */
 export async function startFarm(options: FarmOptions = {}): Promise<Farm> {
   const id = crypto.randomUUID().slice(0, 8);
-  const db = await testDatabase("pglite", async (admin) => {
-    const { abi } = await interpreterFacts("python3");
-    await admin.query("INSERT INTO build_abis (abi_tag) VALUES ($1)", [abi]);
-  });
+  const db = await farmDatabase("pglite");
   const www = Deno.makeTempDirSync({ prefix: "piw-monitor-www-" });
   const scratch = Deno.makeTempDirSync({ prefix: "piw-monitor-pids-" });
   const dirs = [www, scratch];
@@ -84,18 +70,17 @@ export async function startFarm(options: FarmOptions = {}): Promise<Farm> {
     );
     pypi.addEvent("piw-monitor-clock", null, Date.now() / 1000, "docupdate", 9_000_003);
   }
-  const [slavePort, filePort] = [freePort(), freePort()];
-  const queues = masterQueues(`/tmp/piw-mon-${id}-`, slavePort, filePort);
-  const masterArgs = [...masterCommand(db.dsn, www, queues), ...pypi.masterArgs];
+  const processes = testFarm(www, `/tmp/piw-mon-${id}-`);
+  const queues = processes.queues;
   const slaves: PiwProcess[] = [];
   const farm: Farm = {
     statusQueue: queues.status,
     controlQueue: queues.control,
-    master: new PiwProcess("master", masterArgs),
+    master: processes.master(db.dsn, pypi.masterArgs),
     slaves,
     pidFile,
     async restartMaster() {
-      farm.master = new PiwProcess("master (restarted)", masterArgs);
+      farm.master = processes.master(db.dsn, pypi.masterArgs, {}, "master (restarted)");
       await farm.master.waitForLine("master: ready", 120_000);
       return farm.master;
     },
@@ -109,20 +94,13 @@ export async function startFarm(options: FarmOptions = {}): Promise<Farm> {
       for (const dir of dirs) Deno.removeSync(dir, { recursive: true });
     },
   };
-  const pipEnv = hermeticPipChildEnv();
   try {
     await farm.master.waitForLine("master: ready", 120_000);
     for (const label of ["slave-a", "slave-b"]) {
       const dir = Deno.makeTempDirSync({ prefix: `piw-monitor-${label}-` });
       dirs.push(dir);
       slaves.push(
-        new PiwProcess(label, [
-          ...slaveCommand(slavePort, filePort, label, dir),
-        ], {
-          ...pipEnv,
-          PIW_SLAVE_INTERVAL: "1s",
-          PIW_MASTER_TIMEOUT: options.masterTimeout ?? "60s",
-        }),
+        processes.slave(label, dir, { PIW_MASTER_TIMEOUT: options.masterTimeout ?? "60s" }),
       );
     }
     const answered = options.hang ? "connected to master" : "sleeping: no available jobs";

@@ -12,8 +12,6 @@ import { type Farm, HANG_PACKAGE, startFarm } from "./farm.ts";
 import { HAVE_TMUX, TmuxSession } from "./tmux.ts";
 import { processAlive } from "../fixtures/piw_process.ts";
 
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
-
 /** The 1-based line of the screen holding `text`. */
 function lineOf(screen: string, text: string): number {
   const index = screen.split("\n").findIndex((line) => line.includes(text));
@@ -37,13 +35,10 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     const farm: Farm = await startFarm({ hang: true, masterTimeout: "15s" });
-    const tmux = new TmuxSession(
-      `env PIW_CONFIG_PATHS= PIW_MONITOR_SILENCE=3 ${Deno.execPath()} run -A ${MAIN} monitor ` +
-        `--status-queue ${farm.statusQueue} --control-queue ${farm.controlQueue} ` +
-        `2>/dev/null`,
-      120,
-      40,
-    );
+    const tmux = TmuxSession.piw(["monitor"], 120, 40, {
+      master: farm,
+      env: { PIW_MONITOR_SILENCE: "3" },
+    });
     // The screen with its escapes, ESC spelt out.
     const styled = () => tmux.captureEscapes().replaceAll("\x1b", "ESC");
     const click = (x: number, y: number) => {

@@ -7,8 +7,6 @@ import { waitFor } from "../master/helpers.ts";
 import { HAVE_TMUX, TmuxSession } from "./tmux.ts";
 import { BUTTONS, buttonText } from "../../src/monitor/view.ts";
 
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
-
 /** The 1-based column of the middle of button `index` on the button line. */
 function buttonColumn(index: number): number {
   const widths = BUTTONS.map((b) => buttonText(b).length + 1);
@@ -21,14 +19,7 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    const id = crypto.randomUUID().slice(0, 8);
-    const tmux = new TmuxSession(
-      `env PIW_CONFIG_PATHS= ${Deno.execPath()} run -A ${MAIN} monitor ` +
-        `--status-queue ipc:///tmp/piw-mouse-status-${id} ` +
-        `--control-queue ipc:///tmp/piw-mouse-control-${id} 2>/dev/null`,
-      110,
-      30,
-    );
+    const tmux = TmuxSession.piw(["monitor"], 110, 30);
     const click = (x: number, y: number) => {
       tmux.keys("-l", `\x1b[<0;${x};${y}M`);
       tmux.keys("-l", `\x1b[<0;${x};${y}m`);

@@ -1,6 +1,8 @@
 /** A program running in a detached tmux session, for screen captures and key presses. */
 import { waitFor } from "../master/helpers.ts";
 
+const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+
 /** Whether tmux is installed (scripts/setup --tests installs it). */
 export const HAVE_TMUX = (() => {
   try {
@@ -19,6 +21,12 @@ function tmux(...args: string[]): string {
   return new TextDecoder().decode(out.stdout);
 }
 
+/** Where a monitor looks: a master's status and control queues. */
+export interface WatchedQueues {
+  statusQueue: string;
+  controlQueue: string;
+}
+
 /** A tmux session running `command` in a `width`×`height` window. */
 export class TmuxSession {
   readonly name = `piw-test-${crypto.randomUUID().slice(0, 8)}`;
@@ -27,6 +35,25 @@ export class TmuxSession {
     // remain-on-exit keeps the pane so the exit can be seen.
     tmux("new-session", "-d", "-s", this.name, "-x", `${width}`, "-y", `${height}`, command);
     tmux("set-option", "-t", this.name, "remain-on-exit", "on");
+  }
+
+  /**
+   * A session running `piw <command>` (a monitor) on `master`'s status and control queues (by
+   * default fresh ones no master listens on), with no config files, stderr dropped, `env` added.
+   */
+  static piw(
+    command: string[],
+    width: number,
+    height: number,
+    options: { master?: WatchedQueues; env?: Record<string, string> } = {},
+  ): TmuxSession {
+    const prefix = `ipc:///tmp/piw-tmux-${crypto.randomUUID().slice(0, 8)}`;
+    const { statusQueue, controlQueue } = options.master ??
+      { statusQueue: `${prefix}-status`, controlQueue: `${prefix}-control` };
+    const vars = Object.entries(options.env ?? {}).map(([k, v]) => `${k}=${v} `).join("");
+    const args = [...command, "--status-queue", statusQueue, "--control-queue", controlQueue];
+    const piw = `${Deno.execPath()} run -A ${MAIN} ${args.join(" ")}`;
+    return new TmuxSession(`env PIW_CONFIG_PATHS= ${vars}${piw} 2>/dev/null`, width, height);
   }
 
   /** The screen as plain text. */

@@ -8,7 +8,7 @@ import { COMMANDS } from "../../src/cli/commands.ts";
 import { detectSchemaVersion, openClient } from "../../src/db/mod.ts";
 import { PIW_VERSION } from "../../src/version.ts";
 import { PG_USER, pgDsn, scratchDatabase, SKIP_PG } from "../db/harness.ts";
-import { adminWheel, withMaster } from "../admin/harness.ts";
+import { adminWheel, runCommand, withMaster } from "../admin/harness.ts";
 
 const TOP = new URL("../../", import.meta.url).pathname;
 const MAIN = `${TOP}main.ts`;
@@ -27,28 +27,13 @@ const NAMES = [
   "audit",
 ];
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function exec(
-  cmd: string,
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<Result> {
-  const out = await new Deno.Command(cmd, {
-    args,
+/** `cmd <args>` as a user runs it: no config files, no colours, anywhere but the checkout. */
+function exec(cmd: string, args: string[], env: Record<string, string> = {}) {
+  return runCommand(cmd, args, {
     env: { PIW_CONFIG_PATHS: "", NO_COLOR: "1", PIW_ALLOW_ROOT: "1", ...env },
     // Anywhere but the checkout: the installed commands must not depend on the directory.
     cwd: "/",
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder();
-  return { code: out.code, stdout: text.decode(out.stdout), stderr: text.decode(out.stderr) };
+  });
 }
 
 /** `scripts/install --prefix <temp>`; the bin directory. */

@@ -7,22 +7,13 @@ import assert from "node:assert/strict";
 import { waitFor } from "../master/helpers.ts";
 import { HAVE_TMUX, TmuxSession } from "../monitor/tmux.ts";
 
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
-
 Deno.test({
   name: "piw sense --emulate draws the matrix in the terminal and takes arrow keys",
   ignore: !HAVE_TMUX,
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    const id = crypto.randomUUID().slice(0, 8);
-    const tmux = new TmuxSession(
-      `env PIW_CONFIG_PATHS= ${Deno.execPath()} run -A ${MAIN} sense --emulate ` +
-        `--status-queue ipc:///tmp/piw-emu-status-${id} ` +
-        `--control-queue ipc:///tmp/piw-emu-control-${id} 2>/dev/null`,
-      40,
-      12,
-    );
+    const tmux = TmuxSession.piw(["sense", "--emulate"], 40, 12);
     try {
       await tmux.waitForScreen(/arrows: joystick/);
       // Never heard from a master: the ping row pulses red; the disk row is blue (24-bit colours).

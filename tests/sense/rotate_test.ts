@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { waitFor } from "../master/helpers.ts";
 import { PiwProcess } from "../fixtures/piw_process.ts";
 import { fromRgb565 } from "../../src/sense/hat.ts";
-import { press } from "./joystick.ts";
+import { fakeHat, press } from "./joystick.ts";
 import { COLORS } from "../../src/sense/screens.ts";
 
 Deno.test({
@@ -16,11 +16,7 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     const id = crypto.randomUUID().slice(0, 8);
-    const dir = Deno.makeTempDirSync({ prefix: "piw-sense-rotate-" });
-    const fb = `${dir}/fb`;
-    const joystick = `${dir}/joystick`;
-    Deno.writeFileSync(fb, new Uint8Array(128));
-    assert.ok(new Deno.Command("mkfifo", { args: [joystick] }).outputSync().success);
+    const { dir, fb, joystick, env } = fakeHat("piw-sense-rotate-");
     const sense = new PiwProcess("sense", [
       "sense",
       "-r",
@@ -29,7 +25,7 @@ Deno.test({
       `ipc:///tmp/piw-rotate-status-${id}`,
       "--control-queue",
       `ipc:///tmp/piw-rotate-control-${id}`,
-    ], { PIW_SENSE_FB: fb, PIW_SENSE_JOYSTICK: joystick });
+    ], env);
     const stick = await Deno.open(joystick, { write: true });
     const pixel = (x: number, y: number) => fromRgb565(Deno.readFileSync(fb))[y * 8 + x].join();
     const blue = COLORS.background.join();

@@ -10,7 +10,7 @@ import { waitFor } from "../master/helpers.ts";
 import { startFarm } from "../monitor/farm.ts";
 import { PiwProcess } from "../fixtures/piw_process.ts";
 import { fromRgb565 } from "../../src/sense/hat.ts";
-import { type KEY, press } from "./joystick.ts";
+import { fakeHat, type KEY, press } from "./joystick.ts";
 import { type Rgb, slavePixel } from "../../src/sense/screens.ts";
 
 Deno.test({
@@ -19,18 +19,14 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     const farm = await startFarm({ hang: true });
-    const dir = Deno.makeTempDirSync({ prefix: "piw-sense-" });
-    const fb = `${dir}/fb`;
-    const joystick = `${dir}/joystick`;
-    Deno.writeFileSync(fb, new Uint8Array(128));
-    assert.ok(new Deno.Command("mkfifo", { args: [joystick] }).outputSync().success);
+    const { dir, fb, joystick, env } = fakeHat("piw-sense-");
     const sense = new PiwProcess("sense", [
       "sense",
       "--status-queue",
       farm.statusQueue,
       "--control-queue",
       farm.controlQueue,
-    ], { PIW_SENSE_FB: fb, PIW_SENSE_JOYSTICK: joystick });
+    ], env);
     // Opening the FIFO for writing waits for sense to open it for reading.
     const stick = await Deno.open(joystick, { write: true });
     const frame = () => fromRgb565(Deno.readFileSync(fb));

@@ -1,20 +1,19 @@
 import assert from "node:assert/strict";
 import { build, buildEnvironment, pipCommand } from "../../src/slave/builder.ts";
 import { sessionMembers } from "../../src/slave/session.ts";
-import { createFixtureIndex, hermeticPipEnv } from "../fixtures/package_index.ts";
+import {
+  createFixtureIndex,
+  hermeticPipEnv,
+  readPids,
+  withHangingBuild,
+} from "../fixtures/package_index.ts";
+import { processAlive } from "../fixtures/piw_process.ts";
 
-function isGone(pid: number): boolean {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z"); // a zombie is dead
-  } catch {
-    return true;
-  }
-}
-
-async function readPids(path: string): Promise<{ pids: number[]; sid: number }> {
-  const fields = (await Deno.readTextFile(path)).trim().split(" ").map(Number);
-  return { pids: fields.slice(0, 3), sid: fields[3] };
+/** Nothing the hanging build started survives: not its processes, nor any in its session. */
+async function assertBuildGone(pidFile: string): Promise<void> {
+  const { pids, sid } = await readPids(pidFile);
+  for (const pid of pids) assert.ok(!processAlive(pid), `process ${pid} survived`);
+  assert.deepEqual(sessionMembers(sid), []);
 }
 
 Deno.test("reports a failing build with pip's log", async () => {
@@ -45,45 +44,33 @@ Deno.test("reports a version the index does not have as a failure", async () => 
 });
 
 Deno.test("kills a hanging build and its whole process tree at the timeout", async () => {
-  const tmp = await Deno.makeTempDir();
-  const pidFile = `${tmp}/pids`;
-  const index = await createFixtureIndex([
-    { name: "piw-hang", version: "1.0", kind: "hang", pidFile, ignoreSigterm: true },
-  ]);
-  try {
-    const timeoutMs = 8000, killGraceMs = 1000;
-    const started = Date.now();
-    const result = await build("piw-hang", "1.0", {
-      indexUrl: index.url,
-      env: hermeticPipEnv(),
-      timeoutMs,
-      killGraceMs,
-    });
-    const elapsed = Date.now() - started;
-    await result.cleanup();
-    assert.equal(result.status, false);
-    assert.deepEqual(result.files, []);
-    assert.match(result.output, /Build timed out after 8 s/);
-    assert.ok(elapsed >= timeoutMs + killGraceMs - 100, `took ${elapsed} ms`);
-    assert.ok(elapsed < timeoutMs + killGraceMs + 10_000, `took ${elapsed} ms`);
-    // The backend ran (so the timeout, not pip, ended it) and nothing it started survives:
-    // not the SIGTERM-ignoring backend, nor the child that left its process group.
-    const { pids, sid } = await readPids(pidFile);
-    for (const pid of pids) assert.ok(isGone(pid), `process ${pid} survived`);
-    assert.deepEqual(sessionMembers(sid), []);
-  } finally {
-    await index.close();
-    await Deno.remove(tmp, { recursive: true });
-  }
+  await withHangingBuild(
+    { name: "piw-hang", version: "1.0", ignoreSigterm: true },
+    async (index, pidFile) => {
+      const timeoutMs = 8000, killGraceMs = 1000;
+      const started = Date.now();
+      const result = await build("piw-hang", "1.0", {
+        indexUrl: index.url,
+        env: hermeticPipEnv(),
+        timeoutMs,
+        killGraceMs,
+      });
+      const elapsed = Date.now() - started;
+      await result.cleanup();
+      assert.equal(result.status, false);
+      assert.deepEqual(result.files, []);
+      assert.match(result.output, /Build timed out after 8 s/);
+      assert.ok(elapsed >= timeoutMs + killGraceMs - 100, `took ${elapsed} ms`);
+      assert.ok(elapsed < timeoutMs + killGraceMs + 10_000, `took ${elapsed} ms`);
+      // The backend ran (so the timeout, not pip, ended it) and nothing it started survives:
+      // not the SIGTERM-ignoring backend, nor the child that left its process group.
+      await assertBuildGone(pidFile);
+    },
+  );
 });
 
 Deno.test("stops a build when aborted, taking its processes with it", async () => {
-  const tmp = await Deno.makeTempDir();
-  const pidFile = `${tmp}/pids`;
-  const index = await createFixtureIndex([
-    { name: "piw-skip", version: "1.0", kind: "hang", pidFile },
-  ]);
-  try {
+  await withHangingBuild({ name: "piw-skip", version: "1.0" }, async (index, pidFile) => {
     const controller = new AbortController();
     const running = build("piw-skip", "1.0", {
       indexUrl: index.url,
@@ -107,13 +94,8 @@ Deno.test("stops a build when aborted, taking its processes with it", async () =
     assert.ok(Date.now() - started < 30_000, "SIGTERM sufficed; no need to wait for the grace");
     assert.equal(result.status, false);
     assert.match(result.output, /Build aborted \(SKIP from the master\)/);
-    const { pids, sid } = await readPids(pidFile);
-    for (const pid of pids) assert.ok(isGone(pid), `process ${pid} survived`);
-    assert.deepEqual(sessionMembers(sid), []);
-  } finally {
-    await index.close();
-    await Deno.remove(tmp, { recursive: true });
-  }
+    await assertBuildGone(pidFile);
+  });
 });
 
 Deno.test("runs pip in a fresh directory with piwheels' environment and memory limit", async () => {

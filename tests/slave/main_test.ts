@@ -18,11 +18,16 @@ import { masterEndpoints } from "../../src/slave/endpoints.ts";
 import { checkEnvironment, timingFromEnv } from "../../src/slave/main.ts";
 import { stagedPath } from "../../src/master/build_journal.ts";
 import { STATE_FILE } from "../../src/slave/dir_lock.ts";
-import { freePort } from "../fixtures/piw_process.ts";
+import { freePort, processAlive } from "../fixtures/piw_process.ts";
 import { FileState } from "../../src/master/states.ts";
 import { FileJuggler } from "../../src/master/tasks/file_juggler.ts";
 import { FsClient } from "../../src/clients/fs.ts";
-import { createFixtureIndex, hermeticPipEnv } from "../fixtures/package_index.ts";
+import {
+  createFixtureIndex,
+  hermeticPipEnv,
+  readPids,
+  withHangingBuild,
+} from "../fixtures/package_index.ts";
 import { startTask, testConfig, waitFor } from "../master/helpers.ts";
 
 type Request = MessageOf<typeof slaveDriverProtocol.recv>;
@@ -174,14 +179,7 @@ async function entries(dir: string): Promise<string[]> {
   return names;
 }
 
-function isGone(pid: number): boolean {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z");
-  } catch {
-    return true;
-  }
-}
+const isGone = (pid: number) => !processAlive(pid);
 
 const DIE: Reply = { name: "DIE", data: NO_DATA };
 
@@ -271,12 +269,7 @@ Deno.test("builds a fixture sdist, sends the wheel, cleans up after DONE", async
 });
 
 Deno.test("the build timeout kills the build's whole process tree", async () => {
-  const tmp = await Deno.makeTempDir();
-  const pidFile = `${tmp}/pids`;
-  const index = await createFixtureIndex([
-    { name: "piw-slave-hang", version: "1.0", kind: "hang", pidFile },
-  ]);
-  try {
+  await withHangingBuild({ name: "piw-slave-hang", version: "1.0" }, async (index, pidFile) => {
     await withMaster(async (_ctx, master, dir) => {
       // Long enough for pip to start the backend on a busy machine.
       const slave = startSlave(master.port, master.port + 1, { dir, args: ["--timeout", "12s"] });
@@ -291,7 +284,7 @@ Deno.test("the build timeout kills the build's whole process tree", async () => 
         const [status, , output] = request.data;
         assert.equal(status, false);
         assert.match(output, /timed out after 12 s/);
-        const pids = (await Deno.readTextFile(pidFile)).trim().split(" ").map(Number).slice(0, 3);
+        const pids = (await readPids(pidFile)).pids;
         for (const pid of pids) assert.ok(isGone(pid), `process ${pid} survived`);
         assert.equal((await master.call({ name: "DONE", data: NO_DATA })).name, "IDLE");
         assert.deepEqual(await entries(dir), []);
@@ -301,10 +294,7 @@ Deno.test("the build timeout kills the build's whole process tree", async () => 
         assert.equal(code, 0, stderr);
       }
     });
-  } finally {
-    await index.close();
-    await Deno.remove(tmp, { recursive: true });
-  }
+  });
 });
 
 Deno.test("after the master timeout the slave reconnects to a restarted master", async () => {
@@ -416,12 +406,7 @@ Deno.test("a master restarted mid-transfer is found at once", async () => {
 });
 
 Deno.test("a master restarted mid-build is found at once; the build is abandoned", async () => {
-  const tmp = await Deno.makeTempDir();
-  const pidFile = `${tmp}/pids`;
-  const index = await createFixtureIndex([
-    { name: "piw-slave-restart", version: "1.0", kind: "hang", pidFile },
-  ]);
-  try {
+  await withHangingBuild({ name: "piw-slave-restart", version: "1.0" }, async (index, pidFile) => {
     await withMaster(async (ctx, master, dir) => {
       // piwheels' timeouts: five minutes of silence before the slave gives up on its master.
       const slave = startSlave(master.port, master.port + 1, {
@@ -448,19 +433,11 @@ Deno.test("a master restarted mid-build is found at once; the build is abandoned
         assert.match(stderr, /connection to the master dropped; resetting the connection/);
       }
     });
-  } finally {
-    await index.close();
-    await Deno.remove(tmp, { recursive: true });
-  }
+  });
 });
 
 Deno.test("SIGTERM during a build stops it, says BYE and exits 0", async () => {
-  const tmp = await Deno.makeTempDir();
-  const pidFile = `${tmp}/pids`;
-  const index = await createFixtureIndex([
-    { name: "piw-slave-term", version: "1.0", kind: "hang", pidFile },
-  ]);
-  try {
+  await withHangingBuild({ name: "piw-slave-term", version: "1.0" }, async (index, pidFile) => {
     await withMaster(async (_ctx, master, dir) => {
       const slave = startSlave(master.port, master.port + 1, { dir });
       await master.next();
@@ -478,14 +455,11 @@ Deno.test("SIGTERM during a build stops it, says BYE and exits 0", async () => {
       assert.equal((await master.next()).name, "BYE");
       const { code, stderr } = await slave.exit();
       assert.equal(code, 0, stderr);
-      const pids = (await Deno.readTextFile(pidFile)).trim().split(" ").map(Number).slice(0, 3);
+      const pids = (await readPids(pidFile)).pids;
       for (const pid of pids) assert.ok(isGone(pid), `process ${pid} survived`);
       assert.deepEqual(await entries(dir), [], "the build directory is removed");
     });
-  } finally {
-    await index.close();
-    await Deno.remove(tmp, { recursive: true });
-  }
+  });
 });
 
 /** The slave state file in `dir` (see dir_lock.ts). */
@@ -516,57 +490,52 @@ Deno.test("a second slave on the same --dir is refused with one line naming the 
 });
 
 Deno.test("a slave killed mid-build takes its build along; the next one cleans up", async () => {
-  const tmp = await Deno.makeTempDir();
-  const pidFile = `${tmp}/pids`;
-  const index = await createFixtureIndex([
-    { name: "piw-slave-killed", version: "1.0", kind: "hang", pidFile },
-  ]);
   let pids: number[] = [];
-  try {
-    await withMaster(async (_ctx, master, dir) => {
-      const slave = startSlave(master.port, master.port + 1, { dir });
-      try {
-        await master.next();
-        await master.call({ name: "ACK", data: [1, index.url] });
-        assert.equal(
-          (await master.call({ name: "BUILD", data: ["piw-slave-killed", "1.0"] })).name,
-          "BUSY",
-        );
-        await waitFor(() => Deno.readTextFile(pidFile).catch(() => ""), 60_000, "the build");
-        pids = (await Deno.readTextFile(pidFile)).trim().split(" ").map(Number);
-      } finally {
-        slave.child.kill("SIGKILL");
-        await slave.exit();
-      }
-      const [backend, sameGroup, ownGroup] = pids;
-      const build = slaveRecord(dir).build!;
-      assert.ok(build.sid, "the build's session is recorded");
-      assert.deepEqual(await entries(dir), [build.dir.split("/").pop()]);
-      // The build's process group dies with the slave.
-      await waitFor(() => [build.sid!, backend, sameGroup].every(isGone), 20_000, "the build");
-      assert.ok(!isGone(ownGroup), "a process in a group of its own is only caught later");
+  await withHangingBuild({ name: "piw-slave-killed", version: "1.0" }, async (index, pidFile) => {
+    try {
+      await withMaster(async (_ctx, master, dir) => {
+        const slave = startSlave(master.port, master.port + 1, { dir });
+        try {
+          await master.next();
+          await master.call({ name: "ACK", data: [1, index.url] });
+          assert.equal(
+            (await master.call({ name: "BUILD", data: ["piw-slave-killed", "1.0"] })).name,
+            "BUSY",
+          );
+          await waitFor(() => Deno.readTextFile(pidFile).catch(() => ""), 60_000, "the build");
+          pids = (await Deno.readTextFile(pidFile)).trim().split(" ").map(Number);
+        } finally {
+          slave.child.kill("SIGKILL");
+          await slave.exit();
+        }
+        const [backend, sameGroup, ownGroup] = pids;
+        const build = slaveRecord(dir).build!;
+        assert.ok(build.sid, "the build's session is recorded");
+        assert.deepEqual(await entries(dir), [build.dir.split("/").pop()]);
+        // The build's process group dies with the slave.
+        await waitFor(() => [build.sid!, backend, sameGroup].every(isGone), 20_000, "the build");
+        assert.ok(!isGone(ownGroup), "a process in a group of its own is only caught later");
 
-      const next = startSlave(master.port, master.port + 1, { dir });
-      try {
-        assert.equal((await master.next()).name, "HELLO");
-        assert.ok(isGone(ownGroup), "the next slave killed what was left of the build");
-        assert.deepEqual(await entries(dir), [], "and removed its directory");
-        assert.equal(slaveRecord(dir).build, null);
-        assert.equal((await master.call({ name: "ACK", data: [2, index.url] })).name, "IDLE");
-        assert.equal((await master.call(DIE)).name, "BYE");
-      } finally {
-        const { code, stderr } = await next.exit();
-        assert.equal(code, 0, stderr);
-        assert.match(stderr, /cleaned up after piw slave \d+: [1-9]\d* build processes killed/);
+        const next = startSlave(master.port, master.port + 1, { dir });
+        try {
+          assert.equal((await master.next()).name, "HELLO");
+          assert.ok(isGone(ownGroup), "the next slave killed what was left of the build");
+          assert.deepEqual(await entries(dir), [], "and removed its directory");
+          assert.equal(slaveRecord(dir).build, null);
+          assert.equal((await master.call({ name: "ACK", data: [2, index.url] })).name, "IDLE");
+          assert.equal((await master.call(DIE)).name, "BYE");
+        } finally {
+          const { code, stderr } = await next.exit();
+          assert.equal(code, 0, stderr);
+          assert.match(stderr, /cleaned up after piw slave \d+: [1-9]\d* build processes killed/);
+        }
+      });
+    } finally {
+      for (const pid of pids.slice(0, 3)) {
+        if (!isGone(pid)) Deno.kill(pid, "SIGKILL"); // a failed test's leftovers
       }
-    });
-  } finally {
-    for (const pid of pids.slice(0, 3)) {
-      if (!isGone(pid)) Deno.kill(pid, "SIGKILL"); // a failed test's leftovers
     }
-    await index.close();
-    await Deno.remove(tmp, { recursive: true });
-  }
+  });
 });
 
 Deno.test("the slave refuses root unless PIW_ALLOW_ROOT=1, and a clock before 2020-06", () => {

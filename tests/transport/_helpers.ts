@@ -3,7 +3,7 @@
  * @module
  */
 
-import { Context } from "../../src/transport/mod.ts";
+import { Context, type Socket } from "../../src/transport/mod.ts";
 
 /** The transports every pattern is tested over. */
 export const TRANSPORTS = ["inproc", "ipc", "tcp"] as const;
@@ -26,6 +26,17 @@ export function uniqueEndpoint(kind: TransportKind): string {
     case "tcp":
       return "tcp://127.0.0.1:*";
   }
+}
+
+/** `n` PULL sockets on fresh inproc endpoints, each with a PUSH connected to it. */
+export function pushPullPairs(ctx: Context, n: number): { pulls: Socket[]; pushes: Socket[] } {
+  const pulls = Array.from({ length: n }, () => ctx.socket("PULL"));
+  const pushes = pulls.map((pull) => {
+    const push = ctx.socket("PUSH");
+    push.connect(pull.bind(uniqueEndpoint("inproc")));
+    return push;
+  });
+  return { pulls, pushes };
 }
 
 const encoder = new TextEncoder();

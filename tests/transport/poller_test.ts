@@ -1,16 +1,11 @@
 import assert from "node:assert/strict";
 import { Poller, type WaitMode } from "../../src/transport/mod.ts";
-import { texts, uniqueEndpoint, withContext } from "./_helpers.ts";
+import { pushPullPairs, texts, uniqueEndpoint, withContext } from "./_helpers.ts";
 
 for (const wait of ["thread-pool", "blocking-short-poll"] as WaitMode[]) {
   Deno.test(`a poller reports exactly the sockets that have messages (${wait})`, () =>
     withContext(async (ctx) => {
-      const pulls = [0, 1, 2].map(() => ctx.socket("PULL"));
-      const pushes = pulls.map((pull) => {
-        const push = ctx.socket("PUSH");
-        push.connect(pull.bind(uniqueEndpoint("inproc")));
-        return push;
-      });
+      const { pulls, pushes } = pushPullPairs(ctx, 3);
       const poller = new Poller({ wait });
       assert.deepEqual(await poller.poll(pulls, 0), []);
       pushes[0].trySend(["zero"]);

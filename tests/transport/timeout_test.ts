@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Poller, type WaitMode } from "../../src/transport/mod.ts";
-import { elapsed, uniqueEndpoint, withContext } from "./_helpers.ts";
+import { elapsed, pushPullPairs, uniqueEndpoint, withContext } from "./_helpers.ts";
 
 const MODES: WaitMode[] = ["thread-pool", "blocking-short-poll"];
 
@@ -100,12 +100,7 @@ Deno.test("a send waiting at the high-water mark completes once the reader drain
 
 Deno.test("concurrent waits on different sockets each get their own message", () =>
   withContext(async (ctx) => {
-    const pulls = [0, 1, 2].map(() => ctx.socket("PULL"));
-    const pushes = pulls.map((pull) => {
-      const push = ctx.socket("PUSH");
-      push.connect(pull.bind(uniqueEndpoint("inproc")));
-      return push;
-    });
+    const { pulls, pushes } = pushPullPairs(ctx, 3);
     const waits = pulls.map((pull) => pull.recv(2000));
     setTimeout(() => pushes.forEach((push, i) => push.trySend([`${i}`])), 20);
     const got = await Promise.all(waits);

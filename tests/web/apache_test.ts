@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { configureLogging } from "../../src/log.ts";
 import { checkServedSite, JSON_TYPE, makeSite } from "./served_site.ts";
 import { freePort } from "../fixtures/piw_process.ts";
+import { pipDownload } from "../fixtures/package_index.ts";
 import { apacheInstalled, startApache } from "./apache.ts";
 
 configureLogging({ level: "error" });
@@ -29,29 +30,8 @@ Deno.test({
         "pip downloads from it, reading the JSON form and the metadata file",
         async () => {
           const dest = `${dir}/pip-dest`;
-          const pip = await new Deno.Command("python3", {
-            args: [
-              "-m",
-              "pip",
-              "download",
-              "-v",
-              "--no-deps",
-              "--no-cache-dir",
-              "--disable-pip-version-check",
-            ]
-              .concat(["--index-url", `${base}/simple/`, "-d", dest, "foo==1.0"]),
-            clearEnv: true,
-            env: {
-              PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-              HOME: dir,
-              PIP_CONFIG_FILE: "/dev/null",
-              PIP_NO_INPUT: "1",
-            },
-            stdout: "piped",
-            stderr: "piped",
-          }).output();
-          const log = new TextDecoder().decode(pip.stdout) + new TextDecoder().decode(pip.stderr);
-          assert.ok(pip.success, log);
+          const { success, log } = await pipDownload(`${base}/simple/`, "foo==1.0", dest, dir);
+          assert.ok(success, log);
           assert.ok(Deno.statSync(`${dest}/foo-1.0-py3-none-any.whl`).isFile);
           // pip resolved from the PEP 658 metadata file before fetching the wheel.
           assert.match(log, /dependency information for foo==1\.0 from \S+\.whl\.metadata/);

@@ -9,6 +9,7 @@ import { Database, openClient, type SqlClient } from "../../src/db/mod.ts";
 import type { FileRecord, ProjectData, ProjectRelease } from "../../src/db/types.ts";
 import { sha256Hex } from "../../src/web/mod.ts";
 import { testDatabase } from "../master/helpers.ts";
+import { wheel } from "../db/harness.ts";
 
 /** One HTML start tag: its name (lower case) and attributes (entities decoded). */
 export interface Tag {
@@ -163,19 +164,12 @@ export async function writeWheel(
 export function fileRecord(filename: string, overrides: Partial<FileRecord> = {}): FileRecord {
   const parts = filename.slice(0, -4).split("-");
   const [py, abi, platform] = parts.slice(-3);
-  return {
+  return wheel(parts[0], parts[1], abi, {
     filename,
-    filesize: 1000,
-    filehash: "0".repeat(64),
-    packageTag: parts[0],
-    packageVersionTag: parts[1],
     pyVersionTag: py,
-    abiTag: abi,
     platformTag: platform,
-    requiresPython: null,
-    dependencies: {},
     ...overrides,
-  };
+  });
 }
 
 /** A real database for one test: the master's `Database` API on a fresh PGlite copy. */

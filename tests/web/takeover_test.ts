@@ -14,6 +14,7 @@ import { MasterProcess, runTool } from "../admin/harness.ts";
 import { startPyPIStandIn } from "../fixtures/pypi/mod.ts";
 import { freePort } from "../fixtures/piw_process.ts";
 import { serveDirectory } from "../fixtures/static_server.ts";
+import { pipDownload } from "../fixtures/package_index.ts";
 import {
   piwheelsLogPath,
   type PiwheelsTree,
@@ -157,28 +158,9 @@ async function checkUrls(
 async function pipInstalls(t: Deno.TestContext, name: string, port: number, dir: string) {
   await t.step(`${name}: pip installs from it`, async () => {
     const dest = `${dir}/pip-${crypto.randomUUID()}`;
-    const pip = await new Deno.Command("python3", {
-      args: [
-        "-m",
-        "pip",
-        "download",
-        "--no-deps",
-        "--no-cache-dir",
-        "--disable-pip-version-check",
-      ]
-        .concat(["--index-url", `http://127.0.0.1:${port}/simple/`, "-d", dest, "bar==2.0"]),
-      clearEnv: true,
-      env: {
-        PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-        HOME: dir,
-        PIP_CONFIG_FILE: "/dev/null",
-        PIP_NO_INPUT: "1",
-      },
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const log = text(pip.stdout) + text(pip.stderr);
-    assert.ok(pip.success, log);
+    const indexUrl = `http://127.0.0.1:${port}/simple/`;
+    const { success, log } = await pipDownload(indexUrl, "bar==2.0", dest, dir);
+    assert.ok(success, log);
     assert.ok(Deno.statSync(`${dest}/bar-2.0-py3-none-any.whl`).isFile, log);
   });
 }
