@@ -10,7 +10,7 @@ import {
   theOracleProtocol,
   TimeDelta,
 } from "../../src/protocols/mod.ts";
-import { type MasterConfig } from "../../src/master/task.ts";
+import type { MasterConfig } from "../../src/master/task.ts";
 import { DbClient, OracleError } from "../../src/clients/db.ts";
 import { Seraph } from "../../src/master/tasks/seraph.ts";
 import { TheOracle } from "../../src/master/tasks/the_oracle.ts";

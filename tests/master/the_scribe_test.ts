@@ -15,7 +15,7 @@ import {
   theScribeProtocol,
   TimeDelta,
 } from "../../src/protocols/mod.ts";
-import { type MasterConfig } from "../../src/master/task.ts";
+import type { MasterConfig } from "../../src/master/task.ts";
 import { DbClient } from "../../src/clients/db.ts";
 import { TheScribe } from "../../src/master/tasks/the_scribe.ts";
 import { TheSecretary } from "../../src/master/tasks/the_secretary.ts";
