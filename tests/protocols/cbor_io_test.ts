@@ -21,24 +21,18 @@ function written(fn: (w: CborWriter) => void, size?: number): string {
 }
 
 Deno.test("heads are written in their shortest form at every size boundary", () => {
-  const cases: [number, string][] = [
-    [0, "00"],
-    [23, "17"],
-    [24, "1818"],
-    [255, "18ff"],
-    [256, "190100"],
-    [65535, "19ffff"],
-    [65536, "1a00010000"],
-    [0xffffffff, "1affffffff"],
-    [0x100000000, "1b0000000100000000"],
-    [Number.MAX_SAFE_INTEGER, "1b001fffffffffffff"],
-  ];
-  for (const [n, hex] of cases) {
-    assertEquals(written((w) => w.head(MAJOR_UINT, n)), hex, `uint ${n}`);
-    assertEquals(decodeCbor(fromHex(hex)), n);
+  // [argument, bytes of its head]: 1 up to 23, then 1 + 1, 2, 4 or 8 bytes of argument.
+  const sizes = [[0, 1], [23, 1], [24, 2], [255, 2], [256, 3], [65535, 3], [65536, 5]];
+  sizes.push([0xffffffff, 5], [0x100000000, 9], [Number.MAX_SAFE_INTEGER, 9]);
+  for (const [n, size] of sizes) {
+    const w = new CborWriter(1);
+    w.head(MAJOR_UINT, n);
+    assertEquals(w.pos, size, `head of ${n}`);
+    assertEquals(decodeCbor(w.result()), n);
   }
   assertEquals(written((w) => w.head(MAJOR_ARRAY, 3)), "83");
   assertEquals(written((w) => w.head(MAJOR_MAP, 300)), "b9012c");
+  assertEquals(written((w) => w.head(MAJOR_TEXT, 70000)), "7a00011170");
 });
 
 Deno.test("texts are written as UTF-8 whether ASCII, not, short or long", () => {

@@ -14,10 +14,11 @@ import {
   encodeMessage,
   type MessageOf,
   ProtocolError,
+  SchemaError,
   theScribeProtocol,
 } from "../../protocols/mod.ts";
 import { isCanonicalName } from "../../wheel/mod.ts";
-import { fetchAhead, type ProjectWrite, toProjectData, WebSite } from "../../web/mod.ts";
+import { fetchAhead, type ProjectWrite, WebSite } from "../../web/mod.ts";
 import { DbClient, type MasterConfig, Task, type TaskOptions } from "../task.ts";
 
 type ScribeMessage = MessageOf<typeof theScribeProtocol.recv>;
@@ -158,9 +159,10 @@ export class TheScribe extends Task {
     let written = 0;
     const fetch = (chunk: [string, string][]) =>
       this.#db.call("PROJDATAS", chunk.map(([, pkg]) => pkg));
-    for await (const [[command, pkg], raw] of fetchAhead(wanted, FETCH_CHUNK, fetch)) {
+    for await (const [[command, pkg], data] of fetchAhead(wanted, FETCH_CHUNK, fetch)) {
       try {
-        const data = toProjectData(raw);
+        // Data that does not match the schema arrives as its error (logged below).
+        if (data instanceof SchemaError) throw data;
         if (data === null) {
           this.log.warning(`not writing ${pkg}: unknown package`);
           continue;
