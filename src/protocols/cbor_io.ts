@@ -168,8 +168,8 @@ export class CborReader {
   readonly data: Uint8Array;
   /** A view of {@link data}, for multi-byte numbers. */
   readonly view: DataView;
-  /** Where the next item starts. */
-  pos: number;
+  /** Where the next item starts (initialised here: V8 then keeps it a small integer). */
+  pos = 0;
 
   /** Read `data` from `pos`. */
   constructor(data: Uint8Array, pos = 0) {
