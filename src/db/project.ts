@@ -3,11 +3,11 @@
  * @module
  */
 import { queryValue, type SqlClient } from "./client.ts";
-import type { ProjectData, ProjectFile, ProjectRelease } from "./types.ts";
+import type { ProjectBuild, ProjectData, ProjectFile, ProjectRelease } from "./types.ts";
 
 type Raw<T, K extends keyof T> = Omit<T, K> & { [P in K]: string };
 type RawRelease = Raw<Omit<ProjectRelease, "builds">, "released"> & {
-  builds: Raw<ProjectRelease["builds"][number], "builtAt">[];
+  builds: (Raw<ProjectBuild, "builtAt"> & { retryAt?: string | null })[];
 };
 
 type RawProjectData = (Omit<ProjectData, "releases"> & { releases: RawRelease[] }) | null | string;
@@ -46,7 +46,11 @@ function parseProjectData(raw: RawProjectData | undefined): ProjectData | null {
     releases: data.releases.map((r: RawRelease): ProjectRelease => ({
       ...r,
       released: new Date(r.released),
-      builds: r.builds.map((b) => ({ ...b, builtAt: new Date(b.builtAt) })),
+      builds: r.builds.map((b) => ({
+        ...b,
+        builtAt: new Date(b.builtAt),
+        retryAt: b.retryAt ? new Date(b.retryAt) : null,
+      })),
       files: r.files.map((f) => ({ ...f, filehash: f.filehash.trimEnd() })),
     })),
   };

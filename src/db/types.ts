@@ -4,8 +4,10 @@
  * @module
  */
 
-// The queue and the search index travel as they are returned: one definition, in protocols/.
+// The queue, the search index, project data and statistics travel as they are returned: one
+// definition, in protocols/.
 export type { BuildQueue, SearchIndex } from "../protocols/internal.ts";
+export type * from "../protocols/project.ts";
 import type { Dependencies } from "../protocols/shapes.ts";
 import type { WheelFacts } from "../wheel/facts.ts";
 
@@ -99,93 +101,3 @@ export type RetryCount = [abi: string, retries: number];
 
 /** A package in one ABI's build queue: the ABI, its queued versions, the first one's position. */
 export type PackageQueueEntry = [abi: string, queued: number, firstPosition: number];
-
-/** The database's part of the master's statistics (`STATS`). */
-export interface Statistics {
-  /** Packages with at least one successful build. */
-  packagesBuilt: number;
-  /** Builds logged in the last hour, per active ABI. */
-  buildsLastHour: Record<string, number>;
-  /** Total duration of all builds shorter than a week, in milliseconds. */
-  buildsTime: number;
-  /** Total size of all files in bytes (armv6l twins of armv7l files not counted). */
-  buildsSize: number;
-  /** Versions waiting in the build queue, per active ABI. */
-  buildsPending: Record<string, number>;
-  /** Versions released in the last hour. */
-  newLastHour: number;
-  filesCount: number;
-  downloadsLastHour: number;
-  /** Downloads in the last 30 days. */
-  downloadsLastMonth: number;
-  downloadsAll: number;
-  /** pip's fetches of wheels' PEP 658 metadata in the last 30 days (not downloads). */
-  metadataFetchesLastMonth: number;
-  metadataFetchesAll: number;
-}
-
-/** A build of a release, for project pages (and their log links). */
-export interface ProjectBuild {
-  buildId: number;
-  abiTag: string;
-  status: boolean;
-  builtAt: Date;
-  builtBy: number;
-  durationMs: number;
-  /** A failure's class (null for a success, or one recorded before classes). */
-  failureClass?: string | null;
-  /** What was missing (header, library, requirement), or "". */
-  failureDetail?: string;
-  /** The lines of the log that show the failure. */
-  failureLines?: string;
-  /** When a transient failure is tried again, or null. */
-  retryAt?: Date | null;
-}
-
-/** A file of a release, for project pages and the project JSON. */
-export interface ProjectFile extends WheelFacts {
-  buildId: number;
-  location: string;
-  /** ABI of the builder that made it. */
-  builderAbi: string;
-  /** Sorted; apt packages preinstalled on the builder ABI's OS image are left out. */
-  aptDependencies: string[];
-  pipDependencies: string[];
-}
-
-/** How a release stands for one build ABI. */
-export interface AbiStatus {
-  /** success: a wheel serves the ABI; fail: its builder tried and failed; skip; pending. */
-  status: "success" | "fail" | "skip" | "pending";
-  /** The build that decided it (its log), or null for skip and pending. */
-  buildId: number | null;
-}
-
-/** One release (version) of a project. */
-export interface ProjectRelease {
-  version: string;
-  released: Date;
-  /** The version's skip reason, else the package's; '' when buildable. */
-  skip: string;
-  yanked: boolean;
-  /** The ABI it is queued for now, if any. */
-  queuedAbi: string | null;
-  builds: ProjectBuild[];
-  files: ProjectFile[];
-  /** Per build ABI (active and historical), in ABI order. */
-  abis: Record<string, AbiStatus>;
-}
-
-/** Everything a project page needs, from one query. */
-export interface ProjectData {
-  package: string;
-  /** Display name: the most recently seen name, else the canonical one. */
-  name: string;
-  description: string;
-  /** The package's skip reason; '' when buildable. */
-  skip: string;
-  /** Other names the package was seen under (not the canonical one), sorted. */
-  aliases: string[];
-  /** Newest release first. */
-  releases: ProjectRelease[];
-}

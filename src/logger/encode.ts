@@ -6,82 +6,18 @@
  * @module
  */
 import { formatDatetime } from "../protocols/values.ts";
+import { CBOR_NULL, CborWriter, MAJOR_ARRAY, TAG_DATETIME_HEAD } from "../protocols/cbor_io.ts";
 import type { LogMessage } from "./classify.ts";
 
-const TAG_DATETIME_TEXT = 0xc0;
-const NULL = 0xf6;
-const ENCODER = new TextEncoder();
-
-class Writer {
-  bytes = new Uint8Array(1024);
-  length = 0;
-
-  reserve(n: number): void {
-    if (this.length + n <= this.bytes.length) return;
-    const bigger = new Uint8Array(Math.max(this.bytes.length * 2, this.length + n));
-    bigger.set(this.bytes.subarray(0, this.length));
-    this.bytes = bigger;
-  }
-
-  byte(b: number): void {
-    this.reserve(1);
-    this.bytes[this.length++] = b;
-  }
-
-  /** A CBOR head: major type and argument, in the shortest form (as cbor2 writes). */
-  head(major: number, n: number): void {
-    this.reserve(5);
-    const m = major << 5;
-    const b = this.bytes;
-    if (n < 24) b[this.length++] = m | n;
-    else if (n < 0x100) {
-      b[this.length++] = m | 24;
-      b[this.length++] = n;
-    } else if (n < 0x10000) {
-      b[this.length++] = m | 25;
-      b[this.length++] = n >> 8;
-      b[this.length++] = n & 0xff;
-    } else {
-      b[this.length++] = m | 26;
-      b[this.length++] = n >>> 24;
-      b[this.length++] = (n >> 16) & 0xff;
-      b[this.length++] = (n >> 8) & 0xff;
-      b[this.length++] = n & 0xff;
-    }
-  }
-
-  text(s: string): void {
-    let ascii = true;
-    for (let i = 0; i < s.length; i++) {
-      if (s.charCodeAt(i) > 0x7f) {
-        ascii = false;
-        break;
-      }
-    }
-    if (!ascii) {
-      const utf8 = ENCODER.encode(s);
-      this.head(3, utf8.length);
-      this.reserve(utf8.length);
-      this.bytes.set(utf8, this.length);
-      this.length += utf8.length;
-      return;
-    }
-    this.head(3, s.length);
-    this.reserve(s.length);
-    const b = this.bytes;
-    for (let i = 0; i < s.length; i++) b[this.length++] = s.charCodeAt(i);
-  }
-}
-
-const writer = new Writer();
+const writer = new CborWriter(1024);
 let lastTime = 0;
 let lastTimeText = "";
 
 /** The CBOR frame of a lumberjack message (`[name, data]`). */
 export function encodeLogMessage(msg: LogMessage): Uint8Array {
-  writer.length = 0;
+  writer.pos = 0;
   writeLogMessage(writer, msg);
-  return writer.bytes.slice(0, writer.length);
+  return writer.result();
 }
 
 /**
@@ -89,7 +25,7 @@ export function encodeLogMessage(msg: LogMessage): Uint8Array {
  * one frame per record costs ZeroMQ (and the FFI) more than encoding the record.
  */
 export class LogFrame {
-  #writer = new Writer();
+  #writer = new CborWriter(1024);
   /** How many records it holds. */
   count = 0;
 
@@ -101,28 +37,28 @@ export class LogFrame {
 
   /** Its length in bytes. */
   get size(): number {
-    return this.#writer.length;
+    return this.#writer.pos;
   }
 
   /** The frame so far: a view, valid until the next `add` or `clear`. */
   bytes(): Uint8Array {
-    return this.#writer.bytes.subarray(0, this.#writer.length);
+    return this.#writer.buf.subarray(0, this.#writer.pos);
   }
 
   /** Empty it, keeping the memory. */
   clear(): void {
-    this.#writer.length = 0;
+    this.#writer.pos = 0;
     this.count = 0;
   }
 }
 
-function writeLogMessage(w: Writer, msg: LogMessage): void {
-  w.head(4, 2);
+function writeLogMessage(w: CborWriter, msg: LogMessage): void {
+  w.head(MAJOR_ARRAY, 2);
   w.text(msg.name);
   const data = msg.data;
-  w.head(4, data.length);
+  w.head(MAJOR_ARRAY, data.length);
   for (const value of data) {
-    if (value === null) w.byte(NULL);
+    if (value === null) w.byte(CBOR_NULL);
     else if (typeof value === "string") w.text(value);
     else {
       // Times repeat from line to line; format each second once.
@@ -131,7 +67,7 @@ function writeLogMessage(w: Writer, msg: LogMessage): void {
         lastTimeText = formatDatetime(value);
         lastTime = ms;
       }
-      w.byte(TAG_DATETIME_TEXT);
+      w.byte(TAG_DATETIME_HEAD);
       w.text(lastTimeText);
     }
   }

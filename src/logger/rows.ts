@@ -18,6 +18,13 @@ import {
   ProtocolError,
 } from "../protocols/mod.ts";
 import { formatDatetime, parseDatetime } from "../protocols/values.ts";
+import {
+  CBOR_NULL,
+  CborReader,
+  MAJOR_ARRAY,
+  MAJOR_TEXT,
+  TAG_DATETIME_HEAD,
+} from "../protocols/cbor_io.ts";
 
 /** The lumberjack messages, in the order of their buffers. */
 export const LOG_NAMES = [
@@ -90,9 +97,6 @@ const SYNTAX: Record<RowFormat, Syntax> = {
     nullValue: ENCODER.encode("\\N"),
   },
 };
-const TAG_DATETIME_TEXT = 0xc0;
-const CBOR_NULL = 0xf6;
-
 class Fallback extends Error {}
 
 const NO_ERRORS: ProtocolError[] = [];
@@ -131,8 +135,6 @@ export class AccessLogRows {
   #syntax: Syntax;
   #rows: TextRows[];
   #count = 0;
-  /** The kind of the record #addFast added last (it returns where the record ends). */
-  #lastKind = 0;
   /** The last time text seen, and its bytes: lines mostly share their second. */
   #lastTime = new Uint8Array(0);
 
@@ -168,13 +170,15 @@ export class AccessLogRows {
       return [new ProtocolError(lumberjackProtocol.name, undefined, "empty frame")];
     }
     let errors = NO_ERRORS;
+    const reader = new CborReader(frame);
     let pos = 0;
     while (pos < frame.length) {
       const start = pos;
       let kind: number;
       try {
-        pos = this.#addFast(frame, start);
-        kind = this.#lastKind;
+        reader.pos = start;
+        kind = this.#addFast(reader);
+        pos = reader.pos;
       } catch (error) {
         if (!(error instanceof Fallback) && !(error instanceof RangeError)) throw error;
         try {
@@ -257,30 +261,22 @@ export class AccessLogRows {
     return kind;
   }
 
-  /** Add the record at `pos` of `b` (its kind in #lastKind); where it ends. */
-  #addFast(b: Uint8Array, pos: number): number {
+  /** Add the record at `r.pos`, moving past it; its kind. */
+  #addFast(r: CborReader): number {
     const fail = (): never => {
       throw new Fallback();
     };
-    /** The length of the text item at `pos` (≤ 65535 bytes), moving `pos` to its bytes. */
-    const textLength = (): number => {
-      const head = b[pos++];
-      if (head >> 5 !== 3) fail();
-      const info = head & 31;
-      if (info < 24) return info;
-      if (info === 24) return b[pos++];
-      if (info === 25) return (b[pos++] << 8) | b[pos++];
-      return fail();
-    };
-    if (b[pos++] !== 0x82) fail();
-    const nameLength = textLength();
+    const b = r.data;
+    if (r.head(MAJOR_ARRAY) !== 2) fail();
+    const nameLength = r.head(MAJOR_TEXT);
+    const nameAt = r.pos;
     const kind = NAME_BYTES.findIndex((name) =>
-      name.length === nameLength && name.every((byte, i) => b[pos + i] === byte)
+      name.length === nameLength && name.every((byte, i) => b[nameAt + i] === byte)
     );
     if (kind < 0) fail();
-    pos += nameLength;
+    r.pos = nameAt + nameLength;
     const size = SIZES[kind];
-    if (b[pos++] !== (0x80 | size)) fail();
+    if (r.head(MAJOR_ARRAY) !== size) fail();
     const rows = this.#rows[kind];
     const syntax = this.#syntax;
     const limits = LIMITS[kind];
@@ -295,14 +291,16 @@ export class AccessLogRows {
     if (syntax.open !== null) out[at++] = syntax.open;
     for (let field = 0; field < size; field++) {
       if (field) out[at++] = syntax.fieldSeparator;
-      if (field === 2 && b[pos++] !== TAG_DATETIME_TEXT) fail();
-      if (field >= 3 && size === 13 && b[pos] === CBOR_NULL) {
-        pos++;
+      if (field === 2 && b[r.pos++] !== TAG_DATETIME_HEAD) fail();
+      if (field >= 3 && size === 13 && b[r.pos] === CBOR_NULL) {
+        r.pos++;
         out.set(syntax.nullValue, at);
         at += syntax.nullValue.length;
         continue;
       }
-      const n = textLength();
+      const n = r.head(MAJOR_TEXT);
+      if (n < 0) fail();
+      let pos = r.pos;
       const end = pos + n;
       if (end > b.length) fail();
       if (field === 2) this.#checkTime(b.subarray(pos, end));
@@ -315,14 +313,14 @@ export class AccessLogRows {
         if (byte < 0x20 || byte > 0x7e || byte === QUOTE || byte === BACKSLASH) fail();
         if (pos < limit) out[at++] = byte;
       }
+      r.pos = end;
       if (syntax.quote !== null) out[at++] = syntax.quote;
     }
     if (syntax.close !== null) out[at++] = syntax.close;
     if (syntax.rowEnd !== null) out[at++] = syntax.rowEnd;
     rows.length = at;
     rows.starts.push(start);
-    this.#lastKind = kind;
-    return pos;
+    return kind;
   }
 
   /** Check a datetime's text as the protocol does (throws RangeError), once per new second. */

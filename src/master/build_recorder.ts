@@ -10,7 +10,6 @@ import type { BuildStateTuple } from "../protocols/mod.ts";
 import type { BuildState } from "./states.ts";
 import { crashPoint } from "./crash_point.ts";
 import type { DbClient } from "../clients/db.ts";
-import { toProjectData } from "../web/project_data.ts";
 import { type BuildJournal, entryBuild, type JournalEntry } from "./build_journal.ts";
 
 /** The database calls the recorder makes (DbClient in the master, fakes in unit tests). */
@@ -318,7 +317,7 @@ export function oracleRecorderDb(client: DbClient): RecorderDb {
       return true;
     },
     async findBuild(build) {
-      const data = toProjectData(await client.call("PROJDATA", build.pkg));
+      const data = await client.call("PROJDATA", build.pkg);
       const release = data?.releases.find((r) => r.version === build.version);
       if (!release) return null;
       const key = (f: { filename: string; filehash: string }) => `${f.filename}:${f.filehash}`;

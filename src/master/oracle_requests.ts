@@ -178,13 +178,8 @@ export const oracleHandlers: OracleHandlers = {
     return null;
   },
   PKGFILES: (db, pkg) => db.getPackageFiles(pkg),
-  // An unknown package gets an empty map (the result must be a map).
-  PROJDATA: async (db, pkg) =>
-    (await db.getProjectData(pkg) ?? {}) as unknown as Record<string, unknown>,
-  PROJDATAS: async (db, pkgs) =>
-    (await db.getProjectsData(pkgs)).map((data) =>
-      (data ?? {}) as unknown as Record<string, unknown>
-    ),
+  PROJDATA: (db, pkg) => db.getProjectData(pkg),
+  PROJDATAS: (db, pkgs) => db.getProjectsData(pkgs),
   VERFILES: async (db, [pkg, version]) => new Set(await db.getVersionFiles(pkg, version)),
   // An unknown version has no skip reason to report.
   GETSKIP: async (db, [pkg, version]) => await db.getVersionSkip(pkg, version) ?? "",
@@ -198,8 +193,8 @@ export const oracleHandlers: OracleHandlers = {
     await db.setPypiSerial(serial);
     return null;
   },
-  INITSTATS: async (db) => ({ ...await db.getInitialStatistics() }),
-  GETSTATS: async (db) => ({ ...await db.getStatistics() }),
+  INITSTATS: (db) => db.getInitialStatistics(),
+  GETSTATS: (db) => db.getStatistics(),
   GETSEARCH: (db) => db.getSearchIndex(),
   // piwheels declares FILEDEPS without a handler; piw answers with the file's apt dependencies.
   FILEDEPS: async (db, filename) => ({ apt: await db.getFileAptDependencies(filename) }),

@@ -20,12 +20,9 @@ import {
   parseDatetime,
   TimeDelta,
 } from "./values.ts";
+import { CborError, CborReader, CborWriter, utf8Text } from "./cbor_io.ts";
 
-/** Malformed CBOR, or a value that has no CBOR encoding. */
-export class CborError extends Error {
-  /** Always `"CborError"`. */
-  override name = "CborError";
-}
+export { CborError };
 
 const MAX_DEPTH = 256;
 const TAG_DATETIME = 0;
@@ -37,83 +34,24 @@ const TAG_TIMEDELTA = 2001;
 const TAG_NODATA = 2002;
 const UINT64_MAX = (1n << 64n) - 1n;
 
-const textEncoder = new TextEncoder();
-const textDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+/** A head whose argument may be a bigint (up to 2^64 - 1). */
+function bigHead(w: CborWriter, major: number, n: bigint): void {
+  if (n <= 0xffffffffn) return w.head(major, Number(n));
+  w.reserve(9);
+  w.buf[w.pos++] = (major << 5) | 27;
+  w.view.setBigUint64(w.pos, n);
+  w.pos += 8;
+}
 
-class Writer {
-  buf = new Uint8Array(256);
-  view = new DataView(this.buf.buffer);
-  pos = 0;
-
-  reserve(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < this.pos + n) size *= 2;
-    const bigger = new Uint8Array(size);
-    bigger.set(this.buf.subarray(0, this.pos));
-    this.buf = bigger;
-    this.view = new DataView(bigger.buffer);
-  }
-
-  byte(b: number): void {
-    this.reserve(1);
-    this.buf[this.pos++] = b;
-  }
-
-  /** An item head with the shortest argument encoding, as cbor2 always writes. */
-  head(major: number, n: number | bigint): void {
-    this.reserve(9);
-    const mt = major << 5;
-    if (typeof n === "bigint") {
-      if (n <= 0xffffffffn) {
-        n = Number(n);
-      } else {
-        this.buf[this.pos++] = mt | 27;
-        this.view.setBigUint64(this.pos, n);
-        this.pos += 8;
-        return;
-      }
-    }
-    if (n < 24) {
-      this.buf[this.pos++] = mt | n;
-    } else if (n < 0x100) {
-      this.buf[this.pos++] = mt | 24;
-      this.buf[this.pos++] = n;
-    } else if (n < 0x10000) {
-      this.buf[this.pos++] = mt | 25;
-      this.view.setUint16(this.pos, n);
-      this.pos += 2;
-    } else if (n < 0x100000000) {
-      this.buf[this.pos++] = mt | 26;
-      this.view.setUint32(this.pos, n);
-      this.pos += 4;
-    } else {
-      this.buf[this.pos++] = mt | 27;
-      this.view.setBigUint64(this.pos, BigInt(n));
-      this.pos += 8;
-    }
-  }
-
-  bytes(data: Uint8Array): void {
-    this.reserve(data.length);
-    this.buf.set(data, this.pos);
-    this.pos += data.length;
-  }
-
-  float(x: number): void {
-    // cbor2 writes NaN and the infinities as half floats, every other float as float64.
-    if (Number.isNaN(x)) return this.bytes(Uint8Array.of(0xf9, 0x7e, 0x00));
-    if (x === Infinity) return this.bytes(Uint8Array.of(0xf9, 0x7c, 0x00));
-    if (x === -Infinity) return this.bytes(Uint8Array.of(0xf9, 0xfc, 0x00));
-    this.reserve(9);
-    this.buf[this.pos++] = 0xfb;
-    this.view.setFloat64(this.pos, x);
-    this.pos += 8;
-  }
-
-  result(): Uint8Array {
-    return this.buf.slice(0, this.pos);
-  }
+function writeFloat(w: CborWriter, x: number): void {
+  // cbor2 writes NaN and the infinities as half floats, every other float as float64.
+  if (Number.isNaN(x)) return w.bytes(Uint8Array.of(0xf9, 0x7e, 0x00));
+  if (x === Infinity) return w.bytes(Uint8Array.of(0xf9, 0x7c, 0x00));
+  if (x === -Infinity) return w.bytes(Uint8Array.of(0xf9, 0xfc, 0x00));
+  w.reserve(9);
+  w.buf[w.pos++] = 0xfb;
+  w.view.setFloat64(w.pos, x);
+  w.pos += 8;
 }
 
 function describeForError(value: unknown): string {
@@ -129,19 +67,19 @@ function isPlainObject(value: object): value is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
-function writeInt(w: Writer, n: number | bigint): void {
+function writeInt(w: CborWriter, n: number | bigint): void {
   if (typeof n === "number") {
     if (n >= 0) w.head(0, n);
     else w.head(1, -1 - n);
     return;
   }
   if (n >= 0n) {
-    if (n <= UINT64_MAX) return w.head(0, n);
+    if (n <= UINT64_MAX) return bigHead(w, 0, n);
     w.head(6, TAG_BIGNUM);
     return writeBytes(w, bigintBytes(n));
   }
   const m = -1n - n;
-  if (m <= UINT64_MAX) return w.head(1, m);
+  if (m <= UINT64_MAX) return bigHead(w, 1, m);
   w.head(6, TAG_NEG_BIGNUM);
   writeBytes(w, bigintBytes(m));
 }
@@ -152,49 +90,19 @@ function bigintBytes(n: bigint): Uint8Array {
   return Uint8Array.from(hex.match(/../g)!, (h) => parseInt(h, 16));
 }
 
-function writeBytes(w: Writer, data: Uint8Array): void {
+function writeBytes(w: CborWriter, data: Uint8Array): void {
   w.head(2, data.length);
   w.bytes(data);
 }
 
-/** Strings up to this length are tried as ASCII first, without a TextEncoder call (an op). */
-const ASCII_FAST_MAX = 64;
-
-function writeText(w: Writer, text: string): void {
-  if (text.length <= ASCII_FAST_MAX && writeAscii(w, text)) return;
-  if (!text.isWellFormed()) throw new CborError("cannot encode a string with lone surrogates");
-  const data = textEncoder.encode(text);
-  w.head(3, data.length);
-  w.bytes(data);
-}
-
-/** Write `text` as a text string if it is all ASCII (then its UTF-8 is its char codes). */
-function writeAscii(w: Writer, text: string): boolean {
-  const start = w.pos;
-  w.head(3, text.length);
-  w.reserve(text.length);
-  const buf = w.buf;
-  let pos = w.pos;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c > 0x7f) {
-      w.pos = start;
-      return false;
-    }
-    buf[pos++] = c;
-  }
-  w.pos = pos;
-  return true;
-}
-
-function writeItem(w: Writer, value: unknown, depth: number): void {
+function writeItem(w: CborWriter, value: unknown, depth: number): void {
   if (depth > MAX_DEPTH) throw new CborError(`data nested deeper than ${MAX_DEPTH} levels`);
   switch (typeof value) {
     case "string":
-      return writeText(w, value);
+      return w.text(value);
     case "number":
       // Only safe integers are unambiguous ints; anything else is a float, as in Python.
-      return Number.isSafeInteger(value) ? writeInt(w, value) : w.float(value);
+      return Number.isSafeInteger(value) ? writeInt(w, value) : writeFloat(w, value);
     case "boolean":
       return w.byte(value ? 0xf5 : 0xf4);
     case "bigint":
@@ -212,7 +120,7 @@ function writeItem(w: Writer, value: unknown, depth: number): void {
         for (const item of value) writeItem(w, item, depth + 1);
         return;
       }
-      if (value instanceof Float64) return w.float(value.value);
+      if (value instanceof Float64) return writeFloat(w, value.value);
       if (value instanceof Uint8Array) return writeBytes(w, value);
       if (value instanceof Date) {
         let text: string;
@@ -222,7 +130,7 @@ function writeItem(w: Writer, value: unknown, depth: number): void {
           throw new CborError((e as Error).message);
         }
         w.head(6, TAG_DATETIME);
-        return writeText(w, text);
+        return w.text(text);
       }
       if (value instanceof TimeDelta) {
         w.head(6, TAG_TIMEDELTA);
@@ -246,14 +154,15 @@ function writeItem(w: Writer, value: unknown, depth: number): void {
         return;
       }
       if (value instanceof CborTag) {
-        w.head(6, value.tag);
+        if (typeof value.tag === "bigint") bigHead(w, 6, value.tag);
+        else w.head(6, value.tag);
         return writeItem(w, value.value, depth + 1);
       }
       if (isPlainObject(value)) {
         const keys = Object.keys(value);
         w.head(5, keys.length);
         for (const k of keys) {
-          writeText(w, k);
+          w.text(k);
           writeItem(w, value[k], depth + 1);
         }
         return;
@@ -275,7 +184,7 @@ function writeItem(w: Writer, value: unknown, depth: number): void {
  */
 export function encodeCbor(value: unknown): Uint8Array {
   // One writer reused for every message (allocating a buffer costs about a microsecond).
-  const w = sharedWriter ?? new Writer();
+  const w = sharedWriter ?? new CborWriter();
   sharedWriter = null;
   try {
     w.pos = 0;
@@ -288,24 +197,9 @@ export function encodeCbor(value: unknown): Uint8Array {
 
 /** A writer that grew beyond this is dropped after use rather than kept. */
 const KEEP_WRITER_BYTES = 1 << 16;
-let sharedWriter: Writer | null = new Writer();
+let sharedWriter: CborWriter | null = new CborWriter();
 
-class Reader {
-  readonly data: Uint8Array;
-  readonly view: DataView;
-  pos = 0;
-
-  constructor(data: Uint8Array) {
-    this.data = data;
-    this.view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  }
-
-  need(n: number): void {
-    if (this.pos + n > this.data.length) {
-      throw new CborError(`truncated CBOR: need ${n} more byte(s) at offset ${this.pos}`);
-    }
-  }
-
+class Reader extends CborReader {
   u8(): number {
     this.need(1);
     return this.data[this.pos++];
@@ -377,25 +271,6 @@ class Reader {
     return out;
   }
 
-  text(bytes: Uint8Array): string {
-    if (bytes.length <= ASCII_FAST_MAX) {
-      // Short ASCII text (names, dates, versions) without a TextDecoder call (an op).
-      let ascii = true;
-      for (let i = 0; i < bytes.length; i++) {
-        if (bytes[i] > 0x7f) {
-          ascii = false;
-          break;
-        }
-      }
-      if (ascii) return String.fromCharCode.apply(null, bytes as unknown as number[]);
-    }
-    try {
-      return textDecoder.decode(bytes);
-    } catch {
-      throw new CborError(`invalid UTF-8 in text string before offset ${this.pos}`);
-    }
-  }
-
   item(depth: number): unknown {
     if (depth > MAX_DEPTH) throw new CborError(`CBOR nested deeper than ${MAX_DEPTH} levels`);
     const start = this.pos;
@@ -420,7 +295,7 @@ class Reader {
           bytes = this.data.subarray(this.pos, this.pos + n);
           this.pos += n;
         }
-        return major === 2 ? bytes.slice() : this.text(bytes);
+        return major === 2 ? bytes.slice() : utf8Text(bytes, this.pos);
       }
       case 4: {
         const n = this.length(ai, "array");

@@ -75,6 +75,7 @@ export type { BuildQueue, HomeStats, SearchIndex } from "./internal.ts";
 export { decodeQueueFrame } from "./queue_decode.ts";
 export { decodeOracleResult, ORACLE_READY, theOracleProtocol, theOracleResults } from "./oracle.ts";
 export type { OracleRequest, OracleResult, RewritePending } from "./oracle.ts";
+export * from "./project.ts";
 export {
   encodeFileFrames,
   FILE_CHUNK_SIZE,

@@ -17,6 +17,7 @@ import {
   mapOf,
   none,
   nullable,
+  orError,
   type Schema,
   setOf,
   str,
@@ -33,6 +34,7 @@ import {
 } from "./shapes.ts";
 import { decodeData, Protocol } from "./protocol.ts";
 import { buildQueue, searchIndex } from "./internal.ts";
+import { initialStatistics, projectData, statistics } from "./project.ts";
 
 /**
  * The raw (not CBOR) frame an oracle sends Seraph's back end when it is ready for work; Seraph
@@ -159,8 +161,7 @@ export const theOracleProtocol = new Protocol("the_oracle", {
 export type OracleRequest = keyof typeof theOracleProtocol.recv;
 
 /**
- * The data of the `OK` reply to each oracle request. `null` results are Python's `None`;
- * statistics and project data stay loosely typed (`{str: any}`) until their users pin them down.
+ * The data of the `OK` reply to each oracle request. `null` results are Python's `None`.
  */
 export const theOracleResults = {
   ALLPKGS: setOf(str),
@@ -185,8 +186,9 @@ export const theOracleResults = {
   LOGBUILDS: list(int),
   DELBUILD: none,
   PKGFILES: mapOf(str),
-  PROJDATA: mapOf(any),
-  PROJDATAS: list(mapOf(any)),
+  // null: no such package; PROJDATAS's readers take each project's data by itself.
+  PROJDATA: nullable(projectData),
+  PROJDATAS: list(orError(nullable(projectData))),
   VERFILES: setOf(str),
   GETSKIP: str,
   PKGEXISTS: bool,
@@ -196,8 +198,8 @@ export const theOracleResults = {
   GETABIS: setOf(str),
   GETPYPI: int,
   SETPYPI: none,
-  INITSTATS: mapOf(any),
-  GETSTATS: mapOf(any),
+  INITSTATS: initialStatistics,
+  GETSTATS: statistics,
   GETSEARCH: searchIndex,
   FILEDEPS: mapOf(list(str)),
   SAVERWP: none,

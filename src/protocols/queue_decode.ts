@@ -5,14 +5,13 @@
  * V8 would from then on allocate every decoded slave message straight into the old generation
  * (allocation-site pretenuring): garbage that is only freed by full collections and that makes
  * each young-generation collection slower (measured: 1 ms became 10–17 ms, the SlaveDriver's
- * p99 latency doubled). Decoding here keeps those allocation sites apart.
+ * p99 latency doubled). Decoding here keeps those allocation sites apart; it reads with the
+ * primitives of `cbor_io.ts` (heads and texts, which allocate no objects of their own).
  * @module
  */
 import type { BuildQueue } from "./internal.ts";
 import type { PackageVersion } from "./shapes.ts";
-
-const TEXT_DECODER = new TextDecoder("utf-8", { fatal: true });
-const QUEUE_NAME = [0x51, 0x55, 0x45, 0x55, 0x45]; // "QUEUE"
+import { CborError, CborReader, MAJOR_ARRAY, MAJOR_MAP, MAJOR_TEXT } from "./cbor_io.ts";
 
 class NotPlain extends Error {}
 
@@ -22,75 +21,47 @@ class NotPlain extends Error {}
  */
 export function decodeQueueFrame(frame: Uint8Array): BuildQueue | null {
   try {
-    return new QueueReader(frame).read();
+    return readQueue(new CborReader(frame));
   } catch (error) {
-    if (error instanceof NotPlain || error instanceof RangeError || error instanceof TypeError) {
-      return null;
-    }
+    if (error instanceof NotPlain || error instanceof CborError) return null;
     throw error;
   }
 }
 
-class QueueReader {
-  #bytes: Uint8Array;
-  #pos = 0;
+function readQueue(r: CborReader): BuildQueue {
+  if (r.head(MAJOR_ARRAY) !== 2 || text(r) !== "QUEUE") throw new NotPlain();
   /** Versions repeat a great deal ("1.0"): one string each. */
-  #versions = new Map<string, string>();
-
-  constructor(bytes: Uint8Array) {
-    this.#bytes = bytes;
-  }
-
-  read(): BuildQueue {
-    const b = this.#bytes;
-    if (b[this.#pos++] !== 0x82 || b[this.#pos++] !== 0x65) throw new NotPlain();
-    for (const byte of QUEUE_NAME) if (b[this.#pos++] !== byte) throw new NotPlain();
-    const abis = this.#head(5);
-    const queue: BuildQueue = {};
-    for (let a = 0; a < abis; a++) {
-      const abi = this.#text();
-      const count = this.#head(4);
-      const items: PackageVersion[] = new Array(count);
-      for (let i = 0; i < count; i++) {
-        if (b[this.#pos++] !== 0x82) throw new NotPlain();
-        const pkg = this.#text();
-        const version = this.#text();
-        let shared = this.#versions.get(version);
-        if (shared === undefined) this.#versions.set(version, shared = version);
-        items[i] = [pkg, shared];
-      }
-      if (Object.hasOwn(queue, abi)) throw new NotPlain();
-      queue[abi] = items;
+  const versions = new Map<string, string>();
+  const abis = length(r, MAJOR_MAP);
+  const queue: BuildQueue = {};
+  for (let a = 0; a < abis; a++) {
+    const abi = text(r);
+    const count = length(r, MAJOR_ARRAY);
+    const items: PackageVersion[] = new Array(count);
+    for (let i = 0; i < count; i++) {
+      if (r.head(MAJOR_ARRAY) !== 2) throw new NotPlain();
+      const pkg = text(r);
+      const version = text(r);
+      let shared = versions.get(version);
+      if (shared === undefined) versions.set(version, shared = version);
+      items[i] = [pkg, shared];
     }
-    if (this.#pos !== b.length) throw new NotPlain();
-    return queue;
+    if (Object.hasOwn(queue, abi)) throw new NotPlain();
+    queue[abi] = items;
   }
+  if (r.pos !== r.data.length) throw new NotPlain();
+  return queue;
+}
 
-  /** A definite-length head of `major`; its argument. */
-  #head(major: number): number {
-    const b = this.#bytes;
-    const initial = b[this.#pos++];
-    if (initial >> 5 !== major) throw new NotPlain();
-    const info = initial & 31;
-    if (info < 24) return info;
-    if (info === 24) return b[this.#pos++];
-    if (info === 25) return (b[this.#pos++] << 8) | b[this.#pos++];
-    if (info === 26) {
-      const n = ((b[this.#pos] << 24) >>> 0) + (b[this.#pos + 1] << 16) +
-        (b[this.#pos + 2] << 8) + b[this.#pos + 3];
-      this.#pos += 4;
-      if (n > b.length) throw new NotPlain();
-      return n;
-    }
-    throw new NotPlain();
-  }
+/** The length of the array or map next, at most one entry a byte left. */
+function length(r: CborReader, major: number): number {
+  const n = r.head(major);
+  if (n < 0 || n > r.data.length - r.pos) throw new NotPlain();
+  return n;
+}
 
-  #text(): string {
-    const n = this.#head(3);
-    const end = this.#pos + n;
-    if (end > this.#bytes.length) throw new NotPlain();
-    const text = TEXT_DECODER.decode(this.#bytes.subarray(this.#pos, end));
-    this.#pos = end;
-    return text;
-  }
+function text(r: CborReader): string {
+  const n = r.head(MAJOR_TEXT);
+  if (n < 0) throw new NotPlain();
+  return r.text(n);
 }

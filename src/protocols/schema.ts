@@ -159,6 +159,23 @@ export const float: Schema<number> = {
   example: () => 2,
 };
 
+/**
+ * Python `int | float`, for quantities computed as either (e.g. durations in milliseconds): any
+ * finite number, sent as the encoder writes numbers (safe integers as ints, others as floats).
+ */
+export const number: Schema<number> = {
+  description: "int|float",
+  fromWire(raw) {
+    if (isSafeInt(raw)) return raw + 0;
+    if (raw instanceof Float64 && Number.isFinite(raw.value)) return raw.value;
+    return refuse("int|float", raw);
+  },
+  toWire(value) {
+    return typeof value === "number" && Number.isFinite(value) ? value : refuse("int|float", value);
+  },
+  example: () => 1.5,
+};
+
 /** Python `str`: a CBOR text string. */
 export const str: Schema<string> = leaf("str", (v) => typeof v === "string", () => "text");
 
@@ -395,5 +412,99 @@ export function oneOf<const A extends readonly Schema<unknown>[]>(
     fromWire: (raw) => convert(raw, "fromWire"),
     toWire: (value) => convert(value, "toWire"),
     example: () => alternatives[0].example() as Infer<A[number]>,
+  };
+}
+
+/** A field of an {@link object} that may be left out (see {@link optional}). */
+export interface Optional<T> {
+  /** The field's schema when it is there. */
+  readonly optional: Schema<T>;
+}
+
+/** Mark a field of an {@link object} as one that may be left out. */
+export function optional<T>(schema: Schema<T>): Optional<T> {
+  return { optional: schema };
+}
+
+/** The fields of an {@link object}: a schema each, or an {@link Optional} one. */
+export type Fields = Record<string, Schema<unknown> | Optional<unknown>>;
+
+type RequiredKeys<F> = { [K in keyof F]: F[K] extends Optional<unknown> ? never : K }[keyof F];
+type OptionalKeys<F> = { [K in keyof F]: F[K] extends Optional<unknown> ? K : never }[keyof F];
+
+type Flat<T> = { [K in keyof T]: T[K] } & unknown;
+
+/** The typed object a set of {@link Fields} describes. */
+export type ObjectOf<F extends Fields> = Flat<
+  & { -readonly [K in RequiredKeys<F>]: F[K] extends Schema<infer T> ? T : never }
+  & { -readonly [K in OptionalKeys<F>]?: F[K] extends Optional<infer T> ? T : never }
+>;
+
+/**
+ * A map with these text keys (voluptuous `Schema({...})`), typed as a plain object: every field
+ * not marked {@link optional} must be there, and no other key may be. Fields are written in the
+ * order given; an optional field that is `undefined` is left out.
+ *
+ * @example
+ * ```ts
+ * const abiStatus = object({ status: str, buildId: optional(nullable(int)) });
+ * // Schema<{ status: string; buildId?: number | null }>
+ * ```
+ */
+export function object<const F extends Fields>(fields: F): Schema<ObjectOf<F>> {
+  const names = Object.keys(fields);
+  const schemas = names.map((name) => {
+    const field = fields[name];
+    return "optional" in field ? field.optional : field;
+  });
+  const required = names.map((name) => !("optional" in fields[name]));
+  const known = new Set(names);
+  const description = `{${names.map((n, i) => required[i] ? n : `${n}?`).join(", ")}}`;
+  const convert = (value: unknown, dir: "fromWire" | "toWire") => {
+    if (!isPlainObject(value)) return refuse(`map ${description}`, value);
+    const out: Record<string, unknown> = {};
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i];
+      const item = Object.hasOwn(value, name) ? value[name] : undefined;
+      if (item === undefined) {
+        if (required[i]) throw new SchemaError(`missing field ${name} of ${description}`);
+        continue;
+      }
+      out[name] = under(`.${name}`, () => schemas[i][dir](item));
+    }
+    for (const key of Object.keys(value)) {
+      if (!known.has(key)) {
+        throw new SchemaError(`unexpected field ${JSON.stringify(key)} in ${description}`);
+      }
+    }
+    return out as ObjectOf<F>;
+  };
+  return {
+    description,
+    fromWire: (raw) => convert(raw, "fromWire"),
+    toWire: (value) => convert(value, "toWire"),
+    example: () =>
+      Object.fromEntries(names.map((n, i) => [n, schemas[i].example()])) as ObjectOf<F>,
+  };
+}
+
+/**
+ * An item of a batch that is handled one by one: when it does not match `schema` it is received
+ * as its {@link SchemaError} instead of failing the whole message, so one bad item costs only
+ * itself. Sent as `schema` sends it.
+ */
+export function orError<T>(schema: Schema<T>): Schema<T | SchemaError> {
+  return {
+    description: schema.description,
+    fromWire(raw) {
+      try {
+        return schema.fromWire(raw);
+      } catch (e) {
+        if (e instanceof SchemaError) return e;
+        throw e;
+      }
+    },
+    toWire: (value) => schema.toWire(value),
+    example: () => schema.example(),
   };
 }

@@ -24,6 +24,5 @@ export { type Bar, type ChartView, HomeSamples, hourlyChart, type StatsSample } 
 export { homeView, renderHome, sampleOf } from "./home.ts";
 export { renderSitemaps, SITEMAP_PAGES, URLS_PER_SITEMAP } from "./sitemap.ts";
 export { logPath, logUrl, writeBuildLog } from "./logs.ts";
-export { ProjectDataError, toProjectData } from "./project_data.ts";
 export { fetchAhead } from "./fetch_ahead.ts";
 export * from "./site.ts";

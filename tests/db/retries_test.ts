@@ -56,7 +56,7 @@ suite("db failure classes and retries", {
       retry_at: null,
     }]);
     const data = await b.db.getProjectData("foo");
-    const stored = data!.releases[0].builds[0] as unknown as Record<string, unknown>;
+    const stored = data!.releases[0].builds[0];
     assertEquals(
       [stored.failureClass, stored.failureDetail, stored.failureLines],
       ["missing-library", "ffi.h", MISSING.lines],
@@ -105,6 +105,19 @@ suite("db failure classes and retries", {
     assertEquals(await b.db.requeueDueRetries(), 0);
     assertEquals(await queued(b), []);
     assertEquals((await b.db.getFailureCounts())["retries pending"], 0);
+  },
+
+  "project data gives a failure's retry time as a time": async (b) => {
+    await setup(b);
+    const before = Date.now();
+    await b.db.logBuild(failed(NO_SDIST, [3.6e6]));
+    await b.db.logBuild(failed(MISSING, []));
+    const [first, second] = (await b.db.getProjectData("foo"))!.releases[0].builds;
+    assertEquals(first.retryAt instanceof Date, true);
+    assertEquals(first.retryAt!.getTime() >= before + 3.6e6 - 1000, true);
+    assertEquals(second.retryAt, null);
+    const [listed] = await b.db.getProjectsData(["foo"]);
+    assertEquals(listed!.releases[0].builds[0].retryAt, first.retryAt);
   },
 
   "retry_builds retries one version, a package or a class now": async (b) => {

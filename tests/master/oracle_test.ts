@@ -100,8 +100,14 @@ engineTest("DbClient requests round-trip through Seraph and TheOracle", async (d
     const stats = await client.call("GETSTATS");
     assert.equal(typeof stats.filesCount, "number");
     assert.deepEqual(await client.call("PKGFILES", "foo"), {});
-    assert.equal((await client.call("PROJDATA", "foo")).package, "foo");
-    assert.deepEqual(await client.call("PROJDATA", "unknown"), {});
+    const data = await client.call("PROJDATA", "foo");
+    assert.equal(data?.package, "foo");
+    assert.ok(data.releases[0].builds[0].builtAt instanceof Date);
+    assert.equal(data.releases[0].builds[0].durationMs, 60_000);
+    assert.equal(await client.call("PROJDATA", "unknown"), null);
+    const [known, unknown] = await client.call("PROJDATAS", ["foo", "unknown"]);
+    assert.deepEqual([known, unknown], [data, null]);
+    assert.deepEqual(await client.call("INITSTATS"), { downloadsAll: stats.downloadsAll });
     assert.deepEqual(await client.call("LOADRWP"), []);
   } finally {
     await master.stop();

@@ -1,6 +1,6 @@
 /**
  * The index policy's details: the fast filename check agrees with the full parser, locations,
- * and project data from the oracle queue.
+ * and formatting.
  */
 import assert from "node:assert/strict";
 import {
@@ -9,8 +9,6 @@ import {
   formatSize,
   isSafeLocation,
   parsePlainWheelFilename,
-  ProjectDataError,
-  toProjectData,
   uploadTime,
 } from "../../src/web/mod.ts";
 import { PreciseDate } from "../../src/protocols/mod.ts";
@@ -72,59 +70,9 @@ Deno.test("file locations must be plain paths or http(s) URLs", () => {
   }
 });
 
-Deno.test("project data from the oracle queue is checked field by field", () => {
-  assert.equal(toProjectData({}), null);
-  const raw = {
-    package: "foo",
-    name: "Foo",
-    description: "d",
-    skip: "",
-    aliases: ["Foo"],
-    releases: [{
-      version: "1.0",
-      released: new PreciseDate(Date.UTC(2024, 0, 1), 5),
-      skip: "",
-      yanked: false,
-      queuedAbi: null,
-      builds: [{
-        buildId: 7n,
-        abiTag: "cp311",
-        status: true,
-        builtAt: "2024-01-02T00:00:00Z",
-        builtBy: 1,
-        durationMs: 5,
-      }],
-      files: [{
-        filename: "foo-1.0-py3-none-any.whl",
-        buildId: 7,
-        filesize: 10,
-        filehash: "a".repeat(64) + " ",
-        requiresPython: null,
-        aptDependencies: [],
-        pipDependencies: ["bar"],
-      }],
-      abis: { cp311: { status: "success", buildId: 7 } },
-    }],
-  };
-  const data = toProjectData(raw)!;
-  assert.equal(data.releases[0].builds[0].buildId, 7);
-  assert.ok(data.releases[0].builds[0].builtAt instanceof Date);
-  assert.equal(data.releases[0].files[0].filehash, "a".repeat(64));
-  assert.equal(data.releases[0].files[0].location, "/simple");
-  assert.equal(uploadTime(data.releases[0].released), "2024-01-01T00:00:00.000005Z");
-  assert.throws(
-    () => toProjectData({ ...raw, releases: [{ ...raw.releases[0], version: 1 }] }),
-    ProjectDataError,
-  );
-  assert.throws(
-    () =>
-      toProjectData({
-        ...raw,
-        releases: [{ ...raw.releases[0], abis: { cp311: { status: "<b>", buildId: 1 } } }],
-      }),
-    /status is <b>/,
-  );
-  assert.throws(() => toProjectData({ package: "foo", releases: "x" }), /releases is not a list/);
+// Project data from the oracle is checked on decode: tests/protocols/object_schema_test.ts.
+Deno.test("an upload time keeps the microseconds a release time arrives with", () => {
+  assert.equal(uploadTime(new PreciseDate(Date.UTC(2024, 0, 1), 5)), "2024-01-01T00:00:00.000005Z");
 });
 
 Deno.test("formatting helpers", () => {

@@ -107,19 +107,18 @@ export class BigBrother extends Task {
     const [db, machine] = await Promise.all([this.#db.call("GETSTATS"), machineStats()]);
     const disk = this.#reported.disk ??
       Object.values(await diskUsage(this.config.outputPath)) as [number, number];
-    const num = (key: string) => Number(db[key] ?? 0);
     const stats: MasterStats = [
       new Date(),
-      num("packagesBuilt"),
-      (db.buildsLastHour ?? {}) as Record<string, number>,
-      TimeDelta.fromMilliseconds(num("buildsTime")),
-      num("buildsSize"),
-      this.#reported.buildsPending ?? (db.buildsPending ?? {}) as Record<string, number>,
-      num("newLastHour"),
-      num("filesCount"),
-      num("downloadsLastHour"),
-      num("downloadsLastMonth"),
-      num("downloadsAll"),
+      db.packagesBuilt,
+      db.buildsLastHour,
+      TimeDelta.fromMilliseconds(db.buildsTime),
+      db.buildsSize,
+      this.#reported.buildsPending ?? db.buildsPending,
+      db.newLastHour,
+      db.filesCount,
+      db.downloadsLastHour,
+      db.downloadsLastMonth,
+      db.downloadsAll,
       disk[0],
       disk[1],
       machine.memSize,
@@ -129,7 +128,7 @@ export class BigBrother extends Task {
       machine.loadAverage,
       machine.cpuTemp,
     ];
-    this.#metadataFetches = [num("metadataFetchesLastMonth"), num("metadataFetchesAll")];
+    this.#metadataFetches = [db.metadataFetchesLastMonth, db.metadataFetchesAll];
     this.history.push(stats);
     if (this.history.length > HISTORY_SIZE) this.history.shift();
     await this.#status.stats(stats);

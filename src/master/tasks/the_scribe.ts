@@ -9,9 +9,14 @@
  * @module
  */
 import type { Context } from "../../transport/mod.ts";
-import { encodeMessage, type MessageOf, theScribeProtocol } from "../../protocols/mod.ts";
+import {
+  encodeMessage,
+  type MessageOf,
+  SchemaError,
+  theScribeProtocol,
+} from "../../protocols/mod.ts";
 import { isCanonicalName } from "../../wheel/mod.ts";
-import { fetchAhead, type ProjectWrite, toProjectData, WebSite } from "../../web/mod.ts";
+import { fetchAhead, type ProjectWrite, WebSite } from "../../web/mod.ts";
 import { type MasterConfig, Task, type TaskOptions } from "../task.ts";
 import type { QueueOf } from "../../transport/mod.ts";
 import { DbClient } from "../../clients/db.ts";
@@ -156,9 +161,10 @@ export class TheScribe extends Task {
     let written = 0;
     const fetch = (chunk: [string, string][]) =>
       this.#db.call("PROJDATAS", chunk.map(([, pkg]) => pkg));
-    for await (const [[command, pkg], raw] of fetchAhead(wanted, FETCH_CHUNK, fetch)) {
+    for await (const [[command, pkg], data] of fetchAhead(wanted, FETCH_CHUNK, fetch)) {
       try {
-        const data = toProjectData(raw);
+        // Data that does not match the schema arrives as its error (logged below).
+        if (data instanceof SchemaError) throw data;
         if (data === null) {
           this.log.warning(`not writing ${pkg}: unknown package`);
           continue;
