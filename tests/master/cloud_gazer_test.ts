@@ -501,7 +501,7 @@ gazerTest("keeps to 2 requests/s while catching up", async (env) => {
   for (let i = 0; i < 30; i++) env.event(`r${i}`, "1.0", `add source file r${i}-1.0.tar.gz`);
   const last = env.release();
   await env.start();
-  await env.stored(last, 20_000);
+  await env.stored(last, 60_000);
   const times = env.pypi.requestsTo("xmlrpc").map((r) => r.time);
   assert.ok(times.length >= 7, `${times.length} requests`);
   for (let i = 2; i < times.length; i++) {
