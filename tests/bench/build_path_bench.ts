@@ -21,7 +21,8 @@
  * Targets (issue 15): failed builds at 10 slaves ≥ 2,500 req/s with p99 ≤ 20 ms; at 100 slaves
  * at least as many req/s as at 10.
  *
- * Run: `deno run -A tests/bench/build_path_bench.ts [--quick] [--engine postgres|pglite]`
+ * Run: `deno run -A tests/bench/build_path_bench.ts [--quick] [--engine postgres|pglite]
+ * [--seconds N] [--slaves 1,10,100] [--failed-only]`
  * (PostgreSQL from `eval "$(bash scripts/test-services)"`; without PIW_TEST_PG_SUPER_DSN only
  * PGlite runs). The same file is the Deno client process (`--ok-client …`).
  * @module
@@ -45,7 +46,18 @@ import process from "node:process";
 import { buildCClient } from "./c_client.ts";
 
 const QUICK = Deno.args.includes("--quick");
-const SECONDS = QUICK ? 3 : 10;
+
+/** The value of option `name` (e.g. `--seconds 20`), or undefined. */
+function option(name: string): string | undefined {
+  const at = Deno.args.indexOf(name);
+  return at >= 0 ? Deno.args[at + 1] : undefined;
+}
+
+const SECONDS = Number(option("--seconds") ?? (QUICK ? 3 : 10));
+/** Slave counts of the failed-build runs (`--slaves 10,100`). */
+const SLAVES = (option("--slaves") ?? "1,10,100").split(",").map(Number);
+/** `--failed-only`: no wheel builds (profiling and A/B runs of the failed-build path). */
+const FAILED_ONLY = Deno.args.includes("--failed-only");
 const VERSIONS = 20_000;
 const ABI = "cp311";
 const TARGET_RATE = 2_500;
@@ -355,7 +367,7 @@ function line(label: string, r: RunResult, verdict = ""): string {
 }
 
 function threadLine(r: RunResult): string {
-  return r.threads.slice(0, 8).map(([name, ms]) => `${name} ${ms.toFixed(2)}`).join(", ");
+  return r.threads.slice(0, 12).map(([name, ms]) => `${name} ${ms.toFixed(2)}`).join(", ");
 }
 
 async function bench(engine: "postgres" | "pglite", cClient: string | null, wheel: string) {
@@ -378,24 +390,27 @@ async function bench(engine: "postgres" | "pglite", cClient: string | null, whee
     wheel,
   );
   try {
-    console.log(`${engine}: ${VERSIONS.toLocaleString("en")} pending versions; warming up`);
+    console.log(
+      `${engine}: ${VERSIONS.toLocaleString("en")} pending versions; master pid ` +
+        `${master.process.pid}; warming up`,
+    );
     // Until TheArchitect's queue has reached the SlaveDriver, slaves only hear SLEEP.
     for (let i = 0;; i++) {
       if ((await farm.run("failed", 10, 2)).builds > 0) break;
       if (i === 30) throw new Error(`no builds handed out in 60 s\n${master.tail(40)}`);
     }
     const results: Record<string, RunResult> = {};
-    for (const n of [1, 10, 100]) {
+    for (const n of SLAVES) {
       const r = results[`failed ${n}`] = await farm.run("failed", n, SECONDS);
       const verdict = n === 10
         ? (r.rate >= TARGET_RATE && r.p99 <= TARGET_P99_MS ? "  (target met)" : "  (BELOW TARGET)")
-        : n === 100
+        : n === 100 && results["failed 10"]
         ? (r.rate >= results["failed 10"].rate ? "  (≥ N=10: met)" : "  (< N=10: BELOW TARGET)")
         : "";
       console.log(line(`failed builds, ${n} slaves`, r, verdict));
-      if (n === 10) console.log(`    master threads, CPU ms/build: ${threadLine(r)}`);
+      console.log(`    master threads, CPU ms/build: ${threadLine(r)}`);
     }
-    for (const n of QUICK ? [1, 10] : [1, 10, 100]) {
+    for (const n of FAILED_ONLY ? [] : QUICK ? [1, 10] : [1, 10, 100]) {
       const r = await farm.run("ok", n, SECONDS);
       console.log(line(`4 KiB wheel builds, ${n} slaves`, r));
       if (n === 10) console.log(`    master threads, CPU ms/build: ${threadLine(r)}`);

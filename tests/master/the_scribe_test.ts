@@ -281,6 +281,38 @@ Deno.test({
 });
 
 Deno.test({
+  name: "LOGS writes each build's log; one already written is refused and the rest still written",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await withMaster("pglite", async ({ context, config, out }) => {
+      const logs = captureLogs("error");
+      const scribe = await startTask(new TheScribe(context, config));
+      const client = context.socket("REQ");
+      client.connect(config.scribeQueue);
+      const read = (path: string) => new TextDecoder().decode(gunzipSync(Deno.readFileSync(path)));
+      try {
+        await request(client, "LOG", [20_001, "first"]);
+        // 20,001 exists already; 30,000 is in a directory of its own (logs/0000/0003/).
+        await request(client, "LOGS", [[20_000, "a"], [20_001, "again"], [30_000, "b"]]);
+        assert.equal(read(`${out}/logs/0000/0002/0000.txt.gz`), "a");
+        assert.equal(read(`${out}/logs/0000/0002/0001.txt.gz`), "first");
+        assert.equal(read(`${out}/logs/0000/0003/0000.txt.gz`), "b");
+        assert.ok(logs.lines.some((l) => l.includes("log of build 20001 exists already")));
+        // A log directory removed meanwhile is made again.
+        Deno.removeSync(`${out}/logs/0000/0003`, { recursive: true });
+        await request(client, "LOGS", [[30_001, "c"]]);
+        assert.equal(read(`${out}/logs/0000/0003/0001.txt.gz`), "c");
+      } finally {
+        client.close(0);
+        await scribe.stop();
+        logs.stop();
+      }
+    });
+  },
+});
+
+Deno.test({
   name: "a build's pages reach the disk through TheSecretary and TheScribe",
   sanitizeOps: false,
   sanitizeResources: false,
