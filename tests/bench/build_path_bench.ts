@@ -245,6 +245,11 @@ interface DbProbe {
   pids(): Promise<number[]>;
   /** Rows in builds (null when the database cannot be asked while the master runs). */
   builds(): Promise<number | null>;
+  /**
+   * Transactions the database committed (null on PGlite): with builds, the size of a group
+   * commit. Backends report them at most once a second, so a short run's figure is rough.
+   */
+  commits(): Promise<number | null>;
   close(): Promise<void>;
 }
 
@@ -268,6 +273,13 @@ async function postgresProbe(database: string): Promise<DbProbe> {
         await client.close();
       }
     },
+    async commits() {
+      const [row] = await server.query<{ n: string }>(
+        "SELECT xact_commit AS n FROM pg_stat_database WHERE datname = $1",
+        [database],
+      );
+      return Number(row.n);
+    },
     close: () => server.close(),
   };
 }
@@ -275,6 +287,7 @@ async function postgresProbe(database: string): Promise<DbProbe> {
 const noProbe: DbProbe = {
   pids: () => Promise.resolve([]),
   builds: () => Promise.resolve(null),
+  commits: () => Promise.resolve(null),
   close: () => Promise.resolve(),
 };
 
@@ -305,6 +318,7 @@ class Farm {
   async run(kind: "failed" | "ok", n: number, seconds: number) {
     const pids = await this.probe.pids();
     const rows0 = await this.probe.builds();
+    const commits0 = await this.probe.commits();
     const master0 = processCpuMs(this.master.process.pid);
     const threads0 = threadCpuMs(this.master.process.pid);
     const pg0 = pids.reduce((sum, pid) => sum + processCpuMs(pid), 0);
@@ -335,6 +349,9 @@ class Farm {
     const result = JSON.parse(new TextDecoder().decode(out.stdout)) as ClientResult;
     const builds = Math.max(1, result.builds);
     const rows1 = await this.probe.builds();
+    // The backends' last second of counts (see DbProbe.commits).
+    await sleep(1100);
+    const commits1 = await this.probe.commits();
     // The master's threads (its tasks' Workers, libzmq's I/O threads…) by CPU per build.
     const threads = [...threadCpuMs(this.master.process.pid)]
       .map(([name, ms]): [string, number] => [name, (ms - (threads0.get(name) ?? 0)) / builds])
@@ -344,6 +361,7 @@ class Farm {
       ...result,
       buildRate: result.builds / seconds,
       rows: rows0 === null || rows1 === null ? null : rows1 - rows0,
+      commits: commits0 === null || commits1 === null ? null : commits1 - commits0,
       masterMsPerBuild: (processCpuMs(this.master.process.pid) - master0) / builds,
       pgMsPerBuild: pids.length
         ? (pids.reduce((sum, pid) => sum + processCpuMs(pid), 0) - pg0) / builds
@@ -359,7 +377,11 @@ type RunResult = Awaited<ReturnType<Farm["run"]>>;
 function line(label: string, r: RunResult, verdict = ""): string {
   const f = (x: number, d = 0) => x.toLocaleString("en", { maximumFractionDigits: d });
   return `  ${label.padEnd(30)} ${f(r.rate).padStart(6)} req/s, ${f(r.buildRate).padStart(5)} ` +
-    `builds/s${r.rows === null ? "" : ` (${f(r.rows)} rows)`}, p50 ${r.p50.toFixed(2)} ms, ` +
+    `builds/s${r.rows === null ? "" : ` (${f(r.rows)} rows)`}` +
+    (r.commits === null
+      ? ""
+      : `, ${(r.builds / Math.max(1, r.commits)).toFixed(1)} builds/commit`) +
+    `, p50 ${r.p50.toFixed(2)} ms, ` +
     `p99 ${r.p99.toFixed(2)} ms; CPU/build: master ${r.masterMsPerBuild.toFixed(2)} ms` +
     (r.pgMsPerBuild === null ? "" : `, PostgreSQL ${r.pgMsPerBuild.toFixed(2)} ms`) +
     `; client ${f(r.clientCpuUs)} µs/req; load ${r.load[0].toFixed(2)}→${r.load[1].toFixed(2)}` +
