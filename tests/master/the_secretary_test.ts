@@ -276,10 +276,13 @@ Deno.test({
     await withSecretary(async ({ client, scribe }) => {
       await client.send("LOG", [1, "one"]);
       await waitFor(() => scribe.messages.length === 1, 2000, "first log at the scribe");
-      // The scribe has not answered yet: these wait in the secretary.
-      await client.send("LOGS", [[2, "two"], [3, "three"]]);
-      await client.send("LOG", [4, "four"]);
-      gate.resolve();
+      try {
+        // The scribe has not answered yet: these wait in the secretary.
+        await client.send("LOGS", [[2, "two"], [3, "three"]]);
+        await client.send("LOG", [4, "four"]);
+      } finally {
+        gate.resolve(); // else the stand-in scribe never stops
+      }
       await waitFor(() => scribe.messages.length === 2, 2000, "the waiting logs");
       assert.deepEqual(scribe.messages[1], {
         name: "LOGS",
