@@ -5,9 +5,35 @@
 import { queryValue, type SqlClient } from "./client.ts";
 import type { BuildQueue, BuildRecord, PackageQueueEntry } from "./types.ts";
 
-/** A build's files as log_build takes them: a JSON array, empty for a failed build. */
-export function logBuildFiles(build: BuildRecord): string {
-  const files = build.status
+/**
+ * Log a build with its files and their dependencies in one transaction; resolves to the new
+ * build id. A file already known under the same name moves to this build. A failure is stored
+ * with its class; given retry delays, the database schedules its next try (see log_build).
+ */
+export async function logBuild(sql: SqlClient, build: BuildRecord): Promise<number> {
+  return (await logBuilds(sql, [build]))[0];
+}
+
+/**
+ * Log many builds (as {@link logBuild}) in one statement, so one transaction, one commit and
+ * one round trip for all; resolves to their ids in order.
+ */
+export async function logBuilds(sql: SqlClient, builds: BuildRecord[]): Promise<number[]> {
+  const rows = await sql.query<{ id: number }>(
+    `SELECT log_build(b ->> 'package', b ->> 'version', (b ->> 'built_by')::integer,
+         (b ->> 'duration')::double precision, (b ->> 'status')::boolean, b ->> 'abi_tag',
+         b -> 'files', b ->> 'failure_class', b ->> 'failure_detail', b ->> 'failure_lines',
+         ARRAY(SELECT jsonb_array_elements_text(b -> 'retry_delays'))::double precision[]) AS id
+       FROM jsonb_array_elements($1::text::jsonb) WITH ORDINALITY AS e(b, n)
+       ORDER BY n`,
+    [JSON.stringify(builds.map(logBuildArgs))],
+  );
+  return rows.map((row) => Number(row.id));
+}
+
+/** A build's files as log_build takes them (its JSON array): empty for a failed build. */
+export function logBuildFiles(build: BuildRecord) {
+  return build.status
     ? build.files.map((f) => ({
       filename: f.filename,
       filesize: f.filesize,
@@ -22,34 +48,24 @@ export function logBuildFiles(build: BuildRecord): string {
       dependencies: f.dependencies,
     }))
     : [];
-  return JSON.stringify(files);
 }
 
-/**
- * Log a build with its files and their dependencies in one transaction; resolves to the new
- * build id. A file already known under the same name moves to this build. A failure is stored
- * with its class; given retry delays, the database schedules its next try (see log_build).
- */
-export function logBuild(sql: SqlClient, build: BuildRecord): Promise<number> {
-  return queryValue(
-    sql,
-    "SELECT log_build($1, $2, $3, $4, $5, $6, $7::text::jsonb, $8, $9, $10, " +
-      "$11::text::double precision[]) AS value",
-    [
-      build.package,
-      build.version,
-      build.builtBy,
-      build.duration,
-      build.status,
-      build.abiTag,
-      logBuildFiles(build),
-      build.status ? null : build.failure?.failureClass ?? null,
-      build.status ? "" : build.failure?.detail ?? "",
-      build.status ? "" : build.failure?.lines ?? "",
-      // Sent as an array literal's text: both drivers take it the same way.
-      `{${(build.status ? [] : build.retryDelays ?? []).join(",")}}`,
-    ],
-  );
+/** log_build's arguments for one build, by name. */
+function logBuildArgs(build: BuildRecord) {
+  return {
+    package: build.package,
+    version: build.version,
+    built_by: build.builtBy,
+    duration: build.duration,
+    status: build.status,
+    abi_tag: build.abiTag,
+    files: logBuildFiles(build),
+    failure_class: build.status ? null : build.failure?.failureClass ?? null,
+    // Well-formed: JSON escapes a lone surrogate (a pair cut in two), which jsonb refuses.
+    failure_detail: build.status ? "" : (build.failure?.detail ?? "").toWellFormed(),
+    failure_lines: build.status ? "" : (build.failure?.lines ?? "").toWellFormed(),
+    retry_delays: build.status ? [] : build.retryDelays ?? [],
+  };
 }
 
 /** Queue again the versions whose failed builds' retry time has come; resolves to how many. */

@@ -189,11 +189,7 @@ export class Database {
   }
   /** Log many builds in one transaction (one commit for all); resolves to their ids in order. */
   logBuilds(records: BuildRecord[]): Promise<number[]> {
-    return this.client.transaction(async (tx) => {
-      const ids: number[] = [];
-      for (const record of records) ids.push(await builds.logBuild(tx, record));
-      return ids;
-    });
+    return builds.logBuilds(this.client, records);
   }
   /** Queue again the versions whose failed builds' retry time has come; resolves to how many. */
   requeueDueRetries(): Promise<number> {

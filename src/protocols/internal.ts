@@ -83,6 +83,9 @@ export const theScribeProtocol = new Protocol("the_scribe", {
   // piw: many PROJECT/BOTH at once, `[[command, package], ...]` (the secretary's backlog).
   PROJECTS: list(tuple(["command", str], ["package", str])),
   LOG: tuple(["build_id", int], ["output", str]),
+  // piw: the logs of many builds at once (SlaveDriver's per group commit), `[[build_id,
+  // output], ...]`.
+  LOGS: list(tuple(["build_id", int], ["output", str])),
   DELVER: packageVersion,
   DELPKG: str,
   PENDING: null,

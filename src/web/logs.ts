@@ -22,13 +22,28 @@ export function logUrl(buildId: number): string {
   return `/${logPath(buildId)}`;
 }
 
+/** The log directory made last: 10,000 builds share one, so it is made once, not per log. */
+let lastDir = "";
+
 /**
  * Write the log of build `buildId` below `root` (creating its directories); throws
  * `Deno.errors.AlreadyExists` if that build's log was written before.
  */
 export function writeBuildLog(root: string, buildId: number, output: string): string {
   const path = `${root}/${logPath(buildId)}`;
-  Deno.mkdirSync(path.slice(0, path.lastIndexOf("/")), { recursive: true });
-  writeFileExclusive(path, gzipSync(new TextEncoder().encode(output)));
+  const dir = path.slice(0, path.lastIndexOf("/"));
+  const data = gzipSync(new TextEncoder().encode(output));
+  if (dir === lastDir) {
+    try {
+      writeFileExclusive(path, data);
+      return path;
+    } catch (error) {
+      // Removed behind our back (an audit, an operator): made again below.
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+  }
+  Deno.mkdirSync(dir, { recursive: true });
+  lastDir = dir;
+  writeFileExclusive(path, data);
   return path;
 }

@@ -21,7 +21,8 @@
  * Targets (issue 15): failed builds at 10 slaves ≥ 2,500 req/s with p99 ≤ 20 ms; at 100 slaves
  * at least as many req/s as at 10.
  *
- * Run: `deno run -A tests/bench/build_path_bench.ts [--quick] [--engine postgres|pglite]`
+ * Run: `deno run -A tests/bench/build_path_bench.ts [--quick] [--engine postgres|pglite]
+ * [--seconds N] [--slaves 1,10,100] [--failed-only]`
  * (PostgreSQL from `eval "$(bash scripts/test-services)"`; without PIW_TEST_PG_SUPER_DSN only
  * PGlite runs). The same file is the Deno client process (`--ok-client …`).
  * @module
@@ -45,7 +46,18 @@ import process from "node:process";
 import { buildCClient } from "./c_client.ts";
 
 const QUICK = Deno.args.includes("--quick");
-const SECONDS = QUICK ? 3 : 10;
+
+/** The value of option `name` (e.g. `--seconds 20`), or undefined. */
+function option(name: string): string | undefined {
+  const at = Deno.args.indexOf(name);
+  return at >= 0 ? Deno.args[at + 1] : undefined;
+}
+
+const SECONDS = Number(option("--seconds") ?? (QUICK ? 3 : 10));
+/** Slave counts of the failed-build runs (`--slaves 10,100`). */
+const SLAVES = (option("--slaves") ?? "1,10,100").split(",").map(Number);
+/** `--failed-only`: no wheel builds (profiling and A/B runs of the failed-build path). */
+const FAILED_ONLY = Deno.args.includes("--failed-only");
 const VERSIONS = 20_000;
 const ABI = "cp311";
 const TARGET_RATE = 2_500;
@@ -233,6 +245,11 @@ interface DbProbe {
   pids(): Promise<number[]>;
   /** Rows in builds (null when the database cannot be asked while the master runs). */
   builds(): Promise<number | null>;
+  /**
+   * Transactions the database committed (null on PGlite): with builds, the size of a group
+   * commit. Backends report them at most once a second, so a short run's figure is rough.
+   */
+  commits(): Promise<number | null>;
   close(): Promise<void>;
 }
 
@@ -256,6 +273,13 @@ async function postgresProbe(database: string): Promise<DbProbe> {
         await client.close();
       }
     },
+    async commits() {
+      const [row] = await server.query<{ n: string }>(
+        "SELECT xact_commit AS n FROM pg_stat_database WHERE datname = $1",
+        [database],
+      );
+      return Number(row.n);
+    },
     close: () => server.close(),
   };
 }
@@ -263,6 +287,7 @@ async function postgresProbe(database: string): Promise<DbProbe> {
 const noProbe: DbProbe = {
   pids: () => Promise.resolve([]),
   builds: () => Promise.resolve(null),
+  commits: () => Promise.resolve(null),
   close: () => Promise.resolve(),
 };
 
@@ -293,6 +318,7 @@ class Farm {
   async run(kind: "failed" | "ok", n: number, seconds: number) {
     const pids = await this.probe.pids();
     const rows0 = await this.probe.builds();
+    const commits0 = await this.probe.commits();
     const master0 = processCpuMs(this.master.process.pid);
     const threads0 = threadCpuMs(this.master.process.pid);
     const pg0 = pids.reduce((sum, pid) => sum + processCpuMs(pid), 0);
@@ -323,6 +349,9 @@ class Farm {
     const result = JSON.parse(new TextDecoder().decode(out.stdout)) as ClientResult;
     const builds = Math.max(1, result.builds);
     const rows1 = await this.probe.builds();
+    // The backends' last second of counts (see DbProbe.commits).
+    await sleep(1100);
+    const commits1 = await this.probe.commits();
     // The master's threads (its tasks' Workers, libzmq's I/O threads…) by CPU per build.
     const threads = [...threadCpuMs(this.master.process.pid)]
       .map(([name, ms]): [string, number] => [name, (ms - (threads0.get(name) ?? 0)) / builds])
@@ -332,6 +361,7 @@ class Farm {
       ...result,
       buildRate: result.builds / seconds,
       rows: rows0 === null || rows1 === null ? null : rows1 - rows0,
+      commits: commits0 === null || commits1 === null ? null : commits1 - commits0,
       masterMsPerBuild: (processCpuMs(this.master.process.pid) - master0) / builds,
       pgMsPerBuild: pids.length
         ? (pids.reduce((sum, pid) => sum + processCpuMs(pid), 0) - pg0) / builds
@@ -347,7 +377,11 @@ type RunResult = Awaited<ReturnType<Farm["run"]>>;
 function line(label: string, r: RunResult, verdict = ""): string {
   const f = (x: number, d = 0) => x.toLocaleString("en", { maximumFractionDigits: d });
   return `  ${label.padEnd(30)} ${f(r.rate).padStart(6)} req/s, ${f(r.buildRate).padStart(5)} ` +
-    `builds/s${r.rows === null ? "" : ` (${f(r.rows)} rows)`}, p50 ${r.p50.toFixed(2)} ms, ` +
+    `builds/s${r.rows === null ? "" : ` (${f(r.rows)} rows)`}` +
+    (r.commits === null
+      ? ""
+      : `, ${(r.builds / Math.max(1, r.commits)).toFixed(1)} builds/commit`) +
+    `, p50 ${r.p50.toFixed(2)} ms, ` +
     `p99 ${r.p99.toFixed(2)} ms; CPU/build: master ${r.masterMsPerBuild.toFixed(2)} ms` +
     (r.pgMsPerBuild === null ? "" : `, PostgreSQL ${r.pgMsPerBuild.toFixed(2)} ms`) +
     `; client ${f(r.clientCpuUs)} µs/req; load ${r.load[0].toFixed(2)}→${r.load[1].toFixed(2)}` +
@@ -355,7 +389,7 @@ function line(label: string, r: RunResult, verdict = ""): string {
 }
 
 function threadLine(r: RunResult): string {
-  return r.threads.slice(0, 8).map(([name, ms]) => `${name} ${ms.toFixed(2)}`).join(", ");
+  return r.threads.slice(0, 12).map(([name, ms]) => `${name} ${ms.toFixed(2)}`).join(", ");
 }
 
 async function bench(engine: "postgres" | "pglite", cClient: string | null, wheel: string) {
@@ -378,24 +412,27 @@ async function bench(engine: "postgres" | "pglite", cClient: string | null, whee
     wheel,
   );
   try {
-    console.log(`${engine}: ${VERSIONS.toLocaleString("en")} pending versions; warming up`);
+    console.log(
+      `${engine}: ${VERSIONS.toLocaleString("en")} pending versions; master pid ` +
+        `${master.process.pid}; warming up`,
+    );
     // Until TheArchitect's queue has reached the SlaveDriver, slaves only hear SLEEP.
     for (let i = 0;; i++) {
       if ((await farm.run("failed", 10, 2)).builds > 0) break;
       if (i === 30) throw new Error(`no builds handed out in 60 s\n${master.tail(40)}`);
     }
     const results: Record<string, RunResult> = {};
-    for (const n of [1, 10, 100]) {
+    for (const n of SLAVES) {
       const r = results[`failed ${n}`] = await farm.run("failed", n, SECONDS);
       const verdict = n === 10
         ? (r.rate >= TARGET_RATE && r.p99 <= TARGET_P99_MS ? "  (target met)" : "  (BELOW TARGET)")
-        : n === 100
+        : n === 100 && results["failed 10"]
         ? (r.rate >= results["failed 10"].rate ? "  (≥ N=10: met)" : "  (< N=10: BELOW TARGET)")
         : "";
       console.log(line(`failed builds, ${n} slaves`, r, verdict));
-      if (n === 10) console.log(`    master threads, CPU ms/build: ${threadLine(r)}`);
+      console.log(`    master threads, CPU ms/build: ${threadLine(r)}`);
     }
-    for (const n of QUICK ? [1, 10] : [1, 10, 100]) {
+    for (const n of FAILED_ONLY ? [] : QUICK ? [1, 10] : [1, 10, 100]) {
       const r = await farm.run("ok", n, SECONDS);
       console.log(line(`4 KiB wheel builds, ${n} slaves`, r));
       if (n === 10) console.log(`    master threads, CPU ms/build: ${threadLine(r)}`);

@@ -225,7 +225,7 @@ function serve(): void {
       },
       // TheSecretary answers at once in a master; with no secretary here, every finished build
       // would wait in line for a queue that never answers (and stay in memory meanwhile).
-      web: { buildLogged: () => Promise.resolve() },
+      web: { buildsLogged: () => Promise.resolve() },
     });
     // The master's main thread drains the status queue; so does this Worker.
     const status = context.socket("PULL", { linger: 0 });

@@ -63,7 +63,7 @@ async function logBuild010(db: Database, b: BuildRecord): Promise<void> {
     b.duration,
     b.status,
     b.abiTag,
-    logBuildFiles(b),
+    JSON.stringify(logBuildFiles(b)),
   ]);
 }
 

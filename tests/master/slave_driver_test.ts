@@ -4,6 +4,8 @@
  */
 import assert from "node:assert/strict";
 import {
+  bigBrotherProtocol,
+  decodeMessage,
   encodeCbor,
   encodeMessage,
   NO_DATA,
@@ -22,6 +24,7 @@ import {
   statsData,
 } from "./slave_harness.ts";
 import type { SlaveDriverOptions } from "../../src/master/tasks/slave_driver.ts";
+import type { BuildState } from "../../src/master/states.ts";
 import type { MasterConfig } from "../../src/master/config.ts";
 
 const IDLE = () => ({ name: "IDLE" as const, data: statsData() });
@@ -603,5 +606,61 @@ Deno.test("a piw slave's HAVE retries its ABI's missing-library failures; a bad 
     );
     assert.equal(h.db.libraryRetries.length, 1);
     push.close();
+  });
+});
+
+Deno.test("the web updates of builds finished while one is being sent go together in the next", async () => {
+  const batches: string[][] = [];
+  let release = () => {};
+  const gate = new Promise<void>((resolve) => release = resolve);
+  const web = {
+    async buildsLogged(builds: BuildState[]) {
+      batches.push(builds.map((b) => b.pkg));
+      if (batches.length === 1) await gate;
+    },
+  };
+  await withDriver(async (h) => {
+    await h.queue({ cp311: [["foo", "1.0"], ["bar", "1.0"], ["baz", "1.0"]] });
+    const builders = [h.slave(), h.slave(), h.slave()];
+    for (const slave of builders) {
+      await slave.hello();
+      assert.equal((await slave.call(IDLE())).name, "BUILD");
+      assert.equal((await slave.call(BUSY())).name, "CONT");
+    }
+    const done = { name: "DONE", data: NO_DATA };
+    assert.deepEqual(await builders[0].call({ name: "BUILT", data: builtData(false) }), done);
+    await waitFor(() => batches.length === 1, 5_000, "the first web update");
+    // Its web update is held: the next builds are still answered, their updates wait.
+    for (const slave of builders.slice(1)) {
+      assert.deepEqual(await slave.call({ name: "BUILT", data: builtData(false) }), done);
+    }
+    release();
+    await waitFor(() => batches.length === 2, 5_000, "the second web update");
+    assert.deepEqual(batches, [["foo"], ["bar", "baz"]]);
+  }, { web });
+});
+
+Deno.test("builds handed out in a burst push fewer STATBQ than builds, the last one current", async () => {
+  await withDriver(async (h) => {
+    await h.queue({ cp311: [["foo", "1.0"], ["bar", "1.0"], ["baz", "1.0"]] });
+    for (let i = 0; i < 3; i++) {
+      const slave = h.slave();
+      await slave.hello();
+      assert.equal((await slave.call(IDLE())).name, "BUILD");
+    }
+    const sizes: Record<string, number>[] = [];
+    await waitFor(
+      async () => {
+        const frames = await h.stats.recv(100);
+        if (frames) {
+          const msg = decodeMessage(bigBrotherProtocol, frames[0]);
+          if (msg.name === "STATBQ") sizes.push(msg.data);
+        }
+        return sizes.at(-1)?.cp311 === 0;
+      },
+      5_000,
+      "STATBQ with every build handed out",
+    );
+    assert.ok(sizes.length < 3, JSON.stringify(sizes));
   });
 });

@@ -248,36 +248,67 @@ for (const kind of ENGINES) {
   });
 }
 
+/** A scribe on PGlite with foo-bar, a REQ client to it, and its error lines captured. */
+async function withScribe(
+  fn: (ctx: { client: Socket; out: string; lines: string[] }) => Promise<void>,
+): Promise<void> {
+  await withMaster("pglite", async ({ context, config, out }) => {
+    const logs = captureLogs("error");
+    const scribe = await startTask(new TheScribe(context, config));
+    const client = context.socket("REQ");
+    client.connect(config.scribeQueue);
+    try {
+      await fn({ client, out, lines: logs.lines });
+    } finally {
+      client.close(0);
+      await scribe.stop();
+      logs.stop();
+    }
+  });
+}
+
 Deno.test({
   name: "TheScribe refuses hostile package names and still answers DONE",
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    await withMaster("pglite", async ({ context, config, out }) => {
-      const logs = captureLogs("error");
-      const scribe = await startTask(new TheScribe(context, config));
-      const client = context.socket("REQ");
-      client.connect(config.scribeQueue);
-      try {
-        const before = [...Deno.readDirSync(out)].map((e) => e.name).sort();
-        for (const name of ["<script>", "../etc", ""]) {
-          await request(client, "BOTH", name);
-          await request(client, "DELPKG", name);
-          await request(client, "DELVER", [name, "1.0"]);
-        }
-        // An unknown package is logged, not written.
-        await request(client, "BOTH", "no-such-package");
-        assert.deepEqual([...Deno.readDirSync(out)].map((e) => e.name).sort(), before);
-        assert.deepEqual([...Deno.readDirSync(`${out}/project`)], []);
-        assert.ok(logs.lines.some((l) => l.includes("refusing BOTH") && l.includes("<script>")));
-        // A malformed request is answered too.
-        await client.send([new Uint8Array([0xff, 0x00])]);
-        assert.ok(await client.recv(5000));
-      } finally {
-        client.close(0);
-        await scribe.stop();
-        logs.stop();
+    await withScribe(async ({ client, out, lines }) => {
+      const before = [...Deno.readDirSync(out)].map((e) => e.name).sort();
+      for (const name of ["<script>", "../etc", ""]) {
+        await request(client, "BOTH", name);
+        await request(client, "DELPKG", name);
+        await request(client, "DELVER", [name, "1.0"]);
       }
+      // An unknown package is logged, not written.
+      await request(client, "BOTH", "no-such-package");
+      assert.deepEqual([...Deno.readDirSync(out)].map((e) => e.name).sort(), before);
+      assert.deepEqual([...Deno.readDirSync(`${out}/project`)], []);
+      assert.ok(lines.some((l) => l.includes("refusing BOTH") && l.includes("<script>")));
+      // A malformed request is answered too.
+      await client.send([new Uint8Array([0xff, 0x00])]);
+      assert.ok(await client.recv(5000));
+    });
+  },
+});
+
+Deno.test({
+  name: "LOGS writes each build's log; one already written is refused and the rest still written",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await withScribe(async ({ client, out, lines }) => {
+      const read = (path: string) => new TextDecoder().decode(gunzipSync(Deno.readFileSync(path)));
+      await request(client, "LOG", [20_001, "first"]);
+      // 20,001 exists already; 30,000 is in a directory of its own (logs/0000/0003/).
+      await request(client, "LOGS", [[20_000, "a"], [20_001, "again"], [30_000, "b"]]);
+      assert.equal(read(`${out}/logs/0000/0002/0000.txt.gz`), "a");
+      assert.equal(read(`${out}/logs/0000/0002/0001.txt.gz`), "first");
+      assert.equal(read(`${out}/logs/0000/0003/0000.txt.gz`), "b");
+      assert.ok(lines.some((l) => l.includes("log of build 20001 exists already")));
+      // A log directory removed meanwhile is made again.
+      Deno.removeSync(`${out}/logs/0000/0003`, { recursive: true });
+      await request(client, "LOGS", [[30_001, "c"]]);
+      assert.equal(read(`${out}/logs/0000/0003/0001.txt.gz`), "c");
     });
   },
 });

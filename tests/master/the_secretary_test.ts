@@ -36,7 +36,7 @@ type ScribeMessage = MessageOf<typeof theScribeProtocol.recv>;
  * A stand-in scribe: answers DONE to everything and records it, as sent (`messages`) and with
  * each PROJECTS unpacked into its PROJECT/BOTH requests (`received`).
  */
-function fakeScribe(context: Context, config: MasterConfig) {
+function fakeScribe(context: Context, config: MasterConfig, gate = Promise.resolve()) {
   const socket = context.socket("REP");
   socket.bind(config.scribeQueue);
   const received: ScribeMessage[] = [];
@@ -53,6 +53,7 @@ function fakeScribe(context: Context, config: MasterConfig) {
           received.push({ name: command as "PROJECT" | "BOTH", data: pkg });
         }
       } else received.push(msg);
+      await gate;
       await socket.send([encodeMessage(theScribeProtocol, "DONE")]);
     }
   })();
@@ -125,12 +126,12 @@ async function withSecretary(
     context: Context;
     config: MasterConfig;
   }) => Promise<void>,
-  options: { holdMs?: number } = {},
+  options: { holdMs?: number; scribeGate?: Promise<void> } = {},
 ): Promise<void> {
   const context = new Context();
   const config = testConfig();
   const oracle = fakeOracle(context, config);
-  const scribe = fakeScribe(context, config);
+  const scribe = fakeScribe(context, config, options.scribeGate);
   const secretary = await startTask(
     new TheSecretary(context, config, { holdMs: options.holdMs ?? 300, checkMs: 20 }),
   );
@@ -264,6 +265,31 @@ Deno.test({
       await waitFor(() => scribe.received.length === 4, 5000, "release");
       assert.deepEqual(scribe.received[3], { name: "BOTH", data: "foo" });
     }, { holdMs: 1000 });
+  },
+});
+
+Deno.test({
+  name: "logs waiting for a busy scribe leave together as one LOGS, in order",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const gate = Promise.withResolvers<void>();
+    await withSecretary(async ({ client, scribe }) => {
+      await client.send("LOG", [1, "one"]);
+      await waitFor(() => scribe.messages.length === 1, 2000, "first log at the scribe");
+      try {
+        // The scribe has not answered yet: these wait in the secretary.
+        await client.send("LOGS", [[2, "two"], [3, "three"]]);
+        await client.send("LOG", [4, "four"]);
+      } finally {
+        gate.resolve(); // else the stand-in scribe never stops
+      }
+      await waitFor(() => scribe.messages.length === 2, 2000, "the waiting logs");
+      assert.deepEqual(scribe.messages[1], {
+        name: "LOGS",
+        data: [[2, "two"], [3, "three"], [4, "four"]],
+      });
+    }, { scribeGate: gate.promise });
   },
 });
 

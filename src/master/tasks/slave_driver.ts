@@ -61,22 +61,42 @@ export interface SlaveDriverDb extends RecorderDb {
 
 /** Where SlaveDriver reports finished builds for the web output (TheSecretary, later). */
 export interface SlaveDriverWeb {
-  /** A build was logged: write its log (LOG) and rewrite its project (PROJECT or BOTH). */
-  buildLogged(build: BuildState): Promise<void>;
+  /**
+   * Builds were logged (those finished since the last call, in order): write their logs and
+   * rewrite their projects.
+   */
+  buildsLogged(builds: BuildState[]): Promise<void>;
 }
 
 /**
- * The default web side: LOG [build_id, output] then PUBLISHED (success: the new files' simple
- * page is written at once, see TheSecretary) or PROJECT (failure).
+ * The default web side: one LOGS [[build_id, output], ...] for the batch, then one PROJECTS
+ * with a PROJECT per failure and a PUBLISHED per success (the new files' simple page is written
+ * at once, see TheSecretary): two requests per batch rather than two per build, each a wake-up
+ * of the secretary's and the scribe's threads (issue 15).
  */
 function secretaryWeb(client: SecretaryClient): SlaveDriverWeb {
   return {
-    async buildLogged(build) {
-      if (build.buildId !== null) await client.send("LOG", [build.buildId, build.output]);
-      await client.send(build.status ? "PUBLISHED" : "PROJECT", build.pkg);
+    async buildsLogged(builds) {
+      const logs = builds.filter((b) => b.buildId !== null).map((b): [number, string] => [
+        b.buildId!,
+        b.output,
+      ]);
+      if (logs.length) await client.send("LOGS", logs);
+      const failed = builds.filter((b) => !b.status).map((b): [string, string] => [
+        "PROJECT",
+        b.pkg,
+      ]);
+      if (failed.length) await client.send("PROJECTS", failed);
+      for (const build of builds) if (build.status) await client.send("PUBLISHED", build.pkg);
     },
   };
 }
+
+/** Most builds in one web update, and most bytes of their logs (a log can be megabytes). */
+const WEB_BATCH = 100;
+const WEB_BATCH_BYTES = 4 << 20;
+/** Least time between two STATBQ pushes for handed-out builds (BigBrother's figure only). */
+const QUEUE_SIZES_MS = 1000;
 
 /** Collaborators and tuning of {@link SlaveDriver} (tests replace the database and fs). */
 export interface SlaveDriverOptions extends TaskOptions {
@@ -124,7 +144,13 @@ export class SlaveDriver extends Task {
   #db: SlaveDriverDb;
   #fs: FileJugglerClient;
   #web: SlaveDriverWeb;
-  #webUpdates: Promise<void> = Promise.resolve();
+  /** Builds logged whose web update has not been sent yet, oldest first. */
+  #webQueue: BuildState[] = [];
+  /** The web updates being sent (settles once the queue is empty). */
+  #webSending: Promise<void> | null = null;
+  /** When STATBQ was last pushed (performance.now()), and whether the sizes changed since. */
+  #queueSizesAt = -Infinity;
+  #queueSizesStale = false;
   #maxVerifyFailures: number;
   #recorder: BuildRecorder;
   #recovered = false;
@@ -201,12 +227,16 @@ export class SlaveDriver extends Task {
     });
     this.every(options.expiryIntervalMs ?? 10_000, () => this.removeExpired());
     // Timers run before the first poll: what a crash left is finished before slaves are served.
-    this.every(1_000, () => this.#recordPending());
+    this.every(1_000, () => {
+      if (this.#queueSizesStale) this.#pushQueueSizes();
+      return this.#recordPending();
+    });
   }
 
-  /** Replies being worked out are sent (or dropped) before the sockets close. */
+  /** Replies being worked out are sent (or dropped), and web updates sent, before closing. */
   protected override async teardown(): Promise<void> {
     await Promise.all(this.#answering.values());
+    await this.#webSending;
   }
 
   /** Builds journaled but not yet recorded (the database was unreachable). */
@@ -220,12 +250,30 @@ export class SlaveDriver extends Task {
     await this.#recorder.recover();
   }
 
-  /** The slave's DONE must not wait on page writing: web updates queue up behind each other. */
+  /**
+   * The slave's DONE must not wait on page writing: web updates queue up, and those of the
+   * builds finished while one update is being sent go together in the next.
+   */
   #webUpdate(build: BuildState): void {
-    const web = this.#web;
-    this.#webUpdates = this.#webUpdates.then(() => web.buildLogged(build)).catch((e) =>
-      this.log.warning(`web update for ${build.pkg} failed: ${(e as Error).message}`)
-    );
+    this.#webQueue.push(build);
+    this.#webSending ??= this.#sendWebUpdates().finally(() => this.#webSending = null);
+  }
+
+  async #sendWebUpdates(): Promise<void> {
+    while (this.#webQueue.length) {
+      let count = 0;
+      for (let bytes = 0; count < this.#webQueue.length && count < WEB_BATCH; count++) {
+        bytes += this.#webQueue[count].output.length;
+        if (count && bytes > WEB_BATCH_BYTES) break;
+      }
+      const builds = this.#webQueue.splice(0, count);
+      try {
+        await this.#web.buildsLogged(builds);
+      } catch (e) {
+        const pkgs = builds.map((b) => b.pkg).join(", ");
+        this.log.warning(`web update for ${pkgs} failed: ${(e as Error).message}`);
+      }
+    }
   }
 
   // -- monitor status ---------------------------------------------------------------------
@@ -245,7 +293,18 @@ export class SlaveDriver extends Task {
 
   /** Tell BigBrother the queue sizes; dropped if it is not keeping up (only a statistic). */
   #pushQueueSizes(): void {
+    this.#queueSizesAt = performance.now();
+    this.#queueSizesStale = false;
     this.#statsQueue.trySend([encodeMessage(statsSide, "STATBQ", this.queues.sizes())]);
+  }
+
+  /**
+   * A build was handed out: tell BigBrother, at most once a second (the rest at the next tick),
+   * as one push per build would wake its thread once per build.
+   */
+  #queueSizesChanged(): void {
+    if (performance.now() - this.#queueSizesAt >= QUEUE_SIZES_MS) this.#pushQueueSizes();
+    else this.#queueSizesStale = true;
   }
 
   // -- control --------------------------------------------------------------------------------
@@ -532,7 +591,7 @@ export class SlaveDriver extends Task {
       return { name: "SLEEP", data: false };
     }
     this.log.info(`slave ${slave.slaveId} (${slave.label}): build ${job[0]} ${job[1]}`);
-    this.#pushQueueSizes();
+    this.#queueSizesChanged();
     return { name: "BUILD", data: job };
   }
 

@@ -125,12 +125,26 @@ export class TheScribe extends Task {
       case "LOG":
         this.site.writeLog(msg.data[0], msg.data[1]);
         break;
+      case "LOGS":
+        this.#writeLogs(msg.data);
+        break;
       case "DELVER":
         await this.#deleteVersion(msg.data[0], msg.data[1]);
         break;
       case "DELPKG":
         await this.#deletePackage(msg.data);
         break;
+    }
+  }
+
+  /** Write a batch of build logs; one that fails is logged and the rest are still written. */
+  #writeLogs(logs: [number, string][]): void {
+    for (const [buildId, output] of logs) {
+      try {
+        this.site.writeLog(buildId, output);
+      } catch (error) {
+        this.log.error(`writing the log of build ${buildId} failed: ${(error as Error).message}`);
+      }
     }
   }
 

@@ -7,9 +7,10 @@
  * once, taking the package's buffered rewrite with it, unless the package had a PUBLISHED within
  * the hold: then it waits in the buffer like any BOTH, so a burst of builds of one package (one
  * per ABI) still costs at most one write at once and one per hold.
- * HOME, SEARCH, LOG, DELPKG and DELVER pass straight through (DELPKG and DELVER also drop the
- * package's buffered entry, since the scribe rewrites what is left itself). The buffer is
- * saved to the database (rewrites_pending) at shutdown and reloaded at start.
+ * HOME, SEARCH, LOG, LOGS, DELPKG and DELVER pass straight through (DELPKG and DELVER also drop
+ * the package's buffered entry, since the scribe rewrites what is left itself; logs waiting
+ * together for the scribe leave as one LOGS). The buffer is saved to the database
+ * (rewrites_pending) at shutdown and reloaded at start.
  *
  * Queues: REP on `config.webQueue` (every request is answered DONE at once), DEALER to the
  * scribe's REP on `config.scribeQueue`, used like a REQ (one request in flight, the rest wait
@@ -243,14 +244,27 @@ export class TheSecretary extends Task {
     // A run of rewrites (a rebuild of everything, say) goes as one PROJECTS, so the scribe can
     // read their data ahead of writing.
     let count = 1;
-    if (isRewrite(this.#outbox[0])) {
+    let msg = this.#outbox[0];
+    if (isRewrite(msg)) {
       const end = Math.min(PROJECTS_MAX, this.#outbox.length);
       while (count < end && isRewrite(this.#outbox[count])) count++;
+      if (count > 1) {
+        msg = {
+          name: "PROJECTS",
+          data: this.#outbox.slice(0, count).map((m) => [m.name, m.data as string]),
+        };
+      }
+    } else if (isLog(msg)) {
+      // Logs that waited while the scribe was busy go together too (one hop, not one each).
+      const end = Math.min(LOGS_MAX, this.#outbox.length);
+      while (count < end && isLog(this.#outbox[count])) count++;
+      if (count > 1) {
+        const logs = this.#outbox.slice(0, count).flatMap((m) =>
+          m.name === "LOG" ? [m.data] : m.name === "LOGS" ? m.data : []
+        );
+        msg = { name: "LOGS", data: logs };
+      }
     }
-    const msg: ScribeMessage = count === 1 ? this.#outbox[0] : {
-      name: "PROJECTS",
-      data: this.#outbox.slice(0, count).map((m) => [m.name, m.data as string]),
-    };
     // The queue adds the empty delimiter frame a REQ would add for the REP to strip.
     if (!this.#scribe.trySendFrame(this.#scribe.encodeMessage(msg))) {
       this.log.warning(`scribe queue full; ${msg.name} waits`);
@@ -269,7 +283,13 @@ export class TheSecretary extends Task {
 
 /** Most rewrites sent to the scribe in one PROJECTS message. */
 const PROJECTS_MAX = 1000;
+/** Most LOG/LOGS messages merged into one LOGS. */
+const LOGS_MAX = 10;
 
 function isRewrite(msg: ScribeMessage): boolean {
   return msg.name === "PROJECT" || msg.name === "BOTH";
+}
+
+function isLog(msg: ScribeMessage): boolean {
+  return msg.name === "LOG" || msg.name === "LOGS";
 }
