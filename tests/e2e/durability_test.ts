@@ -24,7 +24,7 @@ import { testDatabase, waitFor } from "../master/helpers.ts";
 import { pgDsn, SKIP_PG } from "../db/harness.ts";
 import { MasterProcess, runTool } from "../admin/harness.ts";
 import { openClient } from "../../src/db/mod.ts";
-import { interpreterFacts } from "../../src/slave/facts.ts";
+import { interpreterFacts } from "../../src/system/facts.ts";
 import { fileSha256 } from "../../src/slave/inspect.ts";
 
 interface FileRow {

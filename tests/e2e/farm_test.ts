@@ -23,7 +23,7 @@ import { testDatabase } from "../master/helpers.ts";
 import { render } from "../web/chromium.ts";
 import { pgDsn, SKIP_PG } from "../db/harness.ts";
 import { openClient } from "../../src/db/mod.ts";
-import { interpreterFacts } from "../../src/slave/facts.ts";
+import { interpreterFacts } from "../../src/system/facts.ts";
 import { fileSha256 } from "../../src/slave/inspect.ts";
 
 const SPECS = [

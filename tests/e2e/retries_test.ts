@@ -28,7 +28,7 @@ import { testDatabase } from "../master/helpers.ts";
 import { render } from "../web/chromium.ts";
 import { pgDsn, SKIP_PG } from "../db/harness.ts";
 import { openClient, type SqlClient } from "../../src/db/mod.ts";
-import { interpreterFacts } from "../../src/slave/facts.ts";
+import { interpreterFacts } from "../../src/system/facts.ts";
 
 async function waitUntil(
   what: string,

@@ -13,7 +13,7 @@ import {
   mrChaseProtocol,
 } from "../../src/protocols/mod.ts";
 import { openClient } from "../../src/db/mod.ts";
-import { FAULT_SIGNAL, FAULT_VARIABLE } from "../../src/master/worker.ts";
+import { FAULT_SIGNAL, FAULT_VARIABLE } from "../../src/master/fault_hook.ts";
 import { PIW_VERSION } from "../../src/version.ts";
 import { type TestDatabase, testDatabase } from "./helpers.ts";
 import { startPyPIStandIn } from "../fixtures/pypi/mod.ts";

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { startFarm } from "./farm.ts";
 import { HAVE_TMUX, TmuxSession } from "./tmux.ts";
-import { interpreterFacts } from "../../src/slave/facts.ts";
+import { interpreterFacts } from "../../src/system/facts.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 

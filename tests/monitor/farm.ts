@@ -11,7 +11,7 @@ import {
   PiwProcess,
   slaveCommand,
 } from "../fixtures/piw_process.ts";
-import { interpreterFacts } from "../../src/slave/facts.ts";
+import { interpreterFacts } from "../../src/system/facts.ts";
 import { startPyPIStandIn } from "../fixtures/pypi/mod.ts";
 import {
   createFixtureIndex,

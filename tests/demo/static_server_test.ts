@@ -3,8 +3,8 @@
  * Apache with deploy/apache/piw.conf does (apache_test.ts checks Apache against the same list).
  */
 import { configureLogging } from "../../src/log.ts";
-import { serveDirectory } from "../fixtures/static_server.ts";
-import { checkServedSite, makeSite } from "./served_site.ts";
+import { serveDirectory } from "../../src/demo/static_server.ts";
+import { checkServedSite, makeSite } from "../web/served_site.ts";
 
 configureLogging({ level: "error" });
 
