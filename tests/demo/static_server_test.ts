@@ -10,7 +10,6 @@ configureLogging({ level: "error" });
 
 Deno.test({
   name: "the demo's server serves the site as the Apache config does",
-  sanitizeResources: false,
   async fn(t) {
     const out = await Deno.makeTempDir({ prefix: "piw-static-" });
     await makeSite(out);

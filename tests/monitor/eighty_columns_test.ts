@@ -23,8 +23,6 @@ function haveSensor(): boolean {
 Deno.test({
   name: "piw monitor at 80 columns shows every button, alert reasons, n/a and Python 3.11",
   ignore: !HAVE_TMUX,
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     const farm = await startFarm();
     const tmux = new TmuxSession(

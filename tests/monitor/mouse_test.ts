@@ -18,8 +18,6 @@ function buttonColumn(index: number): number {
 Deno.test({
   name: "piw monitor presses the button clicked with the mouse",
   ignore: !HAVE_TMUX,
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     const id = crypto.randomUUID().slice(0, 8);
     const tmux = new TmuxSession(

@@ -12,8 +12,6 @@ const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 Deno.test({
   name: "piw sense --emulate draws the matrix in the terminal and takes arrow keys",
   ignore: !HAVE_TMUX,
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     const id = crypto.randomUUID().slice(0, 8);
     const tmux = new TmuxSession(
