@@ -12,8 +12,6 @@ import { MasterProcess } from "./harness.ts";
 
 Deno.test({
   name: "piw add --priority moves a package to the front of the queue a slave is served from",
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     const db = await testDatabase("pglite", async (admin) => {
       await admin.query("INSERT INTO build_abis (abi_tag) VALUES ('cp311')");
