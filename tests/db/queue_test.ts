@@ -224,8 +224,6 @@ suite("db build queue", {
 Deno.test({
   name: "two builds of one version logged at once both count (postgres)",
   ignore: SKIP_PG,
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     const scratch = await scratchDatabase("queue_race");
     const admin = await openClient(pgDsn(scratch.name));

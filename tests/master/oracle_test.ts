@@ -56,8 +56,6 @@ function engineTest(name: string, fn: (db: TestDatabase) => Promise<void>) {
   for (const kind of ENGINES) {
     Deno.test({
       name: `${name} (${kind})`,
-      sanitizeOps: false,
-      sanitizeResources: false,
       async fn() {
         const db = await testDatabase(kind, addAbi("cp311"));
         try {
@@ -128,8 +126,6 @@ engineTest("a database error is answered ERROR and the oracle carries on", async
 
 Deno.test({
   name: "a malformed or unknown request is answered ERROR",
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     const db = await testDatabase("pglite");
     const logs = captureLogs("error");
@@ -166,8 +162,6 @@ Deno.test({
 
 Deno.test({
   name: "Seraph holds requests until an oracle is ready",
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     const db = await testDatabase("pglite");
     const config = testConfig({ dsn: db.dsn });
@@ -197,8 +191,6 @@ Deno.test({
 Deno.test({
   name: "Seraph spreads concurrent requests over idle oracles (postgres)",
   ignore: !ENGINES.includes("postgres"),
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     const db = await testDatabase("postgres");
     const logs = captureLogs("debug");

@@ -33,8 +33,6 @@ function slaveRow(label: string, task = ".*"): RegExp {
 Deno.test({
   name: "piw monitor shows the farm, and its keys and mouse steer the master and the slaves",
   ignore: !HAVE_TMUX,
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     const farm: Farm = await startFarm({ hang: true, masterTimeout: "15s" });
     const tmux = new TmuxSession(
