@@ -213,8 +213,6 @@ configureLogging({ level: "error" });
 Deno.test({
   name: "piw initdb (postgres)",
   ignore: SKIP_PG,
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn(t) {
     const scratch = await scratchDatabase("initdb");
     const client = await openClient(pgDsn(scratch.name));
@@ -276,8 +274,6 @@ Deno.test({
 
 Deno.test({
   name: "piw initdb (pglite)",
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn(t) {
     const client = await openClient("pglite:");
     try {
