@@ -70,8 +70,6 @@ async function run(cmd: string, args: string[], env: Record<string, string | nul
 Deno.test({
   name: "a farm builds real sdists into an index that real pip installs from",
   ignore: SKIP_PG,
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     const { abi } = await interpreterFacts("python3");
     const db = await testDatabase("postgres", async (admin) => {
