@@ -163,8 +163,6 @@ const OUTAGE_SPECS: SdistSpec[] = ["a", "b", "c", "d"].map((x) => ({
 Deno.test({
   name: "a PostgreSQL outage while builds finish loses nothing and fails nothing",
   ignore: SKIP_PG || !canCreateCluster(),
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     const { abi } = await interpreterFacts("python3");
     const cluster = await createPgCluster({ abi, noFsync: true });
@@ -273,8 +271,6 @@ for (const [point, recovery] of CRASHES) {
   Deno.test({
     name: `kill -9 of the master ${point}: the restarted master records it once and publishes it`,
     ignore: SKIP_PG,
-    sanitizeOps: false,
-    sanitizeResources: false,
     fn: () => crashAndRecover(point, `piw-crash-${point.replace("after-", "")}`, recovery),
   });
 }
@@ -282,8 +278,6 @@ for (const [point, recovery] of CRASHES) {
 Deno.test({
   name: "a wheel an older master published without a row does not make the build fail",
   ignore: SKIP_PG,
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     const { abi } = await interpreterFacts("python3");
     const db = await testDatabase("postgres", async (admin) => {
@@ -355,8 +349,6 @@ async function parts(dir: string): Promise<string[]> {
 Deno.test({
   name: "kill -9 of the master during a transfer: the .part is gone after the next start",
   ignore: SKIP_PG,
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     const db = await testDatabase("postgres", async (admin) => {
       await admin.query("INSERT INTO build_abis (abi_tag) VALUES ('cp311')");
