@@ -13,9 +13,11 @@ import { buildSdist, type SdistFile, type SdistSpec } from "./sdists.ts";
 
 /** A file the index serves under a project. */
 export interface IndexFile {
+  /** Where the file is on disk. */
   path: string;
   /** The project it is listed under (any spelling; canonicalised). */
   project: string;
+  /** Its `data-requires-python` attribute, if any. */
   requiresPython?: string;
   /** Defaults to the sha256 of the file's contents. */
   sha256?: string;
@@ -189,6 +191,7 @@ export async function startPackageIndex(
 
 /** A running index whose sdists were built from specs; `sdists` follows the spec order. */
 export interface FixtureIndex extends PackageIndex {
+  /** The sdists served, in spec order. */
   sdists: SdistFile[];
   /** The temporary directory holding the sdists (removed by `close`). */
   dir: string;

@@ -24,6 +24,7 @@ export type SdistKind =
 export interface SdistSpec {
   /** Project name as written in the metadata (any spelling). */
   name: string;
+  /** The version (PEP 440). */
   version: string;
   /** Default "pure". */
   kind?: SdistKind;
@@ -47,12 +48,17 @@ export interface SdistSpec {
 
 /** A built fixture sdist. */
 export interface SdistFile {
+  /** Where the `.tar.gz` is. */
   path: string;
+  /** Its file name. */
   filename: string;
   /** The project name as given in the spec. */
   project: string;
+  /** The version as given in the spec. */
   version: string;
+  /** sha256 of its bytes, hex. */
   sha256: string;
+  /** The spec's `Requires-Python`, if any. */
   requiresPython?: string;
 }
 

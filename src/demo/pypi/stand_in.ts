@@ -116,8 +116,11 @@ export interface AddPackageOptions {
 
 /** An sdist `PyPIStandIn.announceSdists` journals (a fixture index's `SdistFile` is one). */
 export interface AnnouncedSdist {
+  /** The project name. */
   project: string;
+  /** The version. */
   version: string;
+  /** The sdist's file name. */
   filename: string;
 }
 
