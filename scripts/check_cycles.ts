@@ -1,7 +1,8 @@
 /**
- * Fails (exit 1, one line a cycle) when the modules under src/ that main.ts reaches import each
- * other in a cycle, type-only imports included: a cycle makes load order matter and the
- * modules one unit. Reads `deno info --json main.ts`.
+ * Fails (exit 1, one line a fault) when the modules under src/ that main.ts or scripts/demo.ts
+ * reach import each other in a cycle, type-only imports included (a cycle makes load order matter
+ * and the modules one unit), or when production code (src/, scripts/) imports from tests/.
+ * Reads `deno info --json` of each entry point.
  * Run: `deno run -A scripts/check_cycles.ts`.
  * @module
  */
@@ -13,23 +14,38 @@ interface InfoModule {
 
 const top = new URL("../", import.meta.url);
 const src = new URL("src/", top).href;
-const out = await new Deno.Command(Deno.execPath(), {
-  args: ["info", "--json", "main.ts"],
-  cwd: top,
-  stdout: "piped",
-  stderr: "piped",
-}).output();
-if (!out.success) {
-  console.error(`check_cycles: deno info failed: ${new TextDecoder().decode(out.stderr).trim()}`);
-  Deno.exit(1);
+const tests = new URL("tests/", top).href;
+const production = [src, new URL("scripts/", top).href];
+const modules: InfoModule[] = [];
+for (const entry of ["main.ts", "scripts/demo.ts"]) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", entry],
+    cwd: top,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!out.success) {
+    const message = new TextDecoder().decode(out.stderr).trim();
+    console.error(`check_cycles: deno info ${entry} failed: ${message}`);
+    Deno.exit(1);
+  }
+  modules.push(...JSON.parse(new TextDecoder().decode(out.stdout)).modules);
 }
-const modules: InfoModule[] = JSON.parse(new TextDecoder().decode(out.stdout)).modules;
 
+const name = (s: string) => s.slice(top.href.length);
+const testImports = new Set<string>();
 const edges = new Map<string, string[]>();
 for (const module of modules) {
+  const deps = module.dependencies ?? [];
+  const imported = deps.flatMap((d) => [d.code?.specifier, d.type?.specifier])
+    .filter((s): s is string => s !== undefined);
+  if (production.some((p) => module.specifier.startsWith(p))) {
+    for (const t of imported.filter((s) => s.startsWith(tests))) {
+      testImports.add(`production code imports tests/: ${name(module.specifier)} → ${name(t)}`);
+    }
+  }
   if (!module.specifier.startsWith(src)) continue;
-  const targets = (module.dependencies ?? []).flatMap((d) => [d.code?.specifier, d.type?.specifier])
-    .filter((s): s is string => s !== undefined && s.startsWith(src));
+  const targets = imported.filter((s) => s.startsWith(src));
   edges.set(module.specifier, [...new Set(targets)]);
 }
 
@@ -66,9 +82,9 @@ function visit(v: string): void {
 }
 for (const v of edges.keys()) if (!index.has(v)) visit(v);
 
-const name = (s: string) => s.slice(top.href.length);
+for (const line of testImports) console.error(line);
 for (const cycle of cycles) {
   console.error(`import cycle in src/: ${cycle.map(name).sort().join(", ")}`);
 }
-if (cycles.length) Deno.exit(1);
+if (cycles.length || testImports.size) Deno.exit(1);
 console.log(`no import cycles among ${edges.size} modules of src/`);

@@ -13,12 +13,12 @@ import {
   DEMO_SPECS,
   hermeticPipChildEnv,
   hermeticPipEnv,
-} from "../tests/fixtures/package_index.ts";
-import { buildSdist, moduleName, type SdistSpec } from "../tests/fixtures/sdists.ts";
-import { startPyPIStandIn } from "../tests/fixtures/pypi/mod.ts";
+} from "../src/demo/package_index.ts";
+import { buildSdist, moduleName, type SdistSpec } from "../src/demo/sdists.ts";
+import { startPyPIStandIn } from "../src/demo/pypi/stand_in.ts";
 import { parseDuration } from "../src/cli/duration.ts";
-import { interpreterFacts } from "../src/slave/facts.ts";
-import { serveDirectory } from "../tests/fixtures/static_server.ts";
+import { interpreterFacts } from "../src/system/facts.ts";
+import { serveDirectory } from "../src/demo/static_server.ts";
 import { Context } from "../src/transport/mod.ts";
 import { decodeMessage, monitorStatsProtocol } from "../src/protocols/mod.ts";
 

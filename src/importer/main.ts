@@ -16,7 +16,7 @@ import { expectDone, type ImportClient, withImportClient } from "../clients/impo
 import { type BuiltFile, fileStateTuple, inspectWheel } from "../slave/inspect.ts";
 import { sendFile } from "../slave/transfer.ts";
 import { TransferProgress } from "./progress.ts";
-import { interpreterFacts } from "../slave/facts.ts";
+import { interpreterFacts } from "../system/facts.ts";
 import { TimeDelta } from "../protocols/mod.ts";
 import { canonicaliseName, readWheelInfo } from "../wheel/mod.ts";
 

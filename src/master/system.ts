@@ -3,8 +3,8 @@
  * memory, load, CPU temperature, what HELLO tells monitors, and systemd notifications.
  * @module
  */
-import { cpuTemperature, diskStats, memoryStats } from "../slave/stats.ts";
-import { boardFacts, osFacts } from "../slave/facts.ts";
+import { cpuTemperature, diskStats, memoryStats } from "../system/stats.ts";
+import { boardFacts, osFacts } from "../system/facts.ts";
 import type { MasterHello } from "../protocols/mod.ts";
 
 const LIBC_SYMBOLS = {

@@ -9,10 +9,7 @@
  * Instead it is logged with the task's name, the task is asked to quit, its teardown runs, and
  * `error` is reported, on which the master shuts down (exit code 1).
  *
- * Test hook: with `PIW_DEBUG_TASK_FAULT=<task name>[:reject]` in its environment, that task's
- * Worker (once ready, with a warning in the log) answers SIGUSR2 by throwing such an uncaught
- * error (or leaving a promise rejection unhandled). Without the variable nothing listens for
- * SIGUSR2, so it is never triggered by accident; tests/master/master_test.ts uses it.
+ * A test hook for exactly that path lives in `fault_hook.ts`.
  * @module
  */
 import { configureReactor, Context, nameThread } from "../transport/mod.ts";
@@ -20,11 +17,7 @@ import { configureLogging, getLogger } from "../log.ts";
 import type { MasterConfig } from "./config.ts";
 import type { Task } from "./task.ts";
 import { type TaskClass, type TaskModule, TASKS } from "./tasks/mod.ts";
-
-/** The environment variable of the fault-injection test hook (see the module documentation). */
-export const FAULT_VARIABLE = "PIW_DEBUG_TASK_FAULT";
-/** The signal that fires an injected fault. */
-export const FAULT_SIGNAL: Deno.Signal = "SIGUSR2";
+import { armFault } from "./fault_hook.ts";
 
 /** What the main thread posts to start a task. */
 export interface StartTask {
@@ -135,29 +128,6 @@ class UncaughtErrors {
     globalThis.removeEventListener("error", this.#onError);
     globalThis.removeEventListener("unhandledrejection", this.#onRejection);
   }
-}
-
-/** The test hook: arm the fault `PIW_DEBUG_TASK_FAULT` asks of `task`, if any; disarms it. */
-function armFault(task: Task): () => void {
-  let spec: string | undefined;
-  try {
-    spec = Deno.env.get(FAULT_VARIABLE);
-  } catch {
-    return () => {}; // no permission to read the environment: no hook
-  }
-  const [target, mode = "throw"] = (spec ?? "").split(":");
-  if (target !== task.name) return () => {};
-  task.log.warning(`${FAULT_VARIABLE} is set: ${FAULT_SIGNAL} injects a fault (${mode})`);
-  const fire = () => {
-    const fault = new Error(`fault injected by ${FAULT_VARIABLE}`);
-    // From a timer, so that it is uncaught rather than thrown into the signal machinery.
-    setTimeout(() => {
-      if (mode === "reject") void Promise.reject(fault);
-      else throw fault;
-    });
-  };
-  Deno.addSignalListener(FAULT_SIGNAL, fire);
-  return () => Deno.removeSignalListener(FAULT_SIGNAL, fire);
 }
 
 // Only act as a Worker when loaded as one (tests may import this module on the main thread).

@@ -7,7 +7,7 @@
 
 import type { MasterHello, MasterStats, SlaveHello, SlaveStats } from "../protocols/mod.ts";
 import type { SlaveEvent } from "../protocols/mod.ts";
-import type { SlaveStatsRecord } from "../slave/stats.ts";
+import type { SlaveStatsRecord } from "../system/stats.ts";
 
 /** How a row is coloured: piwheels' six states. */
 export type RowStatus = "idle" | "building" | "sending" | "cleaning" | "alert" | "dead";

@@ -10,7 +10,7 @@
  * exponentially (10 s doubling to 5 min) after failures. If `poll()` throws, nothing was consumed.
  *
  * `rateLimit: null` lifts the 2 requests/s limit; only benchmarks against the local stand-in
- * (`tests/fixtures/pypi/`) should do that.
+ * (`src/demo/pypi/`) should do that.
  *
  * @example
  * const source = new XmlRpcChangelogSource({ url: xmlrpcUrl });

@@ -7,7 +7,7 @@
  * @module
  */
 import { KNOWN_NAMES } from "../failures/debian.ts";
-import type { InterpreterFacts } from "./facts.ts";
+import type { InterpreterFacts } from "../system/facts.ts";
 
 /** At most this many directories of each search path are looked in (a path is operator input). */
 const MAX_DIRS = 32;

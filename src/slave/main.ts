@@ -55,10 +55,10 @@ import {
   TimeDelta,
 } from "../protocols/mod.ts";
 import { build, type BuildResult } from "./builder.ts";
-import { boardFacts, type InterpreterFacts, interpreterFacts, osFacts } from "./facts.ts";
+import { boardFacts, type InterpreterFacts, interpreterFacts, osFacts } from "../system/facts.ts";
 import { librariesFound, searchDirs } from "./libraries.ts";
 import { fileStateTuple } from "./inspect.ts";
-import { slaveStats, statsTuple } from "./stats.ts";
+import { slaveStats, statsTuple } from "../system/stats.ts";
 import { type MasterEndpoints, masterEndpoints } from "./endpoints.ts";
 import { sendFile } from "./transfer.ts";
 import { SlaveDirLock } from "./dir_lock.ts";

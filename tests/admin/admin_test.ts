@@ -9,7 +9,6 @@ import { writeWheel } from "../web/helpers.ts";
 import { freePort } from "../fixtures/piw_process.ts";
 import { adminWheel, exists, runTool, runToolAnswering, withMaster } from "./harness.ts";
 
-const options = { sanitizeOps: false, sanitizeResources: false };
 const PKG = "piw-admin-pkg";
 /** Two wheels of one build of multi-pkg 1.0. */
 const [armv7l, aarch64] = ["linux_armv7l", "linux_aarch64"].map((platform) =>
@@ -18,7 +17,6 @@ const [armv7l, aarch64] = ["linux_armv7l", "linux_aarch64"].map((platform) =>
 
 Deno.test({
   name: "admin tools import, add, skip, yank, rebuild and remove against a running master",
-  ...options,
   async fn() {
     const wheel = await adminWheel();
     const work = await Deno.makeTempDir({ prefix: "piw-admin-work-" });
@@ -313,7 +311,6 @@ Deno.test({
 
 Deno.test({
   name: "a client with no master gives up after --timeout with exit 1",
-  ...options,
   async fn() {
     const queue = `ipc:///tmp/piw-test-nobody-${crypto.randomUUID().slice(0, 8)}`;
     const wheel = await adminWheel();
@@ -363,7 +360,6 @@ Deno.test({
 
 Deno.test({
   name: "admin tools refuse contradictory options with exit 2 before asking the master",
-  ...options,
   async fn() {
     const queue = `ipc:///tmp/piw-test-nobody-${crypto.randomUUID().slice(0, 8)}`;
     const wheel = await adminWheel();

@@ -7,8 +7,6 @@ import { adminWheel, runTool, withMaster } from "./harness.ts";
 
 Deno.test({
   name: "piw import derives a pure wheel's ABI and suggests piw add for an unknown package",
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     const wheel = await adminWheel();
     assert.match(wheel.filename, /-py3-none-any\.whl$/);

@@ -8,8 +8,6 @@ import { withMaster } from "./harness.ts";
 
 Deno.test({
   name: "piw add --priority moves a package to the front of the queue a slave is served from",
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     await withMaster(async (master, _db, slave) => {
       const tool = async (args: string[], code = 0) => {

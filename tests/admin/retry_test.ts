@@ -11,8 +11,6 @@ import { runTool } from "./harness.ts";
 Deno.test({
   name: "piw retry queues a permanent failure again at once, by version or by class",
   ignore: SKIP_PG,
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     const db = await testDatabase("postgres", async (admin) => {
       await addAbis(admin, "cp311");

@@ -34,7 +34,6 @@ const FAULT_LINES = [
 for (const kind of ENGINES) {
   Deno.test({
     name: `piw audit finds a planted fault of every kind and fixes the extras (${kind})`,
-    sanitizeResources: false,
     async fn(t) {
       const out = await Deno.makeTempDir({ prefix: "piw-audit-www-" });
       const archive = await Deno.makeTempDir({ prefix: "piw-audit-archive-" });

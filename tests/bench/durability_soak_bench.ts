@@ -30,7 +30,7 @@
  * @module
  */
 import { canonicaliseName } from "../../src/wheel/names.ts";
-import { interpreterFacts } from "../../src/slave/facts.ts";
+import { interpreterFacts } from "../../src/system/facts.ts";
 import { fileSha256 } from "../../src/slave/inspect.ts";
 import { buildSdist, moduleName, type SdistKind, type SdistSpec } from "../fixtures/sdists.ts";
 import { hermeticPipChildEnv, startPackageIndex } from "../fixtures/package_index.ts";
@@ -348,8 +348,8 @@ async function main(): Promise<number> {
       "sdists (pure, C extension, failing) with setuptools, the output directory on disk",
   );
   console.log(
-    "stubbed: PyPI (tests/fixtures/pypi stand-in: XML-RPC journal, JSON API) and its simple " +
-      "index (tests/fixtures/package_index.ts on loopback, serving fixture sdists and the " +
+    "stubbed: PyPI (src/demo/pypi stand-in: XML-RPC journal, JSON API) and its simple " +
+      "index (src/demo/package_index.ts on loopback, serving fixture sdists and the " +
       "setuptools/wheel wheels); power loss is kill -9 (the page cache survives it)",
   );
 

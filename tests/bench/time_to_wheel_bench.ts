@@ -18,7 +18,7 @@ import { createFixtureIndex, hermeticPipEnv } from "../fixtures/package_index.ts
 import { startPyPIStandIn } from "../fixtures/pypi/mod.ts";
 import { freePort, masterCommand, masterQueues, PiwProcess } from "../fixtures/piw_process.ts";
 import { testDatabase } from "../master/helpers.ts";
-import { interpreterFacts } from "../../src/slave/facts.ts";
+import { interpreterFacts } from "../../src/system/facts.ts";
 import { openClient } from "../../src/db/mod.ts";
 
 const args = Deno.args;

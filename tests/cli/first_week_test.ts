@@ -6,7 +6,7 @@
 import { assertEquals, assertNotIncludes, assertStringIncludes } from "./assert.ts";
 import { flat, runProcess } from "./helpers.ts";
 import { freePort, PiwProcess } from "../fixtures/piw_process.ts";
-import { diskStats } from "../../src/slave/stats.ts";
+import { diskStats } from "../../src/system/stats.ts";
 
 /** Assert a usage error: exit 2, and one line (plus the --help hint) naming `part`. */
 function assertOneLine(result: { code: number; stderr: string }, part: string, code = 2): void {

@@ -6,7 +6,7 @@ import { assertEquals } from "./assert.ts";
 import { pgDsn, scratchDatabase, SKIP_PG } from "./harness.ts";
 import { openClient } from "../../src/db/mod.ts";
 
-const options = { ignore: SKIP_PG, sanitizeOps: false, sanitizeResources: false };
+const options = { ignore: SKIP_PG };
 
 /** Pass chunks on, now and then a macrotask later, as a consumer slower than the network. */
 async function* slowly(data: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {

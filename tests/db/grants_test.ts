@@ -48,8 +48,6 @@ function withMaster(fn: (db: Database, admin: SqlClient) => Promise<void>): Prom
 Deno.test({
   name: "the master's role reads tables and calls functions but cannot write directly",
   ignore: SKIP_PG,
-  sanitizeResources: false,
-  sanitizeOps: false,
   fn: () =>
     withMaster(async (db, admin) => {
       await admin.query("INSERT INTO build_abis (abi_tag) VALUES ('cp311')");
@@ -95,8 +93,6 @@ Deno.test({
 Deno.test({
   name: "writing functions run as their owner with a fixed search_path; PUBLIC has nothing",
   ignore: SKIP_PG,
-  sanitizeResources: false,
-  sanitizeOps: false,
   fn: () =>
     withMaster(async (_db, admin) => {
       const definers = await admin.query<{ name: string }>(

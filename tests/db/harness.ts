@@ -205,8 +205,6 @@ export function suite(name: string, cases: Record<string, Case>): void {
     Deno.test({
       name: `${name} (${kind})`,
       ignore: kind === "postgres" && SKIP_PG,
-      sanitizeOps: false,
-      sanitizeResources: false,
       async fn(t) {
         const backend = kind === "postgres"
           ? await postgresBackend(name.replace(/\W+/g, "_").slice(0, 20))

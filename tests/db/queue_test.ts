@@ -220,8 +220,6 @@ suite("db build queue", {
 Deno.test({
   name: "two builds of one version logged at once both count (postgres)",
   ignore: SKIP_PG,
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     await withPostgres("queue_race", async ({ db, admin }) => {
       await addAbis(admin, ...ABIS);

@@ -86,8 +86,6 @@ async function versionChecks(
 Deno.test({
   name: "the master refuses a database whose schema is not piw's version (postgres)",
   ignore: SKIP_PG,
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn() {
     await withScratchDatabase(
       "schema",
@@ -98,8 +96,6 @@ Deno.test({
 
 Deno.test({
   name: "the master refuses a database whose schema is not piw's version (pglite)",
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "piw_pglite_" });
     const admin = await openClient(`pglite://${dir}`);
@@ -116,8 +112,6 @@ Deno.test({
 Deno.test({
   name: "opening a missing database says it does not exist",
   ignore: SKIP_PG,
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn() {
     await assertRejects(
       () => openDatabase(pgDsn("piw_test_no_such_database", MASTER_ROLE)),
@@ -130,8 +124,6 @@ Deno.test({
 Deno.test({
   name: "postgres:///DB connects through the local socket",
   ignore: SKIP_PG || !existsSync("/var/run/postgresql"),
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn() {
     // Reaching the server is what matters: as an OS user without a role, the login itself is
     // refused (peer authentication), which only the server can say.

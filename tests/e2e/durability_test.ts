@@ -20,7 +20,7 @@ import { farmDatabase, testDatabase, waitFor } from "../master/helpers.ts";
 import { addAbis, pgDsn, SKIP_PG } from "../db/harness.ts";
 import { MasterProcess, runTool } from "../admin/harness.ts";
 import { openClient } from "../../src/db/mod.ts";
-import { interpreterFacts } from "../../src/slave/facts.ts";
+import { interpreterFacts } from "../../src/system/facts.ts";
 import { fileSha256 } from "../../src/slave/inspect.ts";
 
 interface FileRow {
@@ -153,8 +153,6 @@ const OUTAGE_SPECS: SdistSpec[] = ["a", "b", "c", "d"].map((x) => ({
 Deno.test({
   name: "a PostgreSQL outage while builds finish loses nothing and fails nothing",
   ignore: SKIP_PG || !canCreateCluster(),
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     const { abi } = await interpreterFacts("python3");
     const cluster = await createPgCluster({ abi, noFsync: true });
@@ -251,8 +249,6 @@ for (const [point, recovery] of CRASHES) {
   Deno.test({
     name: `kill -9 of the master ${point}: the restarted master records it once and publishes it`,
     ignore: SKIP_PG,
-    sanitizeOps: false,
-    sanitizeResources: false,
     fn: () => crashAndRecover(point, `piw-crash-${point.replace("after-", "")}`, recovery),
   });
 }
@@ -260,8 +256,6 @@ for (const [point, recovery] of CRASHES) {
 Deno.test({
   name: "a wheel an older master published without a row does not make the build fail",
   ignore: SKIP_PG,
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     const db = await farmDatabase("postgres");
     const name = "piw-orphan";
@@ -324,8 +318,6 @@ async function parts(dir: string): Promise<string[]> {
 Deno.test({
   name: "kill -9 of the master during a transfer: the .part is gone after the next start",
   ignore: SKIP_PG,
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     const db = await testDatabase("postgres", (admin) => addAbis(admin, "cp311"));
     const pypi = await startPyPIStandIn();

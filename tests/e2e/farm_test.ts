@@ -44,8 +44,6 @@ async function run(cmd: string, args: string[], env: Record<string, string | nul
 Deno.test({
   name: "a farm builds real sdists into an index that real pip installs from",
   ignore: SKIP_PG,
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     const db = await farmDatabase("postgres");
     const abi = db.abi;

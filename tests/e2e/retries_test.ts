@@ -100,8 +100,6 @@ Deno.test({
   name: "a version whose sdist was not there yet is built as soon as its source file appears; " +
     "the failure classes show on the pages",
   ignore: SKIP_PG,
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     const sdistDir = await Deno.makeTempDir({ prefix: "piw-retry-sdists-" });
     const late: SdistSpec = { name: "piw-e2e-late", version: "1.0" };
@@ -218,8 +216,6 @@ Deno.test({
 Deno.test({
   name: "a build that failed because the index was down is retried and built once it is back",
   ignore: SKIP_PG,
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     const sdistDir = await Deno.makeTempDir({ prefix: "piw-retry-sdists-" });
     const sdist = await buildSdist({ name: "piw-e2e-netfail", version: "1.0" }, sdistDir);
@@ -272,8 +268,6 @@ Deno.test({
 Deno.test({
   name: "a missing-library failure is retried when a slave says it now has that library",
   ignore: SKIP_PG,
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     const sdistDir = await Deno.makeTempDir({ prefix: "piw-retry-sdists-" });
     const libDir = await Deno.makeTempDir({ prefix: "piw-retry-lib-" });

@@ -221,8 +221,6 @@ configureLogging({ level: "error" });
 Deno.test({
   name: "piw initdb (postgres)",
   ignore: SKIP_PG,
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn(t) {
     await withScratchDatabase("initdb", async (client, name) => {
       for (const [name, fn] of Object.entries(cases)) {
@@ -279,8 +277,6 @@ Deno.test({
 
 Deno.test({
   name: "piw initdb (pglite)",
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn(t) {
     const client = await openClient("pglite:");
     try {

@@ -10,7 +10,7 @@ import { freePort, PiwProcess } from "../fixtures/piw_process.ts";
 import { pgliteDatabase } from "../master/helpers.ts";
 import { openClient, openDatabase, type SqlClient } from "../../src/db/mod.ts";
 
-const options = { ignore: SKIP_PG, sanitizeOps: false, sanitizeResources: false };
+const options = { ignore: SKIP_PG };
 
 const LONG_REQUIRES = ">=3.7, " + Array.from({ length: 20 }, (_, i) => `!=3.7.${i}`).join(", ");
 

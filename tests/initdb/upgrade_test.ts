@@ -240,8 +240,6 @@ async function assertReadable(db: Database): Promise<void> {
 Deno.test({
   name: `upgrade ${OLD} -> ${PIW_VERSION} with data (postgres)`,
   ignore: SKIP_PG,
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     const old = await scratchDatabase("upgrade_old");
     const fresh = await scratchDatabase("upgrade_fresh");
@@ -302,8 +300,6 @@ Deno.test({
 
 Deno.test({
   name: `upgrade ${OLD} -> ${PIW_VERSION} with data (pglite)`,
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "piw_upgrade_pglite_" });
     const dsn = `pglite://${dir}/old`;

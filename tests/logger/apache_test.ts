@@ -73,8 +73,6 @@ CustomLog "|${logger}" combined
 for (const kind of ENGINES) {
   Deno.test({
     name: `pip downloads through real Apache land in the database (${kind})`,
-    sanitizeOps: false,
-    sanitizeResources: false,
     async fn() {
       requireApache();
       const root = Deno.makeTempDirSync({ prefix: "piw-apache-" });

@@ -32,8 +32,6 @@ function line(host: string, path: string, status = 200, agent = PIP_AGENT): stri
 Deno.test({
   name: "pip's metadata fetches reach the database and the home page as metadata fetches",
   ignore: SKIP_PG,
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     const root = Deno.makeTempDirSync({ prefix: "piw-metadata-" });
     const output = `${root}/www`;

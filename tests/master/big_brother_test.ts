@@ -25,8 +25,6 @@ async function nextStats(status: Socket): Promise<MasterStats> {
 
 Deno.test({
   name: "BigBrother publishes STATS with reported disk and queue sizes, and replays them",
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     const db = await testDatabase("pglite");
     const config = testConfig({ dsn: db.dsn, statsInterval: 100 });

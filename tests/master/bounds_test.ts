@@ -27,7 +27,6 @@ import {
 } from "../fixtures/piw_process.ts";
 
 const MiB = 2 ** 20;
-const options = { sanitizeOps: false, sanitizeResources: false };
 
 /** A running `piw master` with its own database, output path, queues and PyPI stand-in. */
 interface RunningMaster {
@@ -109,7 +108,6 @@ function treeSize(dir: string): { total: number; largest: number } {
 Deno.test({
   name:
     "piw master survives 16 MiB junk frames on the log and control queues, still serving others",
-  ...options,
   async fn() {
     await withMaster([], [], async ({ process, queues, db }) => {
       const before = { lines: process.lines.length, rss: rss(process.process.pid) };
@@ -222,7 +220,6 @@ async function padChunks(context: Context, endpoint: string, slaveId: number, ms
 
 Deno.test({
   name: "piw master refuses a file of 2^50 bytes before writing it; another slave's build works",
-  ...options,
   async fn() {
     await withMaster(["pkga", "pkgb"], [], async ({ process, queues, outputPath }) => {
       const context = new Context();
@@ -302,7 +299,6 @@ const MAX_SLAVES = 50;
 
 Deno.test({
   name: "piw master caps the slaves it serves and their timeouts: a silent builder's job returns",
-  ...options,
   async fn() {
     const extra = ["--max-slaves", String(MAX_SLAVES), "--max-slave-timeout", "3s"];
     await withMaster(["pkgc"], extra, async ({ process, queues }) => {
@@ -355,7 +351,6 @@ Deno.test({
 
 Deno.test({
   name: "piw master refuses a bound of zero with one line",
-  ...options,
   async fn() {
     for (const [option, value] of [["--max-slaves", "0"], ["--max-file-size", "none"]]) {
       const master = new PiwProcess("master", ["master", "-o", "/tmp", option, value]);

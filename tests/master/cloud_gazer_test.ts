@@ -48,8 +48,6 @@ function gazerTest(
 ) {
   Deno.test({
     name,
-    sanitizeOps: false,
-    sanitizeResources: false,
     fn: () => withGazer(body, options),
   });
 }
@@ -511,8 +509,6 @@ gazerTest("keeps to 2 requests/s while catching up", async (env) => {
 
 Deno.test({
   name: "works through Seraph and TheOracle on a PGlite database",
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     const database = await testDatabase("pglite");
     await using pypi = await startPyPIStandIn();

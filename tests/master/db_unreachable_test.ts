@@ -10,7 +10,6 @@ import { startPyPIStandIn } from "../fixtures/pypi/mod.ts";
 import { freePort, masterCommand, masterQueues, PiwProcess } from "../fixtures/piw_process.ts";
 import { SKIP_PG, testDatabase } from "./helpers.ts";
 
-const options = { sanitizeOps: false, sanitizeResources: false };
 const FAST = { PIW_DB_CONNECT_TIMEOUT: "1" };
 
 /**
@@ -82,7 +81,6 @@ async function initdb(dsn: string): Promise<{ code: number; lines: string[] }> {
 
 Deno.test({
   name: "piw initdb gives up on a PostgreSQL that never answers, naming host:port",
-  ...options,
   async fn() {
     const gate = new Gate();
     try {
@@ -99,7 +97,6 @@ Deno.test({
 
 Deno.test({
   name: "piw initdb on a closed PostgreSQL port fails with one line naming host:port",
-  ...options,
   async fn() {
     const port = freePort();
     const result = await initdb(`postgres://piw:secret@127.0.0.1:${port}/piwheels`);
@@ -115,7 +112,6 @@ Deno.test({
 Deno.test({
   name: "piw master waits for a PostgreSQL that does not answer, then starts when it does",
   ignore: SKIP_PG,
-  ...options,
   async fn() {
     const db = await testDatabase("postgres", async (admin) => {
       await admin.query("INSERT INTO build_abis (abi_tag) VALUES ('cp311')");

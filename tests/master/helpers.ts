@@ -11,7 +11,7 @@ import type { Task } from "../../src/master/task.ts";
 import type { Context } from "../../src/transport/mod.ts";
 import { Seraph } from "../../src/master/tasks/seraph.ts";
 import { TheOracle } from "../../src/master/tasks/the_oracle.ts";
-import { interpreterFacts } from "../../src/slave/facts.ts";
+import { interpreterFacts } from "../../src/system/facts.ts";
 import {
   addAbis,
   MASTER_ROLE,

@@ -87,8 +87,6 @@ async function withLumberjack(kind: "postgres" | "pglite", body: (env: JackEnv) 
 for (const kind of ENGINES) {
   Deno.test({
     name: `Lumberjack writes every kind of hit and skips bad rows (${kind})`,
-    sanitizeOps: false,
-    sanitizeResources: false,
     fn: () =>
       withLumberjack(kind, async ({ db, oracle, jack, push, logs }) => {
         const msgs = [
@@ -165,8 +163,6 @@ for (const kind of ENGINES) {
 
 Deno.test({
   name: "Lumberjack reports the minute's downloads to BigBrother",
-  sanitizeOps: false,
-  sanitizeResources: false,
   fn: () =>
     withLumberjack("pglite", async ({ jack, push, stats }) => {
       for (let i = 0; i < 3; i++) {
@@ -190,8 +186,6 @@ Deno.test({
 for (const kind of ENGINES) {
   Deno.test({
     name: `Lumberjack finds the few bad rows of a large batch and keeps the rest (${kind})`,
-    sanitizeOps: false,
-    sanitizeResources: false,
     fn: () =>
       withLumberjack(kind, async ({ db, oracle, jack, push, logs }) => {
         // 2,000 page hits in frames of 100; two hosts are names, not addresses.
@@ -227,8 +221,6 @@ for (const kind of ENGINES) {
 
 Deno.test({
   name: "Lumberjack logs one line for a frame of junk, however many bad records it holds",
-  sanitizeOps: false,
-  sanitizeResources: false,
   fn: () =>
     withLumberjack("pglite", async ({ jack, push, logs }) => {
       const good = encodeMessage(send, "LOGPAGE", ["home", "192.0.2.9", T, "wget"]);

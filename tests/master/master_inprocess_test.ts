@@ -8,8 +8,6 @@ import { captureLogs, testConfig, testDatabase, waitFor } from "./helpers.ts";
 
 Deno.test({
   name: "the master pauses every task once when the output path runs low on space",
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     const db = await testDatabase("pglite");
     // Any real disk is "low" against this threshold.
@@ -35,8 +33,6 @@ Deno.test({
 Deno.test({
   name: "a low-disk pause ends by itself when space is back, but not a monitor's pause",
   ignore: !CAN_MOUNT,
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     const disk = await mountSmallDisk(64);
     const db = await testDatabase("pglite");

@@ -11,8 +11,6 @@ import { testDatabase, waitFor } from "./helpers.ts";
 Deno.test({
   name: "after kill -9 and a restart of the master, its slave is back within seconds",
   ignore: SKIP_PG,
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     const db = await testDatabase("postgres");
     const pypi = await startPyPIStandIn();

@@ -13,7 +13,7 @@ import {
   mrChaseProtocol,
 } from "../../src/protocols/mod.ts";
 import { openClient } from "../../src/db/mod.ts";
-import { FAULT_SIGNAL, FAULT_VARIABLE } from "../../src/master/worker.ts";
+import { FAULT_SIGNAL, FAULT_VARIABLE } from "../../src/master/fault_hook.ts";
 import { PIW_VERSION } from "../../src/version.ts";
 import { type TestDatabase, testDatabase } from "./helpers.ts";
 import { startPyPIStandIn } from "../fixtures/pypi/mod.ts";
@@ -90,12 +90,9 @@ async function collect(status: Socket, names: string[], timeoutMs: number): Prom
   return seen;
 }
 
-const options = { sanitizeOps: false, sanitizeResources: false };
-
 Deno.test({
   name: "piw master refuses root without PIW_ALLOW_ROOT",
   ignore: Deno.uid() !== 0,
-  ...options,
   async fn() {
     const master = new MasterProcess("pglite:///nonexistent", { PIW_ALLOW_ROOT: "" });
     try {
@@ -109,7 +106,6 @@ Deno.test({
 
 Deno.test({
   name: "piw master refuses a database of another schema version, naming both",
-  ...options,
   async fn() {
     const db = await testDatabase("pglite", async (admin) => {
       await admin.query("UPDATE configuration SET version = '0.0.1'");
@@ -130,7 +126,6 @@ Deno.test({
 
 Deno.test({
   name: "piw master refuses a queue whose TCP port is taken, in one line naming it and its holder",
-  ...options,
   async fn() {
     const db = await testDatabase("pglite");
     const context = new Context();
@@ -155,7 +150,6 @@ Deno.test({
 
 Deno.test({
   name: "piw master stops with an error naming a task that cannot start",
-  ...options,
   async fn() {
     const db = await testDatabase("pglite");
     const nowhere = `ipc:///nonexistent-${crypto.randomUUID().slice(0, 8)}/file`;
@@ -205,7 +199,6 @@ async function withRunningMaster(
 
 Deno.test({
   name: "piw master answers a monitor, pauses and resumes, and stops on SIGTERM",
-  ...options,
   async fn() {
     await withRunningMaster(async (master) => {
       // Each task's Worker thread carries the task's name (for `top -H`, and the benchmarks).
@@ -246,7 +239,6 @@ Deno.test({
 
 Deno.test({
   name: "piw master stops cleanly on QUIT from a monitor",
-  ...options,
   async fn() {
     await withRunningMaster(async (master) => {
       const mon = monitor(master);
@@ -283,7 +275,6 @@ async function requestRebuild(master: MasterProcess, pkg: string): Promise<strin
 for (const mode of ["throw", "reject"] as const) {
   Deno.test({
     name: `piw master stops cleanly when a running task fails (${mode}), keeping pending rewrites`,
-    ...options,
     async fn() {
       const env = { PIW_ALLOW_ROOT: "1", [FAULT_VARIABLE]: `the_secretary:${mode}` };
       await withRunningMaster(async (master, db) => {

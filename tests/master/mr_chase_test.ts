@@ -12,8 +12,6 @@ import { fileStateTuple } from "../../src/slave/inspect.ts";
 import { TimeDelta } from "../../src/protocols/mod.ts";
 import { adminWheel, exists, withMaster } from "../admin/harness.ts";
 
-const options = { sanitizeOps: false, sanitizeResources: false };
-
 /** Connect to the unix socket `path` as user `uid` in group `gid` only (run as root). */
 async function connectAs(path: string, uid: number, gid: number) {
   const connect = "import socket, sys; socket.socket(socket.AF_UNIX).connect(sys.argv[1])";
@@ -36,7 +34,6 @@ const PKG = "piw-admin-pkg";
 
 Deno.test({
   name: "MrChase refuses bad imports, re-asks for a file that fails to verify, then gives up",
-  ...options,
   async fn() {
     const wheel = await adminWheel();
     const work = await Deno.makeTempDir({ prefix: "piw-mr-chase-" });

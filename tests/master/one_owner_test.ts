@@ -23,8 +23,6 @@ import {
 import { CORPUS } from "../logger/corpus.ts";
 import { testDatabase } from "./helpers.ts";
 
-const options = { sanitizeOps: false, sanitizeResources: false };
-
 /** A fresh set of queues for one master. */
 const newQueues = () => masterQueues(`/tmp/piw-test-${crypto.randomUUID().slice(0, 8)}-`);
 const newOutput = () => Deno.makeTempDirSync({ prefix: "piw-owner-www-" });
@@ -77,7 +75,6 @@ async function answersHello(queues: MasterQueues): Promise<boolean> {
 
 Deno.test({
   name: "a running piw master owns its PGlite directory, queues and output path",
-  ...options,
   async fn(t) {
     const db = await testDatabase("pglite", async (admin) => {
       await admin.query("INSERT INTO build_abis (abi_tag) VALUES ('cp311')");

@@ -53,8 +53,6 @@ function engineTest(name: string, fn: (db: TestDatabase) => Promise<void>) {
   for (const kind of ENGINES) {
     Deno.test({
       name: `${name} (${kind})`,
-      sanitizeOps: false,
-      sanitizeResources: false,
       async fn() {
         const db = await testDatabase(kind, addAbi("cp311"));
         try {
@@ -131,8 +129,6 @@ engineTest("a database error is answered ERROR and the oracle carries on", async
 
 Deno.test({
   name: "a malformed or unknown request is answered ERROR",
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     const db = await testDatabase("pglite");
     const logs = captureLogs("error");
@@ -169,8 +165,6 @@ Deno.test({
 
 Deno.test({
   name: "Seraph holds requests until an oracle is ready",
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     const db = await testDatabase("pglite");
     const config = testConfig({ dsn: db.dsn });
@@ -200,8 +194,6 @@ Deno.test({
 Deno.test({
   name: "Seraph spreads concurrent requests over idle oracles (postgres)",
   ignore: !ENGINES.includes("postgres"),
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     const db = await testDatabase("postgres");
     const logs = captureLogs("debug");

@@ -96,8 +96,7 @@ function event(
   };
 }
 
-const test = (name: string, fn: () => Promise<void>) =>
-  Deno.test({ name, sanitizeOps: false, sanitizeResources: false, fn });
+const test = (name: string, fn: () => Promise<void>) => Deno.test({ name, fn });
 
 test("a batch is one PYPIBATCH; names keep each name's latest time", async () => {
   const { db, queues, writer, run } = await setup();

@@ -12,8 +12,6 @@ const client = cloudGazerProtocol.reversed();
 
 Deno.test({
   name: "a request gets the decoded reply; concurrent ones take turns",
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     const context = new Context();
     const skip = listen(context, "inproc://skip-a", cloudGazerProtocol, "OK");
@@ -41,8 +39,6 @@ Deno.test({
 
 Deno.test({
   name: "no listener: null after the timeout, dropped at once while down, then tried again",
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     const context = new Context();
     const req = new ReqClient(context, "inproc://skip-b", client, {

@@ -6,7 +6,6 @@
 import assert from "node:assert/strict";
 import { freePort, masterCommand, masterQueues, PiwProcess } from "../fixtures/piw_process.ts";
 
-const options = { sanitizeOps: false, sanitizeResources: false };
 const FAST = { PIW_DB_CONNECT_TIMEOUT: "1" };
 
 async function startupLines(extra: string[]): Promise<PiwProcess> {
@@ -25,7 +24,6 @@ async function startupLines(extra: string[]): Promise<PiwProcess> {
 
 Deno.test(
   "the master warns that the default --site-url points a new site at piwheels.org",
-  options,
   async () => {
     const master = await startupLines([]);
     const warning = master.lines.find((line) => line.includes("--site-url"));
@@ -34,7 +32,7 @@ Deno.test(
   },
 );
 
-Deno.test("the master does not warn when --site-url is given", options, async () => {
+Deno.test("the master does not warn when --site-url is given", async () => {
   const master = await startupLines(["--site-url", "http://127.0.0.1:8000"]);
   assert.ok(master.lines.every((line) => !line.includes("--site-url")), master.tail());
 });

@@ -10,8 +10,6 @@ import { freePort, masterCommand, masterQueues, PiwProcess } from "../fixtures/p
 Deno.test({
   name: "piw master warns when its database user is a PostgreSQL superuser",
   ignore: SKIP_PG,
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     const db = await testDatabase("postgres");
     const superDsn = pgDsn(new URL(db.dsn).pathname.slice(1));

@@ -4,11 +4,8 @@ import { Context } from "../../src/transport/mod.ts";
 import { TaskFailedError, TaskWorker } from "../../src/master/supervisor.ts";
 import { testConfig } from "./helpers.ts";
 
-const options = { sanitizeOps: false, sanitizeResources: false };
-
 Deno.test({
   name: "a task Worker becomes ready and stops on QUIT, closing its sockets",
-  ...options,
   async fn() {
     const context = new Context();
     const failures: string[] = [];
@@ -31,7 +28,6 @@ Deno.test({
 
 Deno.test({
   name: "a task that cannot start rejects ready() naming the task and the reason",
-  ...options,
   async fn() {
     const context = new Context();
     const task = new TaskWorker(

@@ -1,7 +1,7 @@
 /** The master's machine facts and systemd notifications. */
 import assert from "node:assert/strict";
 import { diskUsage, machineStats, masterHello, sdNotify } from "../../src/master/system.ts";
-import { diskStats } from "../../src/slave/stats.ts";
+import { diskStats } from "../../src/system/stats.ts";
 
 Deno.test("diskUsage reports the size and free space of a filesystem", async () => {
   const { size, free } = await diskUsage("/tmp");

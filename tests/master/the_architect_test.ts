@@ -81,8 +81,6 @@ async function withArchitect(
 for (const kind of ENGINES) {
   Deno.test({
     name: `TheArchitect pushes the build queue at start and after RESUME (${kind})`,
-    sanitizeOps: false,
-    sanitizeResources: false,
     // A long interval: every QUEUE after the first comes from RESUME.
     fn: () =>
       withArchitect(
@@ -117,8 +115,6 @@ const GAP_MS = 1000;
 
 Deno.test({
   name: "TheArchitect refreshes on REFRESH, at most once per gap, however many arrive",
-  sanitizeOps: false,
-  sanitizeResources: false,
   // A long interval: every QUEUE after the first comes from REFRESH.
   fn: () =>
     withArchitect("pglite", ["cp311"], 600_000, async ({ builds, client, control, start }) => {

@@ -108,8 +108,6 @@ async function withMaster(
 for (const kind of ENGINES) {
   Deno.test({
     name: `TheScribe writes the web output for each request over its queue (${kind})`,
-    sanitizeOps: false,
-    sanitizeResources: false,
     async fn() {
       await withMaster(kind, async ({ context, config, out, fx }) => {
         // The site URL comes from the config, as `piw master --site-url` sets it.
@@ -269,8 +267,6 @@ async function withScribe(
 
 Deno.test({
   name: "TheScribe refuses hostile package names and still answers DONE",
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     await withScribe(async ({ client, out, lines }) => {
       const before = [...Deno.readDirSync(out)].map((e) => e.name).sort();
@@ -315,8 +311,6 @@ Deno.test({
 
 Deno.test({
   name: "a build's pages reach the disk through TheSecretary and TheScribe",
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     await withMaster("pglite", async ({ context, config, out }) => {
       const scribe = await startTask(new TheScribe(context, config, { rootIntervalMs: 50 }));

@@ -151,8 +151,6 @@ const names = (msgs: ScribeMessage[]) => msgs.map((m) => `${m.name} ${JSON.strin
 
 Deno.test({
   name: "PROJECT and BOTH are merged per package and released in arrival order",
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     await withSecretary(async ({ secretary, client, scribe }) => {
       await client.send("PROJECT", "foo");
@@ -181,8 +179,6 @@ Deno.test({
 
 Deno.test({
   name: "a backlog of rewrites reaches the scribe as PROJECTS batches, in order",
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     await withSecretary(async ({ secretary, client, scribe }) => {
       // As a rebuild of everything does: many packages at once, one of them twice.
@@ -207,8 +203,6 @@ Deno.test({
 
 Deno.test({
   name: "rewrites are held for the hold time (3 s in dev mode, 60 s otherwise)",
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     const logs = captureLogs("error"); // no oracle here: LOADRWP and SAVERWP time out
     try {
@@ -234,8 +228,6 @@ Deno.test({
 
 Deno.test({
   name: "PENDING counts the rewrites held and not yet written, down to 0",
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     await withSecretary(async ({ client, scribe }) => {
       assert.equal(await client.pending(), 0);
@@ -251,8 +243,6 @@ Deno.test({
 
 Deno.test({
   name: "HOME, SEARCH and LOG pass straight through, in order",
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     await withSecretary(async ({ client, scribe }) => {
       await client.send("BOTH", "foo");
@@ -295,8 +285,6 @@ Deno.test({
 
 Deno.test({
   name: "DELPKG and DELVER pass through and drop the package's buffered rewrite",
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     await withSecretary(async ({ secretary, client, scribe }) => {
       await client.send("PROJECT", "foo");
@@ -318,8 +306,6 @@ Deno.test({
 
 Deno.test({
   name: "while paused nothing leaves the buffer; RESUME releases it",
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     await withSecretary(async ({ secretary, client, scribe, context }) => {
       const control = context.socket("PUSH");
@@ -344,8 +330,6 @@ Deno.test({
 
 Deno.test({
   name: "a malformed request is answered DONE and logged",
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     const logs = captureLogs("error");
     try {
@@ -376,8 +360,6 @@ Deno.test({
 for (const kind of ENGINES) {
   Deno.test({
     name: `the buffer is saved at shutdown and reloaded at start (${kind})`,
-    sanitizeOps: false,
-    sanitizeResources: false,
     async fn() {
       const db = await testDatabase(kind);
       const context = new Context();
@@ -428,8 +410,6 @@ for (const kind of ENGINES) {
 
 Deno.test({
   name: "a PUBLISHED page leaves at once with the package's buffered rewrite; another waits",
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     await withSecretary(async ({ secretary, client, scribe }) => {
       await client.send("BOTH", "foo"); // CloudGazer's, for the new release

@@ -58,8 +58,6 @@ function scriptedMaster(context: Context, id: string, started: Date) {
 
 Deno.test({
   name: "the master link greets, notices silence and reloads a restarted master",
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn() {
     const id = crypto.randomUUID().slice(0, 8);
     const context = new Context();

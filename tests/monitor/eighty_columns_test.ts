@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { startFarm } from "./farm.ts";
 import { HAVE_TMUX, TmuxSession } from "./tmux.ts";
-import { interpreterFacts } from "../../src/slave/facts.ts";
+import { interpreterFacts } from "../../src/system/facts.ts";
 
 /** Whether this machine has the thermal zone piw reads the CPU temperature from. */
 function haveSensor(): boolean {
@@ -21,8 +21,6 @@ function haveSensor(): boolean {
 Deno.test({
   name: "piw monitor at 80 columns shows every button, alert reasons, n/a and Python 3.11",
   ignore: !HAVE_TMUX,
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     const farm = await startFarm();
     const tmux = TmuxSession.piw(["monitor"], 80, 24, { master: farm });

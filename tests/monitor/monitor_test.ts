@@ -31,8 +31,6 @@ function slaveRow(label: string, task = ".*"): RegExp {
 Deno.test({
   name: "piw monitor shows the farm, and its keys and mouse steer the master and the slaves",
   ignore: !HAVE_TMUX,
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     const farm: Farm = await startFarm({ hang: true, masterTimeout: "15s" });
     const tmux = TmuxSession.piw(["monitor"], 120, 40, {

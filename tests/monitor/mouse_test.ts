@@ -16,8 +16,6 @@ function buttonColumn(index: number): number {
 Deno.test({
   name: "piw monitor presses the button clicked with the mouse",
   ignore: !HAVE_TMUX,
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     const tmux = TmuxSession.piw(["monitor"], 110, 30);
     const click = (x: number, y: number) => {

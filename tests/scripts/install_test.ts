@@ -100,8 +100,6 @@ Deno.test("piw dispatches on the name it was called by (a piw-* symlink, as to t
 
 Deno.test({
   name: "the piw-* names pass piwheels' options to a real master; [master]'s queue reaches them",
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     const bin = await install();
     const wheel = await adminWheel();
@@ -172,8 +170,6 @@ Deno.test({
 Deno.test({
   name: "piw-initdb takes its DSN from the [master] section, as piwheels' does",
   ignore: SKIP_PG,
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     const bin = await install();
     const scratch = await scratchDatabase("install_initdb");

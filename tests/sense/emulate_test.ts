@@ -10,8 +10,6 @@ import { HAVE_TMUX, TmuxSession } from "../monitor/tmux.ts";
 Deno.test({
   name: "piw sense --emulate draws the matrix in the terminal and takes arrow keys",
   ignore: !HAVE_TMUX,
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     const tmux = TmuxSession.piw(["sense", "--emulate"], 40, 12);
     try {

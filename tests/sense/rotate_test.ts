@@ -12,8 +12,6 @@ import { COLORS } from "../../src/sense/screens.ts";
 
 Deno.test({
   name: "piw sense -r 90 turns the matrix and the joystick a quarter clockwise",
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     const id = crypto.randomUUID().slice(0, 8);
     const { dir, fb, joystick, env } = fakeHat("piw-sense-rotate-");

@@ -15,8 +15,6 @@ import { type Rgb, slavePixel } from "../../src/sense/screens.ts";
 
 Deno.test({
   name: "piw sense draws the farm on the framebuffer and its joystick kills and terminates",
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     const farm = await startFarm({ hang: true });
     const { dir, fb, joystick, env } = fakeHat("piw-sense-");

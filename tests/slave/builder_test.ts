@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { build } from "../../src/slave/builder.ts";
-import { interpreterFacts } from "../../src/slave/facts.ts";
+import { interpreterFacts } from "../../src/system/facts.ts";
 import { fileStateTuple } from "../../src/slave/inspect.ts";
 import { parseWheelFilename } from "../../src/wheel/filename.ts";
 import { createFixtureIndex, hermeticPipEnv } from "../fixtures/package_index.ts";

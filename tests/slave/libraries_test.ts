@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { librariesFound, searchDirs } from "../../src/slave/libraries.ts";
-import { interpreterFacts } from "../../src/slave/facts.ts";
+import { interpreterFacts } from "../../src/system/facts.ts";
 import { decodeMessage, encodeMessage, slaveExtrasProtocol } from "../../src/protocols/mod.ts";
 
 Deno.test("a header on CPATH, a library on LIBRARY_PATH and a tool on PATH are found", async () => {

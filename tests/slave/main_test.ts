@@ -13,7 +13,7 @@ import {
   NO_DATA,
   slaveDriverProtocol,
 } from "../../src/protocols/mod.ts";
-import { interpreterFacts, osFacts } from "../../src/slave/facts.ts";
+import { interpreterFacts, osFacts } from "../../src/system/facts.ts";
 import { masterEndpoints } from "../../src/slave/endpoints.ts";
 import { checkEnvironment, timingFromEnv } from "../../src/slave/main.ts";
 import { stagedPath } from "../../src/master/build_journal.ts";

@@ -14,7 +14,6 @@ configureLogging({ level: "error" });
 Deno.test({
   name: "the Apache config negotiates the simple index and serves the rest",
   ignore: !apacheInstalled(),
-  sanitizeResources: false,
   async fn(t) {
     const dir = await Deno.makeTempDir({ prefix: "piw-apache-" });
     const out = `${dir}/www`;

@@ -47,8 +47,6 @@ function measure(doc) {
 Deno.test({
   name: "at phone width the Files column fits and the downloads read 0, in Chromium",
   ignore: chromiumBinary() === null,
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn() {
     const out = await Deno.makeTempDir({ prefix: "piw-phone-" });
     const server = serveDirectory(out, 0);

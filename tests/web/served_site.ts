@@ -1,7 +1,7 @@
 /**
  * One list of URLs and what each must answer, checked against every server of a piw site: real
  * Apache with deploy/apache/piw.conf (apache_test.ts) and the demo's server
- * (tests/fixtures/static_server.ts, static_server_test.ts), so both serve the site the same way.
+ * (src/demo/static_server.ts, tests/demo/static_server_test.ts), so both serve the site the same way.
  * @module
  */
 import assert from "node:assert/strict";

@@ -30,7 +30,7 @@ import {
   parseFileFrames,
   ProtocolError,
 } from "../../protocols/mod.ts";
-import { diskStats } from "../../slave/stats.ts";
+import { diskStats } from "../../system/stats.ts";
 import { RateLimitedLog } from "../../log.ts";
 import { diskUsage } from "../system.ts";
 import { Task, type TaskOptions } from "../task.ts";

@@ -1,5 +1,6 @@
 /**
- * The machine statistics a slave sends with IDLE and BUSY (piwheels' order and units).
+ * Statistics of this machine (disk, memory, load, temperature): a slave sends them with IDLE and
+ * BUSY (piwheels' order and units); the master reports its own and checks its output's disk.
  * @module
  */
 import { PiwError } from "../errors.ts";

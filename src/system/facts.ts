@@ -1,6 +1,7 @@
 /**
- * What a slave tells the master about itself in HELLO: the target interpreter's tags (asked of
- * the interpreter itself, since it may differ from anything piw runs on), the OS and the board.
+ * Facts about this machine: the target interpreter's tags (asked of the interpreter itself, since
+ * it may differ from anything piw runs on), the OS and the board. A slave sends them in HELLO;
+ * the master reports its own OS and board; the importer tags what it imports.
  * @module
  */
 import { PiwError } from "../errors.ts";

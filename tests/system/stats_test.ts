@@ -6,7 +6,7 @@ import {
   memoryStats,
   slaveStats,
   statsTuple,
-} from "../../src/slave/stats.ts";
+} from "../../src/system/stats.ts";
 
 Deno.test("measures disk space as statvfs reports it", async () => {
   const dir = await Deno.makeTempDir();

@@ -3,14 +3,13 @@
  * Apache with deploy/apache/piw.conf does (apache_test.ts checks Apache against the same list).
  */
 import { configureLogging } from "../../src/log.ts";
-import { serveDirectory } from "../fixtures/static_server.ts";
-import { checkServedSite, makeSite } from "./served_site.ts";
+import { serveDirectory } from "../../src/demo/static_server.ts";
+import { checkServedSite, makeSite } from "../web/served_site.ts";
 
 configureLogging({ level: "error" });
 
 Deno.test({
   name: "the demo's server serves the site as the Apache config does",
-  sanitizeResources: false,
   async fn(t) {
     const out = await Deno.makeTempDir({ prefix: "piw-static-" });
     await makeSite(out);

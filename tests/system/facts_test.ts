@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { boardFacts, interpreterFacts, osFacts } from "../../src/slave/facts.ts";
+import { boardFacts, interpreterFacts, osFacts } from "../../src/system/facts.ts";
 import { PiwError } from "../../src/errors.ts";
 
 // Ground truth from the interpreter itself, partly via pip's own copy of packaging.

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { XmlRpcChangelogSource } from "../../src/pypi/changelog.ts";
-import { startPyPIStandIn } from "../fixtures/pypi/stand_in.ts";
+import { XmlRpcChangelogSource } from "../../../src/pypi/changelog.ts";
+import { startPyPIStandIn } from "../../../src/demo/pypi/stand_in.ts";
 
 const T0 = 1_700_000_000;
 
