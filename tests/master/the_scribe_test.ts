@@ -289,8 +289,6 @@ Deno.test({
 
 Deno.test({
   name: "LOGS writes each build's log; one already written is refused and the rest still written",
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     await withScribe(async ({ client, out, lines }) => {
       const read = (path: string) => new TextDecoder().decode(gunzipSync(Deno.readFileSync(path)));

@@ -260,8 +260,6 @@ Deno.test({
 
 Deno.test({
   name: "logs waiting for a busy scribe leave together as one LOGS, in order",
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     const gate = Promise.withResolvers<void>();
     await withSecretary(async ({ client, scribe }) => {
