@@ -70,15 +70,22 @@ function fail(message: string): never {
   Deno.exit(2);
 }
 
-async function freePort(preferred = 0): Promise<number> {
-  try {
-    const listener = Deno.listen({ hostname: "127.0.0.1", port: preferred });
-    const port = (listener.addr as Deno.NetAddr).port;
-    listener.close();
-    return port;
-  } catch {
-    return preferred ? await freePort(0) : Promise.reject(new Error("no free port"));
+/**
+ * `preferred` if free, else a free port below Linux's ephemeral range (32768 up): the master
+ * binds its ports seconds later, and meanwhile an ephemeral port can be taken by any outgoing
+ * connection, or by a slave retrying to connect to it (TCP connects a socket to itself then).
+ */
+function freePort(preferred = 0): number {
+  for (let tries = 0; tries < 1000; tries++) {
+    const port = tries === 0 && preferred ? preferred : 20_000 + Math.floor(Math.random() * 12_768);
+    try {
+      Deno.listen({ hostname: "127.0.0.1", port }).close();
+      return port;
+    } catch {
+      // In use (or not ours to take): try another.
+    }
   }
+  throw new Error("no free port");
 }
 
 /** The environment every piw process of the demo runs with. */
@@ -264,14 +271,14 @@ async function run(): Promise<number> {
 
   // The site is served from the start, and the master is told its address, so the pages, the
   // project JSON, the log links and the sitemaps point here and not at www.piwheels.org.
-  const port = await freePort(args.port || 8000);
+  const port = freePort(args.port || 8000);
   const server = serveDirectory(www, port);
   cleanups.push(() => server.shutdown());
   const site = `http://127.0.0.1:${port}`;
   say(`site at ${site}/ (pages appear as the master writes them)`);
 
-  const slavePort = await freePort();
-  const filePort = await freePort();
+  const slavePort = freePort();
+  const filePort = freePort();
   const queues = {
     status: `ipc://${work}/status`,
     control: `ipc://${work}/control`,
