@@ -162,6 +162,11 @@ interface BuildStatus {
  */
 const LATE_SPEC: SdistSpec = { name: "piw-demo-late", version: "1.0" };
 const LATE_RETRY = "30s";
+/**
+ * A retry every LATE_RETRY for 10 minutes: on a loaded machine the pages (and so the sdist's
+ * publication) can come after the first retry, which then fails too.
+ */
+const RETRY_DELAYS = Array(20).fill(LATE_RETRY).join(",");
 const SPECS = [...DEMO_SPECS, LATE_SPEC];
 
 /**
@@ -310,7 +315,7 @@ async function run(): Promise<number> {
     "--log-file",
     `${logs}/master.log`,
     "--verbose",
-  ], { PIW_RETRY_DELAYS: LATE_RETRY });
+  ], { PIW_RETRY_DELAYS: RETRY_DELAYS });
   for (let n = 1; n <= args.slaves; n++) {
     say(`starting piw slave ${n}`);
     const pipEnv = hermeticPipChildEnv();
@@ -384,7 +389,7 @@ async function run(): Promise<number> {
   say(
     `${LATE_SPEC.name} ${LATE_SPEC.version}: ${first.state}` +
       (first.failure ? ` (failure class ${first.failure})` : "") +
-      `; publishing its sdist now: piw retries it by itself ${LATE_RETRY} after that failure`,
+      `; publishing its sdist now: piw retries it by itself ${LATE_RETRY} after each such failure`,
   );
   await index.add(late);
   while ((await lateState()).state !== "built") {
