@@ -70,15 +70,22 @@ function fail(message: string): never {
   Deno.exit(2);
 }
 
-async function freePort(preferred = 0): Promise<number> {
-  try {
-    const listener = Deno.listen({ hostname: "127.0.0.1", port: preferred });
-    const port = (listener.addr as Deno.NetAddr).port;
-    listener.close();
-    return port;
-  } catch {
-    return preferred ? await freePort(0) : Promise.reject(new Error("no free port"));
+/**
+ * `preferred` if free, else a free port below Linux's ephemeral range (32768 up): the master
+ * binds its ports seconds later, and meanwhile an ephemeral port can be taken by any outgoing
+ * connection, or by a slave retrying to connect to it (TCP connects a socket to itself then).
+ */
+function freePort(preferred = 0): number {
+  for (let tries = 0; tries < 1000; tries++) {
+    const port = tries === 0 && preferred ? preferred : 20_000 + Math.floor(Math.random() * 12_768);
+    try {
+      Deno.listen({ hostname: "127.0.0.1", port }).close();
+      return port;
+    } catch {
+      // In use (or not ours to take): try another.
+    }
   }
+  throw new Error("no free port");
 }
 
 /** The environment every piw process of the demo runs with. */
@@ -155,6 +162,11 @@ interface BuildStatus {
  */
 const LATE_SPEC: SdistSpec = { name: "piw-demo-late", version: "1.0" };
 const LATE_RETRY = "30s";
+/**
+ * A retry every LATE_RETRY for 10 minutes: on a loaded machine the pages (and so the sdist's
+ * publication) can come after the first retry, which then fails too.
+ */
+const RETRY_DELAYS = Array(20).fill(LATE_RETRY).join(",");
 const SPECS = [...DEMO_SPECS, LATE_SPEC];
 
 /**
@@ -264,14 +276,14 @@ async function run(): Promise<number> {
 
   // The site is served from the start, and the master is told its address, so the pages, the
   // project JSON, the log links and the sitemaps point here and not at www.piwheels.org.
-  const port = await freePort(args.port || 8000);
+  const port = freePort(args.port || 8000);
   const server = serveDirectory(www, port);
   cleanups.push(() => server.shutdown());
   const site = `http://127.0.0.1:${port}`;
   say(`site at ${site}/ (pages appear as the master writes them)`);
 
-  const slavePort = await freePort();
-  const filePort = await freePort();
+  const slavePort = freePort();
+  const filePort = freePort();
   const queues = {
     status: `ipc://${work}/status`,
     control: `ipc://${work}/control`,
@@ -303,7 +315,7 @@ async function run(): Promise<number> {
     "--log-file",
     `${logs}/master.log`,
     "--verbose",
-  ], { PIW_RETRY_DELAYS: LATE_RETRY });
+  ], { PIW_RETRY_DELAYS: RETRY_DELAYS });
   for (let n = 1; n <= args.slaves; n++) {
     say(`starting piw slave ${n}`);
     const pipEnv = hermeticPipChildEnv();
@@ -377,7 +389,7 @@ async function run(): Promise<number> {
   say(
     `${LATE_SPEC.name} ${LATE_SPEC.version}: ${first.state}` +
       (first.failure ? ` (failure class ${first.failure})` : "") +
-      `; publishing its sdist now: piw retries it by itself ${LATE_RETRY} after that failure`,
+      `; publishing its sdist now: piw retries it by itself ${LATE_RETRY} after each such failure`,
   );
   await index.add(late);
   while ((await lateState()).state !== "built") {

@@ -117,6 +117,18 @@ export class BuildQueues {
     if (until !== undefined) recent!.set(k, Math.min(until, now + RECORDED_HOLD_MS));
   }
 
+  /**
+   * A build of `item` was imported and recorded: drop it from `abi`'s queue and keep it out for
+   * {@link RECORDED_HOLD_MS}, as a QUEUE computed before the import may still be on its way.
+   */
+  imported(abi: string, item: PackageVersion, now = Date.now()): void {
+    const recent = this.#dispatched.get(abi) ?? new Map<string, number>();
+    this.#dispatched.set(abi, recent);
+    const k = key(item[0], item[1]);
+    recent.set(k, Math.max(recent.get(k) ?? 0, now + RECORDED_HOLD_MS));
+    this.#queues.get(abi)?.removeWhere(([p, v]) => p === item[0] && v === item[1]);
+  }
+
   /** Put back a dispatched build whose slave vanished: first in line, exclusion lifted. */
   requeue(abi: string, item: PackageVersion): void {
     this.#dispatched.get(abi)?.delete(key(item[0], item[1]));

@@ -128,11 +128,14 @@ export const metricsProtocol = new Protocol("metrics", {
 
 /**
  * The skip queue (`inproc://skip`, SlaveDriver REP ← CloudGazer, MrChase REQ): stop building a
- * deleted version or package. Stated from SlaveDriver's side; piwheels names it cloud_gazer.
+ * deleted version or package; IMPORTED [abi, package, version] (piw-internal): an import was
+ * recorded, so do not hand that build out from a queue computed before it. Stated from
+ * SlaveDriver's side; piwheels names it cloud_gazer.
  */
 export const cloudGazerProtocol = new Protocol("cloud_gazer", {
   DELVER: packageVersion,
   DELPKG: str,
+  IMPORTED: tuple(["abi", str], ["package", str], ["version", str]),
 }, {
   OK: null,
 });

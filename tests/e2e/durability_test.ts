@@ -12,6 +12,7 @@ import {
   freePort,
   masterQueues,
   type PiwProcess,
+  processAlive,
   testFarm,
   waitUntil,
 } from "../fixtures/piw_process.ts";
@@ -134,7 +135,12 @@ async function farmSetup(index: FixtureIndex) {
       ),
     master: (dsn: string, env: Record<string, string> = {}) =>
       started(farm.master(dsn, pypi.masterArgs, env)),
-    slave: (label: string) => started(farm.slave(label, undefined, { PIW_MASTER_TIMEOUT: "10s" })),
+    // A restarted master is found within the reply timeout (15 s); the master drops a slave
+    // silent for its busy timeout (30 s), far above its BUSY interval (2 s) even under load.
+    slave: (label: string) =>
+      started(
+        farm.slave(label, undefined, { PIW_MASTER_TIMEOUT: "30s", PIW_SLAVE_INTERVAL: "2s" }),
+      ),
     async close() {
       for (const child of children) await child.stop(10_000).catch(() => {});
       await index.close();
@@ -164,13 +170,13 @@ Deno.test({
       farm.slave("outage-1");
       farm.slave("outage-2");
       // Builds are under way: the database goes away while they finish.
-      await master.waitForLine(": build piw-outage-", 180_000);
+      await master.waitForLine(": build piw-outage-", 300_000);
       await cluster.stop();
       const stopped = Date.now();
       await waitUntil(
         "a build finished while the database is down",
         () => master.lines.some((l) => l.includes("build succeeded")),
-        120_000,
+        240_000,
         children,
       );
       await new Promise((r) => setTimeout(r, Math.max(0, 25_000 - (Date.now() - stopped))));
@@ -211,7 +217,14 @@ async function crashAndRecover(point: string, name: string, recovery: string): P
   try {
     const doomed = farm.master(db.dsn, { PIW_DEBUG_CRASH: point });
     farm.slave(`crash-${point}`);
-    const code = await doomed.exit(150_000);
+    // The first build comes first (pip under load can take minutes): wait for the crash.
+    await waitUntil(
+      `the master's SIGKILL at ${point}`,
+      () => !processAlive(doomed.process.pid),
+      300_000,
+      children,
+    );
+    const code = await doomed.exit();
     assert.equal(code, 137, `the master dies by SIGKILL at ${point}\n${doomed.tail()}`);
     const master = farm.master(db.dsn);
     await waitUntil(

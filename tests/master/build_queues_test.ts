@@ -81,3 +81,15 @@ Deno.test("a recorded build is held only briefly, so a due retry is not held for
   q.replace({ cp311: [["b", "1"]] }, [], T);
   assert.deepEqual(q.sizes(), { cp311: 1 });
 });
+
+Deno.test("an imported build leaves its ABI's queue and stays out of queues computed before", () => {
+  const q = new BuildQueues();
+  q.replace({ cp311: [["a", "1"], ["b", "1"]], cp39: [["a", "1"]] }, [], T);
+  q.imported("cp311", ["a", "1"], T);
+  assert.deepEqual(q.sizes(), { cp311: 1, cp39: 1 }, "only the imported ABI's entry goes");
+  q.replace({ cp311: [["a", "1"], ["b", "1"]], cp39: [["a", "1"]] }, [], T + 1);
+  assert.deepEqual(q.next("cp311", 1000, T + 1), ["b", "1"]);
+  assert.deepEqual(q.next("cp39", 1000, T + 1), ["a", "1"]);
+  q.replace({ cp311: [["a", "1"]] }, [], T + RECORDED_HOLD_MS);
+  assert.deepEqual(q.sizes(), { cp311: 1 }, "a later queue decides again");
+});

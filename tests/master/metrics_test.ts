@@ -160,8 +160,6 @@ Deno.test("the test's parser rejects malformed pages", () => {
 
 Deno.test({
   name: "piw master --metrics serves Prometheus text whose figures follow the farm",
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     const wheel = await adminWheel();
     const address = `127.0.0.1:${freePort()}`;
@@ -314,8 +312,6 @@ Deno.test({
 
 Deno.test({
   name: "piw master refuses a --metrics address that is not HOST:PORT in one line",
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     const output = await Deno.makeTempDir({ prefix: "piw-metrics-www-" });
     try {

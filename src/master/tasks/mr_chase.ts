@@ -249,6 +249,15 @@ export class MrChase extends Task {
     switch (outcome.status) {
       case "recorded":
         this.log.info(`registered build ${outcome.build.buildId} of ${build.pkg} ${build.version}`);
+        // SlaveDriver's queue may predate the import: no slave should be handed it again.
+        try {
+          await this.#skip.request("IMPORTED", [build.abiTag, build.pkg, build.version]);
+        } catch (e) {
+          this.log.warning(
+            `slave driver not told of the import of ${build.pkg} ${build.version}: ` +
+              (e as Error).message,
+          );
+        }
         return done("IMPORT");
       case "pending":
         return error(`the database is unreachable; ${build.pkg} ${build.version} not imported`);

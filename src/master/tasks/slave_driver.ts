@@ -396,9 +396,18 @@ export class SlaveDriver extends Task {
     this.#pushQueueSizes();
   }
 
-  /** DELPKG/DELVER: hold the package (version) out of the queues and skip its running builds. */
+  /**
+   * DELPKG/DELVER: hold the package (version) out of the queues and skip its running builds;
+   * IMPORTED: hold the imported build out of its ABI's queue.
+   */
   #handleSkip(skip: QueueOf<typeof cloudGazerProtocol>, msg: SkipMessage): void {
     try {
+      if (msg.name === "IMPORTED") {
+        const [abi, pkg, version] = msg.data;
+        this.queues.imported(abi, [pkg, version]);
+        this.#pushQueueSizes();
+        return;
+      }
       const [pkg, version] = msg.name === "DELVER" ? msg.data : [msg.data, null];
       this.queues.delete(pkg, version);
       this.#pushQueueSizes();
