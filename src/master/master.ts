@@ -176,10 +176,13 @@ export class Master {
     }
   }
 
-  /** Forward everything waiting on the internal status queue to monitors. */
+  /**
+   * Forward everything waiting on the internal status queue to monitors: each frame is a
+   * message of its own (a task may send several in one, see SlaveDriver's `#publish`).
+   */
   #forwardStatus(): void {
     for (let frames = this.#intStatus.tryRecv(); frames; frames = this.#intStatus.tryRecv()) {
-      this.#extStatus.trySend(frames);
+      for (const frame of frames) this.#extStatus.trySend([frame]);
     }
   }
 

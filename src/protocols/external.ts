@@ -220,8 +220,9 @@ export const slaveEvent: Schema<SlaveEvent> = {
 
 /**
  * monitor_stats, from the receiving side (piw-monitor/piw-sense SUB ← master PUB, and the
- * master's `inproc://status` PULL ← SlaveDriver, BigBrother, MrChase PUSH). Senders use
- * `monitorStatsProtocol.reversed()`.
+ * master's `inproc://status` PULL ← SlaveDriver, BigBrother, MrChase PUSH; on that internal
+ * hop one message may carry several, a frame each, which the master publishes one by one).
+ * Senders use `monitorStatsProtocol.reversed()`.
  */
 export const monitorStatsProtocol = new Protocol("monitor_stats", {
   HELLO: masterHello,

@@ -48,6 +48,7 @@ export {
   type QueueOf,
 } from "./queue.ts";
 export {
+  beforeWait,
   configureReactor,
   defaultWaitMode,
   type Pollable,

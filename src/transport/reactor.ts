@@ -49,6 +49,23 @@ const POOL_CAP_MS = 1000;
 
 let defaultMode: WaitMode | null = null;
 
+/** What runs whenever this thread's reactor is about to wait ({@link beforeWait}). */
+const waitHooks: (() => void)[] = [];
+
+/**
+ * Run `hook` each time this thread's reactor has handed out what was ready and is about to
+ * yield or sleep: after every burst of handling, whether a poll round or the continuations of a
+ * reply (e.g. to send in one message what a round produced). It must not throw. Returns a
+ * function that removes it.
+ */
+export function beforeWait(hook: () => void): () => void {
+  waitHooks.push(hook);
+  return () => {
+    const at = waitHooks.indexOf(hook);
+    if (at >= 0) waitHooks.splice(at, 1);
+  };
+}
+
 /** The wait mode of sockets and pollers that do not choose one: pool on the main thread. */
 export function defaultWaitMode(): WaitMode {
   return defaultMode ??= "WorkerGlobalScope" in globalThis ? "blocking-short-poll" : "thread-pool";
@@ -146,6 +163,7 @@ class Reactor {
   async #run(): Promise<void> {
     try {
       while (this.#waiters.size > 0) {
+        for (const hook of waitHooks) hook();
         const now = performance.now();
         if (this.#dispatch(now)) {
           this.#lastActivity = now;

@@ -8,6 +8,7 @@ import {
   decodeMessage,
   encodeCbor,
   encodeMessage,
+  monitorStatsProtocol,
   NO_DATA,
   type SlaveEvent,
   slaveExtrasProtocol,
@@ -71,7 +72,7 @@ Deno.test("HELLO is answered ACK with a new id and the index URL, and announced"
     });
     const second = h.slave();
     assert.equal(await second.hello({ label: "other" }), 2);
-    const events = h.events();
+    const events = await h.events();
     assert.deepEqual(names(events), ["HELLO", "ACK", "HELLO", "ACK"]);
     assert.equal(events[0][0], 1);
     assert.equal((events[0][3] as unknown[])[5], "piw-test");
@@ -84,14 +85,31 @@ Deno.test("IDLE with an empty queue is answered SLEEP false; stats are published
   await withDriver(async (h) => {
     const slave = h.slave();
     await slave.hello();
-    h.events();
+    await h.events();
     assert.deepEqual(await slave.call(IDLE()), { name: "SLEEP", data: false });
-    const events = h.events();
+    const events = await h.events();
     assert.deepEqual(names(events), ["STATS", "SLEEP"]);
     assert.equal((events[0][3] as unknown[]).length, 9);
     assert.equal(events[1][3], false);
     const [state] = h.driver.slaves.values();
     assert.equal(state.stats.length, 1);
+  });
+});
+
+Deno.test("the status events of one burst go to the main thread in one message, a frame each", async () => {
+  await withDriver(async (h) => {
+    const slave = h.slave();
+    await slave.hello();
+    await h.events();
+    assert.deepEqual(await slave.call(IDLE()), { name: "SLEEP", data: false });
+    // IDLE's STATS and the SLEEP reply: one wake-up of the main thread, not two.
+    const frames = await h.status.recv(3000);
+    assert.ok(frames, "no status message");
+    const events = frames.map((f) => decodeMessage(monitorStatsProtocol, f));
+    assert.deepEqual(events.map((e) => [e.name, (e.data as SlaveEvent)[2]]), [
+      ["SLAVE", "STATS"],
+      ["SLAVE", "SLEEP"],
+    ]);
   });
 });
 
@@ -135,9 +153,9 @@ Deno.test("a dispatched version is not handed to a second slave by a later QUEUE
 Deno.test("BUSY is answered CONT, which is not published", async () => {
   await withDriver(async (h) => {
     const slave = await building(h);
-    h.events();
+    await h.events();
     assert.deepEqual(await slave.call(BUSY()), { name: "CONT", data: NO_DATA });
-    assert.deepEqual(names(h.events()), ["STATS"]);
+    assert.deepEqual(names(await h.events()), ["STATS"]);
   });
 });
 
@@ -181,7 +199,7 @@ Deno.test("a successful BUILT is fetched file by file, verified, logged, then DO
     const twin = h.db.builds[0][7].find((f) => f[0] === TWIN)!;
     assert.equal(twin[7], "linux_armv6l");
     assert.equal(twin[2], fileTuple(WHEEL)[2]);
-    assert.deepEqual(names(h.events()).filter((n) => n !== "STATS").slice(-4), [
+    assert.deepEqual(names(await h.events()).filter((n) => n !== "STATS").slice(-4), [
       "BUILD",
       "SEND",
       "SEND",
@@ -297,7 +315,7 @@ Deno.test("a peer that does not start with HELLO is logged and not answered", as
 Deno.test("BYE removes the slave without a reply, publishes DIE and re-queues its build", async () => {
   await withDriver(async (h) => {
     const slave = await building(h);
-    h.events();
+    await h.events();
     await slave.send({ name: "BYE", data: NO_DATA });
     await waitFor(() => h.driver.slaves.size === 0);
     const event = await h.event();
@@ -315,7 +333,7 @@ Deno.test("KILL makes the slave's next IDLE DIE; KILL of another id changes noth
     const id = await slave.hello();
     await h.control("KILL", id + 1);
     await h.control("HELLO"); // processed in order: once replayed, KILL was handled
-    await waitFor(() => h.events().some((e) => e[2] === "HELLO"));
+    await waitFor(async () => (await h.events()).some((e) => e[2] === "HELLO"));
     assert.deepEqual(await slave.call(IDLE()), { name: "SLEEP", data: false });
     await h.control("KILL", id);
     const [state] = h.driver.slaves.values();
@@ -381,7 +399,7 @@ Deno.test("a silent slave expires: monitors get DIE null and its build is re-que
     const slave = h.slave();
     await slave.hello({ busyMs: 300 });
     assert.deepEqual(await slave.call(IDLE()), { name: "BUILD", data: ["foo", "1.0"] });
-    h.events();
+    await h.events();
     await waitFor(() => h.driver.slaves.size === 0, 3000, "expiry");
     const event = await h.event();
     assert.deepEqual(event?.slice(2), ["DIE", null]);
@@ -428,7 +446,7 @@ Deno.test("monitor HELLO replays every slave: HELLO, its stats, its last reply",
     await a.call(IDLE());
     const b = h.slave();
     await b.hello({ label: "b" });
-    h.events();
+    await h.events();
     await h.control("HELLO");
     const events: SlaveEvent[] = [];
     while (events.length < 5) events.push((await h.event())!);

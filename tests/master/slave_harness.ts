@@ -4,7 +4,7 @@
  * skip, control) — for the conversation tests and the benchmark.
  * @module
  */
-import { Context, type Socket } from "../../src/transport/mod.ts";
+import { beforeWait, Context, type Socket } from "../../src/transport/mod.ts";
 import {
   bigBrotherProtocol,
   type BuildQueue,
@@ -239,8 +239,11 @@ export interface DriverHarness {
   control(name: string, data?: number | null): Promise<void>;
   /** Ask the skip queue to drop a package (version null) or version; resolves on OK. */
   skip(pkg: string, version: string | null): Promise<void>;
-  /** Status events received so far (drains the queue without waiting). */
-  events(): SlaveEvent[];
+  /**
+   * Status events published so far (SlaveDriver sends them once this thread is about to wait:
+   * this waits for that, then drains the queue).
+   */
+  events(): Promise<SlaveEvent[]>;
   /** The next status event (waits up to `timeoutMs`). */
   event(timeoutMs?: number): Promise<SlaveEvent | null>;
   close(): Promise<void>;
@@ -274,10 +277,15 @@ export async function startDriver(
   const skipQueue = context.socket("REQ", { linger: 0 });
   skipQueue.connect(config.skipQueue);
   const slaves: ScriptedSlave[] = [];
-  const decodeEvent = (frames: Uint8Array[]): SlaveEvent => {
-    const msg = decodeMessage(monitorStatsProtocol, frames[0]);
-    if (msg.name !== "SLAVE") throw new Error(`unexpected status ${msg.name}`);
-    return msg.data;
+  // A message on the internal status queue holds one or more events, a frame each.
+  const waiting: SlaveEvent[] = [];
+  const take = (frames: Uint8Array[] | null): boolean => {
+    for (const frame of frames ?? []) {
+      const msg = decodeMessage(monitorStatsProtocol, frame);
+      if (msg.name !== "SLAVE") throw new Error(`unexpected status ${msg.name}`);
+      waiting.push(msg.data);
+    }
+    return frames !== null;
   };
   return {
     context,
@@ -316,14 +324,16 @@ export async function startDriver(
       const frames = await skipQueue.recv(3000);
       if (!frames || decodeMessage(side, frames[0]).name !== "OK") throw new Error("no OK");
     },
-    events() {
-      const events: SlaveEvent[] = [];
-      for (let f = status.tryRecv(); f; f = status.tryRecv()) events.push(decodeEvent(f));
-      return events;
+    async events() {
+      let remove = () => {};
+      await new Promise<void>((resolve) => remove = beforeWait(resolve));
+      remove();
+      while (take(status.tryRecv())) { /* all that is waiting */ }
+      return waiting.splice(0);
     },
     async event(timeoutMs = 3000) {
-      const frames = await status.recv(timeoutMs);
-      return frames ? decodeEvent(frames) : null;
+      if (!waiting.length) take(await status.recv(timeoutMs));
+      return waiting.shift() ?? null;
     },
     async close() {
       for (const s of slaves) s.close();

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Poller, type WaitMode } from "../../src/transport/mod.ts";
+import { beforeWait, Poller, type WaitMode } from "../../src/transport/mod.ts";
 import { pushPullPairs, texts, uniqueEndpoint, withContext } from "./_helpers.ts";
 
 for (const wait of ["thread-pool", "blocking-short-poll"] as WaitMode[]) {
@@ -29,6 +29,26 @@ for (const wait of ["thread-pool", "blocking-short-poll"] as WaitMode[]) {
       const ready = await poller.poll([local, remote], 5000);
       assert.deepEqual(ready, [remote]);
       assert.deepEqual(texts(remote.tryRecv()), ["over tcp"]);
+    }));
+  Deno.test(`beforeWait hooks run whenever the thread is about to wait (${wait})`, () =>
+    withContext(async (ctx) => {
+      const { pulls: [pull], pushes: [push] } = pushPullPairs(ctx, 1);
+      const kept: string[] = [];
+      // What a hook sends is there before the wait would sleep: this recv never times out.
+      const remove = beforeWait(() => {
+        if (kept.length) push.trySend(kept.splice(0));
+      });
+      try {
+        kept.push("a", "b");
+        assert.deepEqual(texts(await pull.recv(5000)), ["a", "b"]);
+        kept.push("c");
+        assert.deepEqual(await new Poller({ wait }).poll([pull], 5000), [pull]);
+        assert.deepEqual(texts(pull.tryRecv()), ["c"]);
+      } finally {
+        remove();
+      }
+      kept.push("d");
+      assert.equal(await pull.recv(50), null);
     }));
 }
 

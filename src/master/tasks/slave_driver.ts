@@ -12,7 +12,7 @@
  * @module
  */
 
-import type { Context, Socket } from "../../transport/mod.ts";
+import { beforeWait, type Context, type Socket } from "../../transport/mod.ts";
 import {
   bigBrotherProtocol,
   type BuildQueue,
@@ -206,6 +206,8 @@ export class SlaveDriver extends Task {
     });
     this.#statusQueue = this.socket("PUSH", { hwm: STATUS_BACKLOG });
     this.#statusQueue.connect(config.intStatusQueue);
+    // Registered after the socket, so removed (closed in reverse) before it is closed.
+    this.track({ close: beforeWait(() => this.#flushStatus()) });
     this.#statsQueue = this.socket("PUSH", { hwm: 10 });
     this.#statsQueue.connect(config.statsQueue);
     if (options.db) this.#db = options.db;
@@ -237,6 +239,7 @@ export class SlaveDriver extends Task {
   protected override async teardown(): Promise<void> {
     await Promise.all(this.#answering.values());
     await this.#webSending;
+    this.#flushStatus();
   }
 
   /** Builds journaled but not yet recorded (the database was unreachable). */
@@ -278,16 +281,21 @@ export class SlaveDriver extends Task {
 
   // -- monitor status ---------------------------------------------------------------------
 
-  /** Publish a SLAVE event; kept (up to 1000) while the status queue is full. */
+  /**
+   * Publish a SLAVE event: kept (the last 1000) until this thread is about to wait, and then
+   * sent with the others of the same burst in one message (`inproc://status` takes several, a
+   * frame each; the main thread forwards each frame to monitors as a message of its own). Four
+   * events a build, each a wake-up of the main thread, became one message a burst (issue 15).
+   */
   #publish(event: SlaveEvent): void {
     this.#statusBacklog.push(encodeMessage(statusSide, "SLAVE", event));
     if (this.#statusBacklog.length > STATUS_BACKLOG) this.#statusBacklog.shift();
-    this.#flushStatus();
   }
 
+  /** Send the events kept back (all in one message), unless the status queue is full. */
   #flushStatus(): void {
-    while (this.#statusBacklog.length && this.#statusQueue.trySend([this.#statusBacklog[0]])) {
-      this.#statusBacklog.shift();
+    if (this.#statusBacklog.length && this.#statusQueue.trySend(this.#statusBacklog)) {
+      this.#statusBacklog = [];
     }
   }
 
