@@ -48,6 +48,7 @@ typedef struct {
   double due;
   double scheduled; /* < 0: no request in flight */
   double sent;
+  size_t builds; /* DONE replies this slave had */
 } slave_t;
 
 static double now_ms(void) {
@@ -94,7 +95,7 @@ int main(int argc, char **argv) {
   slave_t *slaves = calloc(n, sizeof(slave_t));
   zmq_pollitem_t *items = calloc(n, sizeof(zmq_pollitem_t));
   slave_t **waiting = calloc(n, sizeof(slave_t *));
-  size_t capacity = 1 << 20, count = 0, builds = 0;
+  size_t capacity = 1 << 20, count = 0, builds = 0, sleeps = 0;
   double *latencies = malloc(capacity * sizeof(double));
   double *from_schedule = malloc(capacity * sizeof(double));
   double *lags = malloc(capacity * sizeof(double));
@@ -113,6 +114,9 @@ int main(int argc, char **argv) {
     slaves[i].scheduled = -1;
   }
   uint8_t reply[4096];
+  /* Mean latency per request kind (IDLE, BUSY, BUILT), to show which hop holds a cycle up. */
+  double kind_sum[3] = {0, 0, 0};
+  size_t kind_count[3] = {0, 0, 0};
   for (double now = now_ms(); now < deadline; now = now_ms()) {
     double next_due = deadline;
     int polled = 0;
@@ -152,7 +156,16 @@ int main(int argc, char **argv) {
       latencies[count] = received - s->sent;
       from_schedule[count] = received - s->scheduled;
       lags[count++] = s->sent - s->scheduled;
-      if (reply_is(reply, length, "DONE")) builds++;
+      int kind = s->request == &idle ? 0 : s->request == &busy ? 1 : s->request == &built ? 2 : -1;
+      if (kind >= 0) {
+        kind_sum[kind] += received - s->sent;
+        kind_count[kind]++;
+      }
+      if (reply_is(reply, length, "DONE")) {
+        builds++;
+        s->builds++;
+      }
+      if (reply_is(reply, length, "SLEEP")) sleeps++;
       s->request = reply_is(reply, length, "BUILD") ? &busy
                    : reply_is(reply, length, "CONT")  ? &built
                                                       : &idle; /* after ACK, SLEEP, DONE */
@@ -161,6 +174,9 @@ int main(int argc, char **argv) {
     }
   }
   double elapsed = (now_ms() - start) / 1000;
+  /* Slaves that finished no build at all (a reply that never came, say). */
+  int idle_slaves = 0;
+  for (int i = 0; i < n; i++) idle_slaves += slaves[i].builds == 0;
   for (int i = 0; i < n; i++) {
     if (slaves[i].scheduled < 0) zmq_send(slaves[i].socket, bye.bytes, bye.length, ZMQ_DONTWAIT);
     int linger = 100;
@@ -172,10 +188,14 @@ int main(int argc, char **argv) {
   double cpu_us = usage.ru_utime.tv_sec * 1e6 + usage.ru_utime.tv_usec +
                   usage.ru_stime.tv_sec * 1e6 + usage.ru_stime.tv_usec;
   printf("{\"n\":%d,\"requests\":%zu,\"rate\":%f,\"p50\":%f,\"p99\":%f,\"scheduledP99\":%f,"
-         "\"lagP99\":%f,\"clientCpuUs\":%f,\"builds\":%zu}\n",
+         "\"lagP99\":%f,\"clientCpuUs\":%f,\"builds\":%zu,\"meanIdle\":%f,\"meanBusy\":%f,"
+         "\"meanBuilt\":%f,\"sleeps\":%zu,\"idleSlaves\":%d}\n",
          n, count, count / elapsed, percentile(latencies, count, 0.5),
          percentile(latencies, count, 0.99), percentile(from_schedule, count, 0.99),
-         percentile(lags, count, 0.99), count ? cpu_us / count : 0, builds);
+         percentile(lags, count, 0.99), count ? cpu_us / count : 0, builds,
+         kind_count[0] ? kind_sum[0] / kind_count[0] : 0,
+         kind_count[1] ? kind_sum[1] / kind_count[1] : 0,
+         kind_count[2] ? kind_sum[2] / kind_count[2] : 0, sleeps, idle_slaves);
   zmq_ctx_term(context);
   return 0;
 }
