@@ -51,7 +51,15 @@ import { freePort, masterCommand, masterQueues, PiwProcess } from "../fixtures/p
 import { startPyPIStandIn } from "../fixtures/pypi/mod.ts";
 import { createHash } from "node:crypto";
 import process from "node:process";
-import { buildCClient } from "./c_client.ts";
+import {
+  buildCClient,
+  BUSY,
+  BYE,
+  cClientArgs,
+  type ClientResult,
+  HELLO,
+  IDLE,
+} from "./c_client.ts";
 
 const QUICK = Deno.args.includes("--quick");
 
@@ -74,61 +82,7 @@ const TARGET_RATE = 2_500;
 const TARGET_P99_MS = 20;
 const slaveSide = slaveDriverProtocol.reversed();
 
-const HELLO = encodeMessage(slaveSide, "HELLO", [
-  TimeDelta.fromSeconds(10_800),
-  TimeDelta.fromSeconds(300),
-  "311",
-  ABI,
-  "linux_armv7l",
-  "bench",
-  "Raspbian GNU/Linux",
-  "12",
-  "c03111",
-  "0",
-]);
-const STATS: [Date, number, number, number, number, number, number, number, number] = [
-  new Date(),
-  1e10,
-  5e9,
-  4e9,
-  2e9,
-  1e9,
-  1e9,
-  0.5,
-  48.2,
-];
-const IDLE = encodeMessage(slaveSide, "IDLE", STATS);
-const BUSY = encodeMessage(slaveSide, "BUSY", STATS);
-const FAILED = encodeMessage(slaveSide, "BUILT", [
-  false,
-  TimeDelta.fromSeconds(1),
-  "ERROR: No matching distribution found",
-  [],
-]);
 const SENT = encodeMessage(slaveSide, "SENT", NO_DATA);
-const BYE = encodeMessage(slaveSide, "BYE", NO_DATA);
-
-/** What one client run measured (the C client's JSON, and the Deno client's). */
-interface ClientResult {
-  n: number;
-  requests: number;
-  rate: number;
-  p50: number;
-  p99: number;
-  clientCpuUs: number;
-  builds: number;
-  /** Mean latency (ms) of IDLE, BUSY and BUILT requests (the C client only). */
-  meanIdle?: number;
-  meanBusy?: number;
-  meanBuilt?: number;
-  /** SLEEP replies: the queue ran dry (or had not reached SlaveDriver yet). */
-  sleeps: number;
-  /** Slaves that finished no build in the run (the C client only). */
-  idleSlaves?: number;
-}
-
-const hex = (bytes: Uint8Array) =>
-  Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -353,7 +307,7 @@ class Farm {
     const run = [`${n}`, `${seconds}`];
     const command = kind === "failed" && this.cClient
       ? new Deno.Command(this.cClient, {
-        args: [this.slaveEndpoint, ...run, "0", ...[HELLO, IDLE, BUSY, FAILED, BYE].map(hex)],
+        args: cClientArgs(this.slaveEndpoint, n, seconds),
         stdout: "piped",
         stderr: "inherit",
       })
@@ -416,12 +370,17 @@ function line(label: string, r: RunResult, verdict = ""): string {
     verdict +
     (r.sleeps ? `  (QUEUE RAN DRY: ${f(r.sleeps)} SLEEP replies)` : "") +
     (r.idleSlaves ? `  (${r.idleSlaves} SLAVES FINISHED NO BUILD)` : "") +
+    ((r.oldestMs ?? 0) > 1_000
+      ? `  (${r.unanswered} REQUESTS UNANSWERED [${r.waitingFor}], the oldest for ` +
+        `${f(r.oldestMs! / 1000, 1)} s)`
+      : "") +
     (r.meanBuilt === undefined
       ? ""
       : `\n    mean latency: IDLE ${r.meanIdle!.toFixed(2)} ms, BUSY ${
         r.meanBusy!.toFixed(2)
       } ms, ` +
-        `BUILT ${r.meanBuilt.toFixed(2)} ms`);
+        `BUILT ${r.meanBuilt.toFixed(2)} ms; the client's own delay before a request ` +
+        `${r.meanLag!.toFixed(2)} ms`);
 }
 
 /**

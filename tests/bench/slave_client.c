@@ -174,7 +174,21 @@ int main(int argc, char **argv) {
     }
   }
   double elapsed = (now_ms() - start) / 1000;
-  /* Slaves that finished no build at all (a reply that never came, say). */
+  /* Requests still unanswered at the end, and the oldest's age: a reply that never came. */
+  int unanswered = 0;
+  char waiting_for[64] = "";
+  double oldest = 0, end = now_ms();
+  for (int i = 0; i < n; i++) {
+    if (slaves[i].scheduled < 0) continue;
+    unanswered++;
+    const message_t *r = slaves[i].request;
+    if (strlen(waiting_for) < 50)
+      strcat(waiting_for, r == &hello ? "H" : r == &idle ? "I" : r == &busy ? "U" : r == &built ? "B" : "?");
+    if (end - slaves[i].sent > oldest) oldest = end - slaves[i].sent;
+  }
+  double lag_sum = 0;
+  for (size_t i = 0; i < count; i++) lag_sum += lags[i];
+  /* Slaves that finished no build at all. */
   int idle_slaves = 0;
   for (int i = 0; i < n; i++) idle_slaves += slaves[i].builds == 0;
   for (int i = 0; i < n; i++) {
@@ -189,13 +203,14 @@ int main(int argc, char **argv) {
                   usage.ru_stime.tv_sec * 1e6 + usage.ru_stime.tv_usec;
   printf("{\"n\":%d,\"requests\":%zu,\"rate\":%f,\"p50\":%f,\"p99\":%f,\"scheduledP99\":%f,"
          "\"lagP99\":%f,\"clientCpuUs\":%f,\"builds\":%zu,\"meanIdle\":%f,\"meanBusy\":%f,"
-         "\"meanBuilt\":%f,\"sleeps\":%zu,\"idleSlaves\":%d}\n",
+         "\"meanBuilt\":%f,\"sleeps\":%zu,\"idleSlaves\":%d,\"meanLag\":%f,\"unanswered\":%d,\"oldestMs\":%f,\"waitingFor\":\"%s\"}\n",
          n, count, count / elapsed, percentile(latencies, count, 0.5),
          percentile(latencies, count, 0.99), percentile(from_schedule, count, 0.99),
          percentile(lags, count, 0.99), count ? cpu_us / count : 0, builds,
          kind_count[0] ? kind_sum[0] / kind_count[0] : 0,
          kind_count[1] ? kind_sum[1] / kind_count[1] : 0,
-         kind_count[2] ? kind_sum[2] / kind_count[2] : 0, sleeps, idle_slaves);
+         kind_count[2] ? kind_sum[2] / kind_count[2] : 0, sleeps, idle_slaves,
+         count ? lag_sum / count : 0, unanswered, oldest, waiting_for);
   zmq_ctx_term(context);
   return 0;
 }

@@ -496,16 +496,21 @@ export class SlaveDriver extends Task {
       });
     }
     // Recording a failed build waits for the database (a group commit): meanwhile the other
-    // slaves are served. This slave (a REQ) sends nothing more until it has its reply.
+    // slaves are served. This slave (a REQ) sends nothing more until it has its reply, and may
+    // send its next request as soon as it has it: the slave stops being "answered" before the
+    // reply leaves, or a quick IDLE read in between would be dropped as early, and the slave
+    // would wait for a reply that never comes.
     const done: Promise<void> = reply.then(
       (r) => {
+        this.#answering.delete(answering);
         if (r) this.#reply(answering, r);
       },
       (e) => {
+        this.#answering.delete(answering);
         const text = e instanceof Error ? e.stack ?? e.message : String(e);
         this.log.error(`slave ${answering.slaveId} (${answering.label}): ${text}`);
       },
-    ).finally(() => this.#answering.delete(answering));
+    );
     this.#answering.set(answering, done);
   }
 
