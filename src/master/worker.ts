@@ -12,7 +12,7 @@
  * A test hook for exactly that path lives in `fault_hook.ts`.
  * @module
  */
-import { configureReactor, Context, nameThread } from "../transport/mod.ts";
+import { configureReactor, Context, lowerThreadPriority, nameThread } from "../transport/mod.ts";
 import { configureLogging, getLogger } from "../log.ts";
 import type { MasterConfig } from "./config.ts";
 import type { Task } from "./task.ts";
@@ -47,6 +47,23 @@ export type TaskReport =
 const SOCKETS_ONLY = new Set<TaskModule>(["seraph", "the_oracle", "the_secretary", "the_scribe"]);
 
 /**
+ * Tasks whose work can wait a moment (the web side, statistics, access logs): their threads run
+ * at BACKGROUND_NICE steps of nice more than the master, so that on busy cores the threads a slave
+ * waits on (SlaveDriver, Seraph, the oracles) and PostgreSQL get a core first. Idle cores still
+ * go to them in full; should the cores stay busy, they fall behind and catch up later (a build's
+ * log waits in the database meanwhile). At 10 slaves on 2 cores (issue 15) the requests' p50 was
+ * lower in 7 of 8 alternate runs (1.79 against 2.15 ms on average).
+ */
+const BACKGROUND = new Set<TaskModule>([
+  "the_secretary",
+  "the_scribe",
+  "big_brother",
+  "lumberjack",
+  "metrics_exporter",
+]);
+const BACKGROUND_NICE = 10;
+
+/**
  * Construct, init and run one task, reporting each stage through `post`. `done` or `error` is
  * posted only once every socket the task opened is closed.
  */
@@ -65,6 +82,7 @@ export async function runTask(start: StartTask, post: (report: TaskReport) => vo
     name = task.name;
     // `top -H` and the build-path benchmark tell the tasks' threads apart by this name.
     nameThread(name);
+    if (BACKGROUND.has(start.task)) lowerThreadPriority(BACKGROUND_NICE);
     uncaught.task = task;
     await task.init();
     post({ type: "ready", name });

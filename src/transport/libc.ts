@@ -8,6 +8,7 @@
  * - `relaxMallocTrim`: raise glibc's trim threshold (see there).
  * - `unixSocketListening`: whether a live process serves an ipc socket file (see there).
  * - `nameThread`: the name `top -H` and `/proc/<pid>/task/<tid>/comm` show for this thread.
+ * - `lowerThreadPriority`: a higher nice value for this thread only (Linux nices threads).
  * @module
  */
 
@@ -29,6 +30,9 @@ const LIBC_SYMBOLS = {
   __errno_location: { parameters: [], result: "pointer", optional: true },
   pthread_self: { parameters: [], result: "usize", optional: true },
   pthread_setname_np: { parameters: ["usize", "buffer"], result: "i32", optional: true },
+  gettid: { parameters: [], result: "i32", optional: true },
+  getpriority: { parameters: ["i32", "u32"], result: "i32", optional: true },
+  setpriority: { parameters: ["i32", "u32", "i32"], result: "i32", optional: true },
 } as const;
 
 type Libc = Deno.DynamicLibrary<typeof LIBC_SYMBOLS>["symbols"];
@@ -150,4 +154,19 @@ export function nameThread(name: string): boolean {
   const cName = new Uint8Array(bytes.length + 1);
   cName.set(bytes);
   return c.pthread_setname_np(c.pthread_self(), cName) === 0;
+}
+
+const PRIO_PROCESS = 0;
+const NICE_MAX = 19;
+
+/**
+ * Raise this thread's nice value by `steps` (up to 19): on Linux a nice value belongs to the
+ * thread, so the process's other threads keep theirs. False where libc lacks the calls.
+ */
+export function lowerThreadPriority(steps: number): boolean {
+  const c = openLibc();
+  if (!c?.gettid || !c.getpriority || !c.setpriority) return false;
+  const tid = c.gettid();
+  const nice = Math.min(NICE_MAX, c.getpriority(PRIO_PROCESS, tid) + steps);
+  return c.setpriority(PRIO_PROCESS, tid, nice) === 0;
 }

@@ -34,7 +34,7 @@
 export { Context } from "./context.ts";
 export { TransportError, type TransportErrorDetails } from "./errors.ts";
 export { libzmqLoaded, SocketOption, ZMQ, zmqVersion } from "./ffi.ts";
-export { nameThread } from "./libc.ts";
+export { lowerThreadPriority, nameThread } from "./libc.ts";
 export { Poller, type PollerOptions } from "./poller.ts";
 export {
   dispatch,

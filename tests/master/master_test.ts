@@ -201,13 +201,22 @@ Deno.test({
   name: "piw master answers a monitor, pauses and resumes, and stops on SIGTERM",
   async fn() {
     await withRunningMaster(async (master) => {
-      // Each task's Worker thread carries the task's name (for `top -H`, and the benchmarks).
-      const threads = [...Deno.readDirSync(`/proc/${master.process.pid}/task`)].map((t) =>
-        Deno.readTextFileSync(`/proc/${master.process.pid}/task/${t.name}/comm`).trim()
-      );
+      // Each task's Worker thread carries the task's name (for `top -H`, and the benchmarks),
+      // and the web side's threads yield the cores to the slaves' path (nice 10 more).
+      const nice = new Map([...Deno.readDirSync(`/proc/${master.process.pid}/task`)].map((t) => {
+        const at = `/proc/${master.process.pid}/task/${t.name}`;
+        const stat = Deno.readTextFileSync(`${at}/stat`);
+        const niceness = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]);
+        return [Deno.readTextFileSync(`${at}/comm`).trim(), niceness];
+      }));
+      const threads = [...nice.keys()];
       for (const task of ["slave_driver", "the_scribe", "the_secretary", "the_oracle"]) {
         assert.ok(threads.includes(task), `no thread named ${task}: ${threads.join(", ")}`);
       }
+      for (const task of ["the_scribe", "the_secretary", "big_brother"]) {
+        assert.equal(nice.get(task), nice.get("slave_driver")! + 10, `nice of ${task}`);
+      }
+      assert.equal(nice.get("the_oracle"), nice.get("slave_driver"), "nice of the_oracle");
       const mon = monitor(master);
       try {
         // The SUB socket joins asynchronously: say HELLO until the master's HELLO arrives.
