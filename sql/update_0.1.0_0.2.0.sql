@@ -1021,3 +1021,151 @@ BEGIN
     EXECUTE format('REVOKE EXECUTE ON FUNCTION retry_now(INTEGER[]) FROM %I', username);
 END
 $sql$;
+
+-- durability: a finished build's log is never lost (logs_pending) --------------------------------
+-- The build's output goes into logs_pending in log_build's transaction (a new trailing parameter,
+-- build_output); TheScribe deletes a row once its log file is written (logs_written) and writes
+-- the logs a crash or a failed web update left (get_pending_logs).
+
+CREATE TABLE logs_pending (
+    build_id INTEGER NOT NULL,
+    output   TEXT NOT NULL,
+
+    CONSTRAINT logs_pending_pk PRIMARY KEY (build_id),
+    CONSTRAINT logs_pending_builds_fk FOREIGN KEY (build_id)
+        REFERENCES builds (build_id) ON DELETE CASCADE
+);
+
+-- log_build gains a parameter: the old one goes (an overload would be ambiguous to callers).
+DROP FUNCTION log_build(
+    VARCHAR, VARCHAR, INTEGER, DOUBLE PRECISION, BOOLEAN, VARCHAR, JSONB, VARCHAR, VARCHAR, VARCHAR,
+    DOUBLE PRECISION[]
+);
+
+-- Log a build with its files and their dependencies; returns the new build_id. bfiles is a JSON
+-- array of objects with the files columns plus "dependencies": {tool: [dependency, ...]}. A file
+-- already known under the same name moves to this build. Files of failed builds are ignored.
+-- A failed build carries its class, detail and lines (src/failures/classify.ts); retry_delays_ms
+-- is the master's schedule of retries for a failure that may go away by itself (empty for the
+-- others): the nth such failure of the version on this ABI is retried after the nth delay, and
+-- one more than the schedule holds is not retried. build_output (not NULL) is the build's log,
+-- kept in logs_pending until TheScribe has written its file.
+CREATE FUNCTION log_build(
+    pkg VARCHAR, ver VARCHAR, slave_id INTEGER, duration_ms DOUBLE PRECISION, ok BOOLEAN,
+    builder_abi VARCHAR, bfiles JSONB, fail_class VARCHAR = NULL, fail_detail VARCHAR = '',
+    fail_lines VARCHAR = '', retry_delays_ms DOUBLE PRECISION[] = '{}', build_output TEXT = NULL
+)
+RETURNS INTEGER
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = public, pg_temp
+AS $sql$
+DECLARE
+    new_id INTEGER;
+    tries INTEGER := 0;
+    retry TIMESTAMPTZ;
+BEGIN
+    IF NOT ok AND cardinality(COALESCE(retry_delays_ms, '{}')) > 0 THEN
+        SELECT count(*) INTO tries FROM builds
+            WHERE package = pkg AND version = ver AND abi_tag = builder_abi
+            AND retry_at IS NOT NULL;
+        IF tries < cardinality(retry_delays_ms) THEN
+            retry := now() + make_interval(secs => retry_delays_ms[tries + 1] / 1000);
+        END IF;
+    END IF;
+    INSERT INTO builds (
+        package, version, built_by, duration, status, abi_tag, failure_class, failure_detail,
+        failure_lines, retry_at
+    )
+        VALUES (
+            pkg, ver, slave_id, make_interval(secs => duration_ms / 1000), ok, builder_abi,
+            CASE WHEN ok THEN NULL ELSE left(fail_class, 20) END,
+            CASE WHEN ok THEN '' ELSE left(COALESCE(fail_detail, ''), 200) END,
+            CASE WHEN ok THEN '' ELSE left(COALESCE(fail_lines, ''), 1000) END,
+            retry
+        )
+        RETURNING build_id INTO new_id;
+    IF retry IS NOT NULL THEN
+        INSERT INTO retries_pending (build_id, retry_at) VALUES (new_id, retry);
+    END IF;
+    IF build_output IS NOT NULL THEN
+        INSERT INTO logs_pending (build_id, output) VALUES (new_id, build_output);
+    END IF;
+    IF ok AND jsonb_array_length(COALESCE(bfiles, '[]')) > 0 THEN
+        DELETE FROM files
+            WHERE filename IN (SELECT f ->> 'filename' FROM jsonb_array_elements(bfiles) f);
+        INSERT INTO files (
+            filename, build_id, filesize, filehash, package_tag, package_version_tag,
+            py_version_tag, abi_tag, platform_tag, requires_python, location
+        )
+        SELECT
+            f.filename, new_id, f.filesize, f.filehash, f.package_tag, f.package_version_tag,
+            f.py_version_tag, f.abi_tag, f.platform_tag, f.requires_python,
+            COALESCE(f.location, '/simple')
+        FROM jsonb_to_recordset(bfiles) AS f(
+            filename VARCHAR, filesize INTEGER, filehash CHAR(64), package_tag VARCHAR,
+            package_version_tag VARCHAR, py_version_tag VARCHAR, abi_tag VARCHAR,
+            platform_tag VARCHAR, requires_python VARCHAR, location VARCHAR
+        );
+        INSERT INTO dependencies (filename, tool, dependency)
+        SELECT DISTINCT f ->> 'filename', d.key, dep.value
+        FROM jsonb_array_elements(bfiles) f
+        CROSS JOIN LATERAL jsonb_each(COALESCE(f -> 'dependencies', '{}')) d
+        CROSS JOIN LATERAL jsonb_array_elements_text(d.value) dep;
+    END IF;
+    RETURN new_id;
+END;
+$sql$;
+
+-- The logs of builds at least min_age_ms old still to be written, after build after_id in id
+-- order: at most max_rows, and no more once max_bytes of output are reached (one at least).
+CREATE FUNCTION get_pending_logs(
+    after_id INTEGER, min_age_ms DOUBLE PRECISION, max_rows INTEGER, max_bytes BIGINT
+)
+RETURNS TABLE (build_id INTEGER, output TEXT)
+LANGUAGE sql STABLE
+SET search_path = public, pg_temp
+AS $sql$
+    SELECT page.build_id, page.output
+    FROM (
+        SELECT p.build_id, p.output,
+            sum(octet_length(p.output)) OVER (ORDER BY p.build_id) - octet_length(p.output)
+                AS before
+        FROM (
+            SELECT l.build_id, l.output
+            FROM logs_pending l JOIN builds b ON b.build_id = l.build_id
+            WHERE l.build_id > after_id
+            AND b.built_at <= now() - make_interval(secs => min_age_ms / 1000)
+            ORDER BY l.build_id
+            LIMIT max_rows
+        ) p
+    ) page
+    WHERE page.before < max_bytes
+    ORDER BY page.build_id
+$sql$;
+
+-- The log files of these builds are written: forget their output; returns how many rows went.
+CREATE FUNCTION logs_written(ids INTEGER[]) RETURNS INTEGER
+LANGUAGE sql SECURITY DEFINER
+SET search_path = public, pg_temp
+AS $sql$
+    WITH gone AS (DELETE FROM logs_pending WHERE build_id = ANY(ids) RETURNING 1)
+    SELECT count(*)::INTEGER FROM gone
+$sql$;
+
+DO $sql$
+DECLARE
+    username TEXT := current_setting('piw.username');
+BEGIN
+    EXECUTE format('GRANT SELECT ON logs_pending TO %I', username);
+    REVOKE ALL PRIVILEGES ON FUNCTION
+        log_build(VARCHAR, VARCHAR, INTEGER, DOUBLE PRECISION, BOOLEAN, VARCHAR, JSONB, VARCHAR,
+            VARCHAR, VARCHAR, DOUBLE PRECISION[], TEXT),
+        get_pending_logs(INTEGER, DOUBLE PRECISION, INTEGER, BIGINT), logs_written(INTEGER[])
+        FROM PUBLIC;
+    EXECUTE format('GRANT EXECUTE ON FUNCTION '
+        'log_build(VARCHAR, VARCHAR, INTEGER, DOUBLE PRECISION, BOOLEAN, VARCHAR, JSONB, VARCHAR, '
+        'VARCHAR, VARCHAR, DOUBLE PRECISION[], TEXT), '
+        'get_pending_logs(INTEGER, DOUBLE PRECISION, INTEGER, BIGINT), logs_written(INTEGER[]) '
+        'TO %I', username);
+END
+$sql$;

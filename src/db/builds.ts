@@ -23,7 +23,8 @@ export async function logBuilds(sql: SqlClient, builds: BuildRecord[]): Promise<
     `SELECT log_build(b ->> 'package', b ->> 'version', (b ->> 'built_by')::integer,
          (b ->> 'duration')::double precision, (b ->> 'status')::boolean, b ->> 'abi_tag',
          b -> 'files', b ->> 'failure_class', b ->> 'failure_detail', b ->> 'failure_lines',
-         ARRAY(SELECT jsonb_array_elements_text(b -> 'retry_delays'))::double precision[]) AS id
+         ARRAY(SELECT jsonb_array_elements_text(b -> 'retry_delays'))::double precision[],
+         b ->> 'output') AS id
        FROM jsonb_array_elements($1::text::jsonb) WITH ORDINALITY AS e(b, n)
        ORDER BY n`,
     [JSON.stringify(builds.map(logBuildArgs))],
@@ -61,11 +62,50 @@ function logBuildArgs(build: BuildRecord) {
     abi_tag: build.abiTag,
     files: logBuildFiles(build),
     failure_class: build.status ? null : build.failure?.failureClass ?? null,
-    // Well-formed: JSON escapes a lone surrogate (a pair cut in two), which jsonb refuses.
-    failure_detail: build.status ? "" : (build.failure?.detail ?? "").toWellFormed(),
-    failure_lines: build.status ? "" : (build.failure?.lines ?? "").toWellFormed(),
+    failure_detail: build.status ? "" : storableText(build.failure?.detail ?? ""),
+    failure_lines: build.status ? "" : storableText(build.failure?.lines ?? ""),
     retry_delays: build.status ? [] : build.retryDelays ?? [],
+    output: build.output == null ? null : storableText(build.output),
   };
+}
+
+/**
+ * `text` as jsonb and PostgreSQL's text take it: a NUL, which neither holds, and a lone surrogate
+ * (a pair cut in two: JSON escapes it, jsonb refuses it) become U+FFFD.
+ */
+function storableText(text: string): string {
+  return text.toWellFormed().replaceAll("\0", "\uFFFD");
+}
+
+/** A build's log still to be written: its id and output. */
+export type PendingLog = [buildId: number, output: string];
+
+/**
+ * The logs still to be written of builds at least `minAgeMs` old, after build `afterId` in id
+ * order: at most `maxRows`, and no more once `maxBytes` of output are reached (one at least).
+ */
+export async function getPendingLogs(
+  sql: SqlClient,
+  afterId: number,
+  minAgeMs: number,
+  maxRows: number,
+  maxBytes: number,
+): Promise<PendingLog[]> {
+  const rows = await sql.query<{ build_id: number; output: string }>(
+    "SELECT build_id, output FROM get_pending_logs($1, $2, $3, $4)",
+    [afterId, minAgeMs, maxRows, maxBytes],
+  );
+  return rows.map((r) => [Number(r.build_id), r.output]);
+}
+
+/** The log files of these builds are written: forget their output; resolves to how many. */
+export function logsWritten(sql: SqlClient, ids: number[]): Promise<number> {
+  return queryValue(
+    sql,
+    "SELECT logs_written(ARRAY(SELECT jsonb_array_elements_text($1::text::jsonb))::integer[]) " +
+      "AS value",
+    [JSON.stringify(ids)],
+  );
 }
 
 /** Queue again the versions whose failed builds' retry time has come; resolves to how many. */

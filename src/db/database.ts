@@ -191,6 +191,17 @@ export class Database {
   logBuilds(records: BuildRecord[]): Promise<number[]> {
     return builds.logBuilds(this.client, records);
   }
+  /**
+   * The logs still to be written of builds at least `minAgeMs` old, after build `afterId`: at
+   * most `maxRows`, and no more once `maxBytes` of output are reached (one at least).
+   */
+  getPendingLogs(afterId: number, minAgeMs: number, maxRows: number, maxBytes: number) {
+    return builds.getPendingLogs(this.client, afterId, minAgeMs, maxRows, maxBytes);
+  }
+  /** The log files of these builds are written: forget their output; resolves to how many. */
+  logsWritten(ids: number[]): Promise<number> {
+    return builds.logsWritten(this.client, ids);
+  }
   /** Queue again the versions whose failed builds' retry time has come; resolves to how many. */
   requeueDueRetries(): Promise<number> {
     return builds.requeueDueRetries(this.client);

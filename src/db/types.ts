@@ -35,6 +35,11 @@ export interface BuildRecord {
   failure?: BuildFailure | null;
   /** When to try a failed build again (ms after it, one per try); none or empty: never. */
   retryDelays?: number[];
+  /**
+   * The build's output: kept (logs_pending) until TheScribe has written its log file, so a
+   * crash between the commit and that write loses nothing. None: no log to keep.
+   */
+  output?: string | null;
 }
 
 /** What is stored of a failure: its class, what was missing, and the lines that show it. */

@@ -152,6 +152,7 @@ export class BuildRecorder {
         const batch = this.#batch.splice(0, MAX_BATCH);
         try {
           const ids = await logBuilds(batch.map((b) => b.build.asMessage()));
+          crashPoint("after-commit");
           if (ids.length !== batch.length) {
             throw new Error(`LOGBUILDS answered ${ids.length} ids for ${batch.length} builds`);
           }

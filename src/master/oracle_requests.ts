@@ -6,15 +6,16 @@
 import type { ChangelogAction, Database } from "../db/mod.ts";
 import { classifyFailure, TRANSIENT_CLASSES } from "../failures/classify.ts";
 import type { BuildRecord, FileRecord } from "../db/types.ts";
-import type {
-  BuildStateTuple,
-  DataOf,
-  FileStateTuple,
-  OracleRequest,
-  OracleResult,
-  PageLog,
-  SearchLog,
-  theOracleProtocol,
+import {
+  type BuildStateTuple,
+  type DataOf,
+  type FileStateTuple,
+  type OracleRequest,
+  type OracleResult,
+  type PageLog,
+  PENDING_LOGS_PAGE,
+  type SearchLog,
+  type theOracleProtocol,
 } from "../protocols/mod.ts";
 
 type Requests = typeof theOracleProtocol.recv;
@@ -62,7 +63,8 @@ function hitRecord([pkg, host, timestamp, userAgent]: PageLog) {
 
 /**
  * A LOGBUILD tuple as the database's record; the output goes to a log file (TheScribe), not the
- * database, since piwheels 0.20, but a failure's class and the lines that show it are kept, and
+ * builds table, since piwheels 0.20: it is kept in logs_pending, in the build's transaction,
+ * only until that file is written. A failure's class and the lines that show it are kept, and
  * a transient one is given the retry schedule. Classified here, from the output alone, so that
  * piwheels slaves' builds (which say nothing more) and journaled ones are classified alike.
  */
@@ -78,6 +80,7 @@ function buildRecord(
     status,
     abiTag,
     files: files.map(fileRecord),
+    output,
   };
   if (!status) {
     const failure = classifyFailure(output, pkg, version);
@@ -218,6 +221,9 @@ export const oracleHandlers: OracleHandlers = {
   RETRYSDIST: (db, targets) => db.retryNoSdist(targets),
   RETRYLIBS: (db, [abi, names]) => db.retryMissingLibraries(abi, names),
   FAILCOUNTS: (db) => db.getFailureCounts(),
+  PENDINGLOGS: (db, [after, minAgeMs]) =>
+    db.getPendingLogs(after, minAgeMs, PENDING_LOGS_PAGE.logs, PENDING_LOGS_PAGE.bytes),
+  LOGSWRITTEN: (db, ids) => db.logsWritten(ids),
   RANKQUEUE: (db) => db.refreshQueueRanks(),
   SETPRIO: (db, [pkg, priority]) => db.setPackagePriority(pkg, priority),
   PKGQUEUE: (db, pkg) => db.getPackageQueue(pkg),

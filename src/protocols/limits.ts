@@ -36,6 +36,13 @@ export const LOG_FRAME_TARGET = 256 * KiB;
  */
 export const MAX_LOG_LINE = 256 * KiB;
 
+/**
+ * A page of PENDINGLOGS (TheScribe writing the logs a crash left): at most this many logs, and
+ * no more once their output reaches `bytes` (one log at least, so a page is below `bytes` plus
+ * one log of {@link MAX_MESSAGE_SIZE.slaveQueue}).
+ */
+export const PENDING_LOGS_PAGE = { logs: 100, bytes: 16 * MiB } as const;
+
 /** The largest frame accepted per queue (bytes). */
 export const MAX_MESSAGE_SIZE = {
   /**

@@ -97,4 +97,5 @@ export {
   MAX_LOG_LINE,
   MAX_MESSAGE_SIZE,
   MAX_PRIORITY,
+  PENDING_LOGS_PAGE,
 } from "./limits.ts";

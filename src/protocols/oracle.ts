@@ -3,7 +3,8 @@
  * Every request is answered `OK <result>` or `ERROR <message>`. Internal only; piw defines the
  * request schemas here and the result of each request in {@link theOracleResults}. To add a
  * request, add it to both tables. Besides piwheels' requests it has piw's own batched ones
- * (GETQUEUE, LOGBATCH, LOGBUILDS, MARKDEL, PYPIBATCH, RETRYSDIST, RETRYLIBS, FAILCOUNTS).
+ * (GETQUEUE, LOGBATCH, LOGBUILDS, MARKDEL, PYPIBATCH, RETRYSDIST, RETRYLIBS, FAILCOUNTS,
+ * PENDINGLOGS, LOGSWRITTEN).
  * @module
  */
 
@@ -152,6 +153,12 @@ export const theOracleProtocol = new Protocol("the_oracle", {
   RETRYLIBS: tuple(["abi", str], ["names", list(str)]),
   // TheScribe's homepage: failed builds of the last 7 days by class, and "retries pending".
   FAILCOUNTS: null,
+  // TheScribe: the logs still to be written (logs_pending) of builds at least min_age_ms old,
+  // after build `after` in id order (→ [[build_id, output], ...]: a page bounded by
+  // PENDING_LOGS_PAGE; none left once empty), and the builds whose log files are written
+  // (→ how many rows went).
+  PENDINGLOGS: tuple(["after", int], ["min_age_ms", int]),
+  LOGSWRITTEN: list(int),
 }, {
   OK: any,
   ERROR: str,
@@ -218,6 +225,8 @@ export const theOracleResults = {
   RETRYSDIST: int,
   RETRYLIBS: int,
   FAILCOUNTS: mapOf(int),
+  PENDINGLOGS: list(tuple(["build_id", int], ["output", str])),
+  LOGSWRITTEN: int,
 } as const satisfies Record<OracleRequest, Schema<unknown>>;
 
 /** The typed result of oracle request `N`. */

@@ -27,7 +27,8 @@ let lastDir = "";
 
 /**
  * Write the log of build `buildId` below `root` (creating its directories); throws
- * `Deno.errors.AlreadyExists` if that build's log was written before.
+ * `Deno.errors.AlreadyExists` if that build's log was written before (and nothing else does:
+ * a log's pending output is forgotten on it).
  */
 export function writeBuildLog(root: string, buildId: number, output: string): string {
   const path = `${root}/${logPath(buildId)}`;
@@ -35,15 +36,33 @@ export function writeBuildLog(root: string, buildId: number, output: string): st
   const data = gzipSync(new TextEncoder().encode(output));
   if (dir === lastDir) {
     try {
-      writeFileExclusive(path, data);
+      writeLogFile(path, data);
       return path;
     } catch (error) {
       // Removed behind our back (an audit, an operator): made again below.
       if (!(error instanceof Deno.errors.NotFound)) throw error;
     }
   }
-  Deno.mkdirSync(dir, { recursive: true });
+  try {
+    Deno.mkdirSync(dir, { recursive: true });
+  } catch (error) {
+    // Something that is not a directory is in the way: not the log existing already.
+    if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+    throw new Error(`cannot make ${dir}: ${(error as Error).message}`);
+  }
   lastDir = dir;
-  writeFileExclusive(path, data);
+  writeLogFile(path, data);
   return path;
+}
+
+/** Create the log file `path`; what is in its place already counts as the log only if a file. */
+function writeLogFile(path: string, data: Uint8Array): void {
+  try {
+    writeFileExclusive(path, data);
+  } catch (error) {
+    if (error instanceof Deno.errors.AlreadyExists && !Deno.lstatSync(path).isFile) {
+      throw new Error(`cannot write ${path}: something that is not a file is in the way`);
+    }
+    throw error;
+  }
 }

@@ -488,14 +488,17 @@ export class WebSite {
     }
   }
 
-  /** Write a build's log once; false (and logged) if it exists already. */
-  writeLog(buildId: number, output: string): boolean {
+  /**
+   * Write a build's log once; false if it exists already (logged as an error, unless that is
+   * `expected`: writing the logs a crash left, some of which were written before it).
+   */
+  writeLog(buildId: number, output: string, expected = false): boolean {
     try {
       writeBuildLog(this.root, buildId, output);
       return true;
     } catch (error) {
       if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
-      this.#log?.error(`log of build ${buildId} exists already; not overwritten`);
+      if (!expected) this.#log?.error(`log of build ${buildId} exists already; not overwritten`);
       return false;
     }
   }

@@ -108,6 +108,54 @@ suite("db builds and projects", {
     assertEquals(row, { builds: 0, files: 0 });
   },
 
+  "keeps a build's output until its log is written; a deleted build takes it along": async (
+    { db, admin },
+  ) => {
+    await addAbis(admin, "cp311", "cp39");
+    await db.addNewPackage("foo");
+    for (const v of ["1.0", "2.0"]) await db.addNewPackageVersion("foo", v);
+    const pending = async () =>
+      (await admin.query<{ build_id: number; output: string }>(
+        "SELECT build_id, output FROM logs_pending ORDER BY build_id",
+      )).map((r): [number, string] => [Number(r.build_id), r.output]);
+    // Both calls, and a NUL (which text cannot hold) and a lone surrogate in the output.
+    const one = await db.logBuild(build("foo", "1.0", "cp311", [], { output: "one\0\ud800" }));
+    const [two, three] = await db.logBuilds([
+      build("foo", "1.0", "cp39", [wheel("foo", "1.0", "cp39")], { output: "two" }),
+      build("foo", "2.0", "cp311", [], { output: "x".repeat(3000) }),
+    ]);
+    await db.logBuild(build("foo", "2.0", "cp39")); // no output: nothing kept
+    assertEquals(await pending(), [[one, "one\ufffd\ufffd"], [two, "two"], [
+      three,
+      "x".repeat(3000),
+    ]]);
+    // Pages: after an id, at most so many rows, no more once the bytes are reached (one at
+    // least); the first output is 9 bytes of UTF-8.
+    assertEquals(await db.getPendingLogs(0, 0, 100, 1 << 20), await pending());
+    assertEquals((await db.getPendingLogs(one, 0, 1, 1 << 20)).map(([id]) => id), [two]);
+    assertEquals((await db.getPendingLogs(0, 0, 100, 10)).map(([id]) => id), [one, two]);
+    assertEquals((await db.getPendingLogs(two, 0, 100, 10)).map(([id]) => id), [three]);
+    assertEquals(await db.getPendingLogs(three, 0, 100, 1 << 20), []);
+    // Only builds at least min_age_ms old.
+    assertEquals(await db.getPendingLogs(0, 3_600_000, 100, 1 << 20), []);
+    await admin.query(
+      "UPDATE builds SET built_at = now() - interval '2 hours' WHERE build_id = $1",
+      [
+        two,
+      ],
+    );
+    assertEquals((await db.getPendingLogs(0, 3_600_000, 100, 1 << 20)).map(([id]) => id), [two]);
+    // Written: forgotten (an id with no row counts nothing).
+    assertEquals(await db.logsWritten([one, 999_999]), 1);
+    assertEquals((await pending()).map(([id]) => id), [two, three]);
+    assertEquals(await db.logsWritten([]), 0);
+    // A deleted build's output goes with it.
+    await db.deleteBuild("foo", "2.0");
+    assertEquals((await pending()).map(([id]) => id), [two]);
+    await db.deleteVersion("foo", "1.0");
+    assertEquals(await pending(), []);
+  },
+
   "deletes all builds of a version with their files": async ({ db, admin }) => {
     await addAbis(admin, "cp311");
     await db.addNewPackage("foo");

@@ -4,7 +4,7 @@
  * whole path through TheSecretary.
  */
 import assert from "node:assert/strict";
-import { gunzipSync } from "node:zlib";
+import { gunzipSync, gzipSync } from "node:zlib";
 import { Context, type Socket } from "../../src/transport/mod.ts";
 import { Database } from "../../src/db/mod.ts";
 import {
@@ -24,6 +24,7 @@ import { Seraph } from "../../src/master/tasks/seraph.ts";
 import { TheOracle } from "../../src/master/tasks/the_oracle.ts";
 import { captureLogs, ENGINES, startTask, testConfig, testDatabase, waitFor } from "./helpers.ts";
 import { addFooBar, type FooBar } from "../web/fixture.ts";
+import { logPath } from "../../src/web/logs.ts";
 import { links, parseTags } from "../web/helpers.ts";
 
 const toScribe = theScribeProtocol.reversed();
@@ -352,3 +353,115 @@ Deno.test({
     });
   },
 });
+
+/** Record a failed build of foo-bar 1.1 with `output` through the oracle (as SlaveDriver does). */
+function logFailedBuild(db: DbClient, output: string): Promise<number> {
+  return db.call("LOGBUILD", [
+    1,
+    "foo-bar",
+    "1.1",
+    "cp311",
+    false,
+    TimeDelta.fromSeconds(5),
+    output,
+    [],
+  ]);
+}
+
+/** The build ids whose output the database still keeps (logs not known to be written). */
+async function pendingIds(db: DbClient): Promise<number[]> {
+  return (await db.call("PENDINGLOGS", [0, 0])).map(([id]) => id);
+}
+
+/** A log's text, or null if it is not there. */
+function readLog(out: string, buildId: number): string | null {
+  try {
+    return new TextDecoder().decode(gunzipSync(Deno.readFileSync(`${out}/${logPath(buildId)}`)));
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
+  }
+}
+
+Deno.test({
+  name: "LOGS makes the database forget the logs written; one that cannot be written keeps its row",
+  async fn() {
+    await withMaster("pglite", async ({ context, config, out }) => {
+      const db = new DbClient(context, config);
+      const logs = captureLogs("error");
+      const scribe = await startTask(new TheScribe(context, config));
+      const client = context.socket("REQ");
+      client.connect(config.scribeQueue);
+      try {
+        // The pass over pending logs at start is over once a request is answered.
+        await request(client, "LOGS", []);
+        const [a, b, c] = [
+          await logFailedBuild(db, "output a"),
+          await logFailedBuild(db, "output b"),
+          await logFailedBuild(db, "output c"),
+        ];
+        assert.deepEqual(await pendingIds(db), [a, b, c]);
+        // Something that is not a log is where c's log goes: c cannot be written.
+        Deno.mkdirSync(`${out}/${logPath(c)}`, { recursive: true });
+        await request(client, "LOGS", [[a, "output a"], [b, "output b"], [c, "output c"]]);
+        await waitFor(async () => (await pendingIds(db)).length === 1, 10_000, "rows forgotten");
+        assert.deepEqual(await pendingIds(db), [c]);
+        assert.equal(readLog(out, a), "output a");
+        assert.equal(readLog(out, b), "output b");
+        assert.ok(logs.lines.some((l) => l.includes(`writing the log of build ${c} failed`)));
+        // A single LOG (piw import's) too.
+        const d = await logFailedBuild(db, "output d");
+        await request(client, "LOG", [d, "output d"]);
+        await waitFor(async () => !(await pendingIds(db)).includes(d), 10_000, "d forgotten");
+        assert.equal(readLog(out, d), "output d");
+        assert.deepEqual(await pendingIds(db), [c]);
+      } finally {
+        client.close(0);
+        await scribe.stop();
+        logs.stop();
+        db.close();
+      }
+    });
+  },
+});
+
+for (const kind of ENGINES) {
+  Deno.test({
+    name: `TheScribe writes the logs a crash left at start, then every pass (${kind})`,
+    async fn() {
+      await withMaster(kind, async ({ context, config, out }) => {
+        const db = new DbClient(context, config);
+        const logs = captureLogs("warning");
+        let scribe: Awaited<ReturnType<typeof startTask<TheScribe>>> | null = null;
+        try {
+          // Committed before the crash, logs never written; one was written, its row not deleted.
+          const lost = await logFailedBuild(db, "lost\noutput");
+          const written = await logFailedBuild(db, "the output");
+          Deno.mkdirSync(`${out}/${logPath(written).replace(/\/[^/]+$/, "")}`, { recursive: true });
+          Deno.writeFileSync(`${out}/${logPath(written)}`, gzipSync("written before the crash"));
+          scribe = await startTask(
+            new TheScribe(context, config, { pendingIntervalMs: 100, pendingAgeMs: 0 }),
+          );
+          await waitFor(
+            () => logs.lines.some((l) => l.includes("wrote 2 build logs left pending")),
+            20_000,
+            "the pass at start",
+          );
+          assert.deepEqual(await pendingIds(db), []);
+          assert.equal(readLog(out, lost), "lost\noutput");
+          assert.equal(readLog(out, written), "written before the crash", "never overwritten");
+          assert.ok(!logs.lines.some((l) => l.includes("exists already")), logs.lines.join("\n"));
+          // A build whose web update never came (a failed LOGS) is written by a later pass.
+          const later = await logFailedBuild(db, "later output");
+          await waitFor(() => readLog(out, later) !== null, 20_000, "the later log");
+          assert.equal(readLog(out, later), "later output");
+          await waitFor(async () => (await pendingIds(db)).length === 0, 20_000, "forgotten");
+        } finally {
+          await scribe?.stop();
+          logs.stop();
+          db.close();
+        }
+      });
+    },
+  });
+}

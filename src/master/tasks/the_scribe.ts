@@ -5,7 +5,10 @@
  * atomic writing. Requests arrive from TheSecretary on `config.scribeQueue` (REP); each is
  * answered DONE once done (also when it failed, which is logged), so the secretary sends the
  * next one only then. A backlog arrives as PROJECTS: its project data is read from the oracles
- * a chunk ahead of the pages being written.
+ * a chunk ahead of the pages being written. A build's output waits in the database (logs_pending,
+ * committed with the build) until its log is written: the scribe forgets it then (LOGSWRITTEN),
+ * and at start and every minute writes the logs a crash or a failed web update left
+ * (PENDINGLOGS).
  * @module
  */
 import type { Context } from "../../transport/mod.ts";
@@ -31,11 +34,21 @@ const WRITES: Record<"PROJECT" | "BOTH", ProjectWrite> = {
 };
 /** Packages per PROJDATAS request when writing a backlog. */
 const FETCH_CHUNK = 100;
+/**
+ * Least age of a pending log the periodic pass writes: younger ones are normally on their way
+ * in a LOGS (writing one twice is harmless anyway: a log is created once, and found it counts
+ * as written).
+ */
+const PENDING_AGE_MS = 30_000;
 
 /** Options of {@link TheScribe}. */
 export interface ScribeOptions extends TaskOptions {
   /** How often a changed root index is rewritten, ms (default 1 s). */
   rootIntervalMs?: number;
+  /** How often the logs a crash left are looked for, ms (default 1 minute). */
+  pendingIntervalMs?: number;
+  /** Least age of a pending log the periodic pass writes, ms (default 30 s). */
+  pendingAgeMs?: number;
 }
 
 /** The web output writer (Pauseable). */
@@ -44,6 +57,10 @@ export class TheScribe extends Task {
   /** The output tree. */
   readonly site: WebSite;
   readonly #db: DbClient;
+  /** Builds whose log was written (or found written) since the last LOGSWRITTEN. */
+  #written: number[] = [];
+  /** The age a pending log must reach before the periodic pass writes it; none at start. */
+  #pendingAgeMs = 0;
 
   /** Bind the scribe queue and connect to the oracles; nothing is written until `setup`. */
   constructor(context: Context, config: MasterConfig, options: ScribeOptions = {}) {
@@ -67,6 +84,12 @@ export class TheScribe extends Task {
     this.every(options.rootIntervalMs ?? 1000, () => {
       if (this.site.flushSimpleRoot()) this.log.info("wrote the root index");
     });
+    // At start every pending log is a dead master's (SlaveDriver starts after the scribe).
+    const pendingAgeMs = options.pendingAgeMs ?? PENDING_AGE_MS;
+    this.every(options.pendingIntervalMs ?? 60_000, async () => {
+      await this.#writePending();
+      this.#pendingAgeMs = pendingAgeMs;
+    });
   }
 
   /** Lay out the output path, copy static files, load the package list, write the root. */
@@ -77,13 +100,17 @@ export class TheScribe extends Task {
     this.site.writeSimpleRoot();
   }
 
-  /** Handle one request, then answer DONE whatever happened (the secretary waits for it). */
+  /**
+   * Handle one request, then answer DONE whatever happened (the secretary waits for it); the
+   * database forgets the outputs of the logs written only then, off the secretary's path.
+   */
   async #onRequest(queue: QueueOf<typeof theScribeProtocol>, msg: ScribeMessage): Promise<void> {
     try {
       await this.handle(msg);
     } finally {
       await queue.sendFrame(DONE);
     }
+    await this.#forgetWritten();
   }
 
   /** Failed builds by class for the homepage; none (with a warning) if the database fails. */
@@ -123,7 +150,7 @@ export class TheScribe extends Task {
         await this.#writeProjects(msg.data);
         break;
       case "LOG":
-        this.site.writeLog(msg.data[0], msg.data[1]);
+        this.#writeLogs([msg.data]);
         break;
       case "LOGS":
         this.#writeLogs(msg.data);
@@ -137,15 +164,65 @@ export class TheScribe extends Task {
     }
   }
 
-  /** Write a batch of build logs; one that fails is logged and the rest are still written. */
-  #writeLogs(logs: [number, string][]): void {
+  /**
+   * Write a batch of build logs; one that fails is logged and the rest are still written. Those
+   * written, or found written (when `recovering`, that is expected), are noted for
+   * LOGSWRITTEN; returns how many failed.
+   */
+  #writeLogs(logs: [number, string][], recovering = false): number {
+    let failed = 0;
     for (const [buildId, output] of logs) {
       try {
-        this.site.writeLog(buildId, output);
+        this.site.writeLog(buildId, output, recovering);
+        this.#written.push(buildId);
       } catch (error) {
+        failed++;
+        // A pass over what a crash left says it once for all (it comes back every minute).
+        if (recovering && failed > 1) continue;
         this.log.error(`writing the log of build ${buildId} failed: ${(error as Error).message}`);
       }
     }
+    return failed;
+  }
+
+  /** Tell the database which logs are written, so it forgets their output (one DELETE). */
+  async #forgetWritten(): Promise<void> {
+    if (!this.#written.length) return;
+    const ids = this.#written;
+    this.#written = [];
+    try {
+      await this.#db.call("LOGSWRITTEN", ids);
+    } catch (e) {
+      // Their rows stay: the next pass over pending logs finds the files and forgets them.
+      this.log.warning(`forgetting ${ids.length} written logs failed: ${(e as Error).message}`);
+    }
+  }
+
+  /**
+   * Write the logs still pending in the database (those a crash or a failed web update left),
+   * a page at a time, and forget them. One that fails keeps its row for the next pass.
+   */
+  async #writePending(): Promise<void> {
+    let after = 0;
+    let written = 0;
+    let failed = 0;
+    while (!this.quitting) {
+      let page: [number, string][];
+      try {
+        page = await this.#db.call("PENDINGLOGS", [after, this.#pendingAgeMs]);
+      } catch (e) {
+        this.log.warning(`looking for pending logs failed: ${(e as Error).message}`);
+        break;
+      }
+      if (!page.length) break;
+      after = page[page.length - 1][0];
+      const pageFailed = this.#writeLogs(page, true);
+      failed += pageFailed;
+      written += page.length - pageFailed;
+      await this.#forgetWritten();
+    }
+    if (written) this.log.warning(`wrote ${written} build logs left pending (by a crash?)`);
+    if (failed) this.log.error(`${failed} pending build logs could not be written; kept`);
   }
 
   /** Whether `pkg` may name a directory; logs the refusal otherwise. */
