@@ -2,9 +2,11 @@
  * Nothing finished is lost: real `piw master`s and `piw slave`s building real sdists, through a
  * PostgreSQL outage (a private cluster stopped and started), kill -9 of the master at the named
  * points of a finished build's path (`PIW_DEBUG_CRASH`), and kill -9 during a transfer. After
- * each, every finished build is recorded once, its wheels published, and files and rows agree.
+ * each, every finished build is recorded once, its wheels published, and files and rows agree;
+ * a failed build committed before the crash gets its log.
  */
 import assert from "node:assert/strict";
+import { gunzipSync } from "node:zlib";
 import { createFixtureIndex, type FixtureIndex } from "../fixtures/package_index.ts";
 import type { SdistSpec } from "../fixtures/sdists.ts";
 import { startPyPIStandIn } from "../fixtures/pypi/mod.ts";
@@ -23,6 +25,8 @@ import { MasterProcess, runTool } from "../admin/harness.ts";
 import { openClient } from "../../src/db/mod.ts";
 import { interpreterFacts } from "../../src/system/facts.ts";
 import { fileSha256 } from "../../src/slave/inspect.ts";
+import { logPath } from "../../src/web/logs.ts";
+import { exists } from "../../src/web/atomic.ts";
 
 interface FileRow {
   filename: string;
@@ -265,6 +269,57 @@ for (const [point, recovery] of CRASHES) {
     fn: () => crashAndRecover(point, `piw-crash-${point.replace("after-", "")}`, recovery),
   });
 }
+
+Deno.test({
+  name: "kill -9 of the master after a failed build's commit: the restarted master writes its log",
+  ignore: SKIP_PG,
+  async fn() {
+    const db = await farmDatabase("postgres");
+    const name = "piw-crash-commit";
+    const index = await createFixtureIndex([{ name, version: "1.0", kind: "fail-fast" }]);
+    const farm = await farmSetup(index);
+    const children = farm.children;
+    const superDsn = pgDsn(db.dsn.split("/").pop()!);
+    const admin = await openClient(superDsn);
+    try {
+      // The group commit of the failed build commits, then the master dies: no web update.
+      const doomed = farm.master(db.dsn, { PIW_DEBUG_CRASH: "after-commit" });
+      farm.slave("crash-commit");
+      await waitUntil(
+        "the master's SIGKILL after the commit",
+        () => !processAlive(doomed.process.pid),
+        150_000,
+        children,
+      );
+      assert.equal(await doomed.exit(), 137, `the master dies by SIGKILL\n${doomed.tail()}`);
+      const [build] = await admin.query<{ build_id: number; status: boolean }>(
+        "SELECT build_id, status FROM builds WHERE package = $1",
+        [name],
+      );
+      assert.equal(build?.status, false, "the failed build was committed");
+      const log = `${farm.www}/${logPath(build.build_id)}`;
+      assert.ok(!exists(log), "not written yet");
+
+      farm.master(db.dsn);
+      await waitUntil("the log written", () => exists(log), 60_000, children);
+      const text = new TextDecoder().decode(gunzipSync(await Deno.readFile(log)));
+      assert.match(text, /piw-fixture: piw-crash-commit refuses to build/);
+      assert.match(text, /deliberate build failure/);
+      await waitUntil(
+        "the pending log forgotten",
+        async () => (await admin.query("SELECT build_id FROM logs_pending")).length === 0,
+        30_000,
+        children,
+      );
+      const builds = await admin.query("SELECT build_id FROM builds");
+      assert.equal(builds.length, 1, "recorded once");
+    } finally {
+      await admin.close();
+      await farm.close();
+      await db.remove();
+    }
+  },
+});
 
 Deno.test({
   name: "a wheel an older master published without a row does not make the build fail",
