@@ -177,7 +177,7 @@ export class TheScribe extends Task {
         this.#written.push(buildId);
       } catch (error) {
         failed++;
-        // A pass over what a crash left says it once for all (it comes back every minute).
+        // A pass over what a crash left says it once a page (it comes back every minute).
         if (recovering && failed > 1) continue;
         this.log.error(`writing the log of build ${buildId} failed: ${(error as Error).message}`);
       }
