@@ -40,6 +40,8 @@ const FETCH_CHUNK = 100;
  * as written).
  */
 const PENDING_AGE_MS = 30_000;
+/** How often the database is told which logs are written (LOGSWRITTEN), ms. */
+const FORGET_INTERVAL_MS = 1_000;
 
 /** Options of {@link TheScribe}. */
 export interface ScribeOptions extends TaskOptions {
@@ -84,6 +86,9 @@ export class TheScribe extends Task {
     this.every(options.rootIntervalMs ?? 1000, () => {
       if (this.site.flushSimpleRoot()) this.log.info("wrote the root index");
     });
+    // The database forgets the logs written once a second, not once a LOGS: a DELETE (an oracle
+    // round trip and a commit) per batch of builds cost as much as recording them (issue 15).
+    this.every(FORGET_INTERVAL_MS, () => this.#forgetWritten());
     // At start every pending log is a dead master's (SlaveDriver starts after the scribe).
     const pendingAgeMs = options.pendingAgeMs ?? PENDING_AGE_MS;
     this.every(options.pendingIntervalMs ?? 60_000, async () => {
@@ -100,16 +105,17 @@ export class TheScribe extends Task {
     this.site.writeSimpleRoot();
   }
 
-  /**
-   * Handle one request, then answer DONE whatever happened (the secretary waits for it); the
-   * database forgets the outputs of the logs written only then, off the secretary's path.
-   */
+  /** Handle one request, then answer DONE whatever happened (the secretary waits for it). */
   async #onRequest(queue: QueueOf<typeof theScribeProtocol>, msg: ScribeMessage): Promise<void> {
     try {
       await this.handle(msg);
     } finally {
       await queue.sendFrame(DONE);
     }
+  }
+
+  /** The logs written since the last LOGSWRITTEN are forgotten before the scribe stops. */
+  protected override async teardown(): Promise<void> {
     await this.#forgetWritten();
   }
 
