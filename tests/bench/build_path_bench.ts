@@ -45,7 +45,7 @@ import {
 } from "../../src/protocols/mod.ts";
 import { openClient, type SqlClient } from "../../src/db/mod.ts";
 import { sendFile } from "../../src/slave/transfer.ts";
-import { testDatabase } from "../master/helpers.ts";
+import { pendingVersions, testDatabase } from "../master/helpers.ts";
 import { superDsn } from "../db/harness.ts";
 import { freePort, masterCommand, masterQueues, PiwProcess } from "../fixtures/piw_process.ts";
 import { startPyPIStandIn } from "../fixtures/pypi/mod.ts";
@@ -77,7 +77,6 @@ const FAILED_ONLY = Deno.args.includes("--failed-only");
 /** `--repeat K`: K runs of each failed-build slave count, judged by the median. */
 const REPEAT = Math.max(1, Number(option("--repeat") ?? 1));
 const VERSIONS = 60_000;
-const ABI = "cp311";
 const TARGET_RATE = 2_500;
 const TARGET_P99_MS = 20;
 const slaveSide = slaveDriverProtocol.reversed();
@@ -269,18 +268,6 @@ const noProbe: DbProbe = {
   close: () => Promise.resolve(),
 };
 
-/** Fill a fresh database: ABI cp311 and VERSIONS pending versions. */
-async function seed(admin: SqlClient): Promise<void> {
-  await admin.query("INSERT INTO build_abis (abi_tag) VALUES ($1)", [ABI]);
-  await admin.query(
-    `INSERT INTO packages (package) SELECT 'bench-' || i FROM generate_series(1, ${VERSIONS}) i`,
-  );
-  await admin.query(
-    `INSERT INTO versions (package, version)
-       SELECT 'bench-' || i, '1.0' FROM generate_series(1, ${VERSIONS}) i`,
-  );
-}
-
 /** One engine's farm: the master process and how to run clients against it. */
 class Farm {
   /** Builds answered DONE over every run so far (warm-up included). */
@@ -429,7 +416,7 @@ function threadLine(r: RunResult): string {
 }
 
 async function bench(engine: "postgres" | "pglite", cClient: string | null, wheel: string) {
-  const db = await testDatabase(engine, seed);
+  const db = await testDatabase(engine, pendingVersions(VERSIONS));
   const pypi = await startPyPIStandIn();
   const out = await Deno.makeTempDir({ prefix: "piw-bench-path-www-" });
   const ipc = await Deno.makeTempDir({ prefix: "piw-bench-path-ipc-" });

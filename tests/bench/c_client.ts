@@ -70,7 +70,8 @@ export interface ClientResult {
   idleSlaves?: number;
 }
 
-const hex = (bytes: Uint8Array) =>
+/** `bytes` in hexadecimal, as the C client takes its messages. */
+export const hex = (bytes: Uint8Array): string =>
   Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 
 /** BYE. */

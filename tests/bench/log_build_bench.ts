@@ -15,7 +15,7 @@
 import { openClient } from "../../src/db/mod.ts";
 import { logBuilds } from "../../src/db/builds.ts";
 import type { BuildRecord } from "../../src/db/types.ts";
-import { testDatabase } from "../master/helpers.ts";
+import { pendingVersions, testDatabase } from "../master/helpers.ts";
 
 const VERSIONS = 20_000;
 /** Builds recorded per batch size. */
@@ -58,14 +58,7 @@ async function main(): Promise<void> {
       `DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET track_functions = %L',
          current_database(), 'all'); END $$`,
     );
-    await admin.query("INSERT INTO build_abis (abi_tag) VALUES ('cp311')");
-    await admin.query(
-      `INSERT INTO packages (package) SELECT 'bench-' || i FROM generate_series(1, ${VERSIONS}) i`,
-    );
-    await admin.query(
-      `INSERT INTO versions (package, version)
-         SELECT 'bench-' || i, '1.0' FROM generate_series(1, ${VERSIONS}) i`,
-    );
+    await pendingVersions(VERSIONS)(admin);
   });
   const sql = await openClient(db.dsn);
   try {

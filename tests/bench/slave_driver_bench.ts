@@ -27,7 +27,6 @@ import { Context, Poller, type Socket } from "../../src/transport/mod.ts";
 import {
   decodeMessage,
   encodeMessage,
-  NO_DATA,
   slaveDriverProtocol,
   theArchitectProtocol,
   TimeDelta,
@@ -35,7 +34,7 @@ import {
 import { makeMasterConfig } from "../../src/master/config.ts";
 import { configureLogging } from "../../src/log.ts";
 import process from "node:process";
-import { buildCClient } from "./c_client.ts";
+import { buildCClient, BYE, HELLO, hex } from "./c_client.ts";
 
 const TARGET_RATE = 5_000;
 const TARGET_P99_MS = 10;
@@ -68,20 +67,7 @@ function stats(): [Date, number, number, number, number, number, number, number,
   return [new Date(), 1e10, 5e9, 4e9, 2e9, 1e9, 1e9, 0.5, 48.2];
 }
 
-const HELLO = encodeMessage(slaveSide, "HELLO", [
-  TimeDelta.fromSeconds(10_800),
-  TimeDelta.fromSeconds(300),
-  "311",
-  "cp311",
-  "linux_armv7l",
-  "bench",
-  "Raspbian GNU/Linux",
-  "12",
-  "c03111",
-  "0",
-]);
 const BUILT = encodeMessage(slaveSide, "BUILT", [false, TimeDelta.fromSeconds(1), "", []]);
-const BYE = encodeMessage(slaveSide, "BYE", NO_DATA);
 
 /** What a slave sends after each reply: the IDLE/BUILD/BUSY/BUILT/DONE cycle. */
 function nextRequest(reply: string): Uint8Array {
@@ -250,9 +236,6 @@ function serve(): void {
     scope.postMessage("done");
   };
 }
-
-const hex = (bytes: Uint8Array) =>
-  Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 
 async function runClient(
   endpoint: string,

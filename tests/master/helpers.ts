@@ -112,6 +112,25 @@ export interface TestDatabase {
 }
 
 /**
+ * A fixture for {@link testDatabase}: build ABI cp311 and `n` packages `<prefix>-1`…`<prefix>-n`,
+ * each with version 1.0 pending (benchmarks and tests that keep slaves busy).
+ */
+export function pendingVersions(n: number, prefix = "bench"): (admin: SqlClient) => Promise<void> {
+  return async (admin) => {
+    await admin.query("INSERT INTO build_abis (abi_tag) VALUES ('cp311')");
+    await admin.query(
+      `INSERT INTO packages (package) SELECT $1 || '-' || i FROM generate_series(1, ${n}) i`,
+      [prefix],
+    );
+    await admin.query(
+      `INSERT INTO versions (package, version)
+         SELECT $1 || '-' || i, '1.0' FROM generate_series(1, ${n}) i`,
+      [prefix],
+    );
+  };
+}
+
+/**
  * A fresh database with piw's schema, after `fixture` ran on a superuser connection (PGlite
  * allows one connection at a time, so fixtures go in before any task opens it).
  */

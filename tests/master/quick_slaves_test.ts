@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { SKIP_PG } from "../db/harness.ts";
-import { testDatabase } from "./helpers.ts";
+import { pendingVersions, testDatabase } from "./helpers.ts";
 import { freePort, masterCommand, masterQueues, PiwProcess } from "../fixtures/piw_process.ts";
 import { startPyPIStandIn } from "../fixtures/pypi/mod.ts";
 import { buildCClient, cClientArgs, type ClientResult } from "../bench/c_client.ts";
@@ -34,16 +34,7 @@ Deno.test({
     const dir = await Deno.makeTempDir({ prefix: "piw-quick-slaves-" });
     const binary = buildCClient(dir);
     assert.ok(binary, "no C compiler (scripts/setup --tests installs build-essential)");
-    const db = await testDatabase("postgres", async (admin) => {
-      await admin.query("INSERT INTO build_abis (abi_tag) VALUES ('cp311')");
-      await admin.query(
-        `INSERT INTO packages (package) SELECT 'quick-' || i FROM generate_series(1, ${VERSIONS}) i`,
-      );
-      await admin.query(
-        `INSERT INTO versions (package, version)
-           SELECT 'quick-' || i, '1.0' FROM generate_series(1, ${VERSIONS}) i`,
-      );
-    });
+    const db = await testDatabase("postgres", pendingVersions(VERSIONS, "quick"));
     await Deno.mkdir(`${dir}/www`);
     const pypi = await startPyPIStandIn();
     const slavePort = freePort();
